@@ -1,0 +1,134 @@
+// The database schema as Kysely sees it. One schema for SQLite and PostgreSQL:
+// timestamps are epoch milliseconds (bigint on PostgreSQL, read back as number),
+// JSON is stored as text, ids are text (random, see newId in ids.ts).
+// Columns ending in `_enc` hold AES-256-GCM ciphertext produced by SecretBox.
+import type { Generated } from 'kysely';
+
+export interface SubscriptionsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  subscription_id: string;
+  prefix: string;
+  secret_hash: string; // hex sha-256 of the whole key
+  scopes: string; // JSON string[]
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AcmeAccountsTable {
+  id: string;
+  subscription_id: string;
+  ca_url: string; // directory URL
+  contact: string; // '' when none
+  key_enc: string;
+  account_url: string | null; // null until the CA has answered newAccount
+  created_at: number;
+}
+
+export interface DnsZonesTable {
+  id: string;
+  subscription_id: string;
+  zone: string; // lower case, no trailing dot
+  provider: string;
+  config_enc: string; // provider credentials/config, JSON, encrypted
+  nameservers: string; // JSON string[] of host:port, [] for public DNS
+  created_at: number;
+}
+
+export interface CertificatesTable {
+  id: string;
+  subscription_id: string;
+  name: string;
+  identifiers: string; // JSON [{type:'dns'|'ip', value}]
+  challenge_type: string; // http-01 | dns-01 | tls-alpn-01
+  challenge_config: string; // JSON: { httpPort?, webroot?, ... }
+  key_type: string;
+  issuers: string; // JSON [{ caUrl, email?, eab? }] in order of preference
+  profile: string | null;
+  renewal_policy: string; // JSON { renewBefore?: string, autoRenew: boolean }
+  pfx_password_enc: string | null;
+  csr_info: string; // JSON { organization?, country?, ... }
+  state: string; // pending | issuing | valid | failed | revoked | deleted
+  current_version_id: string | null;
+  next_renewal_at: number | null;
+  retry_at: number | null;
+  failure_count: number;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_token: number; // fencing token, bumped on every claim
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CertificateVersionsTable {
+  id: string;
+  certificate_id: string;
+  order_id: string | null;
+  serial: string; // lower-case hex
+  not_before: number;
+  not_after: number;
+  chain_pem: string; // leaf first, then intermediates
+  key_enc: string;
+  ca_url: string;
+  ari_cert_id: string | null;
+  ari_window_start: number | null;
+  ari_window_end: number | null;
+  created_at: number;
+}
+
+export interface OrdersTable {
+  id: string;
+  certificate_id: string;
+  account_id: string;
+  ca_url: string;
+  // new | placed | provisioned | responded | ready | finalized | valid | deployed | invalid | failed
+  step: string;
+  order_url: string | null;
+  finalize_url: string | null;
+  certificate_url: string | null;
+  authorizations: string; // JSON AuthorizationRecord[] (see engine)
+  key_enc: string; // the certificate key for this order, saved before the CSR is sent
+  replaces: string | null; // ARI cert id of the version being renewed
+  error: string | null; // JSON problem document or message
+  attempt: number;
+  retry_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  subscription_id: string;
+  certificate_id: string | null;
+  type: string;
+  payload: string; // JSON
+  created_at: number;
+  acked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  subscription_id: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  subscriptions: SubscriptionsTable;
+  api_keys: ApiKeysTable;
+  acme_accounts: AcmeAccountsTable;
+  dns_zones: DnsZonesTable;
+  certificates: CertificatesTable;
+  certificate_versions: CertificateVersionsTable;
+  orders: OrdersTable;
+  events: EventsTable;
+  audit_log: AuditLogTable;
+}
