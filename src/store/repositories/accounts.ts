@@ -1,0 +1,19 @@
+import type { Db, NewRow, Row } from './db.ts';
+
+export function findAccount(db: Db, subscriptionId: string, caUrl: string, contact: string): Promise<Row<'acme_accounts'> | undefined> {
+  return db
+    .selectFrom('acme_accounts')
+    .selectAll()
+    .where('subscription_id', '=', subscriptionId)
+    .where('ca_url', '=', caUrl)
+    .where('contact', '=', contact)
+    .executeTakeFirst();
+}
+
+export function getAccount(db: Db, id: string): Promise<Row<'acme_accounts'> | undefined> {
+  return db.selectFrom('acme_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertAccount(db: Db, row: NewRow<'acme_accounts'>): Promise<void> {
+  await db.insertInto('acme_accounts').values(row).execute();
+}

@@ -1,0 +1,12 @@
+import type { Db, Row } from './db.ts';
+
+/** The subscription the CLI works in when no tenant is named. */
+export const DEFAULT_SUBSCRIPTION_ID = 'default';
+
+export async function ensureSubscription(db: Db, id: string, name: string, now: number): Promise<Row<'subscriptions'>> {
+  const existing = await db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (existing) return existing;
+  const row = { id, name, created_at: now };
+  await db.insertInto('subscriptions').values(row).onConflict((c) => c.column('id').doNothing()).execute();
+  return row;
+}

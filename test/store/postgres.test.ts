@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import { openStore } from '../../src/store/database.ts';
+import { generateMasterKey } from '../../src/store/master-key.ts';
+import { freePort } from '../rig/ports.ts';
+import { type PostgresServer, startPostgres } from '../rig/postgres.ts';
+import { tempDir } from '../rig/tmp.ts';
+import { storeSuite } from './store-suite.ts';
+
+let server: PostgresServer;
+before(async () => {
+  server = await startPostgres();
+});
+after(() => server?.stop());
+
+async function dataDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await tempDir('certkeep-pg-store-');
+  t.after(dir.remove);
+  return dir.path;
+}
+
+storeSuite({
+  kind: 'postgres',
+  freshOptions: async (t) => ({ dataDir: await dataDir(t), databaseUrl: await server.createDatabase() }),
+});
+
+test('postgres: the rig database opens as a store', async (t) => {
+  const store = await openStore({ dataDir: await dataDir(t), databaseUrl: server.url });
+  t.after(() => store.close());
+  assert.equal(store.kind, 'postgres');
+});
+
+test('postgres: a server that cannot be reached is named by host:port, without the password', async (t) => {
+  const port = await freePort();
+  await assert.rejects(
+    openStore({
+      dataDir: await dataDir(t),
+      databaseUrl: `postgres://certkeep:hunter2@127.0.0.1:${port}/certkeep`,
+    }),
+    (error: Error) => {
+      assert.equal(error.name, 'StoreError');
+      assert.match(
+        error.message,
+        new RegExp(
+          `^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}: connection refused\\. Check that the server is running`,
+        ),
+      );
+      assert.match(error.message, /CERTKEEP_DATABASE_URL/);
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    },
+  );
+});
+
+test('postgres: a database that does not exist is named, with how to create it', async (t) => {
+  const url = server.url.replace(/\/certkeep$/, '/nosuchdb');
+  await assert.rejects(
+    openStore({ dataDir: await dataDir(t), databaseUrl: url }),
+    /^StoreError: PostgreSQL at 127\.0\.0\.1:\d+ has no database "nosuchdb"\. Create it \(createdb nosuchdb\)/,
+  );
+});
+
+test('postgres: instances starting together on a new database migrate it once and agree on the key', async (t) => {
+  const databaseUrl = await server.createDatabase();
+  const masterKey = generateMasterKey();
+  const stores = await Promise.all(
+    Array.from({ length: 3 }, async () => openStore({ dataDir: await dataDir(t), databaseUrl, masterKey })),
+  );
+  t.after(() => Promise.all(stores.map((s) => s.close())).then(() => {}));
+  const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(stores[0].db);
+  assert.deepEqual(
+    applied.rows.map((r) => r.name),
+    ['0001_initial'],
+  );
+  const sealed = stores[1].secrets.encrypt('shared', 'probe');
+  assert.equal(stores[2].secrets.decryptString(sealed, 'probe'), 'shared');
+});
+
+test('postgres: a database URL of another kind is refused without echoing it', async (t) => {
+  await assert.rejects(
+    openStore({ dataDir: await dataDir(t), databaseUrl: 'mysql://root:hunter2@127.0.0.1/certkeep' }),
+    (error: Error) => {
+      assert.match(
+        error.message,
+        /^CERTKEEP_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL \(it has mysql:\)/,
+      );
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    },
+  );
+});

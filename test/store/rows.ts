@@ -1,0 +1,132 @@
+// One complete, related row for every table, with every column filled in:
+// timestamps past 2^32 ms (they need 64 bits) and JSON text with non-ASCII.
+import type { Insertable } from 'kysely';
+import type { Database } from '../../src/store/schema.ts';
+import { newId } from '../../src/store/ids.ts';
+
+export const LATE = 4_102_444_800_000; // 2100-01-01, far beyond 2^32
+const JSON_TEXT = JSON.stringify({ name: 'bücher.example', list: ['a', 'ü', '"quoted"'], n: 1.5 });
+
+export type Rows = { [T in keyof Database]: Insertable<Database[T]> };
+
+export function rowsFor(subscriptionId = newId('sub')): Rows {
+  const certificateId = newId('crt');
+  const accountId = newId('acc');
+  const orderId = newId('ord');
+  return {
+    subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE },
+    api_keys: {
+      id: newId('key'),
+      subscription_id: subscriptionId,
+      prefix: `ck_${newId().slice(-8)}`,
+      secret_hash: newId().repeat(2),
+      scopes: '["certificates:read","certificates:write"]',
+      created_at: LATE + 1,
+      revoked_at: LATE + 2,
+    },
+    acme_accounts: {
+      id: accountId,
+      subscription_id: subscriptionId,
+      ca_url: 'https://127.0.0.1:14000/dir',
+      contact: 'mailto:ops@example.test',
+      key_enc: 'v1.aaa.bbb.ccc',
+      account_url: 'https://127.0.0.1:14000/my-account/1',
+      created_at: LATE + 3,
+    },
+    dns_zones: {
+      id: newId('zone'),
+      subscription_id: subscriptionId,
+      zone: 'example.test',
+      provider: 'rfc2136',
+      config_enc: 'v1.ddd.eee.fff',
+      nameservers: '["127.0.0.1:5353"]',
+      created_at: LATE + 4,
+    },
+    certificates: {
+      id: certificateId,
+      subscription_id: subscriptionId,
+      name: 'www',
+      identifiers: '[{"type":"dns","value":"www.example.test"}]',
+      challenge_type: 'http-01',
+      challenge_config: JSON_TEXT,
+      key_type: 'ec-p256',
+      issuers: '[{"caUrl":"https://127.0.0.1:14000/dir"}]',
+      profile: 'shortlived',
+      renewal_policy: '{"autoRenew":true}',
+      pfx_password_enc: 'v1.ggg.hhh.iii',
+      csr_info: '{}',
+      state: 'valid',
+      current_version_id: null,
+      next_renewal_at: LATE + 5,
+      retry_at: LATE + 6,
+      failure_count: 2,
+      last_error: 'urn:ietf:params:acme:error:rateLimited',
+      lease_owner: 'worker-1',
+      lease_token: 7,
+      lease_until: LATE + 7,
+      created_at: LATE + 8,
+      updated_at: LATE + 9,
+    },
+    orders: {
+      id: orderId,
+      certificate_id: certificateId,
+      account_id: accountId,
+      ca_url: 'https://127.0.0.1:14000/dir',
+      step: 'valid',
+      order_url: 'https://127.0.0.1:14000/my-order/1',
+      finalize_url: 'https://127.0.0.1:14000/finalize/1',
+      certificate_url: 'https://127.0.0.1:14000/certZ/1',
+      authorizations: JSON_TEXT,
+      key_enc: 'v1.jjj.kkk.lll',
+      replaces: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE',
+      error: null,
+      attempt: 1,
+      retry_at: LATE + 10,
+      created_at: LATE + 11,
+      updated_at: LATE + 12,
+    },
+    certificate_versions: {
+      id: newId('ver'),
+      certificate_id: certificateId,
+      order_id: orderId,
+      serial: '03a1b2c3d4',
+      not_before: LATE + 13,
+      not_after: LATE + 14,
+      chain_pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      key_enc: 'v1.mmm.nnn.ooo',
+      ca_url: 'https://127.0.0.1:14000/dir',
+      ari_cert_id: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE',
+      ari_window_start: LATE + 15,
+      ari_window_end: LATE + 16,
+      created_at: LATE + 17,
+    },
+    events: {
+      subscription_id: subscriptionId,
+      certificate_id: certificateId,
+      type: 'certificate.issued',
+      payload: JSON_TEXT,
+      created_at: LATE + 18,
+      acked_at: LATE + 19,
+    },
+    audit_log: {
+      subscription_id: subscriptionId,
+      actor: 'api-key:key_1',
+      action: 'certificate.create',
+      target: certificateId,
+      created_at: LATE + 20,
+    },
+  };
+}
+
+/** Table names in an order that satisfies the foreign keys. */
+export const INSERT_ORDER: (keyof Database)[] = [
+  'subscriptions',
+  'api_keys',
+  'acme_accounts',
+  'dns_zones',
+  'certificates',
+  'orders',
+  'certificate_versions',
+  'events',
+  'audit_log',
+];

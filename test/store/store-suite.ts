@@ -1,0 +1,225 @@
+// The store tests that must pass on SQLite and on PostgreSQL alike; each
+// backend's test file calls storeSuite() with a way to get a fresh, empty store.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { migrationStatus, openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
+import { generateMasterKey } from '../../src/store/master-key.ts';
+import { newId } from '../../src/store/ids.ts';
+import { INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
+
+interface TestContext {
+  after(fn: () => Promise<void>): void;
+}
+
+export interface Backend {
+  kind: Store['kind'];
+  /** Options for a new, empty database (and data dir); removed after the test. */
+  freshOptions(t: TestContext): Promise<StoreOptions>;
+}
+
+async function open(t: TestContext, options: StoreOptions): Promise<Store> {
+  const store = await openStore(options);
+  t.after(() => store.close());
+  return store;
+}
+
+async function withSubscription(store: Store): Promise<string> {
+  const id = newId('sub');
+  await store.db.insertInto('subscriptions').values({ id, name: 'tenant', created_at: LATE }).execute();
+  return id;
+}
+
+async function insertAll(store: Store, rows: Rows): Promise<void> {
+  for (const table of INSERT_ORDER) {
+    // Each table's row type is checked in rows.ts; here the table varies.
+    await store.db
+      .insertInto(table)
+      .values(rows[table] as never)
+      .execute();
+  }
+}
+
+export function storeSuite(backend: Backend): void {
+  const fresh = async (t: TestContext) => open(t, await backend.freshOptions(t));
+
+  test(`${backend.kind}: migrations apply, and opening again changes nothing`, async (t) => {
+    const options = await backend.freshOptions(t);
+    const first = await openStore(options);
+    assert.equal(first.kind, backend.kind);
+    assert.deepEqual(await migrationStatus(first.db), { current: true, pending: [] });
+    const sealed = first.secrets.encrypt('account key', 'probe');
+    await first.close();
+    await first.close(); // a second close is harmless
+
+    const second = await open(t, options);
+    assert.deepEqual(await migrationStatus(second.db), { current: true, pending: [] });
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
+    assert.deepEqual(
+      applied.rows.map((r) => r.name),
+      ['0001_initial'],
+    );
+    assert.equal(
+      second.secrets.decryptString(sealed, 'probe'),
+      'account key',
+      'the same master key is used again',
+    );
+  });
+
+  test(`${backend.kind}: every table round-trips a full row, timestamps past 2^32 ms and JSON text`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await insertAll(store, rows);
+    for (const table of INSERT_ORDER) {
+      const [stored] = await store.db.selectFrom(table).selectAll().execute();
+      const { id: _generated, ...expected } = rows[table] as Record<string, unknown>;
+      assert.deepEqual(stored, { ...stored, ...expected }, `${table} reads back what was written`);
+      assert.equal(Object.getPrototypeOf(stored), Object.prototype, `${table} rows are plain objects`);
+    }
+    const version = await store.db
+      .selectFrom('certificate_versions')
+      .select('not_after')
+      .executeTakeFirstOrThrow();
+    assert.equal(typeof version.not_after, 'number');
+    const count = await store.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    assert.equal(count.n, 1, 'counts are numbers too');
+  });
+
+  test(`${backend.kind}: a certificate name is unique per subscription`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+    await store.db.insertInto('certificates').values(rows.certificates).execute();
+    await assert.rejects(
+      store.db
+        .insertInto('certificates')
+        .values({ ...rows.certificates, id: newId('crt') })
+        .execute(),
+      /unique/i,
+    );
+    const other = rowsFor();
+    await store.db.insertInto('subscriptions').values(other.subscriptions).execute();
+    await store.db
+      .insertInto('certificates')
+      .values({ ...other.certificates, name: rows.certificates.name })
+      .execute();
+  });
+
+  test(`${backend.kind}: an ACME account is unique per subscription, CA and contact`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+    await store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+    await assert.rejects(
+      store.db
+        .insertInto('acme_accounts')
+        .values({ ...rows.acme_accounts, id: newId('acc') })
+        .execute(),
+      /unique/i,
+    );
+    await store.db
+      .insertInto('acme_accounts')
+      .values({ ...rows.acme_accounts, id: newId('acc'), contact: '' })
+      .execute();
+  });
+
+  test(`${backend.kind}: a transaction that throws leaves no trace`, async (t) => {
+    const store = await fresh(t);
+    const subscriptionId = await withSubscription(store);
+    await assert.rejects(
+      store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('audit_log')
+          .values({ subscription_id: subscriptionId, actor: 'a', action: 'b', target: null, created_at: 1 })
+          .execute();
+        await trx
+          .updateTable('subscriptions')
+          .set({ name: 'renamed' })
+          .where('id', '=', subscriptionId)
+          .execute();
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    const subscription = await store.db.selectFrom('subscriptions').select('name').executeTakeFirstOrThrow();
+    assert.equal(subscription.name, 'tenant');
+    assert.deepEqual(await store.db.selectFrom('audit_log').selectAll().execute(), []);
+  });
+
+  test(`${backend.kind}: event ids are generated and increase`, async (t) => {
+    const store = await fresh(t);
+    const subscriptionId = await withSubscription(store);
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { id } = await store.db
+        .insertInto('events')
+        .values({
+          subscription_id: subscriptionId,
+          certificate_id: null,
+          type: 't',
+          payload: '{}',
+          created_at: LATE,
+          acked_at: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.push(id);
+    }
+    assert.ok(
+      ids.every((id) => Number.isInteger(id)),
+      `ids are numbers: ${ids}`,
+    );
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
+    assert.equal(new Set(ids).size, 3);
+  });
+
+  test(`${backend.kind}: foreign keys refuse orphans and deleting a subscription removes what it owns`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await assert.rejects(
+      store.db.insertInto('certificates').values(rows.certificates).execute(),
+      /foreign key/i,
+    );
+    await insertAll(store, rows);
+    await store.db.deleteFrom('subscriptions').where('id', '=', rows.subscriptions.id).execute();
+    for (const table of INSERT_ORDER.filter((name) => name !== 'audit_log')) {
+      assert.deepEqual(await store.db.selectFrom(table).selectAll().execute(), [], `${table} is emptied`);
+    }
+    assert.equal(
+      (await store.db.selectFrom('audit_log').selectAll().execute()).length,
+      1,
+      'the audit log stays',
+    );
+  });
+
+  test(`${backend.kind}: a value of the wrong type is refused, as on the other database`, async (t) => {
+    const store = await fresh(t);
+    const subscriptionId = await withSubscription(store);
+    await assert.rejects(
+      store.db
+        .insertInto('audit_log')
+        .values({ subscription_id: subscriptionId, actor: 'a', action: 'b', target: null, created_at: 1.5 })
+        .execute(),
+    );
+  });
+
+  test(`${backend.kind}: a master key other than the database's own is refused at open`, async (t) => {
+    const options = await backend.freshOptions(t);
+    const store = await openStore({ ...options, masterKey: generateMasterKey() });
+    await store.close();
+    await assert.rejects(openStore({ ...options, masterKey: generateMasterKey() }), (error: Error) => {
+      assert.equal(error.name, 'StoreError');
+      assert.match(
+        error.message,
+        /the master key from CERTKEEP_MASTER_KEY is not the one this database's secrets were written with/,
+      );
+      return true;
+    });
+  });
+}
