@@ -1,0 +1,109 @@
+// The `delegated` DNS-01 provider: instead of editing the user's zone, it
+// keeps challenge values in memory for certkeep's own challenge DNS server
+// (delegated-server.ts). The user creates, once per name, the CNAME
+// `_acme-challenge.<name>` → `<label>.<delegation zone>` that delegationTarget() tells.
+import { createHash } from 'node:crypto';
+import type { ChallengeRecordSource } from './delegated-server.ts';
+import type { DnsProvider, ProviderDefinition, TxtRecord } from './provider.ts';
+
+/** Challenge values by owner name under the delegation zone (lower case, no trailing dot). */
+export type ChallengeValues = Map<string, Set<string>>;
+
+/** The process-wide values the registered `delegated` provider writes and `certkeep serve`'s DNS server reads. */
+export const challengeValues: ChallengeValues = new Map();
+
+const CHALLENGE_LABEL = '_acme-challenge.';
+const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'; // RFC 4648 §6, lower case for DNS
+
+/**
+ * The CNAME to create for `name` (a domain, `*.` allowed: a wildcard validates at its base
+ * domain, RFC 8555 §8.4): `_acme-challenge.<name>` → `<16 base32 chars of sha256(name)>.<zone>`.
+ * Deterministic, so the user creates it once and every renewal reuses it.
+ */
+export function delegationTarget(name: string, zone: string): { record: string; target: string } {
+  const domain = normalizeName(name).replace(/^\*\./, '');
+  const digest = createHash('sha256').update(domain).digest();
+  return {
+    record: `${CHALLENGE_LABEL}${domain}`,
+    target: `${base32(digest.subarray(0, 10))}.${normalizeName(zone)}`,
+  };
+}
+
+/** Lets the challenge DNS server read the values the provider holds. */
+export function challengeRecordSource(values: ChallengeValues): ChallengeRecordSource {
+  return { txtValues: (fqdn) => [...(values.get(normalizeName(fqdn)) ?? [])] };
+}
+
+export function createDelegatedProvider(values: ChallengeValues, delegationZone: string): DnsProvider {
+  const zone = normalizeName(delegationZone);
+  return {
+    async present(record) {
+      const owner = ownerFor(record, zone);
+      const set = values.get(owner) ?? new Set<string>();
+      set.add(record.value);
+      values.set(owner, set);
+    },
+    async cleanup(record) {
+      const owner = ownerFor(record, zone);
+      const set = values.get(owner);
+      set?.delete(record.value);
+      if (set?.size === 0) values.delete(owner);
+    },
+  };
+}
+
+/** A registry entry over `values`; tests pass their own map, the registry uses {@link delegatedProvider}. */
+export function delegatedProviderFor(values: ChallengeValues): ProviderDefinition {
+  return {
+    name: 'delegated',
+    description:
+      "certkeep's own challenge DNS server answers; you CNAME _acme-challenge.<name> to it once (acme-dns style)",
+    required: {
+      delegationZone: 'the zone delegated (NS) to certkeep’s challenge DNS server, e.g. acme.example.net',
+    },
+    optional: {},
+    secrets: [],
+    create: (config) => createDelegatedProvider(values, requireSetting(config.settings, 'delegationZone')),
+  };
+}
+
+export const delegatedProvider: ProviderDefinition = delegatedProviderFor(challengeValues);
+
+/** Where the server must answer for this challenge record. */
+function ownerFor(record: TxtRecord, zone: string): string {
+  const fqdn = normalizeName(record.fqdn);
+  if (fqdn === zone || fqdn.endsWith(`.${zone}`)) return fqdn; // the caller already followed the CNAME
+  if (!fqdn.startsWith(CHALLENGE_LABEL)) {
+    throw new Error(
+      `delegated DNS provider: ${record.fqdn} is not an _acme-challenge name and not under ${zone}`,
+    );
+  }
+  return delegationTarget(fqdn.slice(CHALLENGE_LABEL.length), zone).target;
+}
+
+function requireSetting(settings: Record<string, string>, key: string): string {
+  const value = settings[key]?.trim();
+  if (!value)
+    throw new Error(`delegated DNS provider needs the setting ${key} (the zone delegated to certkeep)`);
+  return value;
+}
+
+function normalizeName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, '');
+}
+
+function base32(bytes: Buffer): string {
+  let bits = 0;
+  let buffer = 0;
+  let out = '';
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff; // at most 12 pending bits matter
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32_ALPHABET[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}

@@ -1,0 +1,36 @@
+// The seam between DNS-01 and the DNS servers that hold a zone: a provider
+// puts one TXT value at a name and takes exactly that value away again.
+// Providers register by name in providers.ts (one table, as lego does).
+
+/** One TXT value at one name. `fqdn` has no trailing dot, e.g. `_acme-challenge.example.test`. */
+export interface TxtRecord {
+  fqdn: string;
+  value: string;
+}
+
+export interface DnsProvider {
+  /** Adds `value` to the TXT RRset at `fqdn`, keeping any other values there (apex + wildcard need two). */
+  present(record: TxtRecord): Promise<void>;
+  /** Removes exactly `value` from the TXT RRset at `fqdn`; a value that is already gone is not an error. */
+  cleanup(record: TxtRecord): Promise<void>;
+  /** Releases sockets, timers and servers, if the provider holds any. */
+  close?(): Promise<void>;
+}
+
+/** What a stored zone gives its provider: the zone apex and the provider's own settings. */
+export interface ZoneConfig {
+  zone: string; // lower case, no trailing dot
+  settings: Record<string, string>;
+}
+
+export interface ProviderDefinition {
+  name: string;
+  /** A line for `certkeep zone add --help` and error messages. */
+  description: string;
+  /** Setting names that must be present, with what each is for. */
+  required: Record<string, string>;
+  optional: Record<string, string>;
+  /** Settings whose values are secrets: never printed back. */
+  secrets: string[];
+  create(config: ZoneConfig): DnsProvider;
+}
