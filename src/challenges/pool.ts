@@ -1,0 +1,52 @@
+// Solvers are opened once per configuration and shared by every order that
+// needs them (one HTTP-01 responder per port, not one per certificate).
+import { UsageError } from '../engine/errors.ts';
+import { HttpResponderSolver } from './http-responder.ts';
+import type { ChallengeSolver, ChallengeType } from './solver.ts';
+import { WebrootSolver } from './webroot.ts';
+
+/** How a certificate's challenges are answered; stored with the certificate so renewals answer the same way. */
+export interface ChallengeConfig {
+  httpPort?: number;
+  httpHost?: string;
+  webroot?: string;
+}
+
+export type SolverFactory = (config: ChallengeConfig) => Promise<ChallengeSolver>;
+
+/** Solvers by challenge type (the one table where they are registered). */
+export const SOLVER_FACTORIES: Partial<Record<ChallengeType, SolverFactory>> = {
+  'http-01': (config) =>
+    config.webroot
+      ? WebrootSolver.open(config.webroot)
+      : HttpResponderSolver.start({ host: config.httpHost, port: config.httpPort ?? 80 }),
+};
+
+export class SolverPool {
+  readonly #open = new Map<string, Promise<ChallengeSolver>>();
+  readonly #factories: Partial<Record<ChallengeType, SolverFactory>>;
+
+  constructor(factories: Partial<Record<ChallengeType, SolverFactory>> = SOLVER_FACTORIES) {
+    this.#factories = factories;
+  }
+
+  get(type: ChallengeType, config: ChallengeConfig): Promise<ChallengeSolver> {
+    const key = `${type} ${JSON.stringify(config)}`;
+    let solver = this.#open.get(key);
+    if (!solver) {
+      const factory = this.#factories[type];
+      if (!factory) throw new UsageError(`--challenge: ${type} is not supported here; use ${Object.keys(this.#factories).join(' or ')}`, 'challenge');
+      solver = factory(config);
+      this.#open.set(key, solver);
+      // A failed open (port in use) must not be cached.
+      solver.catch(() => this.#open.delete(key));
+    }
+    return solver;
+  }
+
+  async closeAll(): Promise<void> {
+    const solvers = await Promise.allSettled([...this.#open.values()]);
+    this.#open.clear();
+    await Promise.allSettled(solvers.map((s) => (s.status === 'fulfilled' ? s.value.close?.() : undefined)));
+  }
+}

@@ -1,0 +1,89 @@
+// list and show: what certkeep holds.
+import type { Command } from 'commander';
+import { NotFoundError } from '../../engine/errors.ts';
+import { type CertificateRow, findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
+import { listOrders } from '../../store/repositories/orders.ts';
+import { isoOrDash, table } from '../output.ts';
+import { withSession } from '../session.ts';
+
+const DAY = 86_400_000;
+
+export function registerInspect(program: Command): void {
+  program
+    .command('list')
+    .description('the certificates certkeep manages')
+    .action(async (_options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const certificates = await listCertificates(session.ctx.store.db, session.subscriptionId);
+        const summaries = await Promise.all(certificates.map((c) => summary(session.ctx.store.db, c)));
+        const now = session.ctx.clock.now();
+        session.output.result(
+          { certificates: summaries },
+          summaries.length === 0
+            ? 'no certificates yet; get one with: certkeep issue -d example.com'
+            : table([
+                ['NAME', 'STATE', 'EXPIRES', 'DAYS', 'NAMES'],
+                ...summaries.map((s) => [
+                  s.name,
+                  s.state,
+                  s.notAfter ?? '-',
+                  s.notAfter ? String(Math.floor((Date.parse(s.notAfter) - now) / DAY)) : '-',
+                  s.names.join(','),
+                ]),
+              ]),
+        );
+      });
+    });
+
+  program
+    .command('show')
+    .description('one certificate: names, versions, orders, renewal')
+    .argument('<name>', 'the certificate')
+    .action(async (name: string, _options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const db = session.ctx.store.db;
+        const certificate = await findCertificate(db, session.subscriptionId, name);
+        if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
+        const versions = await listVersions(db, certificate.id);
+        const orders = await listOrders(db, certificate.id);
+        const document = {
+          ...(await summary(db, certificate)),
+          challenge: certificate.challenge_type,
+          keyType: certificate.key_type,
+          issuers: JSON.parse(certificate.issuers).map((i: { caUrl: string; email?: string }) => ({ caUrl: i.caUrl, email: i.email })),
+          renewalPolicy: JSON.parse(certificate.renewal_policy),
+          lastError: certificate.last_error,
+          versions: versions.map((v) => ({ id: v.id, serial: v.serial, notBefore: isoOrDash(v.not_before), notAfter: isoOrDash(v.not_after), ca: v.ca_url, current: v.id === certificate.current_version_id })),
+          orders: orders.map((o) => ({ id: o.id, step: o.step, url: o.order_url, error: o.error, created: isoOrDash(o.created_at) })),
+        };
+        session.output.result(document, [
+          `${document.name}  (${document.state})`,
+          `  names        ${document.names.join(', ')}`,
+          `  expires      ${document.notAfter ?? '-'}`,
+          `  renews from  ${document.nextRenewalAt ?? '-'}`,
+          `  challenge    ${document.challenge}, key ${document.keyType}`,
+          `  CA           ${document.issuers.map((i: { caUrl: string }) => i.caUrl).join(' then ')}`,
+          ...(document.lastError ? [`  last error   ${document.lastError}`] : []),
+          `  versions     ${versions.length === 0 ? 'none' : ''}`,
+          ...document.versions.map((v) => `    ${v.current ? '*' : ' '} ${v.serial}  ${v.notBefore} → ${v.notAfter}`),
+          `  orders`,
+          ...document.orders.map((o) => `      ${o.created}  ${o.step}  ${o.url ?? ''}${o.error ? `  (${o.error})` : ''}`),
+        ]);
+      });
+    });
+}
+
+async function summary(db: Parameters<typeof listVersions>[0], certificate: CertificateRow) {
+  const current = certificate.current_version_id
+    ? await db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', certificate.current_version_id).executeTakeFirst()
+    : undefined;
+  return {
+    name: certificate.name,
+    state: certificate.state,
+    names: (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value),
+    serial: current?.serial ?? null,
+    notBefore: current ? isoOrDash(current.not_before) : null,
+    notAfter: current ? isoOrDash(current.not_after) : null,
+    nextRenewalAt: certificate.next_renewal_at ? isoOrDash(certificate.next_renewal_at) : null,
+  };
+}

@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/certificates.ts';
+import { UsageError } from '../../engine/errors.ts';
+import type { IssuerSpec } from '../../engine/issuers.ts';
+import { isoOrDash } from '../output.ts';
+import { crashSeam, type Session, withSession } from '../session.ts';
+import { collect, eabFrom, httpPortFrom } from './options.ts';
+
+export function registerIssue(program: Command): void {
+  program
+    .command('issue')
+    .description('get a certificate for one or more names (certbot certonly, lego run)')
+    .option('-d, --domain <name>', 'a name for the certificate; repeat for more (wildcards need dns-01)', collect, [])
+    .option('--name <cert>', 'the name certkeep keeps it under (default: the first -d)')
+    .option('--challenge <type>', 'http-01 | dns-01 | tls-alpn-01', 'http-01')
+    .option('--http-port <n>', 'port of the built-in HTTP-01 responder (default 80)')
+    .option('--http-host <addr>', 'address the HTTP-01 responder listens on (default all)')
+    .option('--webroot <dir>', "answer HTTP-01 through your web server's document root instead")
+    .option('--key-type <type>', 'ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096', 'ec-p256')
+    .option('--profile <name>', "the CA's certificate profile (when the CA offers profiles)")
+    .option('--renew-before <when>', 'renew this long before expiry (30d, 12h) or at this share of the lifetime left (33%)')
+    .option('--eab-kid <kid>', 'External Account Binding key id (ZeroSSL, Google, …)')
+    .option('--eab-hmac-key <key>', 'External Account Binding HMAC key, base64url')
+    .option('--force', 'issue a new version even when the current one is not due')
+    .action(async (options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const request = validateRequest({
+          subscriptionId: session.subscriptionId,
+          name: options.name,
+          names: options.domain,
+          challengeType: options.challenge,
+          challengeConfig: challengeConfig(options),
+          keyType: options.keyType,
+          issuers: [issuerFrom(session)],
+          profile: options.profile,
+          renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
+        });
+        const outcome = await issueCertificate(session.ctx, request, {
+          solvers: session.solvers,
+          eab: eabFrom(options),
+          force: options.force,
+          afterStep: crashSeam(),
+        });
+        printOutcome(session, outcome);
+      });
+    });
+}
+
+export function issuerFrom(session: Session): IssuerSpec {
+  return { caUrl: session.config.ca, email: session.config.email, caCertPem: session.config.caCertPem };
+}
+
+function challengeConfig(options: { httpPort?: string; httpHost?: string; webroot?: string }) {
+  if (options.webroot && options.httpPort) throw new UsageError('--webroot and --http-port exclude each other: pick one way to answer HTTP-01', 'webroot');
+  if (options.webroot) return { webroot: options.webroot };
+  return { httpPort: httpPortFrom(options.httpPort), ...(options.httpHost ? { httpHost: options.httpHost } : {}) };
+}
+
+export function printOutcome(session: Session, outcome: IssueOutcome): void {
+  const { certificate } = outcome;
+  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value);
+  if (outcome.status === 'unchanged') {
+    session.output.result(
+      { name: certificate.name, status: 'unchanged', names, reason: outcome.reason },
+      `${certificate.name}: kept the current certificate — ${outcome.reason} (use --force to issue anyway)`,
+    );
+    return;
+  }
+  const { version } = outcome;
+  session.output.result(
+    {
+      name: certificate.name,
+      status: outcome.status,
+      names,
+      serial: version.serial,
+      notBefore: new Date(version.notBefore).toISOString(),
+      notAfter: new Date(version.notAfter).toISOString(),
+      nextRenewalAt: certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : null,
+    },
+    [
+      `✔ ${outcome.status} ${certificate.name} (${names.join(', ')})`,
+      `  serial ${version.serial}, valid until ${isoOrDash(version.notAfter)}, renewal from ${isoOrDash(certificate.next_renewal_at)}`,
+      `  write the files with: certkeep export ${certificate.name} --out DIR`,
+    ],
+  );
+}

@@ -1,0 +1,65 @@
+// One ACME account per subscription, CA and contact, created on first use and reused.
+import type { KeyObject } from 'node:crypto';
+import type { AcmeClient } from '../acme/index.ts';
+import { generateKey, privateKeyFromPem, privateKeyToPem } from '../pki/index.ts';
+import { newId } from '../store/ids.ts';
+import { findAccount, insertAccount } from '../store/repositories/accounts.ts';
+import type { Row } from '../store/repositories/db.ts';
+import type { EngineContext } from './context.ts';
+import type { EabCredentials, IssuerSpec } from './issuers.ts';
+
+export interface ReadyAccount {
+  row: Row<'acme_accounts'>;
+  client: AcmeClient;
+}
+
+const keyAad = (id: string) => `acme_account:${id}:key`;
+
+/**
+ * The account is created at the CA before anything is stored: a CA that cannot
+ * be reached leaves no record behind. A process killed between the CA's answer
+ * and the insert leaves an unused account at the CA, which is harmless.
+ */
+export async function ensureAccount(
+  ctx: EngineContext,
+  subscriptionId: string,
+  issuer: IssuerSpec,
+  eab?: EabCredentials,
+): Promise<ReadyAccount> {
+  const contact = issuer.email ?? '';
+  const existing = await findAccount(ctx.store.db, subscriptionId, issuer.caUrl, contact);
+  if (existing?.account_url) {
+    const key = privateKeyFromPem(ctx.store.secrets.decryptString(existing.key_enc, keyAad(existing.id)));
+    return { row: existing, client: clientFor(ctx, existing.id, issuer, key, existing.account_url) };
+  }
+
+  const id = newId('acct');
+  const key = await generateKey('ec-p256');
+  const client = clientFor(ctx, id, issuer, key);
+  ctx.progress(`creating an ACME account at ${issuer.caUrl}`);
+  const { url } = await client.createAccount({
+    contact: contact ? [`mailto:${contact}`] : [],
+    termsOfServiceAgreed: true,
+    externalAccountBinding: eab,
+  });
+  const row = {
+    id,
+    subscription_id: subscriptionId,
+    ca_url: issuer.caUrl,
+    contact,
+    key_enc: ctx.store.secrets.encrypt(privateKeyToPem(key), keyAad(id)),
+    account_url: url,
+    created_at: ctx.clock.now(),
+  };
+  await insertAccount(ctx.store.db, row);
+  return { row, client };
+}
+
+function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, key: KeyObject, accountUrl?: string): AcmeClient {
+  return ctx.clients.forAccount(accountId, {
+    directoryUrl: issuer.caUrl,
+    accountKey: key,
+    accountUrl,
+    caCert: issuer.caCertPem,
+  });
+}

@@ -1,0 +1,22 @@
+import type { KeyObject } from 'node:crypto';
+import { AcmeClient } from '../acme/index.ts';
+
+/** One AcmeClient per account, so that connections and nonces are reused across orders. */
+export class AcmeClients {
+  readonly #clients = new Map<string, AcmeClient>();
+
+  forAccount(accountId: string, options: { directoryUrl: string; accountKey: KeyObject; accountUrl?: string; caCert?: string }): AcmeClient {
+    let client = this.#clients.get(accountId);
+    if (!client) {
+      client = new AcmeClient(options);
+      this.#clients.set(accountId, client);
+    }
+    return client;
+  }
+
+  async closeAll(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+}

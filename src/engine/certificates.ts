@@ -1,0 +1,258 @@
+// Use cases for certificates: request (issue), renew, resume, revoke, export.
+// The CLI, the native API and the compatibility adapters all call these.
+import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
+import type { ChallengeType } from '../challenges/solver.ts';
+import {
+  type CsrSubject,
+  generateKey,
+  type Identifier,
+  identifiersFromNames,
+  isKeyType,
+  KEY_TYPES,
+  type KeyType,
+  privateKeyToPem,
+  validateDnsName,
+} from '../pki/index.ts';
+import { newId } from '../store/ids.ts';
+import {
+  type CertificateRow,
+  findCertificate,
+  getCertificate,
+  insertCertificate,
+  updateCertificate,
+} from '../store/repositories/certificates.ts';
+import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
+import { ensureAccount, type ReadyAccount } from './accounts.ts';
+import type { EngineContext } from './context.ts';
+import { NotFoundError, OperationError, UsageError } from './errors.ts';
+import { type IssuedVersion, orderKeyAad, type OrderStep, runOrder } from './issuance.ts';
+import type { EabCredentials, IssuerSpec } from './issuers.ts';
+import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
+
+const CHALLENGE_TYPES: readonly ChallengeType[] = ['http-01', 'dns-01', 'tls-alpn-01'];
+
+export interface CertificateRequest {
+  subscriptionId: string;
+  name?: string;
+  names: string[];
+  challengeType?: string;
+  challengeConfig?: ChallengeConfig;
+  keyType?: string;
+  issuers: IssuerSpec[];
+  profile?: string;
+  csrInfo?: CsrSubject;
+  renewalPolicy?: RenewalPolicy;
+}
+
+export interface ValidRequest {
+  subscriptionId: string;
+  name: string;
+  identifiers: Identifier[];
+  challengeType: ChallengeType;
+  challengeConfig: ChallengeConfig;
+  keyType: KeyType;
+  issuers: IssuerSpec[];
+  profile: string | null;
+  csrInfo: CsrSubject;
+  renewalPolicy: RenewalPolicy;
+}
+
+export interface RunOptions {
+  solvers: SolverPool;
+  eab?: EabCredentials;
+  force?: boolean;
+  afterStep?: (step: OrderStep) => void | Promise<void>;
+}
+
+export type IssueOutcome =
+  | { status: 'issued' | 'renewed' | 'resumed'; certificate: CertificateRow; version: IssuedVersion }
+  | { status: 'unchanged'; certificate: CertificateRow; reason: string };
+
+/** Checks a request before anything is stored or sent; every error names the field and the fix. */
+export function validateRequest(request: CertificateRequest): ValidRequest {
+  if (request.names.length === 0) throw new UsageError('-d: give at least one domain name, e.g. -d example.com', 'names');
+  const identifiers = identifiersFromNames(request.names);
+  for (const identifier of identifiers) {
+    if (identifier.type !== 'dns') continue;
+    const problem = validateDnsName(identifier.value);
+    if (problem) throw new UsageError(`-d ${identifier.value}: ${problem}`, 'names');
+  }
+  const challengeType = (request.challengeType ?? 'http-01') as ChallengeType;
+  if (!CHALLENGE_TYPES.includes(challengeType)) {
+    throw new UsageError(`--challenge: "${request.challengeType}" is not a challenge type; use ${CHALLENGE_TYPES.join(', ')}`, 'challengeType');
+  }
+  const wildcard = identifiers.find((i) => i.value.startsWith('*.'));
+  if (wildcard && challengeType !== 'dns-01') {
+    throw new UsageError(`-d ${wildcard.value}: wildcard names can only be validated with --challenge dns-01 (RFC 8555 §7.1.3)`, 'names');
+  }
+  const ip = identifiers.find((i) => i.type === 'ip');
+  if (ip && challengeType === 'dns-01') {
+    throw new UsageError(`-d ${ip.value}: IP addresses cannot be validated with dns-01 (RFC 8738 §7); use http-01 or tls-alpn-01`, 'names');
+  }
+  const keyType = request.keyType ?? 'ec-p256';
+  if (!isKeyType(keyType)) throw new UsageError(`--key-type: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
+  const name = request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
+    throw new UsageError(`--name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
+  }
+  const renewalPolicy = request.renewalPolicy ?? DEFAULT_RENEWAL_POLICY;
+  if (renewalPolicy.renewBefore) parseRenewBefore(renewalPolicy.renewBefore, 90 * 86_400_000);
+  if (request.issuers.length === 0) throw new UsageError('--ca: name at least one ACME CA', 'ca');
+  return {
+    subscriptionId: request.subscriptionId,
+    name,
+    identifiers: dedupe(identifiers),
+    challengeType,
+    challengeConfig: request.challengeConfig ?? {},
+    keyType,
+    issuers: request.issuers,
+    profile: request.profile ?? null,
+    csrInfo: request.csrInfo ?? {},
+    renewalPolicy,
+  };
+}
+
+/**
+ * `certkeep issue`: a new certificate, or a new version of an existing one when
+ * its names changed or it is due; resumes an order a killed process left open.
+ */
+export async function issueCertificate(ctx: EngineContext, request: ValidRequest, options: RunOptions): Promise<IssueOutcome> {
+  const existing = await findCertificate(ctx.store.db, request.subscriptionId, request.name);
+  if (existing) {
+    const open = await findOpenOrder(ctx.store.db, existing.id);
+    if (open) return resumeOrder(ctx, existing, open, options);
+    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request) && !isDue(existing.next_renewal_at, ctx.clock.now())) {
+      return { status: 'unchanged', certificate: existing, reason: `not due for renewal until ${new Date(existing.next_renewal_at!).toISOString()}` };
+    }
+  }
+  // Open the solver and the account before storing anything: a port in use or an
+  // unreachable CA must leave the store as it was.
+  const solver = await options.solvers.get(request.challengeType, request.challengeConfig);
+  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
+  const certificate = await saveCertificate(ctx, request, existing);
+  const order = await createOrder(ctx, certificate, account, null);
+  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+  return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
+}
+
+/** `certkeep renew`: a new version when due (or forced), with ARI's `replaces` where the CA offers it. */
+export async function renewCertificate(ctx: EngineContext, subscriptionId: string, name: string, options: RunOptions): Promise<IssueOutcome> {
+  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
+  if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
+  const open = await findOpenOrder(ctx.store.db, certificate.id);
+  if (open) return resumeOrder(ctx, certificate, open, options);
+  if (!options.force && !isDue(certificate.next_renewal_at, ctx.clock.now())) {
+    const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
+    return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
+  }
+  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[])[0];
+  const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
+  const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
+  const replaces = await replacedCertId(ctx, certificate, account);
+  const order = await createOrder(ctx, certificate, account, replaces);
+  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+  return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
+}
+
+async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
+  ctx.progress(`resuming the order left at step "${order.step}"`);
+  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[]).find((i) => i.caUrl === order.ca_url);
+  if (!issuer) throw new OperationError(`the order of ${certificate.name} was placed at ${order.ca_url}, which is no longer among its CAs`);
+  const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
+  const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
+  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+  return { status: 'resumed', certificate: await reload(ctx, certificate), version };
+}
+
+async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+  const now = ctx.clock.now();
+  const spec = {
+    identifiers: JSON.stringify(request.identifiers),
+    challenge_type: request.challengeType,
+    challenge_config: JSON.stringify(request.challengeConfig),
+    key_type: request.keyType,
+    issuers: JSON.stringify(request.issuers),
+    profile: request.profile,
+    renewal_policy: JSON.stringify(request.renewalPolicy),
+    csr_info: JSON.stringify(request.csrInfo),
+    updated_at: now,
+  };
+  if (existing) {
+    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return reload(ctx, existing);
+  }
+  const row: CertificateRow = {
+    id: newId('crt'),
+    subscription_id: request.subscriptionId,
+    name: request.name,
+    ...spec,
+    pfx_password_enc: null,
+    state: 'issuing',
+    current_version_id: null,
+    next_renewal_at: null,
+    retry_at: null,
+    failure_count: 0,
+    last_error: null,
+    lease_owner: null,
+    lease_token: 0,
+    lease_until: null,
+    created_at: now,
+  };
+  await insertCertificate(ctx.store.db, row);
+  return row;
+}
+
+/** The new certificate key is generated and stored with the order before the CA hears of it. */
+async function createOrder(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount, replaces: string | null): Promise<OrderRow> {
+  const id = newId('ord');
+  const key = await generateKey(certificate.key_type as KeyType);
+  const now = ctx.clock.now();
+  const row: OrderRow = {
+    id,
+    certificate_id: certificate.id,
+    account_id: account.row.id,
+    ca_url: account.row.ca_url,
+    step: 'new',
+    order_url: null,
+    finalize_url: null,
+    certificate_url: null,
+    authorizations: '[]',
+    key_enc: ctx.store.secrets.encrypt(privateKeyToPem(key), orderKeyAad(id)),
+    replaces,
+    error: null,
+    attempt: 0,
+    retry_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await insertOrder(ctx.store.db, row);
+  return row;
+}
+
+/** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */
+async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
+  if (!certificate.current_version_id) return null;
+  const directory = await account.client.directory();
+  if (!directory.renewalInfo) return null;
+  const version = await ctx.store.db
+    .selectFrom('certificate_versions')
+    .select(['ari_cert_id', 'ca_url'])
+    .where('id', '=', certificate.current_version_id)
+    .executeTakeFirst();
+  return version && version.ca_url === account.row.ca_url ? version.ari_cert_id : null;
+}
+
+function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): boolean {
+  const stored = (JSON.parse(certificate.identifiers) as Identifier[]).map((i) => i.value).sort();
+  const wanted = request.identifiers.map((i) => i.value).sort();
+  return stored.length === wanted.length && stored.every((value, index) => value === wanted[index]);
+}
+
+function dedupe(identifiers: Identifier[]): Identifier[] {
+  const seen = new Set<string>();
+  return identifiers.filter((i) => (seen.has(i.value) ? false : (seen.add(i.value), true)));
+}
+
+async function reload(ctx: EngineContext, certificate: CertificateRow): Promise<CertificateRow> {
+  return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
+}

@@ -1,0 +1,27 @@
+// What every engine use case needs: the store, the time, the ACME clients
+// (one keep-alive pool per account) and a place to report progress.
+import type { Store } from '../store/database.ts';
+import { AcmeClients } from './acme-clients.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+export type ProgressListener = (message: string) => void;
+
+export interface EngineContext {
+  store: Store;
+  clock: Clock;
+  clients: AcmeClients;
+  progress: ProgressListener;
+}
+
+export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
+  return {
+    store,
+    clock: options.clock ?? systemClock,
+    clients: new AcmeClients(),
+    progress: options.progress ?? (() => {}),
+  };
+}
+
+export async function closeEngineContext(ctx: EngineContext): Promise<void> {
+  await ctx.clients.closeAll();
+}

@@ -1,0 +1,35 @@
+// A certificate's files, in every format users ask for (PEM parts, DER, PKCS#12).
+import { certificateDer, type ExportFiles, pemBundle, privateKeyFromPem, toPkcs12 } from '../pki/index.ts';
+import { type CertificateRow, findCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
+import type { EngineContext } from './context.ts';
+import { NotFoundError } from './errors.ts';
+import { versionKeyAad } from './issuance.ts';
+
+export interface CertificateFiles extends ExportFiles {
+  der: Uint8Array;
+  /** PKCS#12; absent when there is no password to protect it with. */
+  pfx?: Uint8Array;
+}
+
+export const pfxPasswordAad = (certificateId: string) => `certificate:${certificateId}:pfx_password`;
+
+export async function currentVersion(ctx: EngineContext, subscriptionId: string, name: string): Promise<{ certificate: CertificateRow; version: VersionRow }> {
+  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
+  if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
+  const version = certificate.current_version_id ? await getVersion(ctx.store.db, certificate.current_version_id) : undefined;
+  if (!version) throw new NotFoundError(`certificate "${name}" has not been issued yet (state: ${certificate.state}); run certkeep issue or certkeep resume`);
+  return { certificate, version };
+}
+
+/** The PFX password is the one given, else the one stored with the certificate. */
+export async function certificateFiles(ctx: EngineContext, subscriptionId: string, name: string, pfxPassword?: string): Promise<CertificateFiles> {
+  const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
+  const password = pfxPassword || (certificate.pfx_password_enc ? ctx.store.secrets.decryptString(certificate.pfx_password_enc, pfxPasswordAad(certificate.id)) : undefined);
+  const key = privateKeyFromPem(ctx.store.secrets.decryptString(version.key_enc, versionKeyAad(version.id)));
+  const files = pemBundle(version.chain_pem, key);
+  return {
+    ...files,
+    der: certificateDer(files.cert),
+    pfx: password ? await toPkcs12({ chainPem: version.chain_pem, key, password, friendlyName: name }) : undefined,
+  };
+}

@@ -1,0 +1,46 @@
+// RFC 8555 §7.6: revoke the current version with the account that ordered it.
+import { certificateDer } from '../pki/index.ts';
+import { getAccount } from '../store/repositories/accounts.ts';
+import { updateCertificate } from '../store/repositories/certificates.ts';
+import { appendEvent } from '../store/repositories/events.ts';
+import { ensureAccount } from './accounts.ts';
+import type { EngineContext } from './context.ts';
+import { OperationError, UsageError } from './errors.ts';
+import { currentVersion } from './files.ts';
+import type { IssuerSpec } from './issuers.ts';
+
+/** RFC 5280 §5.3.1 reason codes that ACME CAs accept. */
+export const REVOCATION_REASONS: Record<string, number> = {
+  unspecified: 0,
+  keyCompromise: 1,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+};
+
+export function revocationReason(name: string | undefined): number {
+  if (name === undefined) return 0;
+  const code = REVOCATION_REASONS[name];
+  if (code === undefined) {
+    throw new UsageError(`--reason: "${name}" is not a reason; use one of ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
+  }
+  return code;
+}
+
+export async function revokeCertificate(ctx: EngineContext, subscriptionId: string, name: string, reason: number): Promise<{ serial: string }> {
+  const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
+  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[]).find((i) => i.caUrl === version.ca_url);
+  if (!issuer) throw new OperationError(`certificate "${name}" came from ${version.ca_url}, which is no longer among its CAs`);
+  const order = version.order_id
+    ? await ctx.store.db.selectFrom('orders').select('account_id').where('id', '=', version.order_id).executeTakeFirst()
+    : undefined;
+  const ordering = order ? await getAccount(ctx.store.db, order.account_id) : undefined;
+  const account = await ensureAccount(ctx, subscriptionId, { ...issuer, email: ordering?.contact || issuer.email });
+  await account.client.revokeCertificate(certificateDer(version.chain_pem), { reason });
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await updateCertificate(trx, certificate.id, { state: 'revoked', next_renewal_at: null, updated_at: now });
+    await appendEvent(trx, { subscriptionId, certificateId: certificate.id, type: 'certificate.revoked', payload: { name, serial: version.serial, reason } }, now);
+  });
+  return { serial: version.serial };
+}

@@ -1,0 +1,90 @@
+// The e2e rig: BIND serving example.test (every name → 127.0.0.1) and Pebble
+// validating through it, plus a way to run the real CLI as a user would.
+import { spawn } from 'node:child_process';
+import { startBind, type Bind } from '../../src/rig/bind.ts';
+import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
+import { freePort } from '../rig/ports.ts';
+import { tempDir } from '../rig/tmp.ts';
+
+export const ZONE = 'example.test';
+const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+export interface Rig {
+  bind: Bind;
+  pebble: Pebble;
+  httpPort: number;
+  dataDir: string;
+  stop(): Promise<void>;
+  /** Runs `certkeep ARGS` against this rig's Pebble and data dir. */
+  certkeep(args: string[], options?: { env?: Record<string, string>; dataDir?: string }): Promise<CliResult>;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json(): any;
+}
+
+/** Starts a rig; the caller stops it (register `after(() => rig.stop())` in the suite). */
+export async function startRig(options: { pebble?: PebbleOptions } = {}): Promise<Rig> {
+  const bind = await startBind({ zones: [ZONE] });
+  const httpPort = await freePort();
+  const pebble = await startPebble({ dnsServer: bind.address, httpPort, ...options.pebble });
+  const data = await tempDir('certkeep-e2e-');
+  return {
+    async stop() {
+      await pebble.stop();
+      await bind.stop();
+      await data.remove();
+    },
+    bind,
+    pebble,
+    httpPort,
+    dataDir: data.path,
+    certkeep: (args, runOptions = {}) =>
+      runCli(args, {
+        CERTKEEP_DATA_DIR: runOptions.dataDir ?? data.path,
+        CERTKEEP_CA: pebble.directoryUrl,
+        CERTKEEP_CA_CERT: pebble.caCertFile,
+        ...runOptions.env,
+      }),
+  };
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        json: () => {
+          try {
+            return JSON.parse(stdout);
+          } catch {
+            throw new Error(`stdout is not one JSON document:\n${stdout}\nstderr:\n${stderr}`);
+          }
+        },
+      }),
+    );
+  });
+}
+
+/** Exactly one line on stderr, and no stack trace. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  if (lines.length !== 1 || /\n\s+at /.test(stderr)) throw new Error(`expected one line on stderr, got:\n${stderr}`);
+  return lines[0];
+}
