@@ -1,0 +1,137 @@
+// One keep-alive connection pool per CA (undici Agent: a Pool per origin), one
+// attempt per call. Retries live in transport.ts because a retried POST needs a
+// new nonce and so a new signature.
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { Agent } from 'undici';
+import { AcmeNetworkError, AcmeTlsTrustError } from './errors.ts';
+
+export type HttpHeaders = Record<string, string | string[] | undefined>;
+
+export interface HttpResponse {
+  status: number;
+  headers: HttpHeaders;
+  body: string;
+}
+
+export interface AcmeHttpOptions {
+  userAgent: string;
+  /** Extra trust anchor (PEM) for the CA's HTTPS, added to the system roots. */
+  caCert?: string;
+  connections: number;
+  timeoutMs: number;
+  /** Called with every response's Replay-Nonce header. */
+  onNonce: (nonce: string | string[] | undefined) => void;
+}
+
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Errors worth another try: the CA may be restarting or the network hiccuped. DNS names that do not exist are not. */
+const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'UND_ERR_INVALID_ARG']);
+
+export class AcmeHttp {
+  private readonly agent: Agent;
+  private readonly userAgent: string;
+  private readonly timeoutMs: number;
+  private readonly onNonce: AcmeHttpOptions['onNonce'];
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: AcmeHttpOptions) {
+    this.userAgent = opts.userAgent;
+    this.timeoutMs = opts.timeoutMs;
+    this.onNonce = opts.onNonce;
+    this.agent = new Agent({
+      connections: opts.connections,
+      pipelining: 1, // keep-alive, one request at a time per connection
+      keepAliveTimeout: 30_000,
+      connect: opts.caCert ? { secureContext: secureContextTrusting(opts.caCert) } : {},
+    });
+  }
+
+  /** One request. Network failures become AcmeNetworkError (AcmeTlsTrustError for certificate trust). */
+  async send(
+    method: 'GET' | 'HEAD' | 'POST',
+    url: string,
+    operation: string,
+    body?: string,
+    accept?: string,
+  ) {
+    const { origin, pathname, search } = new URL(url);
+    const headers: Record<string, string> = { 'user-agent': this.userAgent };
+    if (body !== undefined) headers['content-type'] = 'application/jose+json';
+    if (accept) headers.accept = accept;
+    try {
+      const res = await this.agent.request({
+        origin,
+        path: pathname + search,
+        method,
+        headers,
+        body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      this.onNonce(res.headers['replay-nonce']);
+      let text = '';
+      if (method === 'HEAD') await res.body.dump();
+      else text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, body: text } satisfies HttpResponse;
+    } catch (err) {
+      throw networkError(err, operation, `${method} ${url}`, url);
+    }
+  }
+
+  /** Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.agent.close();
+    return this.closing;
+  }
+}
+
+// One SecureContext per extra CA, shared by all connections and clients: a `ca`
+// list in the connect options would parse ~150 PEM roots for every connection.
+const secureContexts = new Map<string, SecureContext>();
+
+function secureContextTrusting(caCert: string): SecureContext {
+  let context = secureContexts.get(caCert);
+  if (!context) {
+    context = createSecureContext({ ca: [...rootCertificates, caCert] });
+    secureContexts.set(caCert, context);
+  }
+  return context;
+}
+
+export function isRetryable(err: AcmeNetworkError): boolean {
+  return !(err instanceof AcmeTlsTrustError) && !PERMANENT_NETWORK_CODES.has(err.code);
+}
+
+function networkError(err: unknown, operation: string, request: string, url: string): AcmeNetworkError {
+  const code = errorCode(err);
+  if (TLS_TRUST_CODES.has(code)) return new AcmeTlsTrustError(operation, url, code, err);
+  const message = (err as Error)?.message ?? String(err);
+  const reason = message.includes(code) ? message : `${code} ${message}`;
+  return new AcmeNetworkError(
+    `${operation} failed: could not reach the ACME CA (${request}: ${reason}). ` +
+      'Check the directory URL, that the CA is up, and that this machine can reach it (DNS, proxy, firewall).',
+    operation,
+    url,
+    code,
+    err,
+  );
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (typeof e?.code === 'string') return e.code;
+  if (typeof e?.cause?.code === 'string') return e.cause.code;
+  return 'ERROR';
+}
