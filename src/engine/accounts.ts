@@ -27,6 +27,24 @@ export async function ensureAccount(
   eab?: EabCredentials,
 ): Promise<ReadyAccount> {
   const contact = issuer.email ?? '';
+  const cacheKey = `${subscriptionId} ${issuer.caUrl} ${contact}`;
+  let ready = ctx.accounts.get(cacheKey);
+  if (!ready) {
+    // Concurrent orders for one new account share a single newAccount request.
+    ready = loadOrCreateAccount(ctx, subscriptionId, issuer, contact, eab);
+    ctx.accounts.set(cacheKey, ready);
+    ready.catch(() => ctx.accounts.delete(cacheKey));
+  }
+  return ready;
+}
+
+async function loadOrCreateAccount(
+  ctx: EngineContext,
+  subscriptionId: string,
+  issuer: IssuerSpec,
+  contact: string,
+  eab: EabCredentials | undefined,
+): Promise<ReadyAccount> {
   const existing = await findAccount(ctx.store.db, subscriptionId, issuer.caUrl, contact);
   if (existing?.account_url) {
     const key = privateKeyFromPem(ctx.store.secrets.decryptString(existing.key_enc, keyAad(existing.id)));

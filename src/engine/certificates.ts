@@ -130,8 +130,8 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   const solver = await options.solvers.get(request.challengeType, request.challengeConfig);
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, request, existing);
-  const order = await createOrder(ctx, certificate, account, null);
-  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+  const { order, keyPem } = await createOrder(ctx, certificate, account, null);
+  const version = await runOrder(ctx, order.id, account, { solver, keyPem, afterStep: options.afterStep });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -149,8 +149,8 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const order = await createOrder(ctx, certificate, account, replaces);
-  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+  const { order, keyPem } = await createOrder(ctx, certificate, account, replaces);
+  const version = await runOrder(ctx, order.id, account, { solver, keyPem, afterStep: options.afterStep });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -203,9 +203,9 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
 }
 
 /** The new certificate key is generated and stored with the order before the CA hears of it. */
-async function createOrder(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount, replaces: string | null): Promise<OrderRow> {
+async function createOrder(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount, replaces: string | null): Promise<{ order: OrderRow; keyPem: string }> {
   const id = newId('ord');
-  const key = await generateKey(certificate.key_type as KeyType);
+  const keyPem = privateKeyToPem(await generateKey(certificate.key_type as KeyType));
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -217,7 +217,7 @@ async function createOrder(ctx: EngineContext, certificate: CertificateRow, acco
     finalize_url: null,
     certificate_url: null,
     authorizations: '[]',
-    key_enc: ctx.store.secrets.encrypt(privateKeyToPem(key), orderKeyAad(id)),
+    key_enc: ctx.store.secrets.encrypt(keyPem, orderKeyAad(id)),
     replaces,
     error: null,
     attempt: 0,
@@ -226,7 +226,7 @@ async function createOrder(ctx: EngineContext, certificate: CertificateRow, acco
     updated_at: now,
   };
   await insertOrder(ctx.store.db, row);
-  return row;
+  return { order: row, keyPem };
 }
 
 /** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */

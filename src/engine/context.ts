@@ -2,6 +2,7 @@
 // (one keep-alive pool per account) and a place to report progress.
 import type { Store } from '../store/database.ts';
 import { AcmeClients } from './acme-clients.ts';
+import type { ReadyAccount } from './accounts.ts';
 import { type Clock, systemClock } from './clock.ts';
 
 export type ProgressListener = (message: string) => void;
@@ -10,6 +11,8 @@ export interface EngineContext {
   store: Store;
   clock: Clock;
   clients: AcmeClients;
+  /** Accounts loaded (key decrypted) once per process, by subscription, CA and contact. */
+  accounts: Map<string, Promise<ReadyAccount>>;
   progress: ProgressListener;
 }
 
@@ -18,10 +21,12 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     store,
     clock: options.clock ?? systemClock,
     clients: new AcmeClients(),
+    accounts: new Map(),
     progress: options.progress ?? (() => {}),
   };
 }
 
 export async function closeEngineContext(ctx: EngineContext): Promise<void> {
+  ctx.accounts.clear();
   await ctx.clients.closeAll();
 }

@@ -4,7 +4,7 @@
 //
 //   new → placed → provisioned → responded → ready → finalized → valid
 //                                                        ↘ invalid / failed
-import type { AcmeAuthorization, AcmeClient } from '../acme/index.ts';
+import type { AcmeAuthorization, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, privateKeyFromPem } from '../pki/index.ts';
@@ -31,6 +31,8 @@ export type OrderStep = 'new' | 'placed' | 'provisioned' | 'responded' | 'ready'
 
 export interface RunOrderOptions {
   solver: ChallengeSolver;
+  /** The order's key when the caller just made it, to spare a decryption. */
+  keyPem?: string;
   /** Seam for crash tests: called after a step is stored, before the next begins. */
   afterStep?: (step: OrderStep) => void | Promise<void>;
 }
@@ -45,29 +47,47 @@ export interface IssuedVersion {
 export const orderKeyAad = (orderId: string) => `order:${orderId}:key`;
 export const versionKeyAad = (versionId: string) => `version:${versionId}:key`;
 
+/** What one run of an order keeps in memory between its steps; the store stays the truth. */
+interface Run {
+  ctx: EngineContext;
+  client: AcmeClient;
+  solver: ChallengeSolver;
+  certificate: CertificateRow;
+  order: OrderRow;
+  /** Answers put in place by this process, taken away when the run ends. */
+  presented: ChallengeTask[];
+  keyPem?: string;
+}
+
 /** Drives one order from wherever it stands to a stored certificate version. */
 export async function runOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
-  const presented: ChallengeTask[] = [];
+  const order = await mustGetOrder(ctx, orderId);
+  const run: Run = {
+    ctx,
+    client: account.client,
+    solver: options.solver,
+    certificate: await mustGetCertificate(ctx, order.certificate_id),
+    order,
+    presented: [],
+    keyPem: options.keyPem,
+  };
   try {
     for (;;) {
-      const order = await mustGetOrder(ctx, orderId);
-      const step = order.step as OrderStep;
-      if (step === 'valid') return await storedVersion(ctx, order);
-      if (step === 'invalid' || step === 'failed') throw new OperationError(`order ${order.order_url} is ${step}: ${order.error}`);
-      const next = await STEPS[step](ctx, order, account.client, options.solver, presented);
-      await options.afterStep?.(next);
+      const step = run.order.step as OrderStep;
+      if (step === 'valid') return await storedVersion(ctx, run.order);
+      if (step === 'invalid' || step === 'failed') throw new OperationError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
+      await STEPS[step](run);
+      await options.afterStep?.(run.order.step as OrderStep);
     }
   } catch (error) {
     await recordFailure(ctx, orderId, error);
     throw error;
   } finally {
-    await cleanupAll(options.solver, presented);
+    await cleanupAll(run);
   }
 }
 
-type StepHandler = (ctx: EngineContext, order: OrderRow, client: AcmeClient, solver: ChallengeSolver, presented: ChallengeTask[]) => Promise<OrderStep>;
-
-const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized', StepHandler> = {
+const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized', (run: Run) => Promise<void>> = {
   new: placeOrder,
   placed: provisionChallenges,
   provisioned: respondToChallenges,
@@ -76,14 +96,28 @@ const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | '
   finalized: downloadCertificate,
 };
 
-async function placeOrder(ctx: EngineContext, order: OrderRow, client: AcmeClient): Promise<OrderStep> {
-  const certificate = await mustGetCertificate(ctx, order.certificate_id);
-  const identifiers = JSON.parse(certificate.identifiers) as Identifier[];
-  ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
-  const { url, order: placed } = await client.newOrder({
+/** Stores the step's result; only then may the next step talk to the CA. */
+async function advance(run: Run, patch: Partial<OrderRow> & { step: OrderStep }): Promise<void> {
+  const update = { ...patch, updated_at: run.ctx.clock.now() };
+  await updateOrder(run.ctx.store.db, run.order.id, update);
+  run.order = { ...run.order, ...update };
+}
+
+function records(run: Run): AuthorizationRecord[] {
+  return JSON.parse(run.order.authorizations) as AuthorizationRecord[];
+}
+
+function identifiersOf(run: Run): Identifier[] {
+  return JSON.parse(run.certificate.identifiers) as Identifier[];
+}
+
+async function placeOrder(run: Run): Promise<void> {
+  const identifiers = identifiersOf(run);
+  run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
+  const { url, order: placed } = await run.client.newOrder({
     identifiers,
-    profile: certificate.profile ?? undefined,
-    replaces: order.replaces ?? undefined,
+    profile: run.certificate.profile ?? undefined,
+    replaces: run.order.replaces ?? undefined,
   });
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
     url: authorizationUrl,
@@ -91,21 +125,15 @@ async function placeOrder(ctx: EngineContext, order: OrderRow, client: AcmeClien
     wildcard: false,
     status: 'pending',
   }));
-  await updateOrder(ctx.store.db, order.id, {
-    step: 'placed',
-    order_url: url,
-    finalize_url: placed.finalize,
-    authorizations: JSON.stringify(authorizations),
-    updated_at: ctx.clock.now(),
-  });
-  return 'placed';
+  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations) });
 }
 
-async function provisionChallenges(ctx: EngineContext, order: OrderRow, client: AcmeClient, solver: ChallengeSolver, presented: ChallengeTask[]): Promise<OrderStep> {
-  const records = JSON.parse(order.authorizations) as AuthorizationRecord[];
-  ctx.progress(`preparing ${solver.type} challenges`);
+async function provisionChallenges(run: Run): Promise<void> {
+  const { client, solver } = run;
+  const authorizations = records(run);
+  run.ctx.progress(`preparing ${solver.type} challenges`);
   const tasks = await Promise.all(
-    records.map(async (record) => {
+    authorizations.map(async (record) => {
       const authorization = await client.getAuthorization(record.url);
       record.identifier = authorization.identifier as Identifier;
       record.wildcard = authorization.wildcard === true;
@@ -121,7 +149,7 @@ async function provisionChallenges(ctx: EngineContext, order: OrderRow, client: 
       }
       const task = challengeTask(client, solver.type, record, challenge.token);
       await solver.present(task);
-      presented.push(task);
+      run.presented.push(task);
       record.challengeUrl = challenge.url;
       record.token = challenge.token;
       record.status = 'presented';
@@ -131,71 +159,78 @@ async function provisionChallenges(ctx: EngineContext, order: OrderRow, client: 
   if (solver.waitUntilVisible) {
     await Promise.all(tasks.filter((t) => t !== undefined).map((task) => solver.waitUntilVisible!(task)));
   }
-  await updateOrder(ctx.store.db, order.id, { step: 'provisioned', authorizations: JSON.stringify(records), updated_at: ctx.clock.now() });
-  return 'provisioned';
+  await advance(run, { step: 'provisioned', authorizations: JSON.stringify(authorizations) });
 }
 
-async function respondToChallenges(ctx: EngineContext, order: OrderRow, client: AcmeClient, solver: ChallengeSolver, presented: ChallengeTask[]): Promise<OrderStep> {
-  const records = JSON.parse(order.authorizations) as AuthorizationRecord[];
+async function respondToChallenges(run: Run): Promise<void> {
+  const authorizations = records(run);
   // A resumed process has lost its in-memory responder state: put the answers back first.
-  await representIfNeeded(client, solver, records, presented);
-  ctx.progress('asking the CA to validate');
+  await representIfNeeded(run, authorizations);
+  run.ctx.progress('asking the CA to validate');
   await Promise.all(
-    records
+    authorizations
       .filter((record) => record.status !== 'valid')
       .map(async (record) => {
-        await client.respondToChallenge(record.challengeUrl!);
-        record.status = 'responded';
+        const challenge = await run.client.respondToChallenge(record.challengeUrl!);
+        // A CA that validates at once answers `valid` here; no need to poll (RFC 8555 §7.5.1).
+        record.status = challenge.status === 'valid' ? 'valid' : 'responded';
       }),
   );
-  await updateOrder(ctx.store.db, order.id, { step: 'responded', authorizations: JSON.stringify(records), updated_at: ctx.clock.now() });
-  return 'responded';
+  await advance(run, { step: 'responded', authorizations: JSON.stringify(authorizations) });
 }
 
-async function awaitValidation(ctx: EngineContext, order: OrderRow, client: AcmeClient, solver: ChallengeSolver, presented: ChallengeTask[]): Promise<OrderStep> {
-  const records = JSON.parse(order.authorizations) as AuthorizationRecord[];
-  await representIfNeeded(client, solver, records, presented);
-  ctx.progress('waiting for the CA to validate');
+async function awaitValidation(run: Run): Promise<void> {
+  const authorizations = records(run);
+  await representIfNeeded(run, authorizations);
+  run.ctx.progress('waiting for the CA to validate');
   await Promise.all(
-    records
+    authorizations
       .filter((record) => record.status !== 'valid')
       .map(async (record) => {
-        await client.waitForAuthorization(record.url);
+        await run.client.waitForAuthorization(record.url);
         record.status = 'valid';
       }),
   );
-  await client.waitForOrder(order.order_url!, ['ready', 'valid']);
-  await cleanupAll(solver, presented);
-  await updateOrder(ctx.store.db, order.id, { step: 'ready', authorizations: JSON.stringify(records), updated_at: ctx.clock.now() });
-  return 'ready';
+  await cleanupAll(run);
+  await advance(run, { step: 'ready', authorizations: JSON.stringify(authorizations) });
 }
 
-async function finalizeOrder(ctx: EngineContext, order: OrderRow, client: AcmeClient): Promise<OrderStep> {
-  const certificate = await mustGetCertificate(ctx, order.certificate_id);
-  const key = privateKeyFromPem(ctx.store.secrets.decryptString(order.key_enc, orderKeyAad(order.id)));
-  const identifiers = JSON.parse(certificate.identifiers) as Identifier[];
-  const csr = await createCsr(key, identifiers, JSON.parse(certificate.csr_info));
-  ctx.progress('finalizing the order');
+/**
+ * With every authorization valid the order is ready (RFC 8555 §7.1.6), so we
+ * finalize at once and only poll the order if the CA has not caught up yet.
+ */
+async function finalizeOrder(run: Run): Promise<void> {
+  const key = privateKeyFromPem(orderKeyPem(run));
+  const csr = await createCsr(key, identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  run.ctx.progress('finalizing the order');
+  const orderUrl = run.order.order_url!;
+  let finalized: AcmeOrder;
   try {
-    await client.finalize(order.finalize_url!, csr);
+    finalized = await run.client.finalize(run.order.finalize_url!, csr);
   } catch (error) {
-    // Killed after the CA accepted the CSR but before we stored it: the order has moved on.
     if (!(error instanceof AcmeProblemError && error.type.endsWith(':orderNotReady'))) throw error;
-    const current = await client.getOrder(order.order_url!);
-    if (current.status !== 'processing' && current.status !== 'valid') throw error;
+    const current = await run.client.getOrder(orderUrl);
+    if (current.status === 'pending') {
+      await run.client.waitForOrder(orderUrl, ['ready', 'valid']);
+      finalized = await run.client.finalize(run.order.finalize_url!, csr);
+    } else if (current.status === 'processing' || current.status === 'valid') {
+      // Killed after the CA accepted the CSR but before we stored that: the order has moved on.
+      finalized = current;
+    } else {
+      throw error;
+    }
   }
-  await updateOrder(ctx.store.db, order.id, { step: 'finalized', updated_at: ctx.clock.now() });
-  return 'finalized';
+  const certificateUrl = finalized.status === 'valid' ? (finalized.certificate ?? null) : null;
+  await advance(run, { step: 'finalized', certificate_url: certificateUrl });
 }
 
-async function downloadCertificate(ctx: EngineContext, order: OrderRow, client: AcmeClient): Promise<OrderStep> {
-  const valid = await client.waitForOrder(order.order_url!, ['valid']);
-  if (!valid.certificate) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
+async function downloadCertificate(run: Run): Promise<void> {
+  const { ctx, certificate, order } = run;
+  const certificateUrl = order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'])).certificate;
+  if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
-  const { pem } = await client.downloadCertificate(valid.certificate);
+  const { pem } = await run.client.downloadCertificate(certificateUrl);
   const parsed = parseCertificate(pem);
-  const certificate = await mustGetCertificate(ctx, order.certificate_id);
-  const keyPem = ctx.store.secrets.decryptString(order.key_enc, orderKeyAad(order.id));
   const versionId = newId('ver');
   const now = ctx.clock.now();
   const renewed = certificate.current_version_id !== null;
@@ -208,7 +243,7 @@ async function downloadCertificate(ctx: EngineContext, order: OrderRow, client: 
       not_before: parsed.notBefore.getTime(),
       not_after: parsed.notAfter.getTime(),
       chain_pem: pem,
-      key_enc: ctx.store.secrets.encrypt(keyPem, versionKeyAad(versionId)),
+      key_enc: ctx.store.secrets.encrypt(orderKeyPem(run), versionKeyAad(versionId)),
       ca_url: order.ca_url,
       ari_cert_id: parsed.ariCertId ?? null,
       ari_window_start: null,
@@ -224,7 +259,7 @@ async function downloadCertificate(ctx: EngineContext, order: OrderRow, client: 
       last_error: null,
       updated_at: now,
     });
-    await updateOrder(trx, order.id, { step: 'valid', certificate_url: valid.certificate, error: null, updated_at: now });
+    await updateOrder(trx, order.id, { step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now });
     await appendEvent(
       trx,
       {
@@ -236,7 +271,12 @@ async function downloadCertificate(ctx: EngineContext, order: OrderRow, client: 
       now,
     );
   });
-  return 'valid';
+  run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
+}
+
+function orderKeyPem(run: Run): string {
+  run.keyPem ??= run.ctx.store.secrets.decryptString(run.order.key_enc, orderKeyAad(run.order.id));
+  return run.keyPem;
 }
 
 function challengeTask(client: AcmeClient, type: ChallengeType, record: AuthorizationRecord, token: string): ChallengeTask {
@@ -251,19 +291,19 @@ function challengeTask(client: AcmeClient, type: ChallengeType, record: Authoriz
   };
 }
 
-async function representIfNeeded(client: AcmeClient, solver: ChallengeSolver, records: AuthorizationRecord[], presented: ChallengeTask[]): Promise<void> {
-  if (presented.length > 0) return;
-  for (const record of records) {
+async function representIfNeeded(run: Run, authorizations: AuthorizationRecord[]): Promise<void> {
+  if (run.presented.length > 0) return;
+  for (const record of authorizations) {
     if (record.status === 'valid' || !record.token) continue;
-    const task = challengeTask(client, solver.type, record, record.token);
-    await solver.present(task);
-    presented.push(task);
+    const task = challengeTask(run.client, run.solver.type, record, record.token);
+    await run.solver.present(task);
+    run.presented.push(task);
   }
 }
 
-async function cleanupAll(solver: ChallengeSolver, presented: ChallengeTask[]): Promise<void> {
-  const tasks = presented.splice(0);
-  await Promise.allSettled(tasks.map((task) => solver.cleanup(task)));
+async function cleanupAll(run: Run): Promise<void> {
+  const tasks = run.presented.splice(0);
+  await Promise.allSettled(tasks.map((task) => run.solver.cleanup(task)));
 }
 
 function authorizationFailed(authorization: AcmeAuthorization): OperationError {
