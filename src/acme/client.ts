@@ -54,6 +54,8 @@ export interface CreateAccountOptions {
 
 export interface WaitOptions {
   timeoutMs?: number;
+  /** Wait this long before the first look, for a resource the CA has just been asked to change. */
+  initialDelayMs?: number;
 }
 
 const DEFAULT_WAIT_MS = 120_000;
@@ -199,6 +201,7 @@ export class AcmeClient {
       what: 'authorization',
       url,
       timeoutMs: opts.timeoutMs ?? DEFAULT_WAIT_MS,
+      initialDelayMs: opts.initialDelayMs,
       clock: this.clock,
       fetch: () => this.pollStep<AcmeAuthorization>(url, 'get authorization'),
       settled: authorizationSettled(url),
@@ -219,6 +222,7 @@ export class AcmeClient {
       what: 'order',
       url,
       timeoutMs: opts.timeoutMs ?? DEFAULT_WAIT_MS,
+      initialDelayMs: opts.initialDelayMs,
       clock: this.clock,
       fetch: () => this.pollStep<AcmeOrder>(url, 'get order'),
       settled: orderSettled(until, url),

@@ -17,6 +17,7 @@ export interface PollOptions<T> {
   what: string;
   url: string;
   timeoutMs: number;
+  initialDelayMs?: number;
   clock: AcmeClock;
   fetch: () => Promise<PollStep<T>>;
   /** True when done; throws when the resource failed for good. */
@@ -27,6 +28,7 @@ export interface PollOptions<T> {
 export async function poll<T>(opts: PollOptions<T>): Promise<T> {
   const deadline = opts.clock.now() + opts.timeoutMs;
   let delay = FIRST_DELAY_MS;
+  if (opts.initialDelayMs) await opts.clock.sleep(opts.initialDelayMs);
   for (;;) {
     const step = await opts.fetch();
     if (opts.settled(step.value)) return step.value;

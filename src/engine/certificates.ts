@@ -160,8 +160,19 @@ async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, orde
   if (!issuer) throw new OperationError(`the order of ${certificate.name} was placed at ${order.ca_url}, which is no longer among its CAs`);
   const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
   const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
-  const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
-  return { status: 'resumed', certificate: await reload(ctx, certificate), version };
+  try {
+    const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+    return { status: 'resumed', certificate: await reload(ctx, certificate), version };
+  } catch (error) {
+    // The CA may have judged the order while this process was down (a validation
+    // that found the built-in responder gone): one fresh order, as a re-run would.
+    const after = await findOpenOrder(ctx.store.db, certificate.id);
+    if (after) throw error;
+    ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
+    const fresh = await createOrder(ctx, await reload(ctx, certificate), account, order.replaces);
+    const version = await runOrder(ctx, fresh.order.id, account, { solver, keyPem: fresh.keyPem, afterStep: options.afterStep });
+    return { status: 'resumed', certificate: await reload(ctx, certificate), version };
+  }
 }
 
 async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {

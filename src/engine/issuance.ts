@@ -44,6 +44,10 @@ export interface IssuedVersion {
   notAfter: number;
 }
 
+// Validation and signing are never instant: looking at once mostly costs a request.
+const AFTER_RESPONSE_MS = 25;
+const AFTER_FINALIZE_MS = 25;
+
 export const orderKeyAad = (orderId: string) => `order:${orderId}:key`;
 export const versionKeyAad = (versionId: string) => `version:${versionId}:key`;
 
@@ -187,7 +191,7 @@ async function awaitValidation(run: Run): Promise<void> {
     authorizations
       .filter((record) => record.status !== 'valid')
       .map(async (record) => {
-        await run.client.waitForAuthorization(record.url);
+        await run.client.waitForAuthorization(record.url, { initialDelayMs: AFTER_RESPONSE_MS });
         record.status = 'valid';
       }),
   );
@@ -226,7 +230,10 @@ async function finalizeOrder(run: Run): Promise<void> {
 
 async function downloadCertificate(run: Run): Promise<void> {
   const { ctx, certificate, order } = run;
-  const certificateUrl = order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'])).certificate;
+  // The CA is signing (status "processing"): give it a moment before the first look
+  // (RFC 8555 §7.4). Pebble 2.4 can even deadlock when an order is read while it signs.
+  const certificateUrl =
+    order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
   if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
   const { pem } = await run.client.downloadCertificate(certificateUrl);
