@@ -20,6 +20,10 @@ export interface Config {
   caCertFile: string | undefined;
   caCertPem: string | undefined;
   email: string | undefined;
+  /** Recursive resolvers (host:port) for DNS-01 CNAME and nameserver discovery; empty: the system's. */
+  resolvers: string[];
+  /** How long DNS-01 waits for every authoritative server to serve a record. */
+  dnsTimeoutMs: number;
   json: boolean;
   debug: boolean;
 }
@@ -30,12 +34,14 @@ export interface ConfigFlags {
   ca?: string;
   caCert?: string;
   email?: string;
+  resolver?: string;
+  dnsTimeout?: string;
   json?: boolean;
   debug?: boolean;
   config?: string;
 }
 
-type FileConfig = Partial<Record<'dataDir' | 'databaseUrl' | 'ca' | 'caCert' | 'email', string>>;
+type FileConfig = Partial<Record<'dataDir' | 'databaseUrl' | 'ca' | 'caCert' | 'email' | 'resolver' | 'dnsTimeout', string>>;
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const file = readConfigFile(flags.config ?? env.CERTKEEP_CONFIG);
@@ -50,6 +56,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     caCertFile,
     caCertPem: caCertFile ? readCaCert(caCertFile) : undefined,
     email: pick(flags.email, 'CERTKEEP_EMAIL', file.email),
+    resolvers: parseResolvers(pick(flags.resolver, 'CERTKEEP_RESOLVER', file.resolver)),
+    dnsTimeoutMs: parseSeconds(pick(flags.dnsTimeout, 'CERTKEEP_DNS_TIMEOUT', file.dnsTimeout) ?? '120', 'dns-timeout') * 1000,
     json: flags.json ?? false,
     debug: flags.debug ?? env.CERTKEEP_DEBUG === '1',
   };
@@ -71,6 +79,21 @@ export function resolveCaUrl(ca: string): string {
     throw new UsageError(`--ca: "${ca}" must be an https:// ACME directory URL`, 'ca');
   }
   return url.toString();
+}
+
+function parseResolvers(value: string | undefined): string[] {
+  if (!value) return [];
+  const servers = value.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/:\d+$/.test(s) ? s : `${s}:53`));
+  for (const server of servers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(server)) throw new UsageError(`--resolver: "${server}" must be HOST[:PORT]`, 'resolver');
+  }
+  return servers;
+}
+
+function parseSeconds(value: string, option: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--${option}: "${value}" is not a number of seconds`, option);
+  return seconds;
 }
 
 function readCaCert(path: string): string {

@@ -8,6 +8,7 @@ import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerIssue } from './commands/issue.ts';
 import { registerRenew } from './commands/renew.ts';
+import { registerZone } from './commands/zone.ts';
 
 export function buildProgram(): Command {
   const program = new Command('certkeep')
@@ -16,6 +17,8 @@ export function buildProgram(): Command {
     .option('--ca <url>', 'ACME directory URL or letsencrypt | letsencrypt-staging | zerossl | google | buypass (env CERTKEEP_CA)')
     .option('--ca-cert <file>', "extra trust anchor for the CA's HTTPS, PEM (env CERTKEEP_CA_CERT)")
     .option('--email <addr>', 'contact address for the ACME account (env CERTKEEP_EMAIL)')
+    .option('--resolver <host:port>', 'DNS resolver(s) for DNS-01 lookups, comma-separated (env CERTKEEP_RESOLVER; default: the system)')
+    .option('--dns-timeout <seconds>', 'how long DNS-01 waits for every nameserver to serve a record (env CERTKEEP_DNS_TIMEOUT, default 120)')
     .option('--config <file>', 'JSON file with defaults (env CERTKEEP_CONFIG)')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('--debug', 'print stack traces of errors')
@@ -26,6 +29,7 @@ export function buildProgram(): Command {
   registerRenew(program);
   registerInspect(program);
   registerExport(program);
+  registerZone(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return program;

@@ -1,5 +1,8 @@
 // What every command opens: configuration, store and engine; and closes after.
-import { SolverPool } from '../challenges/pool.ts';
+import { Dns01Solver } from '../challenges/dns01.ts';
+import { SOLVER_FACTORIES, SolverPool } from '../challenges/pool.ts';
+import { challengeValues } from '../dns/delegated.ts';
+import { ZoneDirectory } from '../engine/zones.ts';
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../engine/context.ts';
 import type { OrderStep } from '../engine/issuance.ts';
@@ -12,6 +15,7 @@ export interface Session {
   ctx: EngineContext;
   output: Output;
   solvers: SolverPool;
+  zones: ZoneDirectory;
   subscriptionId: string;
   close(): Promise<void>;
 }
@@ -22,16 +26,27 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, masterKey: config.masterKey });
   const ctx = createEngineContext(store, { progress: output.progress });
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
-  const solvers = new SolverPool();
+  const zones = new ZoneDirectory(ctx, DEFAULT_SUBSCRIPTION_ID, challengeValues);
+  const solvers = new SolverPool({
+    ...SOLVER_FACTORIES,
+    'dns-01': async () =>
+      new Dns01Solver({
+        zoneFor: (recordName, domain) => zones.zoneFor(recordName, domain),
+        resolvers: config.resolvers.length > 0 ? config.resolvers : undefined,
+        propagationTimeoutMs: config.dnsTimeoutMs,
+      }),
+  });
   return {
     config,
     ctx,
     output,
     solvers,
+    zones,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
       output.stopProgress();
       await solvers.closeAll();
+      await zones.close();
       await closeEngineContext(ctx);
       await store.close();
     },

@@ -1,8 +1,11 @@
 // The one table of DNS-01 providers, by name (as lego does).
+import { delegatedProvider } from './delegated.ts';
+import { execProvider } from './exec.ts';
+import { powerdnsProvider } from './powerdns.ts';
 import type { DnsProvider, ProviderDefinition, ZoneConfig } from './provider.ts';
 import { rfc2136 } from './rfc2136.ts';
 
-const definitions: ProviderDefinition[] = [rfc2136];
+const definitions: ProviderDefinition[] = [rfc2136, powerdnsProvider, execProvider, delegatedProvider];
 
 export const providers: ReadonlyMap<string, ProviderDefinition> = new Map(
   definitions.map((definition) => [definition.name, definition]),

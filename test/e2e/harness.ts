@@ -1,7 +1,7 @@
 // The e2e rig: BIND serving example.test (every name → 127.0.0.1) and Pebble
 // validating through it, plus a way to run the real CLI as a user would.
 import { spawn } from 'node:child_process';
-import { startBind, type Bind } from '../../src/rig/bind.ts';
+import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
 import { freePort } from '../rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
@@ -28,8 +28,8 @@ export interface CliResult {
 }
 
 /** Starts a rig; the caller stops it (register `after(() => rig.stop())` in the suite). */
-export async function startRig(options: { pebble?: PebbleOptions } = {}): Promise<Rig> {
-  const bind = await startBind({ zones: [ZONE] });
+export async function startRig(options: { pebble?: PebbleOptions; bind?: BindOptions } = {}): Promise<Rig> {
+  const bind = await startBind({ zones: [ZONE], ...options.bind });
   const httpPort = await freePort();
   const pebble = await startPebble({ dnsServer: bind.address, httpPort, ...options.pebble });
   const data = await tempDir('certkeep-e2e-');

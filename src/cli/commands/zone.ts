@@ -1,0 +1,102 @@
+// certkeep zone add|list|remove|test: the zones DNS-01 writes to.
+import type { Command } from 'commander';
+import { addZone, checkHostPort, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
+import { table } from '../output.ts';
+import { withSession } from '../session.ts';
+import { collect } from './options.ts';
+
+/** Provider settings as CLI options (kebab-case flag → setting name). */
+const SETTING_FLAGS: [flag: string, setting: string, help: string][] = [
+  ['--server <host:port>', 'server', 'rfc2136: the primary that accepts DNS UPDATE'],
+  ['--tsig-key <name>', 'tsigKey', 'rfc2136: TSIG key name'],
+  ['--tsig-secret <base64>', 'tsigSecret', 'rfc2136: TSIG secret'],
+  ['--tsig-algorithm <alg>', 'tsigAlgorithm', 'rfc2136: hmac-sha256 (default) or hmac-sha512'],
+  ['--api-url <url>', 'apiUrl', 'powerdns: the HTTP API, e.g. http://127.0.0.1:8081'],
+  ['--api-key <key>', 'apiKey', 'powerdns: X-API-Key'],
+  ['--server-id <id>', 'serverId', 'powerdns: server id (default localhost)'],
+  ['--command <path>', 'command', 'exec: called as PATH present|cleanup FQDN VALUE (as lego does)'],
+  ['--delegation-zone <zone>', 'delegationZone', "delegated: the zone certkeep's challenge DNS server answers for"],
+  ['--dns-listen <host:port>', 'listen', "delegated: where certkeep's challenge DNS server listens while it issues"],
+];
+
+export function registerZone(program: Command): void {
+  const zone = program.command('zone').description('the DNS zones DNS-01 writes challenge records to');
+
+  const add = zone
+    .command('add')
+    .description('manage a zone: its provider and credentials (stored encrypted, never shown again)')
+    .argument('<zone>', 'the zone, e.g. example.com')
+    .requiredOption('--provider <name>', 'rfc2136 | powerdns | exec | delegated')
+    .option('--nameserver <host:port>', 'check propagation on this server (repeat); default: the zone’s NS', collect, []);
+  for (const [flag, , help] of SETTING_FLAGS) add.option(flag, help);
+  add.action(async (name: string, options: Record<string, string | string[]>, command: Command) => {
+    for (const server of options.nameserver as string[]) checkHostPort(server, '--nameserver');
+    const settings: Record<string, string> = {};
+    for (const [flag, setting] of SETTING_FLAGS) {
+      const key = flag.slice(2, flag.indexOf(' ')).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (typeof options[key] === 'string') settings[setting] = options[key] as string;
+    }
+    await withSession(command.optsWithGlobals(), async (session) => {
+      const summary = await addZone(session.ctx, session.subscriptionId, {
+        zone: name,
+        provider: options.provider as string,
+        settings,
+        nameservers: options.nameserver as string[],
+      });
+      session.output.result(summary, [
+        `✔ managing ${summary.zone} through ${summary.provider}`,
+        ...(summary.delegation ? [`  create this record once at your DNS: ${summary.delegation.record}. CNAME ${summary.delegation.target}.`] : []),
+        `  check it with: certkeep zone test ${summary.zone}`,
+      ]);
+    });
+  });
+
+  zone
+    .command('list')
+    .description('the managed zones (secrets are not shown)')
+    .action(async (_options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const zones = await listManagedZones(session.ctx, session.subscriptionId);
+        session.output.result(
+          { zones },
+          zones.length === 0
+            ? 'no managed zones; add one with certkeep zone add ZONE --provider …'
+            : table([['ZONE', 'PROVIDER', 'SETTINGS'], ...zones.map((z: ZoneSummary) => [z.zone, z.provider, describe(z)])]),
+        );
+      });
+    });
+
+  zone
+    .command('remove')
+    .description('stop managing a zone (its records at the DNS are left alone)')
+    .argument('<zone>')
+    .action(async (name: string, _options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        await removeZone(session.ctx, session.subscriptionId, name);
+        session.output.result({ zone: name, removed: true }, `✔ no longer managing ${name}`);
+      });
+    });
+
+  zone
+    .command('test')
+    .description('write a TXT record, wait until every authoritative server serves it, remove it')
+    .argument('<zone>')
+    .action(async (name: string, _options, command: Command) => {
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const { fqdn, elapsedMs } = await testZone(session.ctx, session.zones, name, {
+          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
+          timeoutMs: session.config.dnsTimeoutMs,
+        });
+        session.output.result(
+          { zone: name, record: fqdn, seconds: Number((elapsedMs / 1000).toFixed(3)) },
+          `✔ ${name}: wrote ${fqdn}, every nameserver served it, removed it — ${(elapsedMs / 1000).toFixed(3)} s`,
+        );
+      });
+    });
+}
+
+function describe(zone: ZoneSummary): string {
+  const parts = Object.entries(zone.settings).map(([k, v]) => `${k}=${v}`);
+  if (zone.nameservers.length > 0) parts.push(`nameservers=${zone.nameservers.join(',')}`);
+  return parts.join(' ');
+}

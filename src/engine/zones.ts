@@ -1,0 +1,197 @@
+// Managed DNS zones: where DNS-01 records are written, with credentials
+// encrypted at rest and never shown again.
+import { randomBytes } from 'node:crypto';
+import type { ZoneHandle } from '../challenges/dns01.ts';
+import { delegationTarget } from '../dns/delegated.ts';
+import { type ChallengeValues, challengeRecordSource } from '../dns/delegated.ts';
+import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
+import { waitForTxt } from '../dns/propagation.ts';
+import { createProvider, providers } from '../dns/providers.ts';
+import { newId } from '../store/ids.ts';
+import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
+import type { EngineContext } from './context.ts';
+import { NotFoundError, OperationError, UsageError } from './errors.ts';
+
+export interface ZoneSpec {
+  zone: string;
+  provider: string;
+  settings: Record<string, string>;
+  nameservers?: string[];
+}
+
+export interface ZoneSummary {
+  zone: string;
+  provider: string;
+  nameservers: string[];
+  /** Settings with secret values replaced by "(set)". */
+  settings: Record<string, string>;
+  /** For delegated zones: the CNAME to create at the user's DNS. */
+  delegation?: { record: string; target: string };
+}
+
+const settingsAad = (id: string) => `dns_zone:${id}:config`;
+
+export async function addZone(ctx: EngineContext, subscriptionId: string, spec: ZoneSpec): Promise<ZoneSummary> {
+  const zone = normalizeZone(spec.zone);
+  const definition = providers.get(spec.provider);
+  if (!definition) {
+    throw new UsageError(`--provider: "${spec.provider}" is not a DNS provider; use one of ${[...providers.keys()].join(', ')}`, 'provider');
+  }
+  const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
+  for (const [name, purpose] of Object.entries(definition.required)) {
+    if (!settings[name]) throw new UsageError(`${spec.provider} zones need --${kebab(name)} (${purpose})`, name);
+  }
+  for (const server of spec.nameservers ?? []) checkHostPort(server, '--nameserver');
+  try {
+    createProvider(spec.provider, { zone, settings });
+  } catch (error) {
+    throw new UsageError(`zone ${zone}: ${(error as Error).message}`, 'provider');
+  }
+  if (await findZone(ctx.store.db, subscriptionId, zone)) {
+    throw new UsageError(`zone ${zone} is already managed; remove it first with certkeep zone remove ${zone}`, 'zone');
+  }
+  const id = newId('zone');
+  const row: ZoneRow = {
+    id,
+    subscription_id: subscriptionId,
+    zone,
+    provider: spec.provider,
+    config_enc: ctx.store.secrets.encrypt(JSON.stringify(settings), settingsAad(id)),
+    nameservers: JSON.stringify(spec.nameservers ?? []),
+    created_at: ctx.clock.now(),
+  };
+  await insertZone(ctx.store.db, row);
+  return summarize(ctx, row);
+}
+
+export async function listManagedZones(ctx: EngineContext, subscriptionId: string): Promise<ZoneSummary[]> {
+  return (await listZones(ctx.store.db, subscriptionId)).map((row) => summarize(ctx, row));
+}
+
+export async function removeZone(ctx: EngineContext, subscriptionId: string, zone: string): Promise<void> {
+  const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed; see certkeep zone list`);
+  await deleteZone(ctx.store.db, row.id);
+}
+
+/**
+ * Opens zones for DNS-01: providers are created once per zone, and certkeep's
+ * own challenge DNS server is started when a delegated zone asks for it.
+ */
+export class ZoneDirectory {
+  readonly #ctx: EngineContext;
+  readonly #subscriptionId: string;
+  readonly #handles = new Map<string, ZoneHandle>();
+  readonly #delegatedValues: ChallengeValues;
+  readonly #servers = new Map<string, Promise<DelegatedDnsServer>>();
+
+  constructor(ctx: EngineContext, subscriptionId: string, delegatedValues: ChallengeValues) {
+    this.#ctx = ctx;
+    this.#subscriptionId = subscriptionId;
+    this.#delegatedValues = delegatedValues;
+  }
+
+  /** The managed zone with the longest suffix of `recordName`. */
+  async zoneFor(recordName: string, domain: string): Promise<ZoneHandle> {
+    const rows = await listZones(this.#ctx.store.db, this.#subscriptionId);
+    const name = recordName.toLowerCase();
+    const row = rows
+      .filter((r) => name === r.zone || name.endsWith(`.${r.zone}`))
+      .sort((a, b) => b.zone.length - a.zone.length)[0];
+    if (!row) {
+      throw new OperationError(
+        `no managed zone holds ${recordName} (for ${domain}); add one with: certkeep zone add ZONE --provider rfc2136|powerdns|exec|delegated …`,
+      );
+    }
+    let handle = this.#handles.get(row.id);
+    if (!handle) {
+      const settings = decryptSettings(this.#ctx, row);
+      if (row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
+      handle = {
+        zone: row.zone,
+        provider: createProvider(row.provider, { zone: row.zone, settings }),
+        providerName: row.provider,
+        nameservers: JSON.parse(row.nameservers) as string[],
+      };
+      this.#handles.set(row.id, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    const servers = await Promise.allSettled(this.#servers.values());
+    this.#servers.clear();
+    this.#handles.clear();
+    await Promise.allSettled(servers.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+  }
+
+  #serve(zone: string, listen: string): Promise<DelegatedDnsServer> {
+    let server = this.#servers.get(listen);
+    if (!server) {
+      server = startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(this.#delegatedValues) });
+      this.#servers.set(listen, server);
+    }
+    return server;
+  }
+}
+
+/** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
+export async function testZone(
+  ctx: EngineContext,
+  directory: ZoneDirectory,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ fqdn: string; elapsedMs: number }> {
+  const handle = await directory.zoneFor(normalizeZone(zone), zone);
+  const fqdn = `_certkeep-test-${randomBytes(4).toString('hex')}.${handle.zone}`;
+  const value = randomBytes(16).toString('base64url');
+  const started = performance.now();
+  await handle.provider.present({ fqdn, value });
+  try {
+    if (handle.providerName !== 'delegated') {
+      await waitForTxt(fqdn, value, {
+        nameservers: handle.nameservers.length > 0 ? handle.nameservers : undefined,
+        resolvers: options.resolvers,
+        timeoutMs: options.timeoutMs,
+      });
+    }
+  } finally {
+    await handle.provider.cleanup({ fqdn, value });
+  }
+  return { fqdn, elapsedMs: performance.now() - started };
+}
+
+function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
+  const settings = decryptSettings(ctx, row);
+  const secrets = new Set(providers.get(row.provider)?.secrets ?? []);
+  const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : v]));
+  return {
+    zone: row.zone,
+    provider: row.provider,
+    nameservers: JSON.parse(row.nameservers),
+    settings: shown,
+    ...(row.provider === 'delegated' ? { delegation: delegationTarget(row.zone, settings.delegationZone) } : {}),
+  };
+}
+
+function decryptSettings(ctx: EngineContext, row: ZoneRow): Record<string, string> {
+  return JSON.parse(ctx.store.secrets.decryptString(row.config_enc, settingsAad(row.id)));
+}
+
+function normalizeZone(zone: string): string {
+  const normalized = zone.trim().toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9_]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9])?)*$/.test(normalized)) {
+    throw new UsageError(`zone: "${zone}" is not a DNS zone name like example.com`, 'zone');
+  }
+  return normalized;
+}
+
+export function checkHostPort(value: string, option: string): void {
+  if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) {
+    throw new UsageError(`${option}: "${value}" must be HOST:PORT, e.g. 127.0.0.1:53`, option.replace(/^--/, ''));
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
