@@ -13,7 +13,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 
 if (major > 22 || (major === 22 && minor >= 12)) {
   process.argv[1] = entry;
-  const { main } = await import('../src/cli/main.ts');
+  const { main } = await import('../src/cli/program.ts');
   process.exitCode = await main(process.argv);
 } else {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');

@@ -1,7 +1,7 @@
 // One typed configuration: flags > environment (CERTKEEP_*) > file > defaults.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError } from './engine/errors.ts';
+import { UsageError } from './errors.ts';
 
 export const CA_SHORTCUTS: Record<string, string> = {
   letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',

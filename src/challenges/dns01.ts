@@ -3,6 +3,7 @@
 // of them serve it — no fixed sleeps.
 import type { DnsProvider } from '../dns/provider.ts';
 import { resolveChallengeName, waitForTxt } from '../dns/propagation.ts';
+import { OperationError } from '../errors.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 /** A managed zone, ready to write to. */
@@ -12,6 +13,8 @@ export interface ZoneHandle {
   providerName: string;
   /** Servers to check propagation on; empty: the zone's authoritative servers. */
   nameservers: string[];
+  /** Delegated zones: the CNAME the user must have created at _acme-challenge.<domain>. */
+  delegationTarget?(domain: string): string;
 }
 
 export interface Dns01Options {
@@ -65,6 +68,16 @@ export class Dns01Solver implements ChallengeSolver {
     this.#placed.clear();
   }
 
+  /** The CA follows the CNAME to certkeep's server; without it, validation can only fail. */
+  async #checkDelegation(domain: string, target: string): Promise<void> {
+    const found = await resolveChallengeName(domain, { resolvers: this.#options.resolvers });
+    if (found.toLowerCase() !== target.toLowerCase()) {
+      throw new OperationError(
+        `dns-01 for ${domain}: _acme-challenge.${domain} must be a CNAME to ${target} (it ${found === `_acme-challenge.${domain}` ? 'has none' : `points to ${found}`}); create: _acme-challenge.${domain}. CNAME ${target}.`,
+      );
+    }
+  }
+
   /** Where the record goes: _acme-challenge.<domain>, or where its CNAME points. */
   #placement(task: ChallengeTask): Promise<Placed> {
     let placed = this.#placed.get(task.token);
@@ -80,7 +93,10 @@ export class Dns01Solver implements ChallengeSolver {
     const domain = task.identifier.value;
     const direct = `_acme-challenge.${domain}`;
     const handle = await this.#options.zoneFor(direct, domain);
-    if (handle.providerName === 'delegated') return { handle, fqdn: direct };
+    if (handle.delegationTarget) {
+      await this.#checkDelegation(domain, handle.delegationTarget(domain));
+      return { handle, fqdn: direct };
+    }
     const fqdn = await resolveChallengeName(domain, {
       resolvers: this.#options.resolvers,
       nameservers: handle.nameservers.length > 0 ? handle.nameservers : undefined,

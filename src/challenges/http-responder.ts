@@ -1,7 +1,7 @@
 // HTTP-01 (RFC 8555 §8.3): answers GET /.well-known/acme-challenge/<token>
 // with the key authorization, and nothing else.
 import { createServer, type Server } from 'node:http';
-import { OperationError } from '../engine/errors.ts';
+import { OperationError } from '../errors.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';

@@ -1,6 +1,6 @@
 // Solvers are opened once per configuration and shared by every order that
 // needs them (one HTTP-01 responder per port, not one per certificate).
-import { UsageError } from '../engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import { HttpResponderSolver } from './http-responder.ts';
 import type { ChallengeSolver, ChallengeType } from './solver.ts';
 import { WebrootSolver } from './webroot.ts';

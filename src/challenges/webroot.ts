@@ -2,7 +2,7 @@
 // written under <webroot>/.well-known/acme-challenge/ and removed afterwards.
 import { mkdir, rm, writeFile, rename, access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 export class WebrootSolver implements ChallengeSolver {

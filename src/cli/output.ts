@@ -1,6 +1,9 @@
 // How the CLI talks: a spinner on a terminal, plain lines otherwise, and with
 // --json exactly one JSON document on stdout.
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
+
+// ora (and what it pulls in) loads only when a terminal will show the spinner.
+const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : undefined;
 
 export class Output {
   readonly json: boolean;
@@ -17,8 +20,8 @@ export class Output {
   progress = (message: string): void => {
     if (this.json) return;
     if (process.stderr.isTTY) {
-      if (!this.#spinner) this.#spinner = ora({ text: message, stream: process.stderr }).start();
-      else this.#spinner.text = message;
+      if (this.#spinner) this.#spinner.text = message;
+      else if (spinnerFactory) this.#spinner = spinnerFactory({ text: message, stream: process.stderr }).start();
     } else {
       process.stdout.write(`${message}\n`);
     }

@@ -24,7 +24,7 @@ import {
 import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError, OperationError, UsageError } from './errors.ts';
+import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 import { type IssuedVersion, orderKeyAad, type OrderStep, runOrder } from './issuance.ts';
 import type { EabCredentials, IssuerSpec } from './issuers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';

@@ -2,7 +2,7 @@
 import { certificateDer, type ExportFiles, pemBundle, privateKeyFromPem, toPkcs12 } from '../pki/index.ts';
 import { type CertificateRow, findCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError } from './errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { versionKeyAad } from './issuance.ts';
 
 export interface CertificateFiles extends ExportFiles {

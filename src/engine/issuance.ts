@@ -14,7 +14,7 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError } from './errors.ts';
+import { OperationError } from '../errors.ts';
 import { renewalTime } from './renewal-policy.ts';
 
 /** What the order row remembers of each authorization (orders.authorizations). */

@@ -1,7 +1,7 @@
 // When a certificate should be renewed, before any ARI window is known
 // (DESIGN.md, renewal): when a third of its lifetime remains, half for
 // lifetimes of ten days or less, unless the certificate says otherwise.
-import { UsageError } from './errors.ts';
+import { UsageError } from '../errors.ts';
 
 export interface RenewalPolicy {
   autoRenew: boolean;

@@ -5,7 +5,7 @@ import { updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError, UsageError } from './errors.ts';
+import { OperationError, UsageError } from '../errors.ts';
 import { currentVersion } from './files.ts';
 import type { IssuerSpec } from './issuers.ts';
 

@@ -2,15 +2,14 @@
 // encrypted at rest and never shown again.
 import { randomBytes } from 'node:crypto';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { delegationTarget } from '../dns/delegated.ts';
-import { type ChallengeValues, challengeRecordSource } from '../dns/delegated.ts';
+import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
 import { createProvider, providers } from '../dns/providers.ts';
 import { newId } from '../store/ids.ts';
 import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError, OperationError, UsageError } from './errors.ts';
+import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 
 export interface ZoneSpec {
   zone: string;
@@ -112,6 +111,7 @@ export class ZoneDirectory {
         provider: createProvider(row.provider, { zone: row.zone, settings }),
         providerName: row.provider,
         nameservers: JSON.parse(row.nameservers) as string[],
+        ...(row.provider === 'delegated' ? { delegationTarget: (domain: string) => delegationTarget(domain, settings.delegationZone).target } : {}),
       };
       this.#handles.set(row.id, handle);
     }

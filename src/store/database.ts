@@ -10,7 +10,6 @@ import { StoreError } from './errors.ts';
 import { verifyMasterKey } from './key-check.ts';
 import { loadMasterKey } from './master-key.ts';
 import { migrateToLatest } from './migrations/index.ts';
-import { openPostgresPool } from './postgres.ts';
 import type { Database } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -76,6 +75,8 @@ async function ensureDataDir(dataDir: string): Promise<void> {
 }
 
 async function postgresDialect(url: string): Promise<Dialect> {
+  // pg loads only for PostgreSQL users.
+  const { openPostgresPool } = await import('./postgres.ts');
   return new PostgresDialect({ pool: await openPostgresPool(url) });
 }
 

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { issueCertificate, validateRequest } from '../../engine/certificates.ts';
-import { OperationError } from '../../engine/errors.ts';
+import { OperationError } from '../../errors.ts';
 import { certificateFiles } from '../../engine/files.ts';
 import { splitPemChain } from '../../pki/index.ts';
 import { startBind } from '../../rig/bind.ts';

@@ -1,6 +1,6 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
-import { NotFoundError } from '../../engine/errors.ts';
+import { NotFoundError } from '../../errors.ts';
 import { type CertificateRow, findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
 import { listOrders } from '../../store/repositories/orders.ts';
 import { isoOrDash, table } from '../output.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/certificates.ts';
-import { UsageError } from '../../engine/errors.ts';
+import { UsageError } from '../../errors.ts';
 import type { IssuerSpec } from '../../engine/issuers.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';

@@ -1,6 +1,6 @@
 // Option parsing shared by several commands.
 import type { EabCredentials } from '../../engine/issuers.ts';
-import { UsageError } from '../../engine/errors.ts';
+import { UsageError } from '../../errors.ts';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];

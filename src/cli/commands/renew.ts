@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type IssueOutcome, renewCertificate } from '../../engine/certificates.ts';
-import { UsageError } from '../../engine/errors.ts';
+import { UsageError } from '../../errors.ts';
 import { listCertificates } from '../../store/repositories/certificates.ts';
 import { listOpenOrders } from '../../store/repositories/orders.ts';
 import { printOutcome } from './issue.ts';
