@@ -7,18 +7,22 @@ const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : un
 
 export class Output {
   readonly json: boolean;
+  readonly #timestamps: boolean;
   #spinner: Ora | undefined;
 
-  constructor(json: boolean) {
+  /** With `timestamps` (--debug), progress lines say how long after start they came. */
+  constructor(json: boolean, timestamps = false) {
     this.json = json;
+    this.#timestamps = timestamps;
   }
 
   /**
    * Progress while work runs: a spinner on a terminal's stderr, plain lines on
    * stdout otherwise, so that stderr carries only the error line. Never in --json.
    */
-  progress = (message: string): void => {
+  progress = (text: string): void => {
     if (this.json) return;
+    const message = this.#timestamps ? `[${performance.now().toFixed(0)} ms] ${text}` : text;
     if (process.stderr.isTTY) {
       if (this.#spinner) this.#spinner.text = message;
       else if (spinnerFactory) this.#spinner = spinnerFactory({ text: message, stream: process.stderr }).start();

@@ -22,7 +22,7 @@ export interface Session {
 
 export async function openSession(flags: ConfigFlags): Promise<Session> {
   const config = loadConfig(flags);
-  const output = new Output(config.json);
+  const output = new Output(config.json, config.debug);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, masterKey: config.masterKey });
   const ctx = createEngineContext(store, { progress: output.progress });
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
