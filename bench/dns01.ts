@@ -3,6 +3,7 @@
 // BIND takes the TXT records over RFC 2136 with TSIG, Pebble validates them
 // for real by querying BIND. Each run is timed from the command's start to
 // its exit, after the certificate is stored. Prints one JSON line.
+// Run `npm run build` first after changing src/, or the sources are timed.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { startPebble } from '../src/rig/pebble.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+// The command a user runs: the bundle built at install time, or the sources when they are newer.
+const CLI = new URL('../bin/certkeep.js', import.meta.url).pathname;
 
 const bind = await startBind({ zones: ['bench.test'] });
 const pebble = await startPebble({ dnsServer: bind.address });

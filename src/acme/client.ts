@@ -7,7 +7,7 @@ import { AcmeHttp, type HttpResponse } from './http.ts';
 import { b64url, externalAccountBinding, JwsSigner } from './jws.ts';
 import { linkUrls } from './links.ts';
 import { NoncePool } from './nonces.ts';
-import { authorizationSettled, type NewOrderRequest, newOrderPayload, orderSettled } from './orders.ts';
+import { authorizationSettled, challengeSettled, type NewOrderRequest, newOrderPayload, orderSettled } from './orders.ts';
 import { poll } from './polling.ts';
 import { parseRenewalInfo, renewalInfoUrl } from './renewal-info.ts';
 import { retryAfterMs } from './retry-after.ts';
@@ -16,6 +16,7 @@ import type {
   AcmeAccount,
   AcmeAuthorization,
   AcmeChallenge,
+  AcmeIdentifier,
   AcmeClock,
   AcmeDirectory,
   AcmeOrder,
@@ -206,6 +207,23 @@ export class AcmeClient {
       fetch: () => this.pollStep<AcmeAuthorization>(url, 'get authorization'),
       settled: authorizationSettled(url),
       status: (authz) => authz.status,
+    });
+  }
+
+  /**
+   * Resolves when the challenge is valid, which makes its authorization valid (§7.1.6);
+   * throws AcmeAuthorizationError with the challenge error when it is invalid.
+   */
+  waitForChallenge(url: string, identifier: AcmeIdentifier, opts: WaitOptions = {}): Promise<AcmeChallenge> {
+    return poll({
+      what: 'challenge',
+      url,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_WAIT_MS,
+      initialDelayMs: opts.initialDelayMs,
+      clock: this.clock,
+      fetch: () => this.pollStep<AcmeChallenge>(url, 'get challenge'),
+      settled: challengeSettled(url, identifier),
+      status: (challenge) => challenge.status,
     });
   }
 

@@ -3,6 +3,7 @@
 import { AcmeAuthorizationError, AcmeOrderError, AcmeProfileError } from './errors.ts';
 import type {
   AcmeAuthorization,
+  AcmeChallenge,
   AcmeDirectory,
   AcmeIdentifier,
   AcmeOrder,
@@ -52,5 +53,17 @@ export function authorizationSettled(url: string): (authz: AcmeAuthorization) =>
     if (authz.status === 'valid') return true;
     if (authz.status === 'pending') return false;
     throw new AcmeAuthorizationError(authz, url);
+  };
+}
+
+/**
+ * A challenge is done when it is valid: its authorization then is too (RFC 8555 §7.1.6).
+ * An invalid challenge fails like its authorization would, with the challenge's error.
+ */
+export function challengeSettled(url: string, identifier: AcmeIdentifier): (challenge: AcmeChallenge) => boolean {
+  return (challenge) => {
+    if (challenge.status === 'valid') return true;
+    if (challenge.status === 'pending' || challenge.status === 'processing') return false;
+    throw new AcmeAuthorizationError({ identifier, status: 'invalid', challenges: [challenge] } as AcmeAuthorization, url);
   };
 }

@@ -1,5 +1,6 @@
 // Use cases for certificates: request (issue), renew, resume, revoke, export.
 // The CLI, the native API and the compatibility adapters all call these.
+import type { KeyObject } from 'node:crypto';
 import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
 import type { ChallengeType } from '../challenges/solver.ts';
 import {
@@ -130,8 +131,8 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   const solver = await options.solvers.get(request.challengeType, request.challengeConfig);
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, request, existing);
-  const { order, keyPem } = await createOrder(ctx, certificate, account, null);
-  const version = await runOrder(ctx, order.id, account, { solver, keyPem, afterStep: options.afterStep });
+  const { order, key } = await createOrder(ctx, certificate, account, null);
+  const version = await runOrder(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -149,8 +150,8 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const { order, keyPem } = await createOrder(ctx, certificate, account, replaces);
-  const version = await runOrder(ctx, order.id, account, { solver, keyPem, afterStep: options.afterStep });
+  const { order, key } = await createOrder(ctx, certificate, account, replaces);
+  const version = await runOrder(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -170,7 +171,7 @@ async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, orde
     if (after) throw error;
     ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
     const fresh = await createOrder(ctx, await reload(ctx, certificate), account, order.replaces);
-    const version = await runOrder(ctx, fresh.order.id, account, { solver, keyPem: fresh.keyPem, afterStep: options.afterStep });
+    const version = await runOrder(ctx, fresh.order.id, account, { solver, key: fresh.key, afterStep: options.afterStep });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   }
 }
@@ -214,9 +215,15 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
 }
 
 /** The new certificate key is generated and stored with the order before the CA hears of it. */
-async function createOrder(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount, replaces: string | null): Promise<{ order: OrderRow; keyPem: string }> {
+async function createOrder(
+  ctx: EngineContext,
+  certificate: CertificateRow,
+  account: ReadyAccount,
+  replaces: string | null,
+): Promise<{ order: OrderRow; key: { pem: string; object: KeyObject } }> {
   const id = newId('ord');
-  const keyPem = privateKeyToPem(await generateKey(certificate.key_type as KeyType));
+  const object = await generateKey(certificate.key_type as KeyType);
+  const keyPem = privateKeyToPem(object);
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -237,7 +244,7 @@ async function createOrder(ctx: EngineContext, certificate: CertificateRow, acco
     updated_at: now,
   };
   await insertOrder(ctx.store.db, row);
-  return { order: row, keyPem };
+  return { order: row, key: { pem: keyPem, object } };
 }
 
 /** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */

@@ -4,6 +4,7 @@
 //
 //   new → placed → provisioned → responded → ready → finalized → valid
 //                                                        ↘ invalid / failed
+import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
@@ -31,8 +32,8 @@ export type OrderStep = 'new' | 'placed' | 'provisioned' | 'responded' | 'ready'
 
 export interface RunOrderOptions {
   solver: ChallengeSolver;
-  /** The order's key when the caller just made it, to spare a decryption. */
-  keyPem?: string;
+  /** The order's key when the caller just made it, to spare a decryption and a parse. */
+  key?: { pem: string; object: KeyObject };
   /** Seam for crash tests: called after a step is stored, before the next begins. */
   afterStep?: (step: OrderStep) => void | Promise<void>;
 }
@@ -45,8 +46,8 @@ export interface IssuedVersion {
 }
 
 // Validation and signing are never instant: looking at once mostly costs a request.
-const AFTER_RESPONSE_MS = 25;
-const AFTER_FINALIZE_MS = 25;
+const AFTER_RESPONSE_MS = 15;
+const AFTER_FINALIZE_MS = 10;
 
 export const orderKeyAad = (orderId: string) => `order:${orderId}:key`;
 export const versionKeyAad = (versionId: string) => `version:${versionId}:key`;
@@ -61,6 +62,7 @@ interface Run {
   /** Answers put in place by this process, taken away when the run ends. */
   presented: ChallengeTask[];
   keyPem?: string;
+  key?: KeyObject;
 }
 
 /** Drives one order from wherever it stands to a stored certificate version. */
@@ -73,7 +75,8 @@ export async function runOrder(ctx: EngineContext, orderId: string, account: Rea
     certificate: await mustGetCertificate(ctx, order.certificate_id),
     order,
     presented: [],
-    keyPem: options.keyPem,
+    keyPem: options.key?.pem,
+    key: options.key?.object,
   };
   try {
     for (;;) {
@@ -191,7 +194,11 @@ async function awaitValidation(run: Run): Promise<void> {
     authorizations
       .filter((record) => record.status !== 'valid')
       .map(async (record) => {
-        await run.client.waitForAuthorization(record.url, { initialDelayMs: AFTER_RESPONSE_MS });
+        // Polling the challenge rather than its authorization: the same answer (RFC 8555
+        // §7.1.6), and Pebble 2.4 can deadlock when authorizations are read under load.
+        const wait = { initialDelayMs: AFTER_RESPONSE_MS };
+        if (record.challengeUrl) await run.client.waitForChallenge(record.challengeUrl, record.identifier, wait);
+        else await run.client.waitForAuthorization(record.url, wait);
         record.status = 'valid';
       }),
   );
@@ -204,8 +211,8 @@ async function awaitValidation(run: Run): Promise<void> {
  * finalize at once and only poll the order if the CA has not caught up yet.
  */
 async function finalizeOrder(run: Run): Promise<void> {
-  const key = privateKeyFromPem(orderKeyPem(run));
-  const csr = await createCsr(key, identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  run.key ??= privateKeyFromPem(orderKeyPem(run));
+  const csr = await createCsr(run.key, identifiersOf(run), JSON.parse(run.certificate.csr_info));
   run.ctx.progress('finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;

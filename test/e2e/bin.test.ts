@@ -1,0 +1,28 @@
+// The installed command (bin/certkeep.js): the bundle built at install time
+// when it is fresh, the sources otherwise. Either way it must behave the same.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { tempDir } from '../rig/tmp.ts';
+
+const BIN = new URL('../../bin/certkeep.js', import.meta.url).pathname;
+
+describe('bin/certkeep.js', () => {
+  test('runs commands, with exit codes as documented', async () => {
+    const data = await tempDir();
+    try {
+      const env = { ...process.env, CERTKEEP_DATA_DIR: data.path };
+      const list = spawnSync(process.execPath, [BIN, 'list', '--json'], { env, encoding: 'utf8' });
+      assert.equal(list.status, 0, list.stderr);
+      assert.deepEqual(JSON.parse(list.stdout), { certificates: [] });
+      const bad = spawnSync(process.execPath, [BIN, 'issue', '-d', 'x.test', '--key-type', 'nope'], { env, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--key-type/);
+      const help = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8' });
+      assert.equal(help.status, 0);
+      for (const command of ['issue', 'renew', 'resume', 'list', 'show', 'export', 'revoke', 'zone', 'demo']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    } finally {
+      await data.remove();
+    }
+  });
+});
