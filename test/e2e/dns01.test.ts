@@ -15,7 +15,7 @@ async function txtAt(server: string, name: string): Promise<string[]> {
 
 describe('DNS-01 with BIND (RFC 2136 + TSIG)', () => {
   let rig: Rig;
-  let dns: (args: string[], options?: { dataDir?: string }) => ReturnType<Rig['certkeep']>;
+  let dns: (args: string[], options?: { dataDir?: string; env?: Record<string, string> }) => ReturnType<Rig['certkeep']>;
   after(() => rig?.stop());
   before(async () => {
     rig = await startRig();
@@ -88,6 +88,28 @@ describe('DNS-01 with BIND (RFC 2136 + TSIG)', () => {
     const result = await dns(['issue', '-d', `gone.${ZONE}`, '--challenge', 'dns-01'], { dataDir });
     assert.equal(result.code, 1);
     assert.ok(oneLine(result.stderr).includes(closed), result.stderr);
+  });
+
+  test('killed after the TXT records were written: the re-run finishes and removes them', async () => {
+    const name = `crashdns.${ZONE}`;
+    const killed = await dns(['issue', '-d', name, '--challenge', 'dns-01'], { env: { CERTKEEP_CRASH_AFTER_STEP: 'provisioned' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal((await txtAt(rig.bind.address, `_acme-challenge.${name}`)).length, 1, 'the killed run left its record');
+    const resumed = await dns(['issue', '-d', name, '--challenge', 'dns-01', '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.json().status, 'resumed');
+    assert.deepEqual(await txtAt(rig.bind.address, `_acme-challenge.${name}`), []);
+  });
+
+  test("a zone the DNS server does not serve → exit 1 with the server's answer", async () => {
+    const dataDir = join(rig.dataDir, 'not-served');
+    const t = rig.bind.tsig;
+    await dns(['zone', 'add', 'nothere.test', '--provider', 'rfc2136', '--server', rig.bind.address, '--tsig-key', t.name, '--tsig-secret', t.secret, '--tsig-algorithm', t.algorithm], { dataDir });
+    const result = await dns(['issue', '-d', 'www.nothere.test', '--challenge', 'dns-01'], { dataDir });
+    assert.equal(result.code, 1);
+    const line = oneLine(result.stderr);
+    assert.ok(line.includes(rig.bind.address), line);
+    assert.match(line, /NOTAUTH|NOTZONE|REFUSED|SERVFAIL/);
   });
 
   test('exec provider: a script that calls nsupdate', async () => {
