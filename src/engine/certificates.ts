@@ -27,7 +27,7 @@ import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 import { type IssuedVersion, orderKeyAad, type OrderStep, runOrder } from './issuance.ts';
-import type { EabCredentials, IssuerSpec } from './issuers.ts';
+import { type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
 
 const CHALLENGE_TYPES: readonly ChallengeType[] = ['http-01', 'dns-01', 'tls-alpn-01'];
@@ -146,7 +146,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
     const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
     return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
   }
-  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[])[0];
+  const issuer = parseIssuers(certificate.issuers)[0];
   const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
@@ -157,7 +157,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
 
 async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
-  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[]).find((i) => i.caUrl === order.ca_url);
+  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === order.ca_url);
   if (!issuer) throw new OperationError(`the order of ${certificate.name} was placed at ${order.ca_url}, which is no longer among its CAs`);
   const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
   const account = await ensureAccount(ctx, certificate.subscription_id, issuer);

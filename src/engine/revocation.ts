@@ -7,7 +7,7 @@ import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError, UsageError } from '../errors.ts';
 import { currentVersion } from './files.ts';
-import type { IssuerSpec } from './issuers.ts';
+import { parseIssuers } from './issuers.ts';
 
 /** RFC 5280 §5.3.1 reason codes that ACME CAs accept. */
 export const REVOCATION_REASONS: Record<string, number> = {
@@ -29,7 +29,7 @@ export function revocationReason(name: string | undefined): number {
 
 export async function revokeCertificate(ctx: EngineContext, subscriptionId: string, name: string, reason: number): Promise<{ serial: string }> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
-  const issuer = (JSON.parse(certificate.issuers) as IssuerSpec[]).find((i) => i.caUrl === version.ca_url);
+  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === version.ca_url);
   if (!issuer) throw new OperationError(`certificate "${name}" came from ${version.ca_url}, which is no longer among its CAs`);
   const order = version.order_id
     ? await ctx.store.db.selectFrom('orders').select('account_id').where('id', '=', version.order_id).executeTakeFirst()

@@ -1,5 +1,6 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
+import { parseIssuers } from '../../engine/issuers.ts';
 import { NotFoundError } from '../../errors.ts';
 import { type CertificateRow, findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
 import { listOrders } from '../../store/repositories/orders.ts';
@@ -50,7 +51,7 @@ export function registerInspect(program: Command): void {
           ...(await summary(db, certificate)),
           challenge: certificate.challenge_type,
           keyType: certificate.key_type,
-          issuers: JSON.parse(certificate.issuers).map((i: { caUrl: string; email?: string }) => ({ caUrl: i.caUrl, email: i.email })),
+          issuers: parseIssuers(certificate.issuers).map((i) => ({ caUrl: i.caUrl, email: i.email })),
           renewalPolicy: JSON.parse(certificate.renewal_policy),
           lastError: certificate.last_error,
           versions: versions.map((v) => ({ id: v.id, serial: v.serial, notBefore: isoOrDash(v.not_before), notAfter: isoOrDash(v.not_after), ca: v.ca_url, current: v.id === certificate.current_version_id })),
@@ -62,7 +63,7 @@ export function registerInspect(program: Command): void {
           `  expires      ${document.notAfter ?? '-'}`,
           `  renews from  ${document.nextRenewalAt ?? '-'}`,
           `  challenge    ${document.challenge}, key ${document.keyType}`,
-          `  CA           ${document.issuers.map((i: { caUrl: string }) => i.caUrl).join(' then ')}`,
+          `  CA           ${document.issuers.map((i) => i.caUrl).join(' then ')}`,
           ...(document.lastError ? [`  last error   ${document.lastError}`] : []),
           `  versions     ${versions.length === 0 ? 'none' : ''}`,
           ...document.versions.map((v) => `    ${v.current ? '*' : ' '} ${v.serial}  ${v.notBefore} → ${v.notAfter}`),

@@ -35,11 +35,6 @@ export async function updateCertificate(db: Db, id: string, patch: RowPatch<'cer
   await db.updateTable('certificates').set(patch).where('id', '=', id).execute();
 }
 
-export async function deleteCertificate(db: Db, id: string): Promise<void> {
-  await db.deleteFrom('certificate_versions').where('certificate_id', '=', id).execute();
-  await db.deleteFrom('orders').where('certificate_id', '=', id).execute();
-  await db.deleteFrom('certificates').where('id', '=', id).execute();
-}
 
 export async function insertVersion(db: Db, row: NewRow<'certificate_versions'>): Promise<void> {
   await db.insertInto('certificate_versions').values(row).execute();
@@ -58,6 +53,3 @@ export function listVersions(db: Db, certificateId: string): Promise<VersionRow[
     .execute();
 }
 
-export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {
-  await db.updateTable('certificate_versions').set(patch).where('id', '=', id).execute();
-}
