@@ -17,7 +17,7 @@ import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../src/store/reposi
 const { values } = parseArgs({ options: { count: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '32' } } });
 const count = Number(values.count);
 const concurrency = Number(values.concurrency);
-const ATTEMPTS = 5;
+const ATTEMPTS = 8;
 const STALL_MS = 10_000;
 
 interface Result {
