@@ -2,6 +2,7 @@
 // always with one clear line on stderr (the stack only with --debug).
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.ts';
+import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerExport(program);
   registerZone(program);
+  registerAdmin(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return program;

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ChallengeRecordSource } from './delegated-server.ts';
 import type { DnsProvider, ProviderDefinition, TxtRecord } from './provider.ts';
+import { base32 } from '../base32.ts';
 
 /** Challenge values by owner name under the delegation zone (lower case, no trailing dot). */
 export type ChallengeValues = Map<string, Set<string>>;
@@ -13,7 +14,6 @@ export type ChallengeValues = Map<string, Set<string>>;
 export const challengeValues: ChallengeValues = new Map();
 
 const CHALLENGE_LABEL = '_acme-challenge.';
-const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'; // RFC 4648 §6, lower case for DNS
 
 /**
  * The CNAME to create for `name` (a domain, `*.` allowed: a wildcard validates at its base
@@ -92,18 +92,3 @@ function normalizeName(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
 }
 
-function base32(bytes: Buffer): string {
-  let bits = 0;
-  let buffer = 0;
-  let out = '';
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff; // at most 12 pending bits matter
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
-}

@@ -268,7 +268,11 @@ function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): bo
 
 function dedupe(identifiers: Identifier[]): Identifier[] {
   const seen = new Set<string>();
-  return identifiers.filter((i) => (seen.has(i.value) ? false : (seen.add(i.value), true)));
+  return identifiers.filter((identifier) => {
+    if (seen.has(identifier.value)) return false;
+    seen.add(identifier.value);
+    return true;
+  });
 }
 
 async function reload(ctx: EngineContext, certificate: CertificateRow): Promise<CertificateRow> {

@@ -137,7 +137,6 @@ export class ZoneDirectory {
 
 /** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
 export async function testZone(
-  ctx: EngineContext,
   directory: ZoneDirectory,
   zone: string,
   options: { resolvers?: string[]; timeoutMs?: number },

@@ -24,6 +24,7 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the CLI's JSON documents loosely
   json(): any;
 }
 

@@ -83,7 +83,7 @@ export function registerZone(program: Command): void {
     .argument('<zone>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const { fqdn, elapsedMs } = await testZone(session.ctx, session.zones, name, {
+        const { fqdn, elapsedMs } = await testZone(session.zones, name, {
           resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
           timeoutMs: session.config.dnsTimeoutMs,
         });

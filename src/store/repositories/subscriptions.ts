@@ -10,3 +10,15 @@ export async function ensureSubscription(db: Db, id: string, name: string, now: 
   await db.insertInto('subscriptions').values(row).onConflict((c) => c.column('id').doNothing()).execute();
   return row;
 }
+
+export function getSubscription(db: Db, id: string): Promise<Row<'subscriptions'> | undefined> {
+  return db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listSubscriptions(db: Db): Promise<Row<'subscriptions'>[]> {
+  return db.selectFrom('subscriptions').selectAll().orderBy('created_at').execute();
+}
+
+export async function insertSubscription(db: Db, row: Row<'subscriptions'>): Promise<void> {
+  await db.insertInto('subscriptions').values(row).execute();
+}

@@ -1,0 +1,102 @@
+// Tenants (subscriptions) and their API keys. A key is `ck_<prefix>.<secret>`:
+// the prefix finds the row, the store keeps only the SHA-256 of the whole key,
+// and the comparison takes the same time whatever matches.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { base32 } from '../base32.ts';
+import { NotFoundError, UsageError } from '../errors.ts';
+import { newId } from '../store/ids.ts';
+import {
+  activeKeysByPrefix,
+  getApiKey,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey as markRevoked,
+} from '../store/repositories/api-keys.ts';
+import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
+import type { EngineContext } from './context.ts';
+
+export type Scope = 'read' | 'write';
+const SCOPES: readonly Scope[] = ['read', 'write'];
+
+export interface IssuedKey {
+  id: string;
+  subscriptionId: string;
+  /** Shown once; only its hash is stored. */
+  apiKey: string;
+  scopes: Scope[];
+}
+
+export interface Caller {
+  subscriptionId: string;
+  keyId: string;
+  scopes: Scope[];
+}
+
+const KEY_PATTERN = /^(ck_[a-z2-7]{12})\.([A-Za-z0-9_-]{43})$/;
+
+export async function createSubscription(ctx: EngineContext, name: string): Promise<{ id: string; name: string; key: IssuedKey }> {
+  const trimmed = name.trim();
+  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._@-]{0,99}$/u.test(trimmed)) {
+    throw new UsageError(`subscription name "${name}": use 1-100 letters, digits, spaces, dots, dashes, @ or underscores`, 'name');
+  }
+  const id = newId('sub');
+  await insertSubscription(ctx.store.db, { id, name: trimmed, created_at: ctx.clock.now() });
+  return { id, name: trimmed, key: await createApiKey(ctx, id, 'write') };
+}
+
+export async function listSubscriptions(ctx: EngineContext): Promise<{ id: string; name: string; createdAt: string; activeKeys: number }[]> {
+  const subscriptions = await allSubscriptions(ctx.store.db);
+  return Promise.all(
+    subscriptions.map(async (s) => ({
+      id: s.id,
+      name: s.name,
+      createdAt: new Date(s.created_at).toISOString(),
+      activeKeys: (await listApiKeys(ctx.store.db, s.id)).filter((k) => k.revoked_at === null).length,
+    })),
+  );
+}
+
+/** A `write` key may also read. */
+export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write'): Promise<IssuedKey> {
+  if (!SCOPES.includes(scope as Scope)) throw new UsageError(`--scope: "${scope}" is not a scope; use read or write`, 'scope');
+  if (!(await getSubscription(ctx.store.db, subscriptionId))) {
+    throw new NotFoundError(`no subscription ${subscriptionId}; see certkeep admin subscription list`);
+  }
+  const prefix = `ck_${base32(randomBytes(8)).slice(0, 12)}`;
+  const apiKey = `${prefix}.${randomBytes(32).toString('base64url')}`;
+  const scopes: Scope[] = scope === 'write' ? ['read', 'write'] : ['read'];
+  const id = newId('key');
+  await insertApiKey(ctx.store.db, {
+    id,
+    subscription_id: subscriptionId,
+    prefix,
+    secret_hash: sha256Hex(apiKey),
+    scopes: JSON.stringify(scopes),
+    created_at: ctx.clock.now(),
+    revoked_at: null,
+  });
+  return { id, subscriptionId, apiKey, scopes };
+}
+
+export async function revokeApiKey(ctx: EngineContext, keyId: string): Promise<void> {
+  const key = await getApiKey(ctx.store.db, keyId);
+  if (!key) throw new NotFoundError(`no API key ${keyId}`);
+  if (key.revoked_at === null) await markRevoked(ctx.store.db, keyId, ctx.clock.now());
+}
+
+/** The caller a presented key belongs to, or undefined for a malformed, unknown or revoked key. */
+export async function authenticateApiKey(ctx: EngineContext, presented: string): Promise<Caller | undefined> {
+  const match = KEY_PATTERN.exec(presented);
+  if (!match) return undefined;
+  const presentedHash = Buffer.from(sha256Hex(presented), 'hex');
+  for (const row of await activeKeysByPrefix(ctx.store.db, match[1])) {
+    if (timingSafeEqual(presentedHash, Buffer.from(row.secret_hash, 'hex'))) {
+      return { subscriptionId: row.subscription_id, keyId: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
+    }
+  }
+  return undefined;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
