@@ -1,6 +1,7 @@
 // How the CLI talks: a spinner on a terminal, plain lines otherwise, and with
 // --json exactly one JSON document on stdout.
 import type { Ora } from 'ora';
+import { isoTime } from '../engine/views.ts';
 
 // ora (and what it pulls in) loads only when a terminal will show the spinner.
 const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : undefined;
@@ -55,5 +56,5 @@ export function table(rows: string[][]): string[] {
 }
 
 export function isoOrDash(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
+  return ms ? isoTime(ms) : '-';
 }

@@ -8,6 +8,7 @@ import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerIssue } from './commands/issue.ts';
 import { registerRenew } from './commands/renew.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerZone } from './commands/zone.ts';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerZone(program);
   registerAdmin(program);
+  registerServe(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return program;

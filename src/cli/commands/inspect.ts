@@ -1,8 +1,9 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
 import { parseIssuers } from '../../engine/issuers.ts';
+import { certificateSummary } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
-import { type CertificateRow, findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
+import { findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
 import { listOrders } from '../../store/repositories/orders.ts';
 import { isoOrDash, table } from '../output.ts';
 import { withSession } from '../session.ts';
@@ -16,7 +17,7 @@ export function registerInspect(program: Command): void {
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
         const certificates = await listCertificates(session.ctx.store.db, session.subscriptionId);
-        const summaries = await Promise.all(certificates.map((c) => summary(session.ctx.store.db, c)));
+        const summaries = await Promise.all(certificates.map((c) => certificateSummary(session.ctx.store.db, c)));
         const now = session.ctx.clock.now();
         session.output.result(
           { certificates: summaries },
@@ -48,7 +49,7 @@ export function registerInspect(program: Command): void {
         const versions = await listVersions(db, certificate.id);
         const orders = await listOrders(db, certificate.id);
         const document = {
-          ...(await summary(db, certificate)),
+          ...(await certificateSummary(db, certificate)),
           challenge: certificate.challenge_type,
           keyType: certificate.key_type,
           issuers: parseIssuers(certificate.issuers).map((i) => ({ caUrl: i.caUrl, email: i.email })),
@@ -72,19 +73,4 @@ export function registerInspect(program: Command): void {
         ]);
       });
     });
-}
-
-async function summary(db: Parameters<typeof listVersions>[0], certificate: CertificateRow) {
-  const current = certificate.current_version_id
-    ? await db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', certificate.current_version_id).executeTakeFirst()
-    : undefined;
-  return {
-    name: certificate.name,
-    state: certificate.state,
-    names: (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value),
-    serial: current?.serial ?? null,
-    notBefore: current ? isoOrDash(current.not_before) : null,
-    notAfter: current ? isoOrDash(current.not_after) : null,
-    nextRenewalAt: certificate.next_renewal_at ? isoOrDash(certificate.next_renewal_at) : null,
-  };
 }

@@ -1,0 +1,34 @@
+// The HTTP API: one Fastify app, route groups as plugins, API-key auth and
+// RFC 9457 problem documents for every error.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { EngineContext } from '../engine/context.ts';
+import { authPlugin } from './auth.ts';
+import { problem, problemErrorHandler, sendProblem } from './problems.ts';
+import { certificateRoutes } from './routes/certificates.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface AppOptions {
+  ctx: EngineContext;
+  /** pino options, or false; API keys in headers are always redacted. */
+  logger?: FastifyServerOptions['logger'];
+  bodyLimit?: number;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    disableRequestLogging: false,
+  });
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+  await app.register(authPlugin, { ctx: options.ctx });
+  await app.register(healthRoutes, { ctx: options.ctx });
+  await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  return app;
+}
+
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  const base = typeof logger === 'object' && logger !== null ? logger : {};
+  return { ...base, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
+}

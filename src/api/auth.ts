@@ -1,0 +1,38 @@
+// API keys on every /api route: `Authorization: Bearer <key>` (or `X-API-Key`).
+// A route says which scope it needs in its config; write keys may also read.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { EngineContext } from '../engine/context.ts';
+import { authenticateApiKey, type Caller, type Scope } from '../engine/tenancy.ts';
+import { problem, sendProblem } from './problems.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one are public (health checks). */
+    scope?: Scope;
+  }
+}
+
+export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: EngineContext }) => {
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const scope = request.routeOptions.config?.scope;
+    if (!scope) return;
+    const key = presentedKey(request);
+    if (!key) return sendProblem(reply, problem(401, 'send an API key as "Authorization: Bearer <key>"; create one with certkeep admin apikey create'));
+    const caller = await authenticateApiKey(options.ctx, key);
+    if (!caller) return sendProblem(reply, problem(401, 'the API key is not valid (unknown, revoked or mistyped)'));
+    if (!caller.scopes.includes(scope)) return sendProblem(reply, problem(403, `this API key may ${caller.scopes.join(' and ')}; this route needs a ${scope} key`));
+    request.caller = caller;
+  });
+});
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}

@@ -1,0 +1,60 @@
+// Every error leaves the API as an RFC 9457 problem document: what went wrong,
+// and for validation failures which field and why. Never a stack trace.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, detail?: string, extra: Partial<Problem> = {}): Problem {
+  return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...extra };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** Fastify's error handler: known errors keep their message, others are logged and hidden. */
+export function problemErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.validation) {
+    const errors = error.validation.map((issue) => ({
+      field: fieldOf(issue.instancePath, issue.params),
+      message: issue.message ?? 'is invalid',
+    }));
+    const detail = errors.map((e) => `${e.field || error.validationContext || 'request'} ${e.message}`).join('; ');
+    return sendProblem(reply, problem(400, detail, { errors }));
+  }
+  if (error instanceof UsageError) return sendProblem(reply, problem(400, error.message, error.field ? { errors: [{ field: error.field, message: error.message }] } : {}));
+  if (error instanceof NotFoundError) return sendProblem(reply, problem(404, error.message));
+  if (error instanceof OperationError) return sendProblem(reply, problem(409, error.message));
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status === 500) {
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem(500, 'the server could not complete the request; the error is in its log'));
+  }
+  return sendProblem(reply, problem(status, error.message));
+}
+
+function fieldOf(instancePath: string, params: Record<string, unknown> | undefined): string {
+  const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const missing = typeof params?.missingProperty === 'string' ? params.missingProperty : '';
+  return [path, missing].filter(Boolean).join('.');
+}

@@ -1,0 +1,20 @@
+// Liveness and readiness for load balancers and orchestrators.
+import type { FastifyInstance } from 'fastify';
+import type { EngineContext } from '../../engine/context.ts';
+import { migrationStatus } from '../../store/database.ts';
+import { problem, sendProblem } from '../problems.ts';
+
+export async function healthRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  /** Ready when the database answers and its schema is current. */
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      const status = await migrationStatus(options.ctx.store.db);
+      if (!status.current) return sendProblem(reply, problem(503, `database migrations pending: ${status.pending.join(', ')}`));
+      return { status: 'ready' };
+    } catch (error) {
+      return sendProblem(reply, problem(503, `database unreachable: ${(error as Error).message}`));
+    }
+  });
+}

@@ -1,0 +1,110 @@
+// The API over a real SQLite store, through Fastify's inject (no sockets).
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { after, before, describe, test } from 'node:test';
+import { buildApp } from '../../src/api/app.ts';
+import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { insertCertificate } from '../../src/store/repositories/certificates.ts';
+import { tempDir } from '../rig/tmp.ts';
+
+describe('API', () => {
+  let store: Store;
+  let ctx: EngineContext;
+  let app: FastifyInstance;
+  let remove: () => Promise<void>;
+  const tenants: Record<'a' | 'b', { id: string; key: string; readKey: string }> = {} as never;
+
+  before(async () => {
+    const dir = await tempDir();
+    remove = dir.remove;
+    store = await openStore({ dataDir: dir.path });
+    ctx = createEngineContext(store);
+    app = await buildApp({ ctx });
+    for (const tenant of ['a', 'b'] as const) {
+      const created = await createSubscription(ctx, `tenant ${tenant}`);
+      const read = await createApiKey(ctx, created.id, 'read');
+      tenants[tenant] = { id: created.id, key: created.key.apiKey, readKey: read.apiKey };
+      await insertCertificate(store.db, certificateRow(created.id, `www.${tenant}.example`));
+    }
+  });
+  after(async () => {
+    await app.close();
+    await closeEngineContext(ctx);
+    await store.close();
+    await remove();
+  });
+
+  const get = (url: string, key?: string) => app.inject({ method: 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {} });
+
+  test('healthz and readyz answer without a key', async () => {
+    assert.equal((await get('/healthz')).statusCode, 200);
+    const ready = await get('/readyz');
+    assert.equal(ready.statusCode, 200);
+    assert.deepEqual(ready.json(), { status: 'ready' });
+  });
+
+  test('no key, a wrong key, a revoked key → 401 problem documents', async () => {
+    for (const key of [undefined, 'ck_aaaaaaaaaaaa.bad', 'garbage']) {
+      const response = await get('/api/v1/certificates', key);
+      assert.equal(response.statusCode, 401);
+      assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.equal(response.json().status, 401);
+      assert.match(response.json().detail, /API key/);
+    }
+    const extra = await createApiKey(ctx, tenants.a.id, 'read');
+    await revokeApiKey(ctx, extra.id);
+    assert.equal((await get('/api/v1/certificates', extra.apiKey)).statusCode, 401);
+  });
+
+  test('a subscription sees its own certificates only', async () => {
+    const listA = await get('/api/v1/certificates', tenants.a.readKey);
+    assert.equal(listA.statusCode, 200);
+    assert.deepEqual(listA.json().certificates.map((c: { name: string }) => c.name), ['www.a.example']);
+    assert.equal((await get('/api/v1/certificates/www.a.example', tenants.a.key)).json().name, 'www.a.example');
+    const foreign = await get('/api/v1/certificates/www.b.example', tenants.a.key);
+    assert.equal(foreign.statusCode, 404);
+    assert.match(foreign.json().detail, /no certificate named "www.b.example"/);
+  });
+
+  test('invalid input → 400 naming the field; unknown route → 404; never a 500', async () => {
+    const bad = await get(`/api/v1/certificates/${encodeURIComponent('-bad name')}`, tenants.a.key);
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().errors[0].field, 'name');
+    const long = await get(`/api/v1/certificates/${'a'.repeat(5000)}`, tenants.a.key);
+    assert.equal(long.statusCode, 414, 'URI Too Long');
+    const unknown = await get('/api/v1/nothing', tenants.a.key);
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().title, 'Not Found');
+  });
+});
+
+function certificateRow(subscriptionId: string, name: string) {
+  const now = Date.now();
+  return {
+    id: `crt_${name}`,
+    subscription_id: subscriptionId,
+    name,
+    identifiers: JSON.stringify([{ type: 'dns', value: name }]),
+    challenge_type: 'http-01',
+    challenge_config: '{}',
+    key_type: 'ec-p256',
+    issuers: '[]',
+    profile: null,
+    renewal_policy: '{"autoRenew":true}',
+    pfx_password_enc: null,
+    csr_info: '{}',
+    state: 'pending',
+    current_version_id: null,
+    next_renewal_at: null,
+    retry_at: null,
+    failure_count: 0,
+    last_error: null,
+    lease_owner: null,
+    lease_token: 0,
+    lease_until: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
