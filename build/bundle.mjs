@@ -1,4 +1,4 @@
-// Bundles the CLI into one ES module (dist/certkeep.mjs) so that it starts in
+// Bundles the CLI into ES modules (dist/certkeep.mjs and lazily loaded chunks) so that it starts in
 // about half the time: one file to compile instead of a few hundred modules to
 // resolve. Runs on `npm install` / `npm ci` (the prepare script). Development
 // and tests run the TypeScript directly; bin/certkeep.js uses the bundle only
@@ -11,8 +11,13 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  outfile: 'dist/certkeep.mjs',
-  external: ['pg-native'],
+  // Chunks: what a command imports lazily (the server's API) loads only when used.
+  outdir: 'dist',
+  splitting: true,
+  entryNames: 'certkeep',
+  outExtension: { '.js': '.mjs' },
+  // Fastify and its plugins find files beside their own code: load them from node_modules.
+  external: ['pg-native', 'fastify', '@fastify/*'],
   // CommonJS dependencies (undici, pg) call require(); ES modules have none.
   banner: { js: "import { createRequire as __certkeepRequire } from 'node:module'; const require = __certkeepRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,5 +1,7 @@
 // The HTTP API: one Fastify app, route groups as plugins, API-key auth and
 // RFC 9457 problem documents for every error.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { EngineContext } from '../engine/context.ts';
 import { authPlugin } from './auth.ts';
@@ -18,10 +20,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
-    disableRequestLogging: false,
   });
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+  // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'certkeep API', version: '1' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(authPlugin, { ctx: options.ctx });
   await app.register(healthRoutes, { ctx: options.ctx });
   await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });

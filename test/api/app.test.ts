@@ -45,6 +45,19 @@ describe('API', () => {
     assert.deepEqual(ready.json(), { status: 'ready' });
   });
 
+  test('the OpenAPI document lists the routes and the API-key scheme; /api/docs serves the interactive docs', async () => {
+    const response = await get('/api/openapi.json');
+    assert.equal(response.statusCode, 200);
+    const document = response.json();
+    assert.match(document.openapi, /^3\./);
+    assert.ok(document.paths['/api/v1/certificates']?.get, 'list route documented');
+    assert.ok(document.paths['/api/v1/certificates/{name}']?.get, 'get route documented');
+    assert.equal(document.components.securitySchemes.apiKey.scheme, 'bearer');
+    const docs = await get('/api/docs/');
+    assert.equal(docs.statusCode, 200);
+    assert.match(docs.headers['content-type'] as string, /text\/html/);
+  });
+
   test('no key, a wrong key, a revoked key → 401 problem documents', async () => {
     for (const key of [undefined, 'ck_aaaaaaaaaaaa.bad', 'garbage']) {
       const response = await get('/api/v1/certificates', key);

@@ -1,8 +1,9 @@
 // The installed command (bin/certkeep.js): the bundle built at install time
 // when it is fresh, the sources otherwise. Either way it must behave the same.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { freePort } from '../rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 const BIN = new URL('../../bin/certkeep.js', import.meta.url).pathname;
@@ -22,6 +23,33 @@ describe('bin/certkeep.js', () => {
       assert.equal(help.status, 0);
       for (const command of ['issue', 'renew', 'resume', 'list', 'show', 'export', 'revoke', 'zone', 'demo']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
     } finally {
+      await data.remove();
+    }
+  });
+
+  test('serve works from it too, interactive API docs included', async () => {
+    const data = await tempDir();
+    const port = await freePort();
+    const server = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, CERTKEEP_DATA_DIR: data.path },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    server.stdout.on('data', (chunk) => (output += chunk));
+    server.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise((resolve) => server.on('close', resolve));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!output.includes('certkeep serving on')) {
+        if (Date.now() > deadline || server.exitCode !== null) throw new Error(`serve did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const docs = await fetch(`http://127.0.0.1:${port}/api/docs/`);
+      assert.equal(docs.status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/openapi.json`)).status, 200);
+    } finally {
+      server.kill('SIGTERM');
+      await exited;
       await data.remove();
     }
   });

@@ -1,6 +1,5 @@
 // certkeep serve: the multi-tenant API (more surfaces join in issue 4's later parts).
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.ts';
 import { checkHostPort } from '../../engine/zones.ts';
 import { withSession } from '../session.ts';
 
@@ -15,6 +14,8 @@ export function registerServe(program: Command): void {
       const host = options.listen.slice(0, separator).replace(/^\[|\]$/g, '');
       const port = Number(options.listen.slice(separator + 1));
       await withSession(command.optsWithGlobals(), async (session) => {
+        // Loaded here so that the other commands start without Fastify.
+        const { buildApp } = await import('../../api/app.ts');
         const app = await buildApp({ ctx: session.ctx, logger: session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' } });
         const address = await app.listen({ host, port });
         session.output.result({ listening: address }, `certkeep serving on ${address}`);
