@@ -7,6 +7,7 @@ import type { EngineContext } from '../engine/context.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 
 export interface AppOptions {
@@ -36,6 +37,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin, { ctx: options.ctx });
   await app.register(healthRoutes, { ctx: options.ctx });
   await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;
 }
 
