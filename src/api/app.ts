@@ -9,6 +9,7 @@ import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { zoneRoutes } from './routes/zones.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -38,6 +39,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ctx: options.ctx });
   await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;
 }
 

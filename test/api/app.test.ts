@@ -81,6 +81,44 @@ describe('API', () => {
     assert.match(foreign.json().detail, /no certificate named "www.b.example"/);
   });
 
+  test('zones: created with a write key, credentials never returned, isolated per subscription', async () => {
+    const post = (body: unknown, key: string) =>
+      app.inject({ method: 'POST', url: '/api/v1/zones', headers: { authorization: `Bearer ${key}` }, payload: body as object });
+    const body = { zone: 'a.example', provider: 'rfc2136', settings: { server: '127.0.0.1:53', tsigKey: 'k', tsigSecret: 'c2VjcmV0c2VjcmV0' } };
+    assert.equal((await post(body, tenants.a.readKey)).statusCode, 403);
+    const created = await post(body, tenants.a.key);
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().settings.tsigSecret, '(set)');
+    assert.ok(!created.body.includes('c2VjcmV0c2VjcmV0'));
+    const listed = await get('/api/v1/zones', tenants.a.readKey);
+    assert.deepEqual(listed.json().zones.map((z: { zone: string }) => z.zone), ['a.example']);
+    assert.ok(!listed.body.includes('c2VjcmV0c2VjcmV0'));
+    assert.deepEqual((await get('/api/v1/zones', tenants.b.key)).json().zones, []);
+    const foreignDelete = await app.inject({ method: 'DELETE', url: '/api/v1/zones/a.example', headers: { authorization: `Bearer ${tenants.b.key}` } });
+    assert.equal(foreignDelete.statusCode, 404);
+
+    const duplicate = await post(body, tenants.a.key);
+    assert.equal(duplicate.statusCode, 400);
+    assert.match(duplicate.json().detail, /already managed/);
+    const unknownProvider = await post({ ...body, zone: 'b.example', provider: 'route53' }, tenants.a.key);
+    assert.equal(unknownProvider.statusCode, 400);
+    assert.equal(unknownProvider.json().errors[0].field, 'provider');
+    const missingSetting = await post({ zone: 'c.example', provider: 'rfc2136', settings: {} }, tenants.a.key);
+    assert.equal(missingSetting.statusCode, 400);
+    assert.match(missingSetting.json().detail, /--server/);
+    const wrongType = await post({ zone: 'd.example', provider: 'rfc2136', settings: 'no' }, tenants.a.key);
+    assert.equal(wrongType.statusCode, 400);
+    assert.equal(wrongType.json().errors[0].field, 'settings');
+    const huge = await post({ ...body, zone: 'e.example', settings: { server: 'x'.repeat(1_000_000) } }, tenants.a.key);
+    assert.ok([400, 413].includes(huge.statusCode), String(huge.statusCode));
+    const malformed = await app.inject({ method: 'POST', url: '/api/v1/zones', headers: { authorization: `Bearer ${tenants.a.key}`, 'content-type': 'application/json' }, payload: '{"zone":' });
+    assert.equal(malformed.statusCode, 400);
+
+    const deleted = await app.inject({ method: 'DELETE', url: '/api/v1/zones/a.example', headers: { authorization: `Bearer ${tenants.a.key}` } });
+    assert.equal(deleted.statusCode, 204);
+    assert.deepEqual((await get('/api/v1/zones', tenants.a.key)).json().zones, []);
+  });
+
   test('invalid input → 400 naming the field; unknown route → 404; never a 500', async () => {
     const bad = await get(`/api/v1/certificates/${encodeURIComponent('-bad name')}`, tenants.a.key);
     assert.equal(bad.statusCode, 400);

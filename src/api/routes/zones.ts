@@ -1,0 +1,51 @@
+// /api/v1/zones: the DNS zones DNS-01 writes to. Credentials go in, never out.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { EngineContext } from '../../engine/context.ts';
+import { addZone, listManagedZones, removeZone } from '../../engine/zones.ts';
+
+const ZoneName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\.?$' });
+
+const ZoneSummary = Type.Object({
+  zone: Type.String(),
+  provider: Type.String(),
+  nameservers: Type.Array(Type.String()),
+  settings: Type.Record(Type.String(), Type.String()),
+  delegation: Type.Optional(Type.Object({ record: Type.String(), target: Type.String() })),
+});
+
+const CreateZone = Type.Object(
+  {
+    zone: ZoneName,
+    provider: Type.String({ minLength: 1, maxLength: 50 }),
+    settings: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 4096 }), { maxProperties: 20 }),
+    nameservers: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+export async function zoneRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
+  const { ctx } = options;
+
+  app.get('/zones', { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ zones: Type.Array(ZoneSummary) }) } } }, async (request) => ({
+    zones: await listManagedZones(ctx, request.caller.subscriptionId),
+  }));
+
+  app.post<{ Body: { zone: string; provider: string; settings: Record<string, string>; nameservers?: string[] } }>(
+    '/zones',
+    { config: { scope: 'write' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
+    async (request, reply) => {
+      const summary = await addZone(ctx, request.caller.subscriptionId, request.body);
+      return reply.code(201).send(summary);
+    },
+  );
+
+  app.delete<{ Params: { zone: string } }>(
+    '/zones/:zone',
+    { config: { scope: 'write' }, schema: { params: Type.Object({ zone: ZoneName }) } },
+    async (request, reply) => {
+      await removeZone(ctx, request.caller.subscriptionId, request.params.zone);
+      return reply.code(204).send();
+    },
+  );
+}
