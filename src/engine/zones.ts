@@ -38,7 +38,9 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
   }
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
   for (const [name, purpose] of Object.entries(definition.required)) {
-    if (!settings[name]) throw new UsageError(`${spec.provider} zones need --${kebab(name)} (${purpose})`, name);
+    if (!settings[name]) {
+      throw new UsageError(`${spec.provider} zones need the setting "${name}" (--${kebab(name)} on the command line): ${purpose}`, name);
+    }
   }
   for (const server of spec.nameservers ?? []) checkHostPort(server, '--nameserver');
   try {
