@@ -8,6 +8,7 @@ import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { tempDir } from '../rig/tmp.ts';
+import { rowsFor } from '../store/rows.ts';
 
 describe('API', () => {
   let store: Store;
@@ -132,30 +133,6 @@ describe('API', () => {
 });
 
 function certificateRow(subscriptionId: string, name: string) {
-  const now = Date.now();
-  return {
-    id: `crt_${name}`,
-    subscription_id: subscriptionId,
-    name,
-    identifiers: JSON.stringify([{ type: 'dns', value: name }]),
-    challenge_type: 'http-01',
-    challenge_config: '{}',
-    key_type: 'ec-p256',
-    issuers: '[]',
-    profile: null,
-    renewal_policy: '{"autoRenew":true}',
-    pfx_password_enc: null,
-    csr_info: '{}',
-    state: 'pending',
-    current_version_id: null,
-    next_renewal_at: null,
-    retry_at: null,
-    failure_count: 0,
-    last_error: null,
-    lease_owner: null,
-    lease_token: 0,
-    lease_until: null,
-    created_at: now,
-    updated_at: now,
-  };
+  const { certificates } = rowsFor(subscriptionId);
+  return { ...certificates, id: `crt_${name}`, name, identifiers: JSON.stringify([{ type: 'dns', value: name }]) };
 }
