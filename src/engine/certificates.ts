@@ -19,6 +19,7 @@ import {
   type CertificateRow,
   findCertificate,
   getCertificate,
+  getVersion,
   insertCertificate,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
@@ -252,11 +253,7 @@ async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, a
   if (!certificate.current_version_id) return null;
   const directory = await account.client.directory();
   if (!directory.renewalInfo) return null;
-  const version = await ctx.store.db
-    .selectFrom('certificate_versions')
-    .select(['ari_cert_id', 'ca_url'])
-    .where('id', '=', certificate.current_version_id)
-    .executeTakeFirst();
+  const version = await getVersion(ctx.store.db, certificate.current_version_id);
   return version && version.ca_url === account.row.ca_url ? version.ari_cert_id : null;
 }
 

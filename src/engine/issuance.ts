@@ -10,7 +10,7 @@ import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeTimeoutError } from 
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, privateKeyFromPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
-import { type CertificateRow, getCertificate, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
+import { type CertificateRow, findVersionOfOrder, getCertificate, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
@@ -371,11 +371,8 @@ function endsOrder(error: unknown): boolean {
 }
 
 async function storedVersion(ctx: EngineContext, order: OrderRow): Promise<IssuedVersion> {
-  const version = await ctx.store.db
-    .selectFrom('certificate_versions')
-    .selectAll()
-    .where('order_id', '=', order.id)
-    .executeTakeFirstOrThrow();
+  const version = await findVersionOfOrder(ctx.store.db, order.id);
+  if (!version) throw new OperationError(`order ${order.id} is valid but its certificate version is missing from the store`);
   return { versionId: version.id, serial: version.serial, notBefore: version.not_before, notAfter: version.not_after };
 }
 

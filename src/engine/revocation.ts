@@ -2,6 +2,7 @@
 import { certificateDer } from '../pki/index.ts';
 import { getAccount } from '../store/repositories/accounts.ts';
 import { updateCertificate } from '../store/repositories/certificates.ts';
+import { getOrder } from '../store/repositories/orders.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
@@ -31,9 +32,7 @@ export async function revokeCertificate(ctx: EngineContext, subscriptionId: stri
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
   const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === version.ca_url);
   if (!issuer) throw new OperationError(`certificate "${name}" came from ${version.ca_url}, which is no longer among its CAs`);
-  const order = version.order_id
-    ? await ctx.store.db.selectFrom('orders').select('account_id').where('id', '=', version.order_id).executeTakeFirst()
-    : undefined;
+  const order = version.order_id ? await getOrder(ctx.store.db, version.order_id) : undefined;
   const ordering = order ? await getAccount(ctx.store.db, order.account_id) : undefined;
   const account = await ensureAccount(ctx, subscriptionId, { ...issuer, email: ordering?.contact || issuer.email });
   await account.client.revokeCertificate(certificateDer(version.chain_pem), { reason });

@@ -1,7 +1,7 @@
 // How a certificate is shown to people and programs: the CLI's `list`/`show`
 // and the API's responses use these same shapes.
 import type { Db } from '../store/repositories/db.ts';
-import type { CertificateRow } from '../store/repositories/certificates.ts';
+import { type CertificateRow, getVersionDates } from '../store/repositories/certificates.ts';
 
 export interface CertificateSummary {
   name: string;
@@ -14,13 +14,7 @@ export interface CertificateSummary {
 }
 
 export async function certificateSummary(db: Db, certificate: CertificateRow): Promise<CertificateSummary> {
-  const current = certificate.current_version_id
-    ? await db
-        .selectFrom('certificate_versions')
-        .select(['serial', 'not_before', 'not_after'])
-        .where('id', '=', certificate.current_version_id)
-        .executeTakeFirst()
-    : undefined;
+  const current = certificate.current_version_id ? await getVersionDates(db, certificate.current_version_id) : undefined;
   return {
     name: certificate.name,
     state: certificate.state,

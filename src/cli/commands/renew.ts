@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type IssueOutcome, renewCertificate } from '../../engine/certificates.ts';
 import { UsageError } from '../../errors.ts';
 import { listCertificates } from '../../store/repositories/certificates.ts';
-import { listOpenOrders } from '../../store/repositories/orders.ts';
+import { certificatesWithOpenOrders } from '../../store/repositories/orders.ts';
 import { printOutcome } from './issue.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 
@@ -34,11 +34,8 @@ export function registerRenew(program: Command): void {
     .description('finish orders that a stopped or killed process left open')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const open = await listOpenOrders(session.ctx.store.db, session.subscriptionId);
-        const names = await Promise.all(
-          open.map(async (order) => (await session.ctx.store.db.selectFrom('certificates').select('name').where('id', '=', order.certificate_id).executeTakeFirstOrThrow()).name),
-        );
-        const results = await renewEach(session, [...new Set(names)], false);
+        const names = await certificatesWithOpenOrders(session.ctx.store.db, session.subscriptionId);
+        const results = await renewEach(session, names, false);
         report(session, results);
       });
     });

@@ -44,6 +44,16 @@ export function getVersion(db: Db, id: string): Promise<VersionRow | undefined> 
   return db.selectFrom('certificate_versions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The version an order produced: how a resumed run finds its result. */
+export function findVersionOfOrder(db: Db, orderId: string): Promise<VersionRow | undefined> {
+  return db.selectFrom('certificate_versions').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+}
+
+/** Serial and dates only: listings must not read every chain and key. */
+export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 'serial' | 'not_before' | 'not_after'> | undefined> {
+  return db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', id).executeTakeFirst();
+}
+
 export function listVersions(db: Db, certificateId: string): Promise<VersionRow[]> {
   return db
     .selectFrom('certificate_versions')

@@ -20,15 +20,19 @@ export function findOpenOrder(db: Db, certificateId: string): Promise<OrderRow |
     .executeTakeFirst();
 }
 
-export function listOpenOrders(db: Db, subscriptionId: string): Promise<OrderRow[]> {
-  return db
+
+/** Names of the certificates that have an order in progress (for `certkeep resume`). */
+export async function certificatesWithOpenOrders(db: Db, subscriptionId: string): Promise<string[]> {
+  const rows = await db
     .selectFrom('orders')
     .innerJoin('certificates', 'certificates.id', 'orders.certificate_id')
-    .selectAll('orders')
+    .select('certificates.name')
+    .distinct()
     .where('certificates.subscription_id', '=', subscriptionId)
     .where('orders.step', 'not in', FINISHED_STEPS)
-    .orderBy('orders.created_at')
+    .orderBy('certificates.name')
     .execute();
+  return rows.map((row) => row.name);
 }
 
 export function listOrders(db: Db, certificateId: string): Promise<OrderRow[]> {
