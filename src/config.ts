@@ -1,6 +1,7 @@
 // One typed configuration: flags > environment (CERTKEEP_*) > file > defaults.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { addressText, parseAddress } from './address.ts';
 import { UsageError } from './errors.ts';
 
 export const CA_SHORTCUTS: Record<string, string> = {
@@ -83,11 +84,11 @@ export function resolveCaUrl(ca: string): string {
 
 function parseResolvers(value: string | undefined): string[] {
   if (!value) return [];
-  const servers = value.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/:\d+$/.test(s) ? s : `${s}:53`));
-  for (const server of servers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(server)) throw new UsageError(`--resolver: "${server}" must be HOST[:PORT]`, 'resolver');
-  }
-  return servers;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((server) => addressText(parseAddress(server, '--resolver', 53)));
 }
 
 function parseSeconds(value: string, option: string): number {

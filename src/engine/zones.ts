@@ -1,6 +1,7 @@
 // Managed DNS zones: where DNS-01 records are written, with credentials
 // encrypted at rest and never shown again.
 import { randomBytes } from 'node:crypto';
+import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
 import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
@@ -42,7 +43,7 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
       throw new UsageError(`${spec.provider} zones need the setting "${name}" (--${kebab(name)} on the command line): ${purpose}`, name);
     }
   }
-  for (const server of spec.nameservers ?? []) checkHostPort(server, '--nameserver');
+  const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, '--nameserver', 53)));
   try {
     createProvider(spec.provider, { zone, settings });
   } catch (error) {
@@ -58,7 +59,7 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
     zone,
     provider: spec.provider,
     config_enc: ctx.store.secrets.encrypt(JSON.stringify(settings), settingsAad(id)),
-    nameservers: JSON.stringify(spec.nameservers ?? []),
+    nameservers: JSON.stringify(nameservers),
     created_at: ctx.clock.now(),
   };
   await insertZone(ctx.store.db, row);
@@ -187,11 +188,6 @@ function normalizeZone(zone: string): string {
   return normalized;
 }
 
-export function checkHostPort(value: string, option: string): void {
-  if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) {
-    throw new UsageError(`${option}: "${value}" must be HOST:PORT, e.g. 127.0.0.1:53`, option.replace(/^--/, ''));
-  }
-}
 
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

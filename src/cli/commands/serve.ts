@@ -1,6 +1,6 @@
 // certkeep serve: the multi-tenant API (more surfaces join in issue 4's later parts).
 import type { Command } from 'commander';
-import { checkHostPort } from '../../engine/zones.ts';
+import { parseAddress } from '../../address.ts';
 import { withSession } from '../session.ts';
 
 export function registerServe(program: Command): void {
@@ -9,10 +9,7 @@ export function registerServe(program: Command): void {
     .description('run the certificate server: REST API with per-subscription API keys')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .action(async (options: { listen: string }, command: Command) => {
-      checkHostPort(options.listen, '--listen');
-      const separator = options.listen.lastIndexOf(':');
-      const host = options.listen.slice(0, separator).replace(/^\[|\]$/g, '');
-      const port = Number(options.listen.slice(separator + 1));
+      const { host, port } = parseAddress(options.listen, '--listen');
       await withSession(command.optsWithGlobals(), async (session) => {
         // Loaded here so that the other commands start without Fastify.
         const { buildApp } = await import('../../api/app.ts');

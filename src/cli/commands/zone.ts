@@ -1,6 +1,6 @@
 // certkeep zone add|list|remove|test: the zones DNS-01 writes to.
 import type { Command } from 'commander';
-import { addZone, checkHostPort, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
+import { addZone, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
@@ -30,7 +30,6 @@ export function registerZone(program: Command): void {
     .option('--nameserver <host:port>', 'check propagation on this server (repeat); default: the zone’s NS', collect, []);
   for (const [flag, , help] of SETTING_FLAGS) add.option(flag, help);
   add.action(async (name: string, options: Record<string, string | string[]>, command: Command) => {
-    for (const server of options.nameserver as string[]) checkHostPort(server, '--nameserver');
     const settings: Record<string, string> = {};
     for (const [flag, setting] of SETTING_FLAGS) {
       const key = flag.slice(2, flag.indexOf(' ')).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
