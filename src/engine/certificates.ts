@@ -243,6 +243,11 @@ async function createOrder(
     retry_at: null,
     created_at: now,
     updated_at: now,
+    goal: 'valid',
+    csr: null,
+    lease_owner: null,
+    lease_token: 0,
+    lease_until: null,
   };
   await insertOrder(ctx.store.db, row);
   return { order: row, key: { pem: keyPem, object } };

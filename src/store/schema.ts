@@ -100,6 +100,44 @@ export interface OrdersTable {
   retry_at: number | null;
   created_at: number;
   updated_at: number;
+  /** The step workers drive the order to: 'valid', or 'placed' while the client answers the challenges. */
+  goal: Generated<string>;
+  /** The client's CSR (PEM) when the client holds the key; key_enc is '' then. */
+  csr: string | null;
+  lease_owner: string | null;
+  lease_token: Generated<number>;
+  lease_until: number | null;
+}
+
+/** HTTP-01 answers for open orders, so that any instance can serve them. */
+export interface ChallengeTokensTable {
+  token: string;
+  order_id: string;
+  key_authorization: string;
+  created_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  subscription_id: string;
+  url: string;
+  secret_enc: string;
+  event_types: string; // JSON string[]; [] means every type
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  event_id: number;
+  status: string; // pending | delivered | failed
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  lease_until: number | null;
+  created_at: number;
+  delivered_at: number | null;
 }
 
 export interface EventsTable {
@@ -131,4 +169,7 @@ export interface Database {
   orders: OrdersTable;
   events: EventsTable;
   audit_log: AuditLogTable;
+  challenge_tokens: ChallengeTokensTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

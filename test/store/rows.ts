@@ -13,6 +13,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
   const certificateId = newId('crt');
   const accountId = newId('acc');
   const orderId = newId('ord');
+  const webhookId = newId('whk');
   return {
     subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE },
     api_keys: {
@@ -84,6 +85,11 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       retry_at: LATE + 10,
       created_at: LATE + 11,
       updated_at: LATE + 12,
+      goal: 'placed',
+      csr: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n',
+      lease_owner: 'worker-ü',
+      lease_token: 3,
+      lease_until: LATE + 21,
     },
     certificate_versions: {
       id: newId('ver'),
@@ -115,6 +121,32 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       target: certificateId,
       created_at: LATE + 20,
     },
+    challenge_tokens: {
+      token: `tok-${orderId}`,
+      order_id: orderId,
+      key_authorization: `tok-${orderId}.thumbprint`,
+      created_at: LATE + 22,
+    },
+    webhooks: {
+      id: webhookId,
+      subscription_id: subscriptionId,
+      url: 'https://hooks.example.test/certkeep?ü=1',
+      secret_enc: 'v1.ppp.qqq.rrr',
+      event_types: '["certificate.issued"]',
+      created_at: LATE + 23,
+    },
+    webhook_deliveries: {
+      webhook_id: webhookId,
+      event_id: 0, // set to the inserted event's id by the suite
+      status: 'failed',
+      attempts: 5,
+      next_attempt_at: LATE + 24,
+      last_status_code: 503,
+      last_error: 'HTTP 503',
+      lease_until: LATE + 25,
+      created_at: LATE + 26,
+      delivered_at: null,
+    },
   };
 }
 
@@ -129,4 +161,7 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'certificate_versions',
   'events',
   'audit_log',
+  'challenge_tokens',
+  'webhooks',
+  'webhook_deliveries',
 ];

@@ -32,6 +32,10 @@ async function withSubscription(store: Store): Promise<string> {
 
 async function insertAll(store: Store, rows: Rows): Promise<void> {
   for (const table of INSERT_ORDER) {
+    if (table === 'webhook_deliveries') {
+      const event = await store.db.selectFrom('events').select('id').executeTakeFirstOrThrow();
+      rows.webhook_deliveries.event_id = event.id;
+    }
     // Each table's row type is checked in rows.ts; here the table varies.
     await store.db
       .insertInto(table)
@@ -57,7 +61,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial'],
+      ['0001_initial', '0002_server'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),

@@ -7,9 +7,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { StoreError } from '../errors.ts';
 import { initialSchema } from './0001-initial.ts';
+import { serverSchema } from './0002-server.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
+  '0002_server': serverSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
