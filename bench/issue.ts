@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SolverPool } from '../src/challenges/pool.ts';
+import { poolSolvers } from '../src/engine/solvers.ts';
 import { issueCertificate, validateRequest } from '../src/engine/certificates.ts';
 import { closeEngineContext, createEngineContext } from '../src/engine/context.ts';
 import { startPebble } from '../src/rig/pebble.ts';
@@ -36,7 +37,7 @@ async function runOnce(): Promise<Result | 'deadlock'> {
   const dataDir = await mkdtemp(join(tmpdir(), 'certkeep-bench-'));
   const store = await openStore({ dataDir });
   const ctx = createEngineContext(store);
-  const solvers = new SolverPool();
+  const solvers = poolSolvers(new SolverPool());
   const httpPort = await freePort();
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', Date.now());
   const request = (i: number) =>
@@ -82,7 +83,7 @@ async function runOnce(): Promise<Result | 'deadlock'> {
     const cpu = process.cpuUsage(cpuBefore);
     return { seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, failures };
   } finally {
-    await solvers.closeAll();
+    await solvers.close();
     await closeEngineContext(ctx);
     await store.close();
     await pebble.stop();

@@ -6,13 +6,22 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { EngineContext } from '../engine/context.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
+import { strictValidation } from './validation.ts';
+import { ServerSolvers, type SolverSource } from '../engine/solvers.ts';
+import type { IssuerSpec } from '../engine/issuers.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { orderRoutes } from './routes/orders.ts';
+import type { Services } from './services.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { zoneRoutes } from './routes/zones.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
+  /** Answers challenges for requests that drive an order themselves; default: the server's (store, zones, client). */
+  solvers?: SolverSource;
+  /** The CA new certificates use unless the request names one (serve's --ca, --ca-cert, --email). */
+  issuer?: IssuerSpec;
   /** pino options, or false; API keys in headers are always redacted. */
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
@@ -23,6 +32,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
   });
+  strictValidation(app);
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
@@ -37,7 +47,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(authPlugin, { ctx: options.ctx });
   await app.register(healthRoutes, { ctx: options.ctx });
-  await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  const services: Services = {
+    ctx: options.ctx,
+    solvers: options.solvers ?? new ServerSolvers(options.ctx),
+    issuer: options.issuer ?? { caUrl: 'https://acme-v02.api.letsencrypt.org/directory' },
+  };
+  await app.register(certificateRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;

@@ -1,7 +1,9 @@
 // Every error leaves the API as an RFC 9457 problem document: what went wrong,
 // and for validation failures which field and why. Never a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AcmeError, AcmeRateLimitError } from '../acme/index.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { PkiInputError } from '../pki/index.ts';
 
 export interface Problem {
   type: string;
@@ -21,6 +23,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -45,6 +48,13 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   if (error instanceof UsageError) return sendProblem(reply, problem(400, error.message, error.field ? { errors: [{ field: error.field, message: error.message }] } : {}));
   if (error instanceof NotFoundError) return sendProblem(reply, problem(404, error.message));
   if (error instanceof OperationError) return sendProblem(reply, problem(409, error.message));
+  if (error instanceof PkiInputError) return sendProblem(reply, problem(400, error.message));
+  if (error instanceof AcmeRateLimitError) {
+    if (error.retryAfter) reply.header('retry-after', Math.max(1, Math.ceil((error.retryAfter.getTime() - Date.now()) / 1000)));
+    return sendProblem(reply, problem(429, `the CA's rate limit: ${error.message}`));
+  }
+  // The CA said no or could not be reached: the request was fine, the upstream was not.
+  if (error instanceof AcmeError) return sendProblem(reply, problem(502, `the CA: ${error.message}`));
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) {
     request.log.error({ err: error }, 'request failed');

@@ -10,6 +10,8 @@ export interface ChallengeConfig {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
+  /** The client places the answers itself, from the tokens it is given (server only). */
+  manual?: boolean;
 }
 
 export type SolverFactory = (config: ChallengeConfig) => Promise<ChallengeSolver>;

@@ -14,6 +14,8 @@ export interface ChallengeTask {
   dnsValue: string;
   /** the identifier was a wildcard (`*.example.com`); the authorization names the base domain */
   wildcard: boolean;
+  /** The order this answers, for solvers that keep answers in the store. */
+  orderId?: string;
 }
 
 export interface ChallengeSolver {

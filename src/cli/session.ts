@@ -9,12 +9,13 @@ import type { OrderStep } from '../engine/issuance.ts';
 import { openStore } from '../store/database.ts';
 import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../store/repositories/subscriptions.ts';
 import { Output } from './output.ts';
+import { poolSolvers, type SolverSource } from '../engine/solvers.ts';
 
 export interface Session {
   config: Config;
   ctx: EngineContext;
   output: Output;
-  solvers: SolverPool;
+  solvers: SolverSource;
   zones: ZoneDirectory;
   subscriptionId: string;
   close(): Promise<void>;
@@ -27,7 +28,7 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
   const ctx = createEngineContext(store, { progress: output.progress });
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
   const zones = new ZoneDirectory(ctx, DEFAULT_SUBSCRIPTION_ID, challengeValues);
-  const solvers = new SolverPool({
+  const pool = new SolverPool({
     ...SOLVER_FACTORIES,
     'dns-01': async () =>
       new Dns01Solver({
@@ -36,6 +37,7 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
         propagationTimeoutMs: config.dnsTimeoutMs,
       }),
   });
+  const solvers = poolSolvers(pool);
   return {
     config,
     ctx,
@@ -45,7 +47,7 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
       output.stopProgress();
-      await solvers.closeAll();
+      await solvers.close();
       await zones.close();
       await closeEngineContext(ctx);
       await store.close();

@@ -1,7 +1,7 @@
 // Use cases for certificates: request (issue), renew, resume, revoke, export.
 // The CLI, the native API and the compatibility adapters all call these.
 import type { KeyObject } from 'node:crypto';
-import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
+import type { ChallengeConfig } from '../challenges/pool.ts';
 import type { ChallengeType } from '../challenges/solver.ts';
 import {
   type CsrSubject,
@@ -12,6 +12,7 @@ import {
   KEY_TYPES,
   type KeyType,
   privateKeyToPem,
+  validateCsrSubject,
   validateDnsName,
 } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
@@ -27,8 +28,10 @@ import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
-import { type IssuedVersion, orderKeyAad, type OrderStep, runOrder } from './issuance.ts';
+import { type IssuedVersion, orderKeyAad, type OrderGoal, type OrderStep, type RunOrderOptions, runOrder } from './issuance.ts';
 import { type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
+import { withOrderLease } from './leases.ts';
+import type { SolverSource } from './solvers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
 
 const CHALLENGE_TYPES: readonly ChallengeType[] = ['http-01', 'dns-01', 'tls-alpn-01'];
@@ -60,7 +63,7 @@ export interface ValidRequest {
 }
 
 export interface RunOptions {
-  solvers: SolverPool;
+  solvers: SolverSource;
   eab?: EabCredentials;
   force?: boolean;
   afterStep?: (step: OrderStep) => void | Promise<void>;
@@ -97,6 +100,8 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
     throw new UsageError(`--name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
   }
+  const subjectProblem = validateCsrSubject(request.csrInfo ?? {});
+  if (subjectProblem) throw new UsageError(`csrInfo.${subjectProblem.field}: ${subjectProblem.reason}`, `csrInfo.${subjectProblem.field}`);
   const renewalPolicy = request.renewalPolicy ?? DEFAULT_RENEWAL_POLICY;
   if (renewalPolicy.renewBefore) parseRenewBefore(renewalPolicy.renewBefore, 90 * 86_400_000);
   if (request.issuers.length === 0) throw new UsageError('--ca: name at least one ACME CA', 'ca');
@@ -129,11 +134,15 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   }
   // Open the solver and the account before storing anything: a port in use or an
   // unreachable CA must leave the store as it was.
-  const solver = await options.solvers.get(request.challengeType, request.challengeConfig);
+  const solver = await options.solvers.solverFor({
+    subscription_id: request.subscriptionId,
+    challenge_type: request.challengeType,
+    challenge_config: JSON.stringify(request.challengeConfig),
+  });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, request, existing);
   const { order, key } = await createOrder(ctx, certificate, account, null);
-  const version = await runOrder(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
+  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -148,22 +157,22 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
     return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
   }
   const issuer = parseIssuers(certificate.issuers)[0];
-  const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
+  const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
   const { order, key } = await createOrder(ctx, certificate, account, replaces);
-  const version = await runOrder(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
+  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
-async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
+export async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
   const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === order.ca_url);
   if (!issuer) throw new OperationError(`the order of ${certificate.name} was placed at ${order.ca_url}, which is no longer among its CAs`);
-  const solver = await options.solvers.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config));
+  const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
   try {
-    const version = await runOrder(ctx, order.id, account, { solver, afterStep: options.afterStep });
+    const version = await runLeased(ctx, order.id, account, { solver, afterStep: options.afterStep });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   } catch (error) {
     // The CA may have judged the order while this process was down (a validation
@@ -172,12 +181,19 @@ async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, orde
     if (after) throw error;
     ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
     const fresh = await createOrder(ctx, await reload(ctx, certificate), account, order.replaces);
-    const version = await runOrder(ctx, fresh.order.id, account, { solver, key: fresh.key, afterStep: options.afterStep });
+    const version = await runLeased(ctx, fresh.order.id, account, { solver, key: fresh.key, afterStep: options.afterStep });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   }
 }
 
-async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+/** Runs the order under its lease, so that a server working on the same store leaves it alone. */
+async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
+  const leased = await withOrderLease(ctx, orderId, (fence) => runOrder(ctx, orderId, account, { ...options, fence }));
+  if (!leased) throw new OperationError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
+  return leased.result;
+}
+
+export async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
   const now = ctx.clock.now();
   const spec = {
     identifiers: JSON.stringify(request.identifiers),
@@ -215,16 +231,20 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
   return row;
 }
 
-/** The new certificate key is generated and stored with the order before the CA hears of it. */
-async function createOrder(
+/**
+ * The new certificate key is generated and stored with the order before the CA
+ * hears of it — unless the client sent its own CSR and keeps its key.
+ */
+export async function createOrder(
   ctx: EngineContext,
   certificate: CertificateRow,
   account: ReadyAccount,
   replaces: string | null,
-): Promise<{ order: OrderRow; key: { pem: string; object: KeyObject } }> {
+  options: { goal?: OrderGoal; csrPem?: string } = {},
+): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } }> {
   const id = newId('ord');
-  const object = await generateKey(certificate.key_type as KeyType);
-  const keyPem = privateKeyToPem(object);
+  const object = options.csrPem ? undefined : await generateKey(certificate.key_type as KeyType);
+  const keyPem = object ? privateKeyToPem(object) : undefined;
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -236,25 +256,25 @@ async function createOrder(
     finalize_url: null,
     certificate_url: null,
     authorizations: '[]',
-    key_enc: ctx.store.secrets.encrypt(keyPem, orderKeyAad(id)),
+    key_enc: keyPem ? ctx.store.secrets.encrypt(keyPem, orderKeyAad(id)) : '',
     replaces,
     error: null,
     attempt: 0,
     retry_at: null,
     created_at: now,
     updated_at: now,
-    goal: 'valid',
-    csr: null,
+    goal: options.goal ?? 'valid',
+    csr: options.csrPem ?? null,
     lease_owner: null,
     lease_token: 0,
     lease_until: null,
   };
   await insertOrder(ctx.store.db, row);
-  return { order: row, key: { pem: keyPem, object } };
+  return { order: row, key: object && keyPem ? { pem: keyPem, object } : undefined };
 }
 
 /** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */
-async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
+export async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
   if (!certificate.current_version_id) return null;
   const directory = await account.client.directory();
   if (!directory.renewalInfo) return null;

@@ -14,6 +14,8 @@ export interface EngineContext {
   /** Accounts loaded (key decrypted) once per process, by subscription, CA and contact. */
   accounts: Map<string, Promise<ReadyAccount>>;
   progress: ProgressListener;
+  /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
+  wakeWorkers: () => void;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
@@ -23,6 +25,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     clients: new AcmeClients(),
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
+    wakeWorkers: () => {},
   };
 }
 

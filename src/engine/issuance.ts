@@ -4,15 +4,22 @@
 //
 //   new → placed → provisioned → responded → ready → finalized → valid
 //                                                        ↘ invalid / failed
+//
+// An order runs towards its goal (orders.goal): 'valid' when certkeep answers
+// the challenges itself, 'placed' while a client places the answers from the
+// returned tokens, then 'ready' or 'valid' once it asks for validation. Where
+// several runners may exist (the server's workers), each holds the order's
+// lease and every write is fenced by the lease token.
 import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeClient, AcmeOrder } from '../acme/index.ts';
+import type { Db } from '../store/repositories/db.ts';
 import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
-import { createCsr, type Identifier, parseCertificate, privateKeyFromPem } from '../pki/index.ts';
+import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
 import { type CertificateRow, findVersionOfOrder, getCertificate, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
-import { getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
@@ -26,9 +33,23 @@ export interface AuthorizationRecord {
   status: 'pending' | 'presented' | 'responded' | 'valid';
   challengeUrl?: string;
   token?: string;
+  /** The answer (RFC 8555 §8.1), kept so that clients can be shown their tokens without the account key. */
+  keyAuthorization?: string;
+  /** The DNS-01 TXT value (RFC 8555 §8.4). */
+  dnsValue?: string;
 }
 
 export type OrderStep = 'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized' | 'valid' | 'invalid' | 'failed';
+
+/** The steps in the order they are taken, for comparing where an order stands with its goal. */
+export const STEP_ORDER: readonly OrderStep[] = ['new', 'placed', 'provisioned', 'responded', 'ready', 'finalized', 'valid'];
+
+/** The goals a client may set: stop once the tokens are known, once validated, or run to the end. */
+export type OrderGoal = 'placed' | 'ready' | 'valid';
+
+export function stepReached(step: string, goal: string): boolean {
+  return STEP_ORDER.indexOf(step as OrderStep) >= STEP_ORDER.indexOf(goal as OrderStep);
+}
 
 export interface RunOrderOptions {
   solver: ChallengeSolver;
@@ -36,6 +57,8 @@ export interface RunOrderOptions {
   key?: { pem: string; object: KeyObject };
   /** Seam for crash tests: called after a step is stored, before the next begins. */
   afterStep?: (step: OrderStep) => void | Promise<void>;
+  /** The lease token this runner holds: a write after another runner took the order over fails. */
+  fence?: number;
 }
 
 export interface IssuedVersion {
@@ -63,10 +86,18 @@ interface Run {
   presented: ChallengeTask[];
   keyPem?: string;
   key?: KeyObject;
+  fence?: number;
 }
 
 /** Drives one order from wherever it stands to a stored certificate version. */
 export async function runOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
+  const order = await advanceOrder(ctx, orderId, account, options);
+  if (order.step !== 'valid') throw new OperationError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
+  return storedVersion(ctx, order);
+}
+
+/** Drives one order from wherever it stands to its goal (orders.goal); returns the stored row. */
+export async function advanceOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<OrderRow> {
   const order = await mustGetOrder(ctx, orderId);
   const run: Run = {
     ctx,
@@ -77,20 +108,29 @@ export async function runOrder(ctx: EngineContext, orderId: string, account: Rea
     presented: [],
     keyPem: options.key?.pem,
     key: options.key?.object,
+    fence: options.fence,
   };
   try {
     for (;;) {
       const step = run.order.step as OrderStep;
-      if (step === 'valid') return await storedVersion(ctx, run.order);
       if (step === 'invalid' || step === 'failed') throw new OperationError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
-      await STEPS[step](run);
+      if (stepReached(step, run.order.goal)) return run.order;
+      await STEPS[step as keyof typeof STEPS](run);
       await options.afterStep?.(run.order.step as OrderStep);
     }
   } catch (error) {
-    await recordFailure(ctx, orderId, error);
+    if (!(error instanceof LeaseLostError)) await recordFailure(ctx, orderId, error);
     throw error;
   } finally {
     await cleanupAll(run);
+  }
+}
+
+/** Another runner took the order over (this one's lease expired): stop without writing. */
+export class LeaseLostError extends Error {
+  constructor(orderId: string) {
+    super(`order ${orderId} was taken over by another worker`);
+    this.name = 'LeaseLostError';
   }
 }
 
@@ -106,8 +146,13 @@ const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | '
 /** Stores the step's result; only then may the next step talk to the CA. */
 async function advance(run: Run, patch: Partial<OrderRow> & { step: OrderStep }): Promise<void> {
   const update = { ...patch, updated_at: run.ctx.clock.now() };
-  await updateOrder(run.ctx.store.db, run.order.id, update);
+  await writeOrder(run, run.ctx.store.db, update);
   run.order = { ...run.order, ...update };
+}
+
+async function writeOrder(run: Run, db: Db, update: Partial<OrderRow>): Promise<void> {
+  if (run.fence === undefined) return updateOrder(db, run.order.id, update);
+  if (!(await fencedUpdateOrder(db, run.order.id, run.fence, update))) throw new LeaseLostError(run.order.id);
 }
 
 function records(run: Run): AuthorizationRecord[] {
@@ -132,33 +177,47 @@ async function placeOrder(run: Run): Promise<void> {
     wildcard: false,
     status: 'pending',
   }));
+  // The challenges are read at once, so that a client answering them itself gets its
+  // tokens with the placed order. A crash before the next write abandons this ACME order
+  // either way: the re-run places a new one.
+  await Promise.all(authorizations.map((record) => readChallenge(run, record)));
   await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations) });
 }
 
+/** Fills in the record from the CA's authorization: the identifier and the challenge of the certificate's type. */
+async function readChallenge(run: Run, record: AuthorizationRecord): Promise<void> {
+  const type = run.certificate.challenge_type as ChallengeType;
+  const authorization = await run.client.getAuthorization(record.url);
+  record.identifier = authorization.identifier as Identifier;
+  record.wildcard = authorization.wildcard === true;
+  if (authorization.status === 'valid') {
+    record.status = 'valid';
+    return;
+  }
+  if (authorization.status !== 'pending') throw authorizationFailed(authorization);
+  const challenge = authorization.challenges.find((c) => c.type === type);
+  if (!challenge) {
+    const offered = authorization.challenges.map((c) => c.type).join(', ');
+    throw new OperationError(`the CA offers no ${type} challenge for ${record.identifier.value} (it offers ${offered}); choose another challenge type`);
+  }
+  record.challengeUrl = challenge.url;
+  record.token = challenge.token;
+  record.keyAuthorization = run.client.keyAuthorization(challenge.token);
+  record.dnsValue = run.client.dns01TxtValue(challenge.token);
+}
+
 async function provisionChallenges(run: Run): Promise<void> {
-  const { client, solver } = run;
+  const { solver } = run;
   const authorizations = records(run);
   run.ctx.progress(`preparing ${solver.type} challenges`);
   const tasks = await Promise.all(
     authorizations.map(async (record) => {
-      const authorization = await client.getAuthorization(record.url);
-      record.identifier = authorization.identifier as Identifier;
-      record.wildcard = authorization.wildcard === true;
-      if (authorization.status === 'valid') {
-        record.status = 'valid';
-        return undefined;
-      }
-      if (authorization.status !== 'pending') throw authorizationFailed(authorization);
-      const challenge = authorization.challenges.find((c) => c.type === solver.type);
-      if (!challenge) {
-        const offered = authorization.challenges.map((c) => c.type).join(', ');
-        throw new OperationError(`the CA offers no ${solver.type} challenge for ${record.identifier.value} (it offers ${offered}); choose another --challenge`);
-      }
-      const task = challengeTask(client, solver.type, record, challenge.token);
+      // Orders stored before the challenges were read at placement have no token yet.
+      if (record.status === 'pending' && !record.token) await readChallenge(run, record);
+      if (record.status === 'valid') return undefined;
+      const task = challengeTask(run, record, record.token!);
       await solver.present(task);
       run.presented.push(task);
-      record.challengeUrl = challenge.url;
-      record.token = challenge.token;
       record.status = 'presented';
       return task;
     }),
@@ -211,8 +270,7 @@ async function awaitValidation(run: Run): Promise<void> {
  * finalize at once and only poll the order if the CA has not caught up yet.
  */
 async function finalizeOrder(run: Run): Promise<void> {
-  run.key ??= privateKeyFromPem(orderKeyPem(run));
-  const csr = await createCsr(run.key, identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr((run.key ??= privateKeyFromPem(orderKeyPem(run))), identifiersOf(run), JSON.parse(run.certificate.csr_info));
   run.ctx.progress('finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;
@@ -257,7 +315,8 @@ async function downloadCertificate(run: Run): Promise<void> {
       not_before: parsed.notBefore.getTime(),
       not_after: parsed.notAfter.getTime(),
       chain_pem: pem,
-      key_enc: ctx.store.secrets.encrypt(orderKeyPem(run), versionKeyAad(versionId)),
+      // A client that sent its own CSR keeps its key: nothing to store.
+      key_enc: order.csr ? '' : ctx.store.secrets.encrypt(orderKeyPem(run), versionKeyAad(versionId)),
       ca_url: order.ca_url,
       ari_cert_id: parsed.ariCertId ?? null,
       ari_window_start: null,
@@ -273,7 +332,7 @@ async function downloadCertificate(run: Run): Promise<void> {
       last_error: null,
       updated_at: now,
     });
-    await updateOrder(trx, order.id, { step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now });
+    await writeOrder(run, trx, { step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now });
     await appendEvent(
       trx,
       {
@@ -293,15 +352,15 @@ function orderKeyPem(run: Run): string {
   return run.keyPem;
 }
 
-function challengeTask(client: AcmeClient, type: ChallengeType, record: AuthorizationRecord, token: string): ChallengeTask {
-  const keyAuthorization = client.keyAuthorization(token);
+function challengeTask(run: Run, record: AuthorizationRecord, token: string): ChallengeTask {
   return {
-    type,
+    type: run.solver.type,
     identifier: record.identifier,
     token,
-    keyAuthorization,
-    dnsValue: client.dns01TxtValue(token),
+    keyAuthorization: record.keyAuthorization ?? run.client.keyAuthorization(token),
+    dnsValue: record.dnsValue ?? run.client.dns01TxtValue(token),
     wildcard: record.wildcard,
+    orderId: run.order.id,
   };
 }
 
@@ -309,7 +368,7 @@ async function representIfNeeded(run: Run, authorizations: AuthorizationRecord[]
   if (run.presented.length > 0) return;
   for (const record of authorizations) {
     if (record.status === 'valid' || !record.token) continue;
-    const task = challengeTask(run.client, run.solver.type, record, record.token);
+    const task = challengeTask(run, record, record.token);
     await run.solver.present(task);
     run.presented.push(task);
   }
@@ -342,6 +401,8 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       step: final && order.step !== 'valid' ? 'invalid' : order.step,
       error: message,
       attempt: order.attempt + 1,
+      // A failure that may heal is tried again later, sooner at first.
+      retry_at: final ? null : now + retryDelay(order.attempt + 1),
       updated_at: now,
     });
     if (!certificate) return;
@@ -362,6 +423,12 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       now,
     );
   });
+}
+
+/** 5 s, doubling per attempt up to 10 minutes, with ±20 % jitter so that instances do not retry in step. */
+export function retryDelay(attempt: number): number {
+  const base = Math.min(5_000 * 2 ** Math.max(0, attempt - 1), 600_000);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 /** The CA said no, or the order cannot go on; a network failure or a timeout may heal, so the step is kept. */

@@ -19,7 +19,7 @@ describe('certkeep serve', () => {
   test('serves the API with admin-made keys, logs no key, and exits 0 on SIGTERM', async () => {
     const created = (await runCli(['admin', 'subscription', 'create', 'serve-test', '--json'], { CERTKEEP_DATA_DIR: dataDir })).json();
     const port = await freePort();
-    const server = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`], {
+    const server = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--http-challenge-listen', 'off'], {
       env: { ...process.env, CERTKEEP_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

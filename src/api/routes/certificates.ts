@@ -1,27 +1,56 @@
-// /api/v1/certificates: a subscription's certificates (read side so far).
-import { Type } from '@sinclair/typebox';
+// /api/v1/certificates: a subscription's certificates. Creating one, or asking
+// for a renewal, opens an order that the workers drive in the background.
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
+import { validateRequest } from '../../engine/certificates.ts';
+import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
 import { findCertificate, listCertificates } from '../../store/repositories/certificates.ts';
+import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
+import type { Services } from '../services.ts';
 
-const CertificateSummary = Type.Object({
-  name: Type.String(),
-  state: Type.String(),
-  names: Type.Array(Type.String()),
-  serial: Type.Union([Type.String(), Type.Null()]),
-  notBefore: Type.Union([Type.String(), Type.Null()]),
-  notAfter: Type.Union([Type.String(), Type.Null()]),
-  nextRenewalAt: Type.Union([Type.String(), Type.Null()]),
-});
+const Text = (maxLength: number) => Type.String({ maxLength });
 
-const NameParams = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
-});
+const CreateCertificate = Type.Object(
+  {
+    name: Type.Optional(CertificateNameParams.properties.name),
+    names: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 100 }),
+    challengeType: Type.Optional(Type.Union([Type.Literal('http-01'), Type.Literal('dns-01'), Type.Literal('tls-alpn-01')])),
+    answeredBy: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('certkeep'), Type.Literal('client')], {
+        description: 'auto (default): certkeep answers HTTP-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
+      }),
+    ),
+    keyType: Type.Optional(Type.String({ maxLength: 20 })),
+    ca: Type.Optional(Type.String({ format: 'uri', maxLength: 2000, description: "an ACME directory URL; default: the server's --ca" })),
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+    profile: Type.Optional(Text(100)),
+    autoRenew: Type.Optional(Type.Boolean()),
+    renewBefore: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. 30d, 12h or 33%' })),
+    pfxPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    csrInfo: Type.Optional(
+      Type.Object(
+        {
+          organization: Type.Optional(Text(200)),
+          organizationalUnit: Type.Optional(Text(200)),
+          country: Type.Optional(Text(10)),
+          state: Type.Optional(Text(200)),
+          locality: Type.Optional(Text(200)),
+          email: Type.Optional(Text(300)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export async function certificateRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { db } = options.ctx.store;
+const Started = Type.Object({ certificate: CertificateSummary, order: OrderView });
+
+export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { ctx } = services;
+  const { db } = ctx.store;
 
   app.get(
     '/certificates',
@@ -34,11 +63,56 @@ export async function certificateRoutes(app: FastifyInstance, options: { ctx: En
 
   app.get<{ Params: { name: string } }>(
     '/certificates/:name',
-    { config: { scope: 'read' }, schema: { params: NameParams, response: { 200: CertificateSummary } } },
+    { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary } } },
     async (request) => {
       const row = await findCertificate(db, request.caller.subscriptionId, request.params.name);
       if (!row) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
       return certificateSummary(db, row);
+    },
+  );
+
+  app.post<{ Body: Static<typeof CreateCertificate> }>(
+    '/certificates',
+    { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
+    async (request, reply) => {
+      const body = request.body;
+      const valid = validateRequest({
+        subscriptionId: request.caller.subscriptionId,
+        name: body.name,
+        names: body.names,
+        challengeType: body.challengeType,
+        keyType: body.keyType,
+        issuers: [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }],
+        profile: body.profile,
+        csrInfo: body.csrInfo,
+        renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
+      });
+      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword });
+      return reply
+        .code(202)
+        .header('location', `/api/v1/orders/${order.id}`)
+        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+    },
+  );
+
+  app.post<{ Params: { name: string } }>(
+    '/certificates/:name/renew',
+    { config: { scope: 'write' }, schema: { params: CertificateNameParams, response: { 202: Started } } },
+    async (request, reply) => {
+      const { certificate, order } = await startRenewal(ctx, request.caller.subscriptionId, request.params.name);
+      return reply
+        .code(202)
+        .header('location', `/api/v1/orders/${order.id}`)
+        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/certificates/:name',
+    { config: { scope: 'write' }, schema: { params: CertificateNameParams } },
+    async (request, reply) => {
+      await deleteCertificate(ctx, request.caller.subscriptionId, request.params.name);
+      return reply.code(204).send();
     },
   );
 }

@@ -1,28 +1,78 @@
-// certkeep serve: the multi-tenant API (more surfaces join in issue 4's later parts).
+// certkeep serve: the multi-tenant server — REST API and compatibility routes,
+// the HTTP-01 responder answering from the store, and the workers that drive
+// orders in the background.
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
+import { UsageError } from '../../errors.ts';
+import { startHttpResponder } from '../../challenges/http-responder.ts';
+import { ServerSolvers } from '../../engine/solvers.ts';
+import { OrderWorker } from '../../engine/worker.ts';
+import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { withSession } from '../session.ts';
+import { issuerFrom } from './issue.ts';
+
+interface ServeOptions {
+  listen: string;
+  httpChallengeListen: string;
+  workers: string;
+}
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the certificate server: REST API with per-subscription API keys')
+    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
-    .action(async (options: { listen: string }, command: Command) => {
+    .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
+    .option('--workers <n>', 'orders this instance drives at once', '16')
+    .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
+      const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
+      const concurrency = positiveInteger(options.workers, '--workers');
       await withSession(command.optsWithGlobals(), async (session) => {
+        const { ctx } = session;
         // Loaded here so that the other commands start without Fastify.
         const { buildApp } = await import('../../api/app.ts');
-        const app = await buildApp({ ctx: session.ctx, logger: session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' } });
-        const address = await app.listen({ host, port });
-        session.output.result({ listening: address }, `certkeep serving on ${address}`);
-        // Stop on SIGINT/SIGTERM: finish the requests in flight, then close the store.
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+        const solvers = new ServerSolvers(ctx, {
+          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
+          propagationTimeoutMs: session.config.dnsTimeoutMs,
         });
+        const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
+        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger });
+        const responder = challenge
+          ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
+          : undefined;
+        const worker = new OrderWorker(ctx, solvers, {
+          concurrency,
+          onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
+        });
+        worker.start();
+        const address = await app.listen({ host, port });
+        session.output.result(
+          { listening: address, httpChallenge: responder ? `${challenge!.host}:${responder.port}` : null },
+          `certkeep serving on ${address}${responder ? `; HTTP-01 on ${challenge!.host}:${responder.port}` : ''}`,
+        );
+        await signalled();
+        // Stop taking work, let the orders in flight finish (or park them at their
+        // stored step), finish the requests in flight, then close the store.
+        await worker.stop();
         await app.close();
+        await responder?.close();
+        await solvers.close();
       });
     });
+}
+
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+function positiveInteger(text: string, option: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new UsageError(`${option}: "${text}" must be a whole number from 1 to 1000`, option.slice(2));
+  }
+  return value;
 }

@@ -22,6 +22,8 @@ export const serverSchema: Migration = {
     await db.schema.alterTable('orders').addColumn('lease_token', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     await db.schema.alterTable('orders').addColumn('lease_until', ts).execute();
     await db.schema.createIndex('orders_step_goal_idx').on('orders').columns(['step', 'goal']).execute();
+    // The compatibility APIs name orders by the CA's URL.
+    await db.schema.createIndex('orders_order_url_idx').on('orders').columns(['order_url']).execute();
 
     // Any instance answers HTTP-01 for any open order (RFC 8555 §8.3).
     await createTable(db, 'challenge_tokens')

@@ -63,3 +63,8 @@ export function listVersions(db: Db, certificateId: string): Promise<VersionRow[
     .execute();
 }
 
+
+/** Removes the certificate; its versions, orders and HTTP-01 answers go with it (ON DELETE CASCADE). */
+export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('certificates').where('id', '=', id).execute();
+}

@@ -46,3 +46,53 @@ export async function insertOrder(db: Db, row: NewRow<'orders'>): Promise<void> 
 export async function updateOrder(db: Db, id: string, patch: RowPatch<'orders'>): Promise<void> {
   await db.updateTable('orders').set(patch).where('id', '=', id).execute();
 }
+
+/** An update that only holds while the writer still has the lease it claimed; false when it was taken over. */
+export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, patch: RowPatch<'orders'>): Promise<boolean> {
+  const result = await db.updateTable('orders').set(patch).where('id', '=', id).where('lease_token', '=', leaseToken).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Takes the order's lease when it is free, expired or already ours; returns the new
+ * fencing token, or undefined when another runner holds it.
+ */
+export async function claimOrder(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  const row = await db
+    .updateTable('orders')
+    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', '=', owner)]))
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token;
+}
+
+/** Keeps a claimed lease alive; false when it was lost. */
+export async function extendOrderLease(db: Db, id: string, leaseToken: number, until: number): Promise<boolean> {
+  const result = await db.updateTable('orders').set({ lease_until: until }).where('id', '=', id).where('lease_token', '=', leaseToken).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function releaseOrder(db: Db, id: string, leaseToken: number): Promise<void> {
+  await db.updateTable('orders').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_token', '=', leaseToken).execute();
+}
+
+/** Orders a worker should drive now: short of their goal, unfinished, unleased and not waiting to retry. */
+export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<OrderRow, 'id'>[]> {
+  return db
+    .selectFrom('orders')
+    .select('id')
+    .whereRef('step', '!=', 'goal')
+    .where('step', 'not in', FINISHED_STEPS)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
+    .orderBy('updated_at')
+    .limit(limit)
+    .execute();
+}
+
+/** The compatibility APIs name orders by the CA's URL (their orderUri). */
+export function findOrderByUrl(db: Db, orderUrl: string): Promise<OrderRow | undefined> {
+  return db.selectFrom('orders').selectAll().where('order_url', '=', orderUrl).executeTakeFirst();
+}

@@ -1,0 +1,54 @@
+// One runner per order at a time, across processes: a runner claims the order's
+// lease (a fencing token in the row), keeps it alive while it works, and every
+// write it makes is checked against the token (issuance.ts). A runner that
+// dies loses the lease when it expires, and another resumes the same order.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow } from '../store/repositories/orders.ts';
+import type { EngineContext } from './context.ts';
+import { OperationError } from '../errors.ts';
+import { stepReached } from './issuance.ts';
+
+export const LEASE_MS = 60_000;
+
+/** This process's name in lease_owner. */
+export const PROCESS_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/**
+ * Runs `work` holding the order's lease; undefined when another runner holds it.
+ * The lease is renewed every third of its length until `work` ends, then released.
+ */
+export async function withOrderLease<T>(
+  ctx: EngineContext,
+  orderId: string,
+  work: (fence: number) => Promise<T>,
+  options: { owner?: string; leaseMs?: number } = {},
+): Promise<{ result: T } | undefined> {
+  const owner = options.owner ?? PROCESS_OWNER;
+  const leaseMs = options.leaseMs ?? LEASE_MS;
+  const fence = await claimOrder(ctx.store.db, orderId, owner, ctx.clock.now(), leaseMs);
+  if (fence === undefined) return undefined;
+  const heartbeat = setInterval(() => {
+    extendOrderLease(ctx.store.db, orderId, fence, ctx.clock.now() + leaseMs).catch(() => {});
+  }, leaseMs / 3);
+  heartbeat.unref();
+  try {
+    return { result: await work(fence) };
+  } finally {
+    clearInterval(heartbeat);
+    await releaseOrder(ctx.store.db, orderId, fence).catch(() => {});
+  }
+}
+
+/** Waits while another runner works on the order, until it reaches `goal`, ends, or the time is up. */
+export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: string, timeoutMs: number): Promise<OrderRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+    const order = await getOrder(ctx.store.db, orderId);
+    if (!order) throw new OperationError(`order ${orderId} is no longer in the store`);
+    const free = order.lease_until === null || order.lease_until < ctx.clock.now();
+    if (free || stepReached(order.step, goal) || order.step === 'invalid' || order.step === 'failed') return order;
+    if (Date.now() > deadline) return order;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

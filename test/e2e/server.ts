@@ -1,0 +1,116 @@
+// `certkeep serve` as a real process on the e2e rig: its API on a free port,
+// its HTTP-01 responder on the port Pebble validates at, the rig's Pebble as
+// the default CA. For the native API and the compatibility API tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { freePort } from '../rig/ports.ts';
+import { type Rig, runCli } from './harness.ts';
+
+const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+export interface Server {
+  base: string;
+  /** Everything the process printed so far (for failure messages and log checks). */
+  output(): string;
+  /** A new subscription with a write key (and a read key). */
+  subscription(name: string): Promise<{ id: string; apiKey: string; readKey: string }>;
+  /** fetch against the API with a key; JSON bodies are sent as JSON. */
+  call(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  /** Stops the process with SIGTERM; resolves with its exit code. */
+  stop(): Promise<number | null>;
+  process: ChildProcess;
+}
+
+export interface ServerOptions {
+  /** Default: the rig's HTTP port (where Pebble validates HTTP-01); 'off' for none. */
+  httpChallengeListen?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  dataDir?: string;
+}
+
+export async function startServer(rig: Rig, options: ServerOptions = {}): Promise<Server> {
+  const port = await freePort();
+  const dataDir = options.dataDir ?? rig.dataDir;
+  const env = {
+    CERTKEEP_DATA_DIR: dataDir,
+    CERTKEEP_CA: rig.pebble.directoryUrl,
+    CERTKEEP_CA_CERT: rig.pebble.caCertFile,
+    CERTKEEP_RESOLVER: rig.bind.address,
+    ...options.env,
+  };
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--http-challenge-listen',
+      options.httpChallengeListen ?? `127.0.0.1:${rig.httpPort}`,
+      ...(options.args ?? []),
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('certkeep serving on')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`certkeep serve did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const base = `http://127.0.0.1:${port}`;
+  const call: Server['call'] = (method, path, callOptions = {}) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(callOptions.key ? { authorization: `Bearer ${callOptions.key}` } : {}),
+        ...(callOptions.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...callOptions.headers,
+      },
+      body: callOptions.body === undefined ? undefined : typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body),
+    });
+  return {
+    base,
+    process: child,
+    output: () => output,
+    call,
+    async subscription(name) {
+      const created = await runCli(['admin', 'subscription', 'create', name, '--json'], env);
+      if (created.code !== 0) throw new Error(created.stderr);
+      const { id, apiKey } = created.json();
+      const read = await runCli(['admin', 'apikey', 'create', '--subscription', id, '--scope', 'read', '--json'], env);
+      if (read.code !== 0) throw new Error(read.stderr);
+      return { id, apiKey, readKey: read.json().apiKey };
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Polls `read` until `done` holds; fails with the last value after `timeoutMs`. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What a client of the compatibility APIs does with a DNS token: writes the TXT record at its DNS server (here BIND over RFC 2136). */
+export function clientDns(rig: Rig) {
+  const provider = createRfc2136Provider({
+    zone: rig.bind.zones[0],
+    settings: { server: rig.bind.address, tsigKey: rig.bind.tsig.name, tsigSecret: rig.bind.tsig.secret, tsigAlgorithm: rig.bind.tsig.algorithm },
+  });
+  return {
+    place: (fqdn: string, value: string) => provider.present({ fqdn, value }),
+    remove: (fqdn: string, value: string) => provider.cleanup({ fqdn, value }),
+  };
+}
