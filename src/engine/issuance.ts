@@ -270,7 +270,7 @@ async function awaitValidation(run: Run): Promise<void> {
  * finalize at once and only poll the order if the CA has not caught up yet.
  */
 async function finalizeOrder(run: Run): Promise<void> {
-  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr((run.key ??= privateKeyFromPem(orderKeyPem(run))), identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), identifiersOf(run), JSON.parse(run.certificate.csr_info));
   run.ctx.progress('finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;
@@ -345,6 +345,11 @@ async function downloadCertificate(run: Run): Promise<void> {
     );
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
+}
+
+function orderKey(run: Run): KeyObject {
+  run.key ??= privateKeyFromPem(orderKeyPem(run));
+  return run.key;
 }
 
 function orderKeyPem(run: Run): string {
