@@ -13,6 +13,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one are public (health checks). */
     scope?: Scope;
+    /**
+     * Compatibility routes authenticate in their own API's way (the key must match the
+     * subscription in the path, Basic auth, their own error format) with their own hook.
+     */
+    compat?: 'rcl' | 'autodns';
   }
 }
 
@@ -20,7 +25,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: Engine
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const scope = request.routeOptions.config?.scope;
-    if (!scope) return;
+    if (!scope || request.routeOptions.config?.compat) return;
     const key = presentedKey(request);
     if (!key) return sendProblem(reply, problem(401, 'send an API key as "Authorization: Bearer <key>"; create one with certkeep admin apikey create'));
     const caller = await authenticateApiKey(options.ctx, key);

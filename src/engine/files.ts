@@ -1,11 +1,13 @@
 // A certificate's files, in every format users ask for (PEM parts, DER, PKCS#12).
-import { certificateDer, type ExportFiles, pemBundle, privateKeyFromPem, toPkcs12 } from '../pki/index.ts';
+import { certificateDer, type ExportFiles, pemBundle, privateKeyFromPem, splitPemChain, toPkcs12 } from '../pki/index.ts';
 import { type CertificateRow, findCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
 import type { EngineContext } from './context.ts';
 import { NotFoundError } from '../errors.ts';
 import { versionKeyAad } from './issuance.ts';
 
-export interface CertificateFiles extends ExportFiles {
+export interface CertificateFiles extends Omit<ExportFiles, 'key'> {
+  /** The private key, PEM; absent when the client sent its own CSR and holds the key itself. */
+  key?: string;
   der: Uint8Array;
   /** PKCS#12; absent when there is no password to protect it with. */
   pfx?: Uint8Array;
@@ -25,6 +27,7 @@ export async function currentVersion(ctx: EngineContext, subscriptionId: string,
 export async function certificateFiles(ctx: EngineContext, subscriptionId: string, name: string, pfxPassword?: string): Promise<CertificateFiles> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
   const password = pfxPassword || (certificate.pfx_password_enc ? ctx.store.secrets.decryptString(certificate.pfx_password_enc, pfxPasswordAad(certificate.id)) : undefined);
+  if (version.key_enc === '') return withoutKey(version.chain_pem);
   const key = privateKeyFromPem(ctx.store.secrets.decryptString(version.key_enc, versionKeyAad(version.id)));
   const files = pemBundle(version.chain_pem, key);
   return {
@@ -32,4 +35,10 @@ export async function certificateFiles(ctx: EngineContext, subscriptionId: strin
     der: certificateDer(files.cert),
     pfx: password ? await toPkcs12({ chainPem: version.chain_pem, key, password, friendlyName: name }) : undefined,
   };
+}
+
+function withoutKey(chainPem: string): CertificateFiles {
+  const [cert, ...intermediates] = splitPemChain(chainPem);
+  const chain = intermediates.join('');
+  return { cert, chain, fullchain: cert + chain, der: certificateDer(cert) };
 }

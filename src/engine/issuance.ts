@@ -339,7 +339,7 @@ async function downloadCertificate(run: Run): Promise<void> {
         subscriptionId: certificate.subscription_id,
         certificateId: certificate.id,
         type: renewed ? 'certificate.renewed' : 'certificate.issued',
-        payload: { name: certificate.name, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
+        payload: { name: certificate.name, orderId: order.id, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
       },
       now,
     );
@@ -423,7 +423,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
         subscriptionId: certificate.subscription_id,
         certificateId: certificate.id,
         type: certificate.current_version_id ? 'renewal.failed' : 'issuance.failed',
-        payload: { name: certificate.name, error: message },
+        payload: { name: certificate.name, orderId, error: message },
       },
       now,
     );

@@ -36,6 +36,9 @@ export async function fileRoutes(app: FastifyInstance, options: { ctx: EngineCon
       }
       const files = await certificateFiles(options.ctx, request.caller.subscriptionId, name);
       const body = format === 'pfx' ? files.pfx : format === 'der' ? files.der : files[format === 'pem' ? 'fullchain' : format];
+      if (body === undefined && spec.secret && files.key === undefined) {
+        throw new OperationError(`certificate "${name}" was issued for the client's own CSR: the client holds its private key, certkeep has none`);
+      }
       if (body === undefined) throw new OperationError(`certificate "${name}" has no PFX password; set one to download a PFX`);
       return reply
         .type(spec.type)

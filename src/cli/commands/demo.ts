@@ -57,7 +57,7 @@ export function registerDemo(program: Command): void {
           const folder = join(dataDir, 'files', request.name);
           await mkdir(folder, { recursive: true });
           await writeFile(join(folder, 'fullchain.pem'), files.fullchain);
-          await writeFile(join(folder, 'privkey.pem'), files.key, { mode: 0o600 });
+          await writeFile(join(folder, 'privkey.pem'), files.key!, { mode: 0o600 });
           await writeFile(join(folder, 'cert.pfx'), files.pfx!, { mode: 0o600 });
           const chainOk = verifiesAgainst(files.fullchain, await pebble.rootsPem());
           out.result(

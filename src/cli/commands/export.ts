@@ -21,11 +21,12 @@ export function registerExport(program: Command): void {
           cert: await writeAtomic(options.out, 'cert.pem', files.cert, 0o644),
           chain: await writeAtomic(options.out, 'chain.pem', files.chain, 0o644),
           fullchain: await writeAtomic(options.out, 'fullchain.pem', files.fullchain, 0o644),
-          key: await writeAtomic(options.out, 'privkey.pem', files.key, 0o600),
+          ...(files.key ? { key: await writeAtomic(options.out, 'privkey.pem', files.key, 0o600) } : {}),
           der: await writeAtomic(options.out, 'cert.der', files.der, 0o644),
           ...(files.pfx ? { pfx: await writeAtomic(options.out, 'cert.pfx', files.pfx, 0o600) } : {}),
         };
-        if (!files.pfx) session.output.note('no cert.pfx: give --pfx-password P to write one');
+        if (!files.key) session.output.note('no privkey.pem: this certificate was issued for your own CSR, and you hold its key');
+        else if (!files.pfx) session.output.note('no cert.pfx: give --pfx-password P to write one');
         session.output.result({ name, files: written }, [`wrote ${name} to ${options.out}:`, ...Object.values(written).map((f) => `  ${f}`)]);
       });
     });
