@@ -9,7 +9,8 @@ import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
 import { stepReached } from './issuance.ts';
 
-export const LEASE_MS = 60_000;
+/** Long enough to ride out a slow CA response between heartbeats, short enough that a dead worker's orders resume soon. */
+export const LEASE_MS = 30_000;
 
 /** This process's name in lease_owner. */
 export const PROCESS_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

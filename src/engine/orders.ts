@@ -18,7 +18,7 @@ import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
-import { type AuthorizationRecord, advanceOrder, type OrderGoal, stepReached } from './issuance.ts';
+import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
 import { parseIssuers } from './issuers.ts';
 import { awaitOrderElsewhere, withOrderLease } from './leases.ts';
 import { inManagedZones, type SolverSource } from './solvers.ts';
@@ -120,12 +120,19 @@ export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orde
  * One run of an order under its lease; false when another runner holds it.
  * Failures are stored with the order (issuance.ts) and thrown.
  */
-export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow): Promise<boolean> {
+export interface RunOptions {
+  leaseMs?: number;
+  afterStep?: RunOrderOptions['afterStep'];
+}
+
+export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<boolean> {
   const certificate = await getCertificate(ctx.store.db, order.certificate_id);
   if (!certificate) throw new NotFoundError(`the certificate of order ${order.id} was deleted`);
   const account = await accountFor(ctx, certificate, order);
   const solver = await solvers.solverFor(certificate);
-  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence }));
+  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
+    leaseMs: options.leaseMs,
+  });
   return leased !== undefined;
 }
 

@@ -5,8 +5,8 @@
 // runner died is taken up again when its lease expires.
 import { dueOrders, getOrder, updateOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
-import { retryDelay } from './issuance.ts';
-import { runOrderOnce } from './orders.ts';
+import { type RunOrderOptions, retryDelay } from './issuance.ts';
+import { type RunOptions, runOrderOnce } from './orders.ts';
 import type { SolverSource } from './solvers.ts';
 
 export interface WorkerOptions {
@@ -16,6 +16,10 @@ export interface WorkerOptions {
   intervalMs?: number;
   /** Reports a failed run (the failure is already stored with the order). */
   onError?: (orderId: string, error: unknown) => void;
+  /** How long a claimed order stays this process's without a heartbeat (a dead worker's orders wait this long). */
+  leaseMs?: number;
+  /** Seam for crash tests (see RunOrderOptions.afterStep). */
+  afterStep?: RunOrderOptions['afterStep'];
 }
 
 export class OrderWorker {
@@ -24,6 +28,7 @@ export class OrderWorker {
   readonly #concurrency: number;
   readonly #intervalMs: number;
   readonly #onError: (orderId: string, error: unknown) => void;
+  readonly #run: RunOptions;
   readonly #running = new Map<string, Promise<void>>();
   #stopped = true;
   #wake: (() => void) | undefined;
@@ -35,13 +40,14 @@ export class OrderWorker {
     this.#concurrency = options.concurrency ?? 16;
     this.#intervalMs = options.intervalMs ?? 1_000;
     this.#onError = options.onError ?? (() => {});
+    this.#run = { leaseMs: options.leaseMs, afterStep: options.afterStep };
   }
 
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#ctx.wakeWorkers = () => this.wake();
-    this.#loop = this.#run();
+    this.#loop = this.#work();
   }
 
   /** Looks at the store now rather than at the next interval. */
@@ -73,7 +79,7 @@ export class OrderWorker {
     return this.#running.size;
   }
 
-  async #run(): Promise<void> {
+  async #work(): Promise<void> {
     while (!this.#stopped) {
       try {
         await this.#claimDue();
@@ -102,7 +108,7 @@ export class OrderWorker {
   async #runOne(orderId: string): Promise<void> {
     try {
       const order = await getOrder(this.#ctx.store.db, orderId);
-      if (order) await runOrderOnce(this.#ctx, this.#solvers, order);
+      if (order) await runOrderOnce(this.#ctx, this.#solvers, order, this.#run);
     } catch (error) {
       this.#onError(orderId, error);
       await this.#postpone(orderId).catch(() => {});

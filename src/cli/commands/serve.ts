@@ -8,13 +8,14 @@ import { startHttpResponder } from '../../challenges/http-responder.ts';
 import { ServerSolvers } from '../../engine/solvers.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
-import { withSession } from '../session.ts';
+import { crashSeam, withSession } from '../session.ts';
 import { issuerFrom } from './issue.ts';
 
 interface ServeOptions {
   listen: string;
   httpChallengeListen: string;
   workers: string;
+  leaseSeconds: string;
 }
 
 export function registerServe(program: Command): void {
@@ -23,11 +24,13 @@ export function registerServe(program: Command): void {
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
-    .option('--workers <n>', 'orders this instance drives at once', '16')
+    .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
-      const concurrency = positiveInteger(options.workers, '--workers');
+      const concurrency = wholeNumber(options.workers, '--workers', 0);
+      const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       await withSession(command.optsWithGlobals(), async (session) => {
         const { ctx } = session;
         // Loaded here so that the other commands start without Fastify.
@@ -43,9 +46,11 @@ export function registerServe(program: Command): void {
           : undefined;
         const worker = new OrderWorker(ctx, solvers, {
           concurrency,
+          leaseMs,
+          afterStep: crashSeam(),
           onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
         });
-        worker.start();
+        if (concurrency > 0) worker.start();
         const address = await app.listen({ host, port });
         session.output.result(
           { listening: address, httpChallenge: responder ? `${challenge!.host}:${responder.port}` : null },
@@ -69,10 +74,10 @@ function signalled(): Promise<void> {
   });
 }
 
-function positiveInteger(text: string, option: string): number {
+function wholeNumber(text: string, option: string, min: number): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 1000) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from 1 to 1000`, option.slice(2));
+  if (!Number.isInteger(value) || value < min || value > 1000) {
+    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to 1000`, option.slice(2));
   }
   return value;
 }
