@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { UsageError } from '../../errors.ts';
 import { startHttpResponder } from '../../challenges/http-responder.ts';
+import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
+import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
 import { ServerSolvers } from '../../engine/solvers.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
@@ -16,6 +18,8 @@ interface ServeOptions {
   httpChallengeListen: string;
   workers: string;
   leaseSeconds: string;
+  dnsListen?: string;
+  dnsZone?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -25,12 +29,17 @@ export function registerServe(program: Command): void {
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
     .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
+    .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
+      if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
+        throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
+      }
       await withSession(command.optsWithGlobals(), async (session) => {
         const { ctx } = session;
         // Loaded here so that the other commands start without Fastify.
@@ -44,6 +53,10 @@ export function registerServe(program: Command): void {
         const responder = challenge
           ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
           : undefined;
+        // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
+        const dnsServer = options.dnsListen
+          ? await startDelegatedDnsServer({ listen: options.dnsListen, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) })
+          : undefined;
         const worker = new OrderWorker(ctx, solvers, {
           concurrency,
           leaseMs,
@@ -52,9 +65,14 @@ export function registerServe(program: Command): void {
         });
         if (concurrency > 0) worker.start();
         const address = await app.listen({ host, port });
+        const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
         session.output.result(
-          { listening: address, httpChallenge: responder ? `${challenge!.host}:${responder.port}` : null },
-          `certkeep serving on ${address}${responder ? `; HTTP-01 on ${challenge!.host}:${responder.port}` : ''}`,
+          { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
+          [
+            `certkeep serving on ${address}`,
+            httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
+            dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
+          ].join(''),
         );
         await signalled();
         // Stop taking work, let the orders in flight finish (or park them at their
@@ -62,6 +80,7 @@ export function registerServe(program: Command): void {
         await worker.stop();
         await app.close();
         await responder?.close();
+        await dnsServer?.stop();
         await solvers.close();
       });
     });
