@@ -226,6 +226,8 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     lease_token: 0,
     lease_until: null,
     created_at: now,
+    warned_days: null,
+    ari_check_at: null,
   };
   await insertCertificate(ctx.store.db, row);
   return row;

@@ -8,6 +8,8 @@ export interface SubscriptionsTable {
   id: string;
   name: string;
   created_at: number;
+  /** JSON string[]: where notifications are mailed. */
+  notify_emails: Generated<string>;
 }
 
 export interface ApiKeysTable {
@@ -64,6 +66,10 @@ export interface CertificatesTable {
   lease_until: number | null;
   created_at: number;
   updated_at: number;
+  /** Days before expiry of the loudest certificate.expiring event raised for the current version (0: expired). */
+  warned_days: number | null;
+  /** When to ask the CA's renewalInfo (ARI) again. */
+  ari_check_at: number | null;
 }
 
 export interface CertificateVersionsTable {
@@ -148,6 +154,8 @@ export interface EventsTable {
   payload: string; // JSON
   created_at: number;
   acked_at: number | null;
+  /** When the event was mailed, or judged not worth a message; null while pending. */
+  emailed_at: number | null;
 }
 
 export interface AuditLogTable {

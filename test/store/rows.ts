@@ -15,7 +15,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
   const orderId = newId('ord');
   const webhookId = newId('whk');
   return {
-    subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE },
+    subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE, notify_emails: '["ops@bücher.example"]' },
     api_keys: {
       id: newId('key'),
       subscription_id: subscriptionId,
@@ -67,6 +67,8 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       lease_until: LATE + 7,
       created_at: LATE + 8,
       updated_at: LATE + 9,
+      warned_days: 3,
+      ari_check_at: LATE + 27,
     },
     orders: {
       id: orderId,
@@ -113,6 +115,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       payload: JSON_TEXT,
       created_at: LATE + 18,
       acked_at: LATE + 19,
+      emailed_at: LATE + 28,
     },
     audit_log: {
       subscription_id: subscriptionId,

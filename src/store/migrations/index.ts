@@ -8,10 +8,12 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import { StoreError } from '../errors.ts';
 import { initialSchema } from './0001-initial.ts';
 import { serverSchema } from './0002-server.ts';
+import { renewalSchema } from './0003-renewal.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
   '0002_server': serverSchema,
+  '0003_renewal': renewalSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
