@@ -13,17 +13,18 @@
 import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import type { Db } from '../store/repositories/db.ts';
-import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeTimeoutError } from '../acme/index.ts';
+import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
-import { type CertificateRow, findVersionOfOrder, getCertificate, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
+import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDates, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
-import { renewalTime } from './renewal-policy.ts';
+import { parseIssuers } from './issuers.ts';
+import { FAILURES_PER_ISSUER, plannedRenewal, retryTime, severity } from './planner.ts';
 
 /** What the order row remembers of each authorization (orders.authorizations). */
 export interface AuthorizationRecord {
@@ -302,6 +303,7 @@ async function downloadCertificate(run: Run): Promise<void> {
   if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
   const { pem } = await run.client.downloadCertificate(certificateUrl);
+  const offersAri = Boolean((await run.client.directory()).renewalInfo);
   const parsed = parseCertificate(pem);
   const versionId = newId('ver');
   const now = ctx.clock.now();
@@ -326,10 +328,13 @@ async function downloadCertificate(run: Run): Promise<void> {
     await updateCertificate(trx, certificate.id, {
       state: 'valid',
       current_version_id: versionId,
-      next_renewal_at: renewalTime(parsed.notBefore.getTime(), parsed.notAfter.getTime(), JSON.parse(certificate.renewal_policy)),
+      next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), JSON.parse(certificate.renewal_policy)) : null,
       retry_at: null,
       failure_count: 0,
       last_error: null,
+      warned_days: null,
+      // A CA that speaks ARI is asked for its window at the scheduler's next tick.
+      ari_check_at: offersAri && parsed.ariCertId ? now : null,
       updated_at: now,
     });
     await writeOrder(run, trx, { step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now });
@@ -397,10 +402,15 @@ function authorizationFailed(authorization: AcmeAuthorization): OperationError {
 async function recordFailure(ctx: EngineContext, orderId: string, error: unknown): Promise<void> {
   const order = await getOrder(ctx.store.db, orderId);
   if (!order) return;
-  const message = error instanceof Error ? error.message : String(error);
-  const final = endsOrder(error);
-  const now = ctx.clock.now();
   const certificate = await getCertificate(ctx.store.db, order.certificate_id);
+  const message = error instanceof Error ? error.message : String(error);
+  // A CA that keeps failing the same order is given up on when another CA is listed:
+  // the planner then places the next order there (planner.ts, issuerIndex).
+  const fallback = certificate !== undefined && parseIssuers(certificate.issuers).length > 1 && order.attempt + 1 >= FAILURES_PER_ISSUER;
+  const final = endsOrder(error) || fallback;
+  const now = ctx.clock.now();
+  const current = certificate?.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
+  const notAfter = current?.not_after ?? null;
   await ctx.store.db.transaction().execute(async (trx) => {
     await updateOrder(trx, orderId, {
       step: final && order.step !== 'valid' ? 'invalid' : order.step,
@@ -411,23 +421,44 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       updated_at: now,
     });
     if (!certificate) return;
+    const failures = certificate.failure_count + 1;
+    const rateLimited = error instanceof AcmeRateLimitError ? error.retryAfter.getTime() : undefined;
     await updateCertificate(trx, certificate.id, {
       state: certificate.current_version_id ? 'valid' : 'failed',
       last_error: message,
-      failure_count: certificate.failure_count + 1,
+      failure_count: failures,
+      retry_at: autoRenews(certificate) ? retryTime(now, failures, notAfter, rateLimited) : null,
       updated_at: now,
     });
+    // One event per order that ends, and one when an order first runs into trouble:
+    // a CA down for days must not fill the poll queue with a failure per retry.
+    if (!final && order.attempt > 0) return;
+    const msLeft = notAfter === null ? null : notAfter - now;
     await appendEvent(
       trx,
       {
         subscriptionId: certificate.subscription_id,
         certificateId: certificate.id,
         type: certificate.current_version_id ? 'renewal.failed' : 'issuance.failed',
-        payload: { name: certificate.name, orderId, error: message },
+        payload: {
+          name: certificate.name,
+          orderId,
+          ca: order.ca_url,
+          error: message,
+          final,
+          failures,
+          severity: severity(msLeft),
+          ...(notAfter === null ? {} : { notAfter: new Date(notAfter).toISOString(), daysLeft: Math.floor((msLeft ?? 0) / 86_400_000) }),
+        },
       },
       now,
     );
   });
+}
+
+/** Whether certkeep renews this certificate by itself: auto-renew on, and certkeep answers its challenges. */
+export function autoRenews(certificate: Pick<CertificateRow, 'renewal_policy' | 'challenge_config'>): boolean {
+  return JSON.parse(certificate.renewal_policy).autoRenew !== false && JSON.parse(certificate.challenge_config).manual !== true;
 }
 
 /** 5 s, doubling per attempt up to 10 minutes, with ±20 % jitter so that instances do not retry in step. */
