@@ -7,6 +7,7 @@ import type { EngineContext } from '../engine/context.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { zoneRoutes } from './routes/zones.ts';
@@ -40,6 +41,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;
 }
 

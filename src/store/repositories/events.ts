@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Db, Row } from './db.ts';
 
 export interface NewEvent {
   subscriptionId: string;
@@ -6,6 +6,9 @@ export interface NewEvent {
   type: string;
   payload: Record<string, unknown>;
 }
+
+/** An event with the name of its certificate (null when it has none or it was removed). */
+export type EventWithName = Row<'events'> & { certificate_name: string | null };
 
 export async function appendEvent(db: Db, event: NewEvent, now: number): Promise<void> {
   await db
@@ -19,4 +22,50 @@ export async function appendEvent(db: Db, event: NewEvent, now: number): Promise
       acked_at: null,
     })
     .execute();
+}
+
+function eventsWithNames(db: Db) {
+  return db
+    .selectFrom('events')
+    .leftJoin('certificates', 'certificates.id', 'events.certificate_id')
+    .selectAll('events')
+    .select('certificates.name as certificate_name');
+}
+
+/** The poll queue: a subscription's unacknowledged events with id > afterId, oldest first. */
+export function listUnackedEvents(db: Db, subscriptionId: string, afterId: number, limit: number): Promise<EventWithName[]> {
+  return eventsWithNames(db)
+    .where('events.subscription_id', '=', subscriptionId)
+    .where('events.acked_at', 'is', null)
+    .where('events.id', '>', afterId)
+    .orderBy('events.id')
+    .limit(limit)
+    .execute();
+}
+
+export async function countUnackedEvents(db: Db, subscriptionId: string, afterId: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('subscription_id', '=', subscriptionId)
+    .where('acked_at', 'is', null)
+    .where('id', '>', afterId)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export function getEvent(db: Db, subscriptionId: string, id: number): Promise<Row<'events'> | undefined> {
+  return db.selectFrom('events').selectAll().where('subscription_id', '=', subscriptionId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Marks the event acknowledged unless it already is; false when the subscription has no such event. */
+export async function ackEvent(db: Db, subscriptionId: string, id: number, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('events')
+    .set({ acked_at: now })
+    .where('subscription_id', '=', subscriptionId)
+    .where('id', '=', id)
+    .where('acked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n || (await getEvent(db, subscriptionId, id)) !== undefined;
 }
