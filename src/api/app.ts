@@ -23,6 +23,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // Fastify's default silently drops properties a schema does not allow; refuse them instead.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
