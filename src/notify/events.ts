@@ -69,7 +69,10 @@ export async function nextEvents(
   const limit = Math.min(Math.max(options.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
   const rows = await listUnackedEvents(ctx.store.db, subscriptionId, after, limit);
   const last = rows.at(-1)?.id ?? after;
-  return { events: rows.map(eventView), remaining: await countUnackedEvents(ctx.store.db, subscriptionId, last) };
+  return {
+    events: rows.map(eventView),
+    remaining: await countUnackedEvents(ctx.store.db, subscriptionId, last),
+  };
 }
 
 /**

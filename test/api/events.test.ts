@@ -31,7 +31,11 @@ describe('events API', () => {
     app = await buildApp({ ctx });
     for (const name of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${name}`);
-      tenants[name] = { id: created.id, key: created.key.apiKey, readKey: (await createApiKey(ctx, created.id, 'read')).apiKey };
+      tenants[name] = {
+        id: created.id,
+        key: created.key.apiKey,
+        readKey: (await createApiKey(ctx, created.id, 'read')).apiKey,
+      };
       const { certificates } = rowsFor(created.id);
       await insertCertificate(store.db, { ...certificates, id: `crt_${name}`, name: `www.${name}.example` });
     }
@@ -48,21 +52,35 @@ describe('events API', () => {
   const poll = async (query: string, key: string) => {
     const response = await call('GET', `/api/v1/events${query}`, key);
     assert.equal(response.statusCode, 200, response.body);
-    return response.json() as { events: { id: number; type: string; certificate: string | null; payload: unknown; createdAt: string }[]; remaining: number };
+    return response.json() as {
+      events: { id: number; type: string; certificate: string | null; payload: unknown; createdAt: string }[];
+      remaining: number;
+    };
   };
   const ack = (id: number, key: string) => call('POST', `/api/v1/events/${id}/ack`, key);
   /** Appends `count` events to the tenant's queue and returns their ids. */
   const append = async (tenant: Tenant, count: number, type = 'certificate.issued'): Promise<number[]> => {
     for (let i = 0; i < count; i++) {
       const certificateId = tenant === tenants.a ? 'crt_a' : 'crt_b';
-      await appendEvent(store.db, { subscriptionId: tenant.id, certificateId, type, payload: { n: i, name: 'bücher' } }, clock.now());
+      await appendEvent(
+        store.db,
+        { subscriptionId: tenant.id, certificateId, type, payload: { n: i, name: 'bücher' } },
+        clock.now(),
+      );
     }
-    const all = await store.db.selectFrom('events').select('id').where('subscription_id', '=', tenant.id).orderBy('id', 'desc').limit(count).execute();
+    const all = await store.db
+      .selectFrom('events')
+      .select('id')
+      .where('subscription_id', '=', tenant.id)
+      .orderBy('id', 'desc')
+      .limit(count)
+      .execute();
     return all.map((row) => row.id).reverse();
   };
   /** Acknowledges everything so that each test starts from an empty queue. */
   const drain = async (tenant: Tenant) => {
-    for (const event of (await nextEvents(ctx, tenant.id, { limit: 1000 })).events) await ackEvent(ctx, tenant.id, event.id);
+    for (const event of (await nextEvents(ctx, tenant.id, { limit: 1000 })).events)
+      await ackEvent(ctx, tenant.id, event.id);
   };
 
   test('without a key → 401; a read key may poll but not acknowledge → 403', async () => {
@@ -72,13 +90,21 @@ describe('events API', () => {
     const forbidden = await ack(id, tenants.a.readKey);
     assert.equal(forbidden.statusCode, 403);
     assert.match(forbidden.json().detail, /needs a write key/);
-    assert.deepEqual((await poll('', tenants.a.readKey)).events.map((e) => e.id), [id], 'still queued after the refused ack');
+    assert.deepEqual(
+      (await poll('', tenants.a.readKey)).events.map((e) => e.id),
+      [id],
+      'still queued after the refused ack',
+    );
     await drain(tenants.a);
   });
 
   test('an event is shown with its certificate name, its payload as an object and an ISO time', async () => {
     await append(tenants.a, 1, 'renewal.failed');
-    await appendEvent(store.db, { subscriptionId: tenants.a.id, certificateId: null, type: 'issuance.failed', payload: {} }, clock.now());
+    await appendEvent(
+      store.db,
+      { subscriptionId: tenants.a.id, certificateId: null, type: 'issuance.failed', payload: {} },
+      clock.now(),
+    );
     const page = await poll('', tenants.a.key);
     assert.equal(page.events.length, 2);
     const [withCertificate, withoutCertificate] = page.events;
@@ -94,13 +120,22 @@ describe('events API', () => {
   test('pages: oldest first, limit, after, and remaining counts what follows the page', async () => {
     const ids = await append(tenants.a, 5);
     const first = await poll('?limit=2', tenants.a.key);
-    assert.deepEqual(first.events.map((e) => e.id), ids.slice(0, 2));
+    assert.deepEqual(
+      first.events.map((e) => e.id),
+      ids.slice(0, 2),
+    );
     assert.equal(first.remaining, 3);
     const second = await poll(`?limit=2&after=${ids[1]}`, tenants.a.key);
-    assert.deepEqual(second.events.map((e) => e.id), ids.slice(2, 4));
+    assert.deepEqual(
+      second.events.map((e) => e.id),
+      ids.slice(2, 4),
+    );
     assert.equal(second.remaining, 1);
     const last = await poll(`?after=${ids[3]}`, tenants.a.key);
-    assert.deepEqual(last.events.map((e) => e.id), [ids[4]]);
+    assert.deepEqual(
+      last.events.map((e) => e.id),
+      [ids[4]],
+    );
     assert.equal(last.remaining, 0);
     const past = await poll(`?after=${ids[4]}`, tenants.a.key);
     assert.deepEqual(past, { events: [], remaining: 0 });
@@ -121,9 +156,16 @@ describe('events API', () => {
     const acked = await ack(ids[1], tenants.a.key);
     assert.equal(acked.statusCode, 204, acked.body);
     const page = await poll('', tenants.a.key);
-    assert.deepEqual(page.events.map((e) => e.id), [ids[0], ids[2]]);
+    assert.deepEqual(
+      page.events.map((e) => e.id),
+      [ids[0], ids[2]],
+    );
     assert.equal((await ack(ids[1], tenants.a.key)).statusCode, 204, 'idempotent');
-    const stored = await store.db.selectFrom('events').select('acked_at').where('id', '=', ids[1]).executeTakeFirstOrThrow();
+    const stored = await store.db
+      .selectFrom('events')
+      .select('acked_at')
+      .where('id', '=', ids[1])
+      .executeTakeFirstOrThrow();
     assert.equal(stored.acked_at, clock.now());
     const unknown = await ack(ids[2] + 1000, tenants.a.key);
     assert.equal(unknown.statusCode, 404);
@@ -134,10 +176,20 @@ describe('events API', () => {
   test("a subscription never sees nor acknowledges another's events", async () => {
     const [mine] = await append(tenants.a, 1);
     const [theirs] = await append(tenants.b, 1);
-    assert.deepEqual((await poll('', tenants.a.key)).events.map((e) => e.id), [mine]);
-    assert.deepEqual((await poll('', tenants.b.key)).events.map((e) => e.id), [theirs]);
+    assert.deepEqual(
+      (await poll('', tenants.a.key)).events.map((e) => e.id),
+      [mine],
+    );
+    assert.deepEqual(
+      (await poll('', tenants.b.key)).events.map((e) => e.id),
+      [theirs],
+    );
     assert.equal((await ack(theirs, tenants.a.key)).statusCode, 404);
-    assert.deepEqual((await poll('', tenants.b.key)).events.map((e) => e.id), [theirs], "B's event is still queued");
+    assert.deepEqual(
+      (await poll('', tenants.b.key)).events.map((e) => e.id),
+      [theirs],
+      "B's event is still queued",
+    );
     assert.equal((await poll('', tenants.b.key)).events[0].certificate, 'www.b.example');
     await drain(tenants.a);
     await drain(tenants.b);

@@ -9,14 +9,23 @@ const EventId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
 export const Event = Type.Object({
   id: EventId,
-  type: Type.String({ description: 'e.g. certificate.issued, certificate.renewed, issuance.failed, renewal.failed' }),
-  certificate: Type.Union([Type.String(), Type.Null()], { description: "the certificate's name; null when the event is about none" }),
+  type: Type.String({
+    description: 'e.g. certificate.issued, certificate.renewed, issuance.failed, renewal.failed',
+  }),
+  certificate: Type.Union([Type.String(), Type.Null()], {
+    description: "the certificate's name; null when the event is about none",
+  }),
   payload: Type.Record(Type.String(), Type.Unknown(), { description: 'details that depend on the type' }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
 const EventsQuery = Type.Object({
-  after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'only events with a greater id' }),
+  after: Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    default: 0,
+    description: 'only events with a greater id',
+  }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE }),
 });
 
@@ -24,7 +33,8 @@ const EventPage = Type.Object({
   events: Type.Array(Event, { description: 'unacknowledged events, oldest first' }),
   remaining: Type.Integer({
     minimum: 0,
-    description: 'unacknowledged events after the last one in this page; 0 means there is nothing more to fetch now',
+    description:
+      'unacknowledged events after the last one in this page; 0 means there is nothing more to fetch now',
   }),
 });
 
