@@ -33,7 +33,12 @@ function eventsWithNames(db: Db) {
 }
 
 /** The poll queue: a subscription's unacknowledged events with id > afterId, oldest first. */
-export function listUnackedEvents(db: Db, subscriptionId: string, afterId: number, limit: number): Promise<EventWithName[]> {
+export function listUnackedEvents(
+  db: Db,
+  subscriptionId: string,
+  afterId: number,
+  limit: number,
+): Promise<EventWithName[]> {
   return eventsWithNames(db)
     .where('events.subscription_id', '=', subscriptionId)
     .where('events.acked_at', 'is', null)
@@ -55,7 +60,12 @@ export async function countUnackedEvents(db: Db, subscriptionId: string, afterId
 }
 
 export function getEvent(db: Db, subscriptionId: string, id: number): Promise<Row<'events'> | undefined> {
-  return db.selectFrom('events').selectAll().where('subscription_id', '=', subscriptionId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('subscription_id', '=', subscriptionId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Marks the event acknowledged unless it already is; false when the subscription has no such event. */
@@ -68,4 +78,49 @@ export async function ackEvent(db: Db, subscriptionId: string, id: number, now: 
     .where('acked_at', 'is', null)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n || (await getEvent(db, subscriptionId, id)) !== undefined;
+}
+
+export function getEventWithName(db: Db, id: number): Promise<EventWithName | undefined> {
+  return eventsWithNames(db).where('events.id', '=', id).executeTakeFirst();
+}
+
+/**
+ * The newest event created at or before `time` (0 when none). Scans the id
+ * index from the newest row backwards and stops at the first match, so it
+ * reads only the events younger than `time`.
+ */
+export async function newestEventIdAtOrBefore(db: Db, time: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('created_at', '<=', time)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? 0;
+}
+
+export interface WebhookEventFilter {
+  subscriptionId: string;
+  /** Events created before the webhook are not sent to it. */
+  createdSince: number;
+  /** [] for every type. */
+  types: string[];
+  afterId: number;
+  upToId: number;
+  limit: number;
+}
+
+/** Ids of the events in (afterId, upToId] that a webhook with this filter receives, oldest first. */
+export async function eventIdsForWebhook(db: Db, filter: WebhookEventFilter): Promise<number[]> {
+  let query = db
+    .selectFrom('events')
+    .select('id')
+    .where('id', '>', filter.afterId)
+    .where('id', '<=', filter.upToId)
+    .where('subscription_id', '=', filter.subscriptionId)
+    .where('created_at', '>=', filter.createdSince);
+  if (filter.types.length > 0) query = query.where('type', 'in', filter.types);
+  const rows = await query.orderBy('id').limit(filter.limit).execute();
+  return rows.map((row) => row.id);
 }
