@@ -12,8 +12,10 @@ import type { IssuerSpec } from '../engine/issuers.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { orderRoutes } from './routes/orders.ts';
 import type { Services } from './services.ts';
+import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { zoneRoutes } from './routes/zones.ts';
 
 export interface AppOptions {
@@ -56,6 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;
 }
 

@@ -40,7 +40,7 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   if (error.validation) {
     const errors = error.validation.map((issue) => ({
       field: fieldOf(issue.instancePath, issue.params),
-      message: issue.message ?? 'is invalid',
+      message: issue.keyword === 'additionalProperties' ? 'is not a known property' : (issue.message ?? 'is invalid'),
     }));
     const detail = errors.map((e) => `${e.field || error.validationContext || 'request'} ${e.message}`).join('; ');
     return sendProblem(reply, problem(400, detail, { errors }));
@@ -65,6 +65,6 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
 
 function fieldOf(instancePath: string, params: Record<string, unknown> | undefined): string {
   const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
-  const missing = typeof params?.missingProperty === 'string' ? params.missingProperty : '';
-  return [path, missing].filter(Boolean).join('.');
+  const named = params?.missingProperty ?? params?.additionalProperty;
+  return [path, typeof named === 'string' ? named : ''].filter(Boolean).join('.');
 }

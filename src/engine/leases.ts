@@ -4,7 +4,7 @@
 // dies loses the lease when it expires, and another resumes the same order.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow } from '../store/repositories/orders.ts';
+import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
 import { stepReached } from './issuance.ts';
@@ -27,7 +27,7 @@ export async function withOrderLease<T>(
 ): Promise<{ result: T } | undefined> {
   const owner = options.owner ?? PROCESS_OWNER;
   const leaseMs = options.leaseMs ?? LEASE_MS;
-  const fence = await claimOrder(ctx.store.db, orderId, owner, ctx.clock.now(), leaseMs);
+  const fence = (await claimOrder(ctx.store.db, orderId, owner, ctx.clock.now(), leaseMs)) ?? (await takeOverFromDeadProcess(ctx, orderId, owner, leaseMs));
   if (fence === undefined) return undefined;
   const heartbeat = setInterval(() => {
     extendOrderLease(ctx.store.db, orderId, fence, ctx.clock.now() + leaseMs).catch(() => {});
@@ -38,6 +38,27 @@ export async function withOrderLease<T>(
   } finally {
     clearInterval(heartbeat);
     await releaseOrder(ctx.store.db, orderId, fence).catch(() => {});
+  }
+}
+
+/**
+ * A killed process on this machine leaves its lease behind: rather than wait for
+ * it to expire, take it over once the holder's process is gone (as a lock file's
+ * owner pid is checked). Holders on other machines are waited for.
+ */
+async function takeOverFromDeadProcess(ctx: EngineContext, orderId: string, owner: string, leaseMs: number): Promise<number | undefined> {
+  const order = await getOrder(ctx.store.db, orderId);
+  const [host, pid] = (order?.lease_owner ?? '').split(':');
+  if (!order || host !== hostname() || !pid || processAlive(Number(pid))) return undefined;
+  return takeOverOrder(ctx.store.db, orderId, order.lease_token, owner, ctx.clock.now(), leaseMs);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

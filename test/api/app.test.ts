@@ -110,6 +110,9 @@ describe('API', () => {
     const wrongType = await post({ zone: 'd.example', provider: 'rfc2136', settings: 'no' }, tenants.a.key);
     assert.equal(wrongType.statusCode, 400);
     assert.equal(wrongType.json().errors[0].field, 'settings');
+    const unknownProperty = await post({ ...body, zone: 'f.example', ttl: 60 }, tenants.a.key);
+    assert.equal(unknownProperty.statusCode, 400, 'refused, not silently dropped');
+    assert.deepEqual(unknownProperty.json().errors, [{ field: 'ttl', message: 'is not a known property' }]);
     const huge = await post({ ...body, zone: 'e.example', settings: { server: 'x'.repeat(1_000_000) } }, tenants.a.key);
     assert.ok([400, 413].includes(huge.statusCode), String(huge.statusCode));
     const malformed = await app.inject({ method: 'POST', url: '/api/v1/zones', headers: { authorization: `Bearer ${tenants.a.key}`, 'content-type': 'application/json' }, payload: '{"zone":' });

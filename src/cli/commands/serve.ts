@@ -44,6 +44,7 @@ export function registerServe(program: Command): void {
         const { ctx } = session;
         // Loaded here so that the other commands start without Fastify.
         const { buildApp } = await import('../../api/app.ts');
+        const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
         const solvers = new ServerSolvers(ctx, {
           resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
           propagationTimeoutMs: session.config.dnsTimeoutMs,
@@ -64,6 +65,7 @@ export function registerServe(program: Command): void {
           onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
         });
         if (concurrency > 0) worker.start();
+        const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
         const address = await app.listen({ host, port });
         const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
         session.output.result(
@@ -78,6 +80,7 @@ export function registerServe(program: Command): void {
         // Stop taking work, let the orders in flight finish (or park them at their
         // stored step), finish the requests in flight, then close the store.
         await worker.stop();
+        await webhooks.stop();
         await app.close();
         await responder?.close();
         await dnsServer?.stop();

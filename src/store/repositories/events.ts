@@ -1,11 +1,32 @@
-import type { Db } from './db.ts';
+import type { Db, Row } from './db.ts';
+
+/**
+ * Every type of event the engine appends, in one list: appendEvent takes no
+ * other, and webhooks may subscribe to these only, so a misspelt type is
+ * refused instead of silently never matching.
+ */
+export const EVENT_TYPES = [
+  'certificate.issued',
+  'certificate.renewed',
+  'certificate.revoked',
+  'certificate.deleted',
+  'certificate.expiring',
+  'certificate.expired',
+  'issuance.failed',
+  'renewal.failed',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface NewEvent {
   subscriptionId: string;
   certificateId: string | null;
-  type: string;
+  type: EventType;
   payload: Record<string, unknown>;
 }
+
+/** An event with the name of its certificate (null when it has none or it was removed). */
+export type EventWithName = Row<'events'> & { certificate_name: string | null };
 
 export async function appendEvent(db: Db, event: NewEvent, now: number): Promise<void> {
   await db
@@ -17,6 +38,108 @@ export async function appendEvent(db: Db, event: NewEvent, now: number): Promise
       payload: JSON.stringify(event.payload),
       created_at: now,
       acked_at: null,
+      emailed_at: null,
     })
     .execute();
+}
+
+function eventsWithNames(db: Db) {
+  return db
+    .selectFrom('events')
+    .leftJoin('certificates', 'certificates.id', 'events.certificate_id')
+    .selectAll('events')
+    .select('certificates.name as certificate_name');
+}
+
+/** The poll queue: a subscription's unacknowledged events with id > afterId, oldest first. */
+export function listUnackedEvents(
+  db: Db,
+  subscriptionId: string,
+  afterId: number,
+  limit: number,
+): Promise<EventWithName[]> {
+  return eventsWithNames(db)
+    .where('events.subscription_id', '=', subscriptionId)
+    .where('events.acked_at', 'is', null)
+    .where('events.id', '>', afterId)
+    .orderBy('events.id')
+    .limit(limit)
+    .execute();
+}
+
+export async function countUnackedEvents(db: Db, subscriptionId: string, afterId: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('subscription_id', '=', subscriptionId)
+    .where('acked_at', 'is', null)
+    .where('id', '>', afterId)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export function getEvent(db: Db, subscriptionId: string, id: number): Promise<Row<'events'> | undefined> {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('subscription_id', '=', subscriptionId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Marks the event acknowledged unless it already is; false when the subscription has no such event. */
+export async function ackEvent(db: Db, subscriptionId: string, id: number, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('events')
+    .set({ acked_at: now })
+    .where('subscription_id', '=', subscriptionId)
+    .where('id', '=', id)
+    .where('acked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n || (await getEvent(db, subscriptionId, id)) !== undefined;
+}
+
+export function getEventWithName(db: Db, id: number): Promise<EventWithName | undefined> {
+  return eventsWithNames(db).where('events.id', '=', id).executeTakeFirst();
+}
+
+/**
+ * The newest event created at or before `time` (0 when none). Scans the id
+ * index from the newest row backwards and stops at the first match, so it
+ * reads only the events younger than `time`.
+ */
+export async function newestEventIdAtOrBefore(db: Db, time: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('created_at', '<=', time)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? 0;
+}
+
+export interface WebhookEventFilter {
+  subscriptionId: string;
+  /** Events created before the webhook are not sent to it. */
+  createdSince: number;
+  /** [] for every type. */
+  types: string[];
+  afterId: number;
+  upToId: number;
+  limit: number;
+}
+
+/** Ids of the events in (afterId, upToId] that a webhook with this filter receives, oldest first. */
+export async function eventIdsForWebhook(db: Db, filter: WebhookEventFilter): Promise<number[]> {
+  let query = db
+    .selectFrom('events')
+    .select('id')
+    .where('id', '>', filter.afterId)
+    .where('id', '<=', filter.upToId)
+    .where('subscription_id', '=', filter.subscriptionId)
+    .where('created_at', '>=', filter.createdSince);
+  if (filter.types.length > 0) query = query.where('type', 'in', filter.types);
+  const rows = await query.orderBy('id').limit(filter.limit).execute();
+  return rows.map((row) => row.id);
 }

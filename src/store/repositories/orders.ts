@@ -68,6 +68,18 @@ export async function claimOrder(db: Db, id: string, owner: string, now: number,
   return row?.lease_token;
 }
 
+/** Takes over a lease whose holder is known to be dead; undefined when it changed hands meanwhile. */
+export async function takeOverOrder(db: Db, id: string, fromToken: number, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  const row = await db
+    .updateTable('orders')
+    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
+    .where('id', '=', id)
+    .where('lease_token', '=', fromToken)
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token;
+}
+
 /** Keeps a claimed lease alive; false when it was lost. */
 export async function extendOrderLease(db: Db, id: string, leaseToken: number, until: number): Promise<boolean> {
   const result = await db.updateTable('orders').set({ lease_until: until }).where('id', '=', id).where('lease_token', '=', leaseToken).executeTakeFirst();

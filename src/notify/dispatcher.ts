@@ -1,0 +1,318 @@
+// Sends webhooks. Each tick does two things, both safe to run on several
+// instances at once:
+//
+// 1. Fan-out: turns new events into webhook_deliveries rows, one per matching
+//    webhook. What a webhook has had is read from its own rows: the event of
+//    its newest delivery row is its high-water mark, and only events after it
+//    (and created after the webhook itself) are added. The mark lives in the
+//    database, so a restart resumes where the last instance stopped, and an
+//    instance holds the webhook's row lock while adding (lockWebhook), so two
+//    instances never add the same event twice. Only events at least
+//    `settleMs` old are fanned out: on PostgreSQL an event's id is taken when it
+//    is inserted, not when its transaction commits, so a younger id can become
+//    visible first, and the wait lets the older one commit before the mark
+//    passes it. (SQLite has one writer: ids become visible in order.)
+//
+// 2. Delivery: POSTs the pending rows whose time has come. A row is leased with
+//    a conditional UPDATE (claimDelivery) before it is sent, so no two
+//    instances send it at once; the result is written only under that same
+//    lease. A 2xx answer delivers it; anything else is retried with exponential
+//    backoff and jitter, and after `maxAttempts` the row is marked failed.
+import { Agent, request } from 'undici';
+import type { Clock } from '../engine/clock.ts';
+import type { EngineContext } from '../engine/context.ts';
+import {
+  type EventWithName,
+  eventIdsForWebhook,
+  getEventWithName,
+  newestEventIdAtOrBefore,
+} from '../store/repositories/events.ts';
+import type { RowPatch } from '../store/repositories/db.ts';
+import {
+  claimDelivery,
+  type DeliveryRow,
+  dueDeliveryIds,
+  finishAttempt,
+  getDelivery,
+  getWebhookById,
+  insertDeliveries,
+  lastDeliveredEventId,
+  listAllWebhooks,
+  lockWebhook,
+  type WebhookRow,
+} from '../store/repositories/webhooks.ts';
+import { eventView } from './events.ts';
+import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
+import { webhookSecretAad } from './webhooks.ts';
+
+export interface DispatcherOptions {
+  /** Time between ticks when started (default 5 s). */
+  intervalMs?: number;
+  /** Per request, connecting to the last byte of the answer (default 10 s). */
+  timeoutMs?: number;
+  /** Attempts before a delivery is marked failed (default 12: about 1.7 to 3.4 hours of retrying). */
+  maxAttempts?: number;
+  /** The wait after the first failed attempt; it doubles after each further one (default 10 s)… */
+  baseDelayMs?: number;
+  /** …up to this (default 1 h). The actual wait is a random point between half of it and all of it. */
+  maxDelayMs?: number;
+  /** How old an event must be before it is fanned out (default 5 s; see the file's comment). */
+  settleMs?: number;
+  /** Deliveries sent at once per tick (default 20). */
+  concurrency?: number;
+  /** Default: the context's clock. */
+  clock?: Clock;
+  /** Store failures and bugs; failed POSTs are not errors, they are in the delivery log. Default: stderr. */
+  onError?: (error: unknown) => void;
+}
+
+const EVENTS_PER_FAN_OUT = 500;
+const BATCHES_PER_TICK = 10;
+const ERROR_TEXT_LIMIT = 300;
+
+interface Outcome {
+  delivered: boolean;
+  statusCode: number | null;
+  error: string | null;
+}
+
+export class WebhookDispatcher {
+  readonly #ctx: EngineContext;
+  readonly #clock: Clock;
+  readonly #options: Required<Omit<DispatcherOptions, 'clock'>>;
+  readonly #agent: Agent;
+  /** Per webhook, the newest event id this instance has already considered: saves reading the mark each tick. */
+  readonly #examined = new Map<string, number>();
+  #running: Promise<void> = Promise.resolve();
+  #stopping: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor(ctx: EngineContext, options: DispatcherOptions = {}) {
+    this.#ctx = ctx;
+    this.#clock = options.clock ?? ctx.clock;
+    this.#options = {
+      intervalMs: options.intervalMs ?? 5_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 12,
+      baseDelayMs: options.baseDelayMs ?? 10_000,
+      maxDelayMs: options.maxDelayMs ?? 3_600_000,
+      settleMs: options.settleMs ?? 5_000,
+      concurrency: options.concurrency ?? 20,
+      onError:
+        options.onError ??
+        ((error) => console.error(`certkeep webhooks: ${(error as Error)?.message ?? error}`)),
+    };
+    this.#agent = new Agent({ connect: { timeout: this.#options.timeoutMs }, keepAliveTimeout: 10_000 });
+  }
+
+  /** Ticks every intervalMs (on the clock) until stop(). */
+  start(): void {
+    if (this.#loop) return;
+    const stopping = new AbortController();
+    this.#stopping = stopping;
+    this.#loop = (async () => {
+      while (!stopping.signal.aborted) {
+        await this.tick().catch(this.#options.onError);
+        await this.#clock.sleep(this.#options.intervalMs, stopping.signal).catch(() => {});
+      }
+    })();
+  }
+
+  /** Waits for the tick in progress (its requests end within timeoutMs) and closes the connections; final. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#stopping?.abort();
+      await this.#loop;
+      await this.#running;
+      await this.#agent.close();
+    })();
+    return this.#stopped;
+  }
+
+  /** One fan-out and one round of deliveries; ticks never overlap (a second call waits for the first). */
+  tick(): Promise<void> {
+    const run = this.#running.then(() => this.#tick());
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #tick(): Promise<void> {
+    await this.#fanOutAll();
+    await this.#deliverDue();
+  }
+
+  async #fanOutAll(): Promise<void> {
+    const { db } = this.#ctx.store;
+    const upTo = await newestEventIdAtOrBefore(db, this.#clock.now() - this.#options.settleMs);
+    const webhooks = await listAllWebhooks(db);
+    const live = new Set(webhooks.map((w) => w.id));
+    for (const id of this.#examined.keys()) if (!live.has(id)) this.#examined.delete(id);
+    for (const webhook of webhooks) {
+      await this.#fanOut(webhook, upTo).catch(this.#options.onError);
+    }
+  }
+
+  async #fanOut(webhook: WebhookRow, upTo: number): Promise<void> {
+    const { db } = this.#ctx.store;
+    const known = this.#examined.get(webhook.id);
+    if (known !== undefined) {
+      if (known >= upTo) return;
+      // Most new events are another subscription's or another type: find that out without a write lock.
+      if ((await eventIdsForWebhook(db, eventFilter(webhook, known, upTo, 1))).length === 0) {
+        this.#examined.set(webhook.id, upTo);
+        return;
+      }
+    }
+    const examined = await db.transaction().execute(async (trx) => {
+      if (!(await lockWebhook(trx, webhook.id))) return undefined; // deleted meanwhile
+      const after = Math.max(known ?? 0, await lastDeliveredEventId(trx, webhook.id));
+      if (after >= upTo) return after;
+      const ids = await eventIdsForWebhook(trx, eventFilter(webhook, after, upTo, EVENTS_PER_FAN_OUT));
+      const now = this.#clock.now();
+      await insertDeliveries(
+        trx,
+        ids.map((eventId) => ({
+          webhook_id: webhook.id,
+          event_id: eventId,
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          last_status_code: null,
+          last_error: null,
+          lease_until: null,
+          created_at: now,
+          delivered_at: null,
+        })),
+      );
+      return ids.length === EVENTS_PER_FAN_OUT ? ids[ids.length - 1] : upTo;
+    });
+    if (examined === undefined) this.#examined.delete(webhook.id);
+    else this.#examined.set(webhook.id, examined);
+  }
+
+  /** Batches of `concurrency` requests; a backlog (after an outage) is worked through a few batches per tick. */
+  async #deliverDue(): Promise<void> {
+    for (let batch = 0; batch < BATCHES_PER_TICK; batch++) {
+      const now = this.#clock.now();
+      const ids = await dueDeliveryIds(this.#ctx.store.db, now, this.#options.concurrency);
+      await Promise.all(ids.map((id) => this.#attempt(id, now).catch(this.#options.onError)));
+      if (ids.length < this.#options.concurrency) return;
+    }
+  }
+
+  async #attempt(id: number, now: number): Promise<void> {
+    const { db } = this.#ctx.store;
+    // The lease outlasts the request's timeout, so it cannot expire while the request runs.
+    const leaseUntil = now + 2 * this.#options.timeoutMs + 30_000;
+    if (!(await claimDelivery(db, id, now, leaseUntil))) return; // another instance has it
+    const delivery = await getDelivery(db, id);
+    const webhook = delivery && (await getWebhookById(db, delivery.webhook_id));
+    const event = delivery && (await getEventWithName(db, delivery.event_id));
+    if (!delivery || !webhook || !event) return; // deleted meanwhile
+    const outcome = await this.#post(webhook, delivery, event);
+    await finishAttempt(db, id, leaseUntil, this.#afterAttempt(delivery, outcome));
+  }
+
+  async #post(webhook: WebhookRow, delivery: DeliveryRow, event: EventWithName): Promise<Outcome> {
+    const secret = this.#ctx.store.secrets.decryptString(webhook.secret_enc, webhookSecretAad(webhook.id));
+    const body = JSON.stringify(eventView(event));
+    const { timeoutMs } = this.#options;
+    try {
+      const response = await request(webhook.url, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'certkeep',
+          'x-certkeep-event': event.type,
+          'x-certkeep-delivery': String(delivery.id),
+          [SIGNATURE_HEADER]: signatureHeader(secret, Math.floor(this.#clock.now() / 1000), body),
+        },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const { statusCode } = response;
+      if (statusCode >= 200 && statusCode < 300) {
+        await response.body.dump();
+        return { delivered: true, statusCode, error: null };
+      }
+      const text = await beginning(response.body);
+      const redirect = statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : '';
+      return {
+        delivered: false,
+        statusCode,
+        error: `HTTP ${statusCode}${redirect}${text ? `: ${text}` : ''}`,
+      };
+    } catch (error) {
+      return { delivered: false, statusCode: null, error: networkError(error, timeoutMs) };
+    }
+  }
+
+  #afterAttempt(delivery: DeliveryRow, outcome: Outcome): RowPatch<'webhook_deliveries'> {
+    const now = this.#clock.now();
+    const attempts = delivery.attempts + 1;
+    const recorded = { attempts, last_status_code: outcome.statusCode, last_error: outcome.error };
+    if (outcome.delivered)
+      return { ...recorded, status: 'delivered', delivered_at: now, next_attempt_at: null };
+    if (attempts >= this.#options.maxAttempts)
+      return { ...recorded, status: 'failed', next_attempt_at: null };
+    return { ...recorded, next_attempt_at: now + retryDelay(attempts, this.#options) };
+  }
+}
+
+/** Starts a dispatcher ticking every intervalMs; the server calls this once and stop() on shutdown. */
+export function startWebhookDispatcher(
+  ctx: EngineContext,
+  options: DispatcherOptions = {},
+): WebhookDispatcher {
+  const dispatcher = new WebhookDispatcher(ctx, options);
+  dispatcher.start();
+  return dispatcher;
+}
+
+/** The wait after the attempts-th failed attempt: base·2^(attempts-1), capped, then a random point in its upper half. */
+export function retryDelay(
+  attempts: number,
+  options: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
+  const nominal = Math.min(options.baseDelayMs * 2 ** (attempts - 1), options.maxDelayMs);
+  return Math.round(nominal / 2 + (random() * nominal) / 2);
+}
+
+function eventFilter(webhook: WebhookRow, afterId: number, upToId: number, limit: number) {
+  return {
+    subscriptionId: webhook.subscription_id,
+    createdSince: webhook.created_at,
+    types: JSON.parse(webhook.event_types) as string[],
+    afterId,
+    upToId,
+    limit,
+  };
+}
+
+/** The start of an error answer, for the delivery log; the rest is not read. */
+async function beginning(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= ERROR_TEXT_LIMIT) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_TEXT_LIMIT).replace(/\s+/g, ' ').trim();
+}
+
+function networkError(error: unknown, timeoutMs: number): string {
+  const name = (error as Error)?.name;
+  const code = (error as { code?: string })?.code;
+  if (name === 'TimeoutError' || name === 'AbortError' || /^UND_ERR_\w*TIMEOUT$/.test(code ?? '')) {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  const message = (error as Error)?.message || String(error);
+  return (code && !message.includes(code) ? `${code}: ${message}` : message).slice(0, ERROR_TEXT_LIMIT);
+}
