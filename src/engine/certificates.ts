@@ -29,7 +29,7 @@ import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 import { type IssuedVersion, orderKeyAad, type OrderGoal, type OrderStep, type RunOrderOptions, runOrder } from './issuance.ts';
-import { type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
+import { currentIssuer, type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
 import { withOrderLease } from './leases.ts';
 import type { SolverSource } from './solvers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
@@ -156,7 +156,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
     const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
     return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
   }
-  const issuer = parseIssuers(certificate.issuers)[0];
+  const issuer = currentIssuer(certificate);
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);

@@ -167,11 +167,7 @@ function identifiersOf(run: Run): Identifier[] {
 async function placeOrder(run: Run): Promise<void> {
   const identifiers = identifiersOf(run);
   run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
-  const { url, order: placed } = await run.client.newOrder({
-    identifiers,
-    profile: run.certificate.profile ?? undefined,
-    replaces: run.order.replaces ?? undefined,
-  });
+  const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
     url: authorizationUrl,
     identifier: { type: 'dns', value: '' },
@@ -182,7 +178,24 @@ async function placeOrder(run: Run): Promise<void> {
   // tokens with the placed order. A crash before the next write abandons this ACME order
   // either way: the re-run places a new one.
   await Promise.all(authorizations.map((record) => readChallenge(run, record)));
-  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations), replaces });
+}
+
+/**
+ * newOrder naming the certificate it replaces (RFC 9773 §5); a CA that refuses
+ * the `replaces` (already replaced, unknown to it) gets the order without it.
+ */
+async function newOrderReplacing(run: Run, identifiers: Identifier[]): Promise<{ url: string; order: AcmeOrder; replaces: string | null }> {
+  const request = { identifiers, profile: run.certificate.profile ?? undefined };
+  const replaces = run.order.replaces;
+  if (!replaces) return { ...(await run.client.newOrder(request)), replaces: null };
+  try {
+    return { ...(await run.client.newOrder({ ...request, replaces })), replaces };
+  } catch (error) {
+    if (!(error instanceof AcmeProblemError) || error instanceof AcmeRateLimitError) throw error;
+    run.ctx.progress(`the CA refused "replaces" (${error.message}); ordering without it`);
+    return { ...(await run.client.newOrder(request)), replaces: null };
+  }
 }
 
 /** Fills in the record from the CA's authorization: the identifier and the challenge of the certificate's type. */

@@ -1,5 +1,6 @@
 // An issuer is one CA a certificate may come from, with the account to use there.
 // A certificate lists its issuers in order of preference (DESIGN.md, renewal).
+import { issuerIndex } from './planner.ts';
 
 export interface IssuerSpec {
   caUrl: string; // ACME directory URL
@@ -16,4 +17,10 @@ export interface EabCredentials {
 
 export function parseIssuers(json: string): IssuerSpec[] {
   return JSON.parse(json) as IssuerSpec[];
+}
+
+/** The CA to order from now: the first, or the next one after repeated failures (planner.ts). */
+export function currentIssuer(certificate: { issuers: string; failure_count: number }): IssuerSpec {
+  const issuers = parseIssuers(certificate.issuers);
+  return issuers[issuerIndex(certificate.failure_count, issuers.length)];
 }

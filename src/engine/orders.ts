@@ -19,7 +19,7 @@ import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from 
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
 import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
-import { parseIssuers } from './issuers.ts';
+import { currentIssuer, parseIssuers } from './issuers.ts';
 import { awaitOrderElsewhere, withOrderLease } from './leases.ts';
 import { inManagedZones, type SolverSource } from './solvers.ts';
 
@@ -76,7 +76,7 @@ export async function startRenewal(
   }
   if (options.csrPem) checkCsrNames(certificate, options.csrPem);
   const manual = JSON.parse(certificate.challenge_config).manual === true;
-  const account = await ensureAccount(ctx, subscriptionId, parseIssuers(certificate.issuers)[0]);
+  const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate));
   const replaces = await replacedCertId(ctx, certificate, account);
   const { order } = await createOrder(ctx, certificate, account, replaces, {
     goal: options.goal ?? (manual ? 'placed' : 'valid'),

@@ -8,6 +8,7 @@ import { startHttpResponder } from '../../challenges/http-responder.ts';
 import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
 import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
 import { ServerSolvers } from '../../engine/solvers.ts';
+import { RenewalScheduler } from '../../engine/scheduler.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { crashSeam, withSession } from '../session.ts';
@@ -20,6 +21,7 @@ interface ServeOptions {
   leaseSeconds: string;
   dnsListen?: string;
   dnsZone?: string;
+  renewInterval: string;
 }
 
 export function registerServe(program: Command): void {
@@ -31,12 +33,14 @@ export function registerServe(program: Command): void {
     .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
+    .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
     .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
+      const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
@@ -65,6 +69,8 @@ export function registerServe(program: Command): void {
           onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
         });
         if (concurrency > 0) worker.start();
+        const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
+        if (renewEveryMs > 0) scheduler.start();
         const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
         const address = await app.listen({ host, port });
         const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
@@ -79,6 +85,7 @@ export function registerServe(program: Command): void {
         await signalled();
         // Stop taking work, let the orders in flight finish (or park them at their
         // stored step), finish the requests in flight, then close the store.
+        await scheduler.stop();
         await worker.stop();
         await webhooks.stop();
         await app.close();
@@ -96,10 +103,10 @@ function signalled(): Promise<void> {
   });
 }
 
-function wholeNumber(text: string, option: string, min: number): number {
+function wholeNumber(text: string, option: string, min: number, max = 1000): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > 1000) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to 1000`, option.slice(2));
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
   }
   return value;
 }

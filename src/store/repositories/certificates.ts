@@ -1,4 +1,5 @@
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
+import { FINISHED_STEPS } from './orders.ts';
 
 export type CertificateRow = Row<'certificates'>;
 export type VersionRow = Row<'certificate_versions'>;
@@ -67,4 +68,76 @@ export function listVersions(db: Db, certificateId: string): Promise<VersionRow[
 /** Removes the certificate; its versions, orders and HTTP-01 answers go with it (ON DELETE CASCADE). */
 export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('certificates').where('id', '=', id).execute();
+}
+
+/** Due: its retry time has come, or (no retry pending) its renewal time; unleased; no order in progress. */
+function whereDue(db: Db, now: number) {
+  return db
+    .selectFrom('certificates as c')
+    .where('c.state', '!=', 'revoked')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('c.retry_at', 'is not', null), eb('c.retry_at', '<=', now)]),
+        eb.and([eb('c.retry_at', 'is', null), eb('c.next_renewal_at', '<=', now)]),
+      ]),
+    )
+    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
+    );
+}
+
+/** Certificates the renewal planner should open an order for now, most overdue first. */
+export function dueCertificates(db: Db, now: number, limit: number): Promise<{ id: string }[]> {
+  return whereDue(db, now).select('c.id').orderBy('c.next_renewal_at').limit(limit).execute();
+}
+
+/**
+ * Claims a due certificate: the update re-checks that it is due and has no open
+ * order, so of several instances that saw it due, one wins and the others get
+ * undefined — a certificate is renewed once.
+ */
+export async function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  const due = whereDue(db, now).select('c.id').where('c.id', '=', id);
+  const row = await db
+    .updateTable('certificates')
+    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
+    .where('id', 'in', due)
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token;
+}
+
+export async function releaseCertificate(db: Db, id: string, leaseToken: number): Promise<void> {
+  await db.updateTable('certificates').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_token', '=', leaseToken).execute();
+}
+
+/** Certificates whose current version expires within `withinMs` and that may still need a louder warning. */
+export function nearingExpiry(db: Db, now: number, withinMs: number, limit: number) {
+  return db
+    .selectFrom('certificates as c')
+    .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .select(['c.id', 'c.subscription_id', 'c.name', 'c.warned_days', 'c.next_renewal_at', 'v.not_after'])
+    .where('c.state', '!=', 'revoked')
+    .where('v.not_after', '<=', now + withinMs)
+    .where((eb) => eb.or([eb('c.warned_days', 'is', null), eb('c.warned_days', '>', 0)]))
+    .orderBy('v.not_after')
+    .limit(limit)
+    .execute();
+}
+
+/** Certificates whose CA's renewalInfo should be fetched again. */
+export function ariChecksDue(db: Db, now: number, limit: number) {
+  return db
+    .selectFrom('certificates as c')
+    .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .select(['c.id', 'c.subscription_id', 'c.name', 'c.issuers', 'c.renewal_policy', 'c.retry_at', 'v.id as version_id', 'v.ca_url', 'v.ari_cert_id', 'v.not_before', 'v.not_after', 'v.ari_window_start', 'v.ari_window_end'])
+    .where('c.ari_check_at', '<=', now)
+    .where('c.state', '!=', 'revoked')
+    .limit(limit)
+    .execute();
+}
+
+export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {
+  await db.updateTable('certificate_versions').set(patch).where('id', '=', id).execute();
 }

@@ -1,0 +1,221 @@
+// The renewal scheduler: each tick it opens an order for every certificate that
+// is due (the order workers then drive it), raises expiry warnings as expiry
+// nears, and asks CAs that speak ARI for their renewal windows. Instances that
+// share a database claim certificates with a conditional update, so each due
+// certificate gets one order, whichever instance sees it first.
+import { parseIssuers } from './issuers.ts';
+import {
+  ariChecksDue,
+  claimDueCertificate,
+  dueCertificates,
+  getCertificate,
+  nearingExpiry,
+  releaseCertificate,
+  updateCertificate,
+  updateVersion,
+} from '../store/repositories/certificates.ts';
+import { appendEvent } from '../store/repositories/events.ts';
+import { ensureAccount } from './accounts.ts';
+import type { EngineContext } from './context.ts';
+import { autoRenews } from './issuance.ts';
+import { PROCESS_OWNER } from './leases.ts';
+import { startRenewal } from './orders.ts';
+import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, plannedRenewal, retryTime, severity } from './planner.ts';
+import { AcmeRateLimitError } from '../acme/index.ts';
+import { getVersionDates } from '../store/repositories/certificates.ts';
+
+const DAY = 86_400_000;
+
+export interface SchedulerOptions {
+  /** Time between ticks (default 60 s). */
+  intervalMs?: number;
+  /** Certificates looked at per kind of work and tick. */
+  batch?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface TickReport {
+  ordersOpened: number;
+  warnings: number;
+  ariChecked: number;
+}
+
+export class RenewalScheduler {
+  readonly #ctx: EngineContext;
+  readonly #intervalMs: number;
+  readonly #batch: number;
+  readonly #onError: (error: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<unknown> = Promise.resolve();
+  #stopped = true;
+
+  constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
+    this.#ctx = ctx;
+    this.#intervalMs = options.intervalMs ?? 60_000;
+    this.#batch = options.batch ?? 500;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#ticking;
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(() => {
+      this.#ticking = this.tick()
+        .catch((error) => this.#onError(error))
+        .finally(() => {
+          if (!this.#stopped) this.#schedule(this.#intervalMs);
+        });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  /** One pass: due certificates, expiry warnings, ARI windows. */
+  async tick(): Promise<TickReport> {
+    const ordersOpened = await this.#openDueOrders();
+    const warnings = await this.#raiseExpiryWarnings();
+    const ariChecked = await this.#checkRenewalWindows();
+    return { ordersOpened, warnings, ariChecked };
+  }
+
+  async #openDueOrders(): Promise<number> {
+    const ctx = this.#ctx;
+    let opened = 0;
+    for (;;) {
+      const due = await dueCertificates(ctx.store.db, ctx.clock.now(), this.#batch);
+      let claimed = 0;
+      await Promise.all(
+        due.map(async ({ id }) => {
+          const lease = await claimDueCertificate(ctx.store.db, id, PROCESS_OWNER, ctx.clock.now(), 60_000);
+          if (lease === undefined) return;
+          claimed++;
+          try {
+            if (await this.#openOrder(id)) opened++;
+          } finally {
+            await releaseCertificate(ctx.store.db, id, lease);
+          }
+        }),
+      );
+      // Another instance took the rest, or there is no more: either way, done for this tick.
+      if (due.length < this.#batch || claimed === 0) return opened;
+    }
+  }
+
+  async #openOrder(id: string): Promise<boolean> {
+    const ctx = this.#ctx;
+    const certificate = await getCertificate(ctx.store.db, id);
+    if (!certificate) return false;
+    try {
+      await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
+      return true;
+    } catch (error) {
+      await recordPlanningFailure(ctx, id, error);
+      this.#onError(error);
+      return false;
+    }
+  }
+
+  async #raiseExpiryWarnings(): Promise<number> {
+    const ctx = this.#ctx;
+    const now = ctx.clock.now();
+    const rows = await nearingExpiry(ctx.store.db, now, EXPIRY_WARNINGS[0] * DAY, this.#batch);
+    let raised = 0;
+    for (const row of rows) {
+      const days = expiryWarning(row.not_after, now, row.warned_days);
+      if (days === undefined) continue;
+      await ctx.store.db.transaction().execute(async (trx) => {
+        await updateCertificate(trx, row.id, { warned_days: days });
+        await appendEvent(
+          trx,
+          {
+            subscriptionId: row.subscription_id,
+            certificateId: row.id,
+            type: days === 0 ? 'certificate.expired' : 'certificate.expiring',
+            payload: {
+              name: row.name,
+              daysLeft: days,
+              notAfter: new Date(row.not_after).toISOString(),
+              severity: days === 0 ? 'critical' : severity(row.not_after - now),
+            },
+          },
+          now,
+        );
+      });
+      raised++;
+    }
+    return raised;
+  }
+
+  /** RFC 9773: fetch each window when due, and move the renewal time into it when it changed. */
+  async #checkRenewalWindows(): Promise<number> {
+    const ctx = this.#ctx;
+    const rows = await ariChecksDue(ctx.store.db, ctx.clock.now(), this.#batch);
+    await Promise.all(
+      rows.map(async (row) => {
+        const now = ctx.clock.now();
+        try {
+          const issuer = parseIssuers(row.issuers).find((i) => i.caUrl === row.ca_url);
+          if (!issuer || !row.ari_cert_id) return updateCertificate(ctx.store.db, row.id, { ari_check_at: null });
+          const account = await ensureAccount(ctx, row.subscription_id, issuer);
+          const info = await account.client.renewalInfo(row.ari_cert_id);
+          if (!info) return updateCertificate(ctx.store.db, row.id, { ari_check_at: null });
+          const window = { start: info.suggestedWindow.start.getTime(), end: info.suggestedWindow.end.getTime() };
+          const changed = window.start !== row.ari_window_start || window.end !== row.ari_window_end;
+          if (changed) await updateVersion(ctx.store.db, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
+          await updateCertificate(ctx.store.db, row.id, {
+            ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
+            ...(changed ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+          });
+        } catch (error) {
+          this.#onError(error);
+          await updateCertificate(ctx.store.db, row.id, { ari_check_at: nextAriCheck(now, now + 3_600_000) });
+        }
+      }),
+    );
+    return rows.length;
+  }
+}
+
+/**
+ * The order could not even be opened (the CA unreachable for its directory or
+ * account): counted as a failure of the certificate, with the planner's backoff.
+ */
+async function recordPlanningFailure(ctx: EngineContext, id: string, error: unknown): Promise<void> {
+  const certificate = await getCertificate(ctx.store.db, id);
+  if (!certificate) return;
+  const now = ctx.clock.now();
+  const failures = certificate.failure_count + 1;
+  const version = certificate.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
+  const notAfter = version?.not_after ?? null;
+  const message = error instanceof Error ? error.message : String(error);
+  const rateLimited = error instanceof AcmeRateLimitError ? error.retryAfter.getTime() : undefined;
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await updateCertificate(trx, id, {
+      failure_count: failures,
+      last_error: message,
+      retry_at: autoRenews(certificate) ? retryTime(now, failures, notAfter, rateLimited) : null,
+      updated_at: now,
+    });
+    // The first failure, and each time the next CA is due to be tried: not one event per retry.
+    if (certificate.failure_count !== 0 && failures % FAILURES_PER_ISSUER !== 0) return;
+    await appendEvent(
+      trx,
+      {
+        subscriptionId: certificate.subscription_id,
+        certificateId: id,
+        type: certificate.current_version_id ? 'renewal.failed' : 'issuance.failed',
+        payload: { name: certificate.name, error: message, failures, severity: severity(notAfter === null ? null : notAfter - now) },
+      },
+      now,
+    );
+  });
+}
