@@ -69,7 +69,15 @@ async function loadOrCreateAccount(
     account_url: url,
     created_at: ctx.clock.now(),
   };
-  await insertAccount(ctx.store.db, row);
+  try {
+    await insertAccount(ctx.store.db, row);
+  } catch (error) {
+    // Another instance created the account at the same moment: use the one it stored.
+    const stored = await findAccount(ctx.store.db, subscriptionId, issuer.caUrl, contact);
+    if (!stored?.account_url) throw error;
+    const storedKey = privateKeyFromPem(ctx.store.secrets.decryptString(stored.key_enc, keyAad(stored.id)));
+    return { row: stored, client: clientFor(ctx, stored.id, issuer, storedKey, stored.account_url) };
+  }
   return { row, client };
 }
 
