@@ -15,6 +15,7 @@ import type { Services } from './services.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { zoneRoutes } from './routes/zones.ts';
+import { autodnsRoutes } from './compat/autodns/index.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
   return app;
 }
 
