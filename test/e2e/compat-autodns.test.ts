@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { openssl } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { type Rig, startRig, ZONE } from './harness.ts';
-import { clientDns, type Server, startServer } from './server.ts';
+import { clientDns, eventually, type Server, startServer } from './server.ts';
 
 type Tenant = { id: string; apiKey: string; readKey: string };
 // biome-ignore lint/suspicious/noExplicitAny: the tests read the vendor's envelopes loosely
@@ -341,6 +341,35 @@ describe('AutoDNS compatibility API', () => {
     const bad = await call('POST', '/certificate/_search', auth(tenant), { filters: [{ key: 'owner', value: 'x' }] });
     assert.equal(bad.status, 400);
     assert.match(bad.body.messages[0].text, /name, id, expire/);
+  });
+
+  test("a job that fails: the poll message is FAILED with the CA's error", async () => {
+    const id = `unplaced.${ZONE}`;
+    const { csr } = await makeCsr('ec256', [id]);
+    const prepared = await call('POST', '/certificate/_prepareOrder', auth(tenant), { plain: csr });
+    assert.equal(prepared.status, 200, JSON.stringify(prepared.body));
+    // No TXT record placed: the CA finds nothing.
+    const renewed = await call('PUT', `/certificate/${id}/_renew`, auth(tenant), { csr });
+    assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+    const jobId = renewed.body.data[0].job.id;
+    const polled = await eventually(
+      () => call('GET', '/poll', auth(tenant)),
+      (answer) => answer.body.data[0]?.job?.status === 'FAILED',
+      60_000,
+      'the failed job',
+    );
+    const [message] = polled.body.data;
+    assert.equal(message.job.id, jobId);
+    assert.equal(message.object.value, id);
+    assert.equal(message.messages[0].type, 'ERROR');
+    assert.match(message.messages[0].text, new RegExp(`certificate "${id}" failed: .*${id.replaceAll('.', '\\.')}`));
+    await call('PUT', `/poll/${message.id}`, auth(tenant));
+    // The failed order cannot be renewed without a new prepared order: the client has no tokens.
+    const again = await call('PUT', `/certificate/${id}/_renew`, auth(tenant), {});
+    assert.equal(again.status, 400);
+    assert.match(again.body.messages[0].text, /no prepared order/);
+    assert.equal((await call('DELETE', `/certificate/${id}`, auth(tenant))).status, 200);
+    await call('PUT', `/poll/${(await call('GET', '/poll', auth(tenant))).body.data[0].id}`, auth(tenant));
   });
 
   test('provisioning: in a managed zone certkeep places the records; prepare+renew and a direct create complete alone', async () => {
