@@ -17,6 +17,7 @@ import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { zoneRoutes } from './routes/zones.ts';
+import { autodnsRoutes } from './compat/autodns/index.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -60,6 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
   return app;
 }
 

@@ -243,7 +243,7 @@ async function clientAnswers(ctx: EngineContext, request: ValidRequest, answers:
 }
 
 /** A new order for a certificate takes the place of the one still open. */
-async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
+export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
   const open = await findOpenOrder(ctx.store.db, certificateId);
   if (open) await updateOrder(ctx.store.db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
 }

@@ -1,0 +1,39 @@
+// The registrar-style SSL API of the seeds (docs: /work/shared/compat/autodns-ssl.md,
+// decisions: ./README.md), served under /autodns/v1 over the engine's use cases.
+// An encapsulated plugin: its auth, JSON parsing, error and not-found handlers
+// apply to its routes only, so the native routes keep theirs.
+import type { FastifyBodyParser, FastifyInstance } from 'fastify';
+import type { Services } from '../../services.ts';
+import { autodnsAuth } from './auth.ts';
+import { certificateTasks } from './certificates.ts';
+import { newStid } from './envelope.ts';
+import { autodnsErrorHandler, autodnsNotFound } from './errors.ts';
+import { pollTasks } from './poll-tasks.ts';
+
+export async function autodnsRoutes(app: FastifyInstance, options: Services): Promise<void> {
+  // Only the services go on to the task plugins: not this plugin's prefix.
+  const services: Services = { ctx: options.ctx, solvers: options.solvers, issuer: options.issuer };
+  app.decorateRequest('autodnsStid', '');
+  app.addHook('onRequest', async (request, reply) => {
+    request.autodnsStid = newStid();
+    reply.header('x-domainrobot-stid', request.autodnsStid);
+  });
+  app.addHook('onRequest', autodnsAuth(services.ctx));
+  // The vendor's SDKs send "Content-Type: application/json" on every request, with or without a body.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, emptyOrJson(app.getDefaultJsonParser('error', 'error')));
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET') request.body = {};
+  });
+  app.setErrorHandler(autodnsErrorHandler);
+  app.setNotFoundHandler(autodnsNotFound);
+  await app.register(certificateTasks, services);
+  await app.register(pollTasks, services);
+}
+
+function emptyOrJson(json: FastifyBodyParser<string>): FastifyBodyParser<string> {
+  return function parse(this: FastifyInstance, request, body, done) {
+    if (body.trim() === '') return done(null, undefined);
+    return json.call(this, request, body, done);
+  };
+}
