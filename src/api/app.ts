@@ -15,6 +15,8 @@ import type { Services } from './services.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { zoneRoutes } from './routes/zones.ts';
+import { rclRoutes } from './compat/rcl/index.ts';
+import { downloadRoutes } from './routes/downloads.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -56,6 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(downloadRoutes, { ctx: options.ctx });
+  await app.register(rclRoutes, services);
   return app;
 }
 
