@@ -60,7 +60,6 @@ describe('RCL compatibility API', () => {
     other = await server.subscription('other tenant');
   });
   after(async () => {
-    if (process.env.RCL_DEBUG) console.log(server?.output());
     const code = await server?.stop();
     await stopNginx?.();
     await scratch?.remove();
