@@ -18,6 +18,8 @@ import { healthRoutes } from './routes/health.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { zoneRoutes } from './routes/zones.ts';
 import { autodnsRoutes } from './compat/autodns/index.ts';
+import { rclRoutes } from './compat/rcl/index.ts';
+import { downloadRoutes } from './routes/downloads.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -61,7 +63,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(downloadRoutes, { ctx: options.ctx });
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
+  await app.register(rclRoutes, services);
   return app;
 }
 

@@ -12,6 +12,8 @@ export interface ChallengeConfig {
   webroot?: string;
   /** The client places the answers itself, from the tokens it is given (server only). */
   manual?: boolean;
+  /** The domain the client names its challenge records under (the RCL API's rootDomain); shown to it, never used to answer. */
+  rootDomain?: string;
 }
 
 export type SolverFactory = (config: ChallengeConfig) => Promise<ChallengeSolver>;

@@ -26,14 +26,40 @@ export async function currentVersion(ctx: EngineContext, subscriptionId: string,
 /** The PFX password is the one given, else the one stored with the certificate. */
 export async function certificateFiles(ctx: EngineContext, subscriptionId: string, name: string, pfxPassword?: string): Promise<CertificateFiles> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
-  const password = pfxPassword || (certificate.pfx_password_enc ? ctx.store.secrets.decryptString(certificate.pfx_password_enc, pfxPasswordAad(certificate.id)) : undefined);
+  return filesOf(ctx, certificate, version, pfxPassword);
+}
+
+/**
+ * One version's files, the current one or an older one (e.g. named by a download
+ * link made before a renewal); undefined when the certificate or that version of
+ * it is gone.
+ */
+export async function versionFiles(
+  ctx: EngineContext,
+  subscriptionId: string,
+  name: string,
+  versionId: string,
+): Promise<{ certificate: CertificateRow; files: CertificateFiles } | undefined> {
+  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
+  const version = certificate ? await getVersion(ctx.store.db, versionId) : undefined;
+  if (!certificate || !version || version.certificate_id !== certificate.id) return undefined;
+  return { certificate, files: await filesOf(ctx, certificate, version) };
+}
+
+/** The PFX password stored with the certificate, if it has one. */
+export function storedPfxPassword(ctx: EngineContext, certificate: CertificateRow): string | undefined {
+  return certificate.pfx_password_enc ? ctx.store.secrets.decryptString(certificate.pfx_password_enc, pfxPasswordAad(certificate.id)) : undefined;
+}
+
+async function filesOf(ctx: EngineContext, certificate: CertificateRow, version: VersionRow, pfxPassword?: string): Promise<CertificateFiles> {
+  const password = pfxPassword || storedPfxPassword(ctx, certificate);
   if (version.key_enc === '') return withoutKey(version.chain_pem);
   const key = privateKeyFromPem(ctx.store.secrets.decryptString(version.key_enc, versionKeyAad(version.id)));
   const files = pemBundle(version.chain_pem, key);
   return {
     ...files,
     der: certificateDer(files.cert),
-    pfx: password ? await toPkcs12({ chainPem: version.chain_pem, key, password, friendlyName: name }) : undefined,
+    pfx: password ? await toPkcs12({ chainPem: version.chain_pem, key, password, friendlyName: certificate.name }) : undefined,
   };
 }
 

@@ -16,13 +16,6 @@ export const LEASE_MS = 30_000;
 export const PROCESS_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /**
- * Orders run by this process now, by owner. The store lets an owner claim its own
- * lease again, so without this a request driving an order (driveOrder) and this
- * process's worker would both run it, and one would lose the lease midway.
- */
-const runningHere = new Set<string>();
-
-/**
  * Runs `work` holding the order's lease; undefined when another runner holds it.
  * The lease is renewed every third of its length until `work` ends, then released.
  */
@@ -34,17 +27,6 @@ export async function withOrderLease<T>(
 ): Promise<{ result: T } | undefined> {
   const owner = options.owner ?? PROCESS_OWNER;
   const leaseMs = options.leaseMs ?? LEASE_MS;
-  const here = `${owner} ${orderId}`;
-  if (runningHere.has(here)) return undefined;
-  runningHere.add(here);
-  try {
-    return await leased(ctx, orderId, owner, leaseMs, work);
-  } finally {
-    runningHere.delete(here);
-  }
-}
-
-async function leased<T>(ctx: EngineContext, orderId: string, owner: string, leaseMs: number, work: (fence: number) => Promise<T>): Promise<{ result: T } | undefined> {
   const fence = (await claimOrder(ctx.store.db, orderId, owner, ctx.clock.now(), leaseMs)) ?? (await takeOverFromDeadProcess(ctx, orderId, owner, leaseMs));
   if (fence === undefined) return undefined;
   const heartbeat = setInterval(() => {

@@ -3,7 +3,8 @@
 // the challenges itself gets its tokens with the placed order, places them,
 // then asks for validation and finalization. The native API and both
 // compatibility adapters call these functions and only translate shapes.
-import { parseCsr } from '../pki/index.ts';
+import { randomBytes } from 'node:crypto';
+import { type CsrSubject, parseCsr, validateCsrSubject } from '../pki/index.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 import {
   type CertificateRow,
@@ -20,7 +21,7 @@ import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
 import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
 import { currentIssuer, parseIssuers } from './issuers.ts';
-import { awaitOrderElsewhere, withOrderLease } from './leases.ts';
+import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
 import { inManagedZones, type SolverSource } from './solvers.ts';
 
 /** Who answers the challenges: certkeep, the client from its tokens, or certkeep where it can. */
@@ -106,10 +107,13 @@ export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: Order
  */
 export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, timeoutMs = 30_000): Promise<OrderRow> {
   const deadline = Date.now() + timeoutMs;
+  // A lease owner of its own: this process's workers (which claim as PROCESS_OWNER)
+  // must not take the order over while the request drives it.
+  const owner = `${PROCESS_OWNER}:drive:${randomBytes(4).toString('hex')}`;
   for (;;) {
     const order = await mustGetOrder(ctx, orderId);
     if (stepReached(order.step, order.goal) || (FINISHED_STEPS as readonly string[]).includes(order.step)) return order;
-    const ran = await runOrderOnce(ctx, solvers, order);
+    const ran = await runOrderOnce(ctx, solvers, order, { owner });
     if (ran) return mustGetOrder(ctx, orderId);
     const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
     if (Date.now() >= deadline) return seen;
@@ -117,10 +121,12 @@ export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orde
 }
 
 /**
- * One run of an order under its lease; false when another runner holds it.
+ * One run of an order under its lease (as `owner`, default this process); false when another runner holds it.
  * Failures are stored with the order (issuance.ts) and thrown.
  */
 export interface RunOptions {
+  /** The lease holder's name (default: this process's workers). */
+  owner?: string;
   leaseMs?: number;
   afterStep?: RunOrderOptions['afterStep'];
 }
@@ -131,6 +137,7 @@ export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, or
   const account = await accountFor(ctx, certificate, order);
   const solver = await solvers.solverFor(certificate);
   const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
+    owner: options.owner,
     leaseMs: options.leaseMs,
   });
   return leased !== undefined;
@@ -222,6 +229,25 @@ export function orderView(order: OrderRow, certificate: CertificateRow): OrderVi
         status: record.status,
       })),
   };
+}
+
+export interface CertificateChanges {
+  /** The subject details of the CSRs sent from now on, the open order's included unless it is finalized. */
+  csrInfo?: CsrSubject;
+  /** The password that protects the PFX; '' removes it. */
+  pfxPassword?: string;
+}
+
+/** Changes what a certificate's next CSR and its PFX use: details some clients give only when they finalize. */
+export async function changeCertificate(ctx: EngineContext, subscriptionId: string, name: string, changes: CertificateChanges): Promise<CertificateRow> {
+  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
+  if (changes.csrInfo) {
+    const problem = validateCsrSubject(changes.csrInfo);
+    if (problem) throw new UsageError(`csrInfo.${problem.field}: ${problem.reason}`, `csrInfo.${problem.field}`);
+    await updateCertificate(ctx.store.db, certificate.id, { csr_info: JSON.stringify(changes.csrInfo), updated_at: ctx.clock.now() });
+  }
+  if (changes.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, changes.pfxPassword);
+  return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
 }
 
 export async function mustFindCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateRow> {

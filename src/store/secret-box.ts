@@ -3,7 +3,7 @@
 // text column. Callers pass AAD naming the row and purpose (e.g.
 // `acme_accounts.key_enc:<id>`): a ciphertext copied onto another row then
 // fails to open instead of silently becoming that row's secret.
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import { StoreError } from './errors.ts';
 
 const VERSION = 'v1';
@@ -48,6 +48,14 @@ export class SecretBox {
 
   decryptString(token: string, aad?: string): string {
     return this.decrypt(token, aad).toString('utf8');
+  }
+
+  /**
+   * A 32-byte key for one purpose (e.g. `download-links`), derived from the master
+   * key with HKDF-SHA256 (RFC 5869): the master key itself never signs or MACs anything.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `certkeep ${purpose}`, KEY_BYTES));
   }
 }
 

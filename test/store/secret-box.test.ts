@@ -72,3 +72,13 @@ test('a value that is not a sealed secret is refused without echoing it', () => 
 test('a master key of the wrong length is refused', () => {
   assert.throws(() => new SecretBox(randomBytes(16)), /a master key must be 32 bytes, not 16/);
 });
+
+test('deriveKey: 32 bytes per purpose, stable for one master key, different for another', () => {
+  const master = randomBytes(32);
+  const a = new SecretBox(master).deriveKey('download-links');
+  assert.equal(a.length, 32);
+  assert.deepEqual(new SecretBox(master).deriveKey('download-links'), a);
+  assert.notDeepEqual(new SecretBox(master).deriveKey('webhooks'), a);
+  assert.notDeepEqual(new SecretBox(randomBytes(32)).deriveKey('download-links'), a);
+  assert.notDeepEqual(a, master, 'the master key itself is never handed out');
+});

@@ -54,7 +54,7 @@ export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, 
 }
 
 /**
- * Takes the order's lease when it is free, expired or already ours; returns the new
+ * Takes the order's lease when it is free or expired; returns the new
  * fencing token, or undefined when another runner holds it.
  */
 export async function claimOrder(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
@@ -62,7 +62,7 @@ export async function claimOrder(db: Db, id: string, owner: string, now: number,
     .updateTable('orders')
     .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
     .where('id', '=', id)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', '=', owner)]))
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;

@@ -1,0 +1,142 @@
+// Generation 1 (`/production/ssl/core/v1`): orders by hostName, named by their
+// orderUri — create, get, validate, finalize (with the CSR details and the PFX
+// password) — and certificates by name: get, get/all, delete.
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { changeCertificate, deleteCertificate, mustFindCertificate } from '../../../engine/orders.ts';
+import { isoTime } from '../../../engine/views.ts';
+import { getVersionDates, listCertificates } from '../../../store/repositories/certificates.ts';
+import type { Services } from '../../services.ts';
+import { finalize, openOrder, orderOf, validate } from './flows.ts';
+import {
+  Certificate,
+  CertificateInfo,
+  ERROR_RESPONSES,
+  Gen1CreateRequest,
+  Gen1FinalizeRequest,
+  Gen1OrderRequest,
+  NameQuery,
+  Order,
+  SidParams,
+  TAGS,
+} from './schemas.ts';
+import { certkeepRequest, challengeTypeOf, checkInRoot, coveredNames, csrSubjectOf, domainOf, storedName } from './translate.ts';
+import { certificateObject, rclOrder, viewOptions } from './views.ts';
+
+const ORDERS = '/production/ssl/core/v1/order/subscription/:sid';
+const CERTIFICATES = '/production/ssl/core/v1/certificate/subscription/:sid';
+
+type Sid = { sid: string };
+
+export async function gen1Routes(app: FastifyInstance, services: Services): Promise<void> {
+  const { ctx } = services;
+  const config = (scope: 'read' | 'write') => ({ compat: 'rcl' as const, scope });
+  const schema = (summary: string, parts: object) => ({ tags: TAGS, summary, params: SidParams, ...parts });
+
+  app.post<{ Params: Sid; Body: Static<typeof Gen1CreateRequest> }>(
+    `${ORDERS}/create`,
+    {
+      config: config('write'),
+      schema: schema('Order a certificate for hostName: returns the tokens to place', { body: Gen1CreateRequest, response: { 200: Order, ...ERROR_RESPONSES } }),
+    },
+    async (request) => {
+      const body = request.body;
+      const challengeType = challengeTypeOf(body.challengeType);
+      const rootDomain = domainOf(body.rootDomain, 'rootDomain');
+      const host = domainOf(body.hostName, 'hostName', true);
+      checkInRoot(host, rootDomain, 'hostName');
+      const valid = certkeepRequest({
+        subscriptionId: request.params.sid,
+        name: storedName(host, 'hostName'),
+        names: coveredNames(host, rootDomain, body.isSAN ?? false, challengeType),
+        rootDomain,
+        challengeType,
+        email: body.email,
+        issuer: services.issuer,
+      });
+      const { certificate, order } = await openOrder(services, valid, undefined);
+      return rclOrder(order, certificate);
+    },
+  );
+
+  app.post<{ Params: Sid; Body: Static<typeof Gen1OrderRequest> }>(
+    `${ORDERS}/get`,
+    { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...ERROR_RESPONSES } }) },
+    async (request) => {
+      const { certificate, order } = await orderOf(services, request.params.sid, request.body.orderUri);
+      return rclOrder(order, certificate);
+    },
+  );
+
+  app.post<{ Params: Sid; Body: Static<typeof Gen1OrderRequest> }>(
+    `${ORDERS}/validate`,
+    {
+      config: config('write'),
+      schema: schema('Ask the CA to validate a pending order once the tokens are placed', {
+        body: Gen1OrderRequest,
+        response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+      }),
+    },
+    async (request, reply) => {
+      await validate(services, await orderOf(services, request.params.sid, request.body.orderUri));
+      return reply.code(200).send();
+    },
+  );
+
+  app.post<{ Params: Sid; Body: Static<typeof Gen1FinalizeRequest> }>(
+    `${ORDERS}/finalize`,
+    {
+      config: config('write'),
+      schema: schema('Finalize a validated order with the CSR details and the PFX password: returns the certificate', {
+        body: Gen1FinalizeRequest,
+        response: { 200: Certificate, ...ERROR_RESPONSES },
+      }),
+    },
+    async (request) => {
+      const { sid } = request.params;
+      const body = request.body;
+      const name = body.hostName ? storedName(domainOf(body.hostName, 'hostName', true), 'hostName') : undefined;
+      const csrInfo = body.csrInfo ? csrSubjectOf(body.csrInfo) : undefined;
+      const started = await orderOf(services, sid, body.orderUri, name);
+      await changeCertificate(ctx, sid, started.certificate.name, { csrInfo, pfxPassword: body.password ?? undefined });
+      await finalize(services, started);
+      const certificate = await mustFindCertificate(ctx, sid, started.certificate.name);
+      return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
+    },
+  );
+
+  app.get<{ Params: Sid; Querystring: { name: string } }>(
+    `${CERTIFICATES}/get`,
+    { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...ERROR_RESPONSES } }) },
+    async (request) => {
+      const certificate = await mustFindCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
+    },
+  );
+
+  app.get<{ Params: Sid }>(
+    `${CERTIFICATES}/get/all`,
+    { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...ERROR_RESPONSES } }) },
+    async (request) => {
+      const rows = await listCertificates(ctx.store.db, request.params.sid);
+      return Promise.all(
+        rows.map(async (row) => {
+          const version = row.current_version_id ? await getVersionDates(ctx.store.db, row.current_version_id) : undefined;
+          return { certificateName: row.name, issueDate: version ? isoTime(version.not_before) : null, expiryDate: version ? isoTime(version.not_after) : null };
+        }),
+      );
+    },
+  );
+
+  app.delete<{ Params: Sid; Querystring: { name: string } }>(
+    `${CERTIFICATES}/delete`,
+    {
+      config: config('write'),
+      schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } }),
+    },
+    async (request, reply) => {
+      await deleteCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      return reply.code(200).send();
+    },
+  );
+}

@@ -1,0 +1,165 @@
+// The RCL API's shapes as TypeBox schemas (validation, serialization, OpenAPI).
+// Request bodies accept fields certkeep does not use (clients send the whole
+// Certificate object back, Azure fields included) and null for any field they
+// leave unset, as the portal's .NET clients serialize it; the fields certkeep
+// reads must have the right type.
+import { type TSchema, Type } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Text = (maxLength: number, description?: string) => Type.String({ maxLength, ...(description ? { description } : {}) });
+const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
+
+export const TAGS = ['RCL compatibility'];
+
+export const ErrorText = Type.String({ description: 'what went wrong and what to fix (text/plain)' });
+export const ERROR_RESPONSES = { 400: ErrorText, 401: ErrorText, 403: ErrorText, 404: ErrorText };
+
+export const Sid = Type.String({ minLength: 1, maxLength: 64, description: 'the subscription the API key belongs to' });
+const CertificateName = Type.String({ minLength: 1, maxLength: 253, description: "the certificate's name (for gen 1, its hostName; *.x is stored as wildcard.x)" });
+
+export const SidParams = Type.Object({ sid: Sid });
+export const NameParams = Type.Object({ sid: Sid, name: CertificateName });
+export const NameQuery = Type.Object({ name: CertificateName });
+
+export const ValidationToken = Type.Object({
+  tokenName: Type.String({ description: 'DNS: the TXT record name relative to rootDomain; HTTP: the file name under /.well-known/acme-challenge/' }),
+  tokenValue: Type.String({ description: 'DNS: the TXT value; HTTP: the file content' }),
+  challengeType: Type.String({ description: 'DNS or HTTP' }),
+  domain: Type.String(),
+});
+
+export const Order = Type.Object({
+  status: Type.String({ description: 'pending, ready, processing, valid or invalid' }),
+  validationTokens: Type.Array(ValidationToken),
+  challenges: Type.Array(Type.Object({ challengeType: Type.String(), status: Type.String(), token: Type.String() })),
+  orderUri: Nullable(Type.String()),
+  certificateUri: Nullable(Type.String()),
+});
+
+export const DOWNLOAD_FIELDS = {
+  pemUrl: 'pem',
+  pfxUrl: 'pfx',
+  cerUrl: 'cer',
+  crtUrl: 'crt',
+  txtUrl: 'txt',
+  keyUrl: 'key',
+  keyTxtUrl: 'key-txt',
+  certCrtUrl: 'cert-crt',
+  cabundleCrtUrl: 'cabundle-crt',
+  fullchainCrtUrl: 'fullchain-crt',
+} as const;
+
+const Url = Nullable(Type.String());
+const DownloadUrls = Type.Object(
+  {
+    pemUrl: Url,
+    pfxUrl: Url,
+    cerUrl: Url,
+    crtUrl: Url,
+    txtUrl: Url,
+    keyUrl: Url,
+    keyTxtUrl: Url,
+    certCrtUrl: Url,
+    cabundleCrtUrl: Url,
+    fullchainCrtUrl: Url,
+  } satisfies Record<keyof typeof DOWNLOAD_FIELDS, TSchema>,
+  { description: 'signed links to certkeep, valid 7 days, no API key needed; key and PFX links only for write-scoped keys' },
+);
+
+export const Certificate = Type.Object({
+  certificateName: Type.String(),
+  rootDomain: Type.String(),
+  challengeType: Type.String(),
+  email: Nullable(Type.String()),
+  password: Nullable(Type.String({ description: 'protects the PFX; shown to write-scoped keys only' })),
+  target: Type.String(),
+  isSAN: Type.Boolean(),
+  orderUri: Nullable(Type.String()),
+  subscriptionId: Type.String(),
+  tokens: Type.Array(ValidationToken),
+  pfxString: Nullable(Type.String({ description: 'base64 PKCS#12, protected by password; write-scoped keys only' })),
+  issueDate: Nullable(Type.String()),
+  expiryDate: Nullable(Type.String()),
+  id: Type.String(),
+  certificateDownloadUrl: Nullable(DownloadUrls),
+});
+
+export const CertificateInfo = Type.Object({
+  certificateName: Type.String(),
+  issueDate: Nullable(Type.String()),
+  expiryDate: Nullable(Type.String()),
+});
+
+const OPEN = { additionalProperties: true };
+
+/** Gen 3's Certificate object as a request (order/create). */
+export const CertificateRequest = Type.Object(
+  {
+    certificateName: CertificateName,
+    rootDomain: Text(253),
+    challengeType: Text(20, 'dns or http, any case'),
+    email: Optional(Text(254)),
+    password: Optional(Text(200)),
+    target: Optional(Text(100, 'Stand Alone (any case)')),
+    isSAN: Optional(Type.Boolean()),
+    orderUri: Optional(Text(2000)),
+  },
+  OPEN,
+);
+
+/** Gen 3's Certificate object as schedule/create wants it: the orderUri of order/create. */
+export const ScheduleRequest = Type.Object(
+  {
+    orderUri: Text(2000),
+    certificateName: Optional(CertificateName),
+    rootDomain: Optional(Text(253)),
+    challengeType: Optional(Text(20)),
+    email: Optional(Text(254)),
+    password: Optional(Text(200)),
+    target: Optional(Text(100)),
+    isSAN: Optional(Type.Boolean()),
+  },
+  OPEN,
+);
+
+export const Gen1CreateRequest = Type.Object(
+  {
+    hostName: Text(253, 'the name the certificate is for: rootDomain, a name under it, or *.rootDomain'),
+    rootDomain: Text(253),
+    email: Optional(Text(254)),
+    challengeType: Text(20, 'DNS or HTTP, any case'),
+    isSAN: Optional(Type.Boolean()),
+  },
+  OPEN,
+);
+
+export const Gen1OrderRequest = Type.Object(
+  { orderUri: Text(2000), challengeType: Optional(Text(20)), rootDomain: Optional(Text(253)) },
+  OPEN,
+);
+
+export const CsrInfo = Type.Object(
+  {
+    countryName: Optional(Text(200)),
+    locality: Optional(Text(200)),
+    state: Optional(Text(200)),
+    organization: Optional(Text(200)),
+    organizationUnit: Optional(Text(200)),
+  },
+  OPEN,
+);
+
+export const Gen1FinalizeRequest = Type.Object(
+  {
+    orderUri: Text(2000),
+    hostName: Optional(Text(253)),
+    rootDomain: Optional(Text(253)),
+    challengeType: Optional(Text(20)),
+    email: Optional(Text(254)),
+    password: Optional(Text(200)),
+    csrInfo: Optional(CsrInfo),
+  },
+  OPEN,
+);
+
+export const FinalizeQuery = Type.Object({ orderuri: Type.String({ minLength: 1, maxLength: 2000, description: 'the orderUri of the order to finalize' }) });
