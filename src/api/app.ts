@@ -14,6 +14,7 @@ import { orderRoutes } from './routes/orders.ts';
 import type { Services } from './services.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { zoneRoutes } from './routes/zones.ts';
 
 export interface AppOptions {
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(notificationRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   return app;
 }
 
