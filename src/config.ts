@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { addressText, parseAddress } from './address.ts';
 import { UsageError } from './errors.ts';
+import { EMAIL_EXAMPLE, senderAddress } from './notify/email-address.ts';
+import type { SmtpSettings } from './notify/email.ts';
 
 export const CA_SHORTCUTS: Record<string, string> = {
   letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
@@ -25,6 +27,8 @@ export interface Config {
   resolvers: string[];
   /** How long DNS-01 waits for every authoritative server to serve a record. */
   dnsTimeoutMs: number;
+  /** Where notification mail is sent from and through; undefined: no mail. Holds the SMTP password: never print it whole. */
+  smtp: SmtpSettings | undefined;
   json: boolean;
   debug: boolean;
 }
@@ -37,12 +41,16 @@ export interface ConfigFlags {
   email?: string;
   resolver?: string;
   dnsTimeout?: string;
+  smtpUrl?: string;
+  smtpFrom?: string;
   json?: boolean;
   debug?: boolean;
   config?: string;
 }
 
-type FileConfig = Partial<Record<'dataDir' | 'databaseUrl' | 'ca' | 'caCert' | 'email' | 'resolver' | 'dnsTimeout', string>>;
+type FileConfig = Partial<
+  Record<'dataDir' | 'databaseUrl' | 'ca' | 'caCert' | 'email' | 'resolver' | 'dnsTimeout' | 'smtpUrl' | 'smtpFrom', string>
+>;
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const file = readConfigFile(flags.config ?? env.CERTKEEP_CONFIG);
@@ -59,6 +67,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     email: pick(flags.email, 'CERTKEEP_EMAIL', file.email),
     resolvers: parseResolvers(pick(flags.resolver, 'CERTKEEP_RESOLVER', file.resolver)),
     dnsTimeoutMs: parseSeconds(pick(flags.dnsTimeout, 'CERTKEEP_DNS_TIMEOUT', file.dnsTimeout) ?? '120', 'dns-timeout') * 1000,
+    smtp: parseSmtp(pick(flags.smtpUrl, 'CERTKEEP_SMTP_URL', file.smtpUrl), pick(flags.smtpFrom, 'CERTKEEP_SMTP_FROM', file.smtpFrom)),
     json: flags.json ?? false,
     debug: flags.debug ?? env.CERTKEEP_DEBUG === '1',
   };
@@ -89,6 +98,50 @@ function parseResolvers(value: string | undefined): string[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((server) => addressText(parseAddress(server, '--resolver', 53)));
+}
+
+const SMTP_URL_EXAMPLE = 'smtp://user:password@smtp.example.com:587 (smtps:// for TLS from the first byte)';
+
+/** --smtp-url and --smtp-from. Errors never echo the URL: it may hold a password. */
+export function parseSmtp(url: string | undefined, from: string | undefined): SmtpSettings | undefined {
+  if (!url) {
+    if (from) throw new UsageError('--smtp-from needs --smtp-url (env CERTKEEP_SMTP_URL): the server to send through', 'smtpUrl');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--smtp-url: not a URL; write it as ${SMTP_URL_EXAMPLE}`, 'smtpUrl');
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+    throw new UsageError(`--smtp-url: the scheme is ${parsed.protocol}; write it as ${SMTP_URL_EXAMPLE}`, 'smtpUrl');
+  }
+  if (!parsed.hostname) throw new UsageError(`--smtp-url: no host; write it as ${SMTP_URL_EXAMPLE}`, 'smtpUrl');
+  const secure = parsed.protocol === 'smtps:';
+  const user = decodeUrlPart(parsed.username, 'user name');
+  const password = decodeUrlPart(parsed.password, 'password');
+  const sender = from ?? (senderAddress(user) ? user : undefined);
+  if (!sender) throw new UsageError('--smtp-from (env CERTKEEP_SMTP_FROM): give the sender address, e.g. certkeep@example.com', 'smtpFrom');
+  if (!senderAddress(sender)) {
+    throw new UsageError(`--smtp-from: "${sender}" is not an email address; write it as ${EMAIL_EXAMPLE} or "certkeep <${EMAIL_EXAMPLE}>"`, 'smtpFrom');
+  }
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port ? Number(parsed.port) : secure ? 465 : 587,
+    secure,
+    user: user || undefined,
+    password: password || undefined,
+    from: sender,
+  };
+}
+
+function decodeUrlPart(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`--smtp-url: the ${what} has a stray %; write a literal % as %25`, 'smtpUrl');
+  }
 }
 
 function parseSeconds(value: string, option: string): number {

@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { zoneRoutes } from './routes/zones.ts';
 import { autodnsRoutes } from './compat/autodns/index.ts';
 import { rclRoutes } from './compat/rcl/index.ts';
@@ -65,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(downloadRoutes, { ctx: options.ctx });
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
+  await app.register(notificationRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(rclRoutes, services);
   return app;
 }

@@ -154,7 +154,7 @@ export interface EventsTable {
   payload: string; // JSON
   created_at: number;
   acked_at: number | null;
-  /** When the event was mailed, or judged not worth a message; null while pending. */
+  /** Mail queue (notify/email.ts): null never looked at, negative held until |value| (claimed or waiting to retry), positive done. */
   emailed_at: number | null;
 }
 

@@ -1,8 +1,11 @@
 // certkeep admin: tenants (subscriptions) and their API keys, for `certkeep serve`.
 import type { Command } from 'commander';
 import { createApiKey, createSubscription, listSubscriptions, revokeApiKey } from '../../engine/tenancy.ts';
+import { UsageError } from '../../errors.ts';
+import { notificationRecipients, setNotificationRecipients } from '../../notify/recipients.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
+import { collect } from './options.ts';
 
 export function registerAdmin(program: Command): void {
   const admin = program.command('admin').description('subscriptions (tenants) and API keys for the server');
@@ -36,6 +39,27 @@ export function registerAdmin(program: Command): void {
       });
     });
 
+  subscription
+    .command('notify')
+    .description('who gets notification mail for a subscription: replaces the list, or shows it when no address is given')
+    .argument('<id>', 'the subscription')
+    .option('--email <address>', 'a recipient; repeat it (or separate with commas) for more, at most 20')
+    .option('--none', 'no mail for this subscription')
+    .action(async (id: string, options: { none?: boolean }, command: Command) => {
+      const emails = emailsGiven(command);
+      if (options.none && emails.length > 0) throw new UsageError('--none and --email exclude each other', 'email');
+      await withSession(command.optsWithGlobals(), async (session) => {
+        const change = options.none || emails.length > 0;
+        const result = change
+          ? await setNotificationRecipients(session.ctx, id, emails, '--email')
+          : await notificationRecipients(session.ctx, id);
+        session.output.result(
+          { id, emails: result },
+          result.length > 0 ? `${change ? '✔ ' : ''}${id} notifies ${result.join(', ')}` : `${change ? '✔ ' : ''}${id} sends no mail`,
+        );
+      });
+    });
+
   apikey
     .command('create')
     .description('another API key for a subscription, shown once')
@@ -58,4 +82,23 @@ export function registerAdmin(program: Command): void {
         session.output.result({ id: keyId, revoked: true }, `✔ revoked ${keyId}`);
       });
     });
+}
+
+/**
+ * The --email values given after the subcommand. The program's global --email
+ * (the ACME account contact) takes every --email commander sees, so they are
+ * read from the arguments as typed.
+ */
+function emailsGiven(command: Command): string[] {
+  let root = command;
+  while (root.parent) root = root.parent;
+  const args = (root as unknown as { rawArgs: string[] }).rawArgs;
+  const start = args.indexOf(command.name(), args.indexOf(command.parent?.name() ?? ''));
+  let emails: string[] = [];
+  for (let i = start + 1; i < args.length; i++) {
+    if (args[i] === '--') break;
+    if (args[i] === '--email' && i + 1 < args.length) emails = collect(args[++i], emails);
+    else if (args[i].startsWith('--email=')) emails = collect(args[i].slice('--email='.length), emails);
+  }
+  return emails;
 }

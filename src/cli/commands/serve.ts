@@ -34,6 +34,8 @@ export function registerServe(program: Command): void {
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
+    .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
+    .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
     .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
@@ -49,6 +51,7 @@ export function registerServe(program: Command): void {
         // Loaded here so that the other commands start without Fastify.
         const { buildApp } = await import('../../api/app.ts');
         const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
+        const { startEmailDispatcher } = await import('../../notify/email.ts');
         const solvers = new ServerSolvers(ctx, {
           resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
           propagationTimeoutMs: session.config.dnsTimeoutMs,
@@ -71,6 +74,7 @@ export function registerServe(program: Command): void {
         if (concurrency > 0) worker.start();
         const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
         if (renewEveryMs > 0) scheduler.start();
+        const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
         const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
         const address = await app.listen({ host, port });
         const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
@@ -88,6 +92,7 @@ export function registerServe(program: Command): void {
         await scheduler.stop();
         await worker.stop();
         await webhooks.stop();
+        await mailer?.stop();
         await app.close();
         await responder?.close();
         await dnsServer?.stop();

@@ -22,3 +22,19 @@ export function listSubscriptions(db: Db): Promise<Row<'subscriptions'>[]> {
 export async function insertSubscription(db: Db, row: NewRow<'subscriptions'>): Promise<void> {
   await db.insertInto('subscriptions').values(row).execute();
 }
+
+/** Where the subscription's notifications are mailed ([] for nowhere); undefined when there is no such subscription. */
+export async function getNotifyEmails(db: Db, id: string): Promise<string[] | undefined> {
+  const row = await db.selectFrom('subscriptions').select('notify_emails').where('id', '=', id).executeTakeFirst();
+  return row ? (JSON.parse(row.notify_emails) as string[]) : undefined;
+}
+
+/** Replaces the recipients; false when there is no such subscription. */
+export async function setNotifyEmails(db: Db, id: string, emails: string[]): Promise<boolean> {
+  const result = await db
+    .updateTable('subscriptions')
+    .set({ notify_emails: JSON.stringify(emails) })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

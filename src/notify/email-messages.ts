@@ -1,0 +1,162 @@
+// The text of notification mail: a subject that says which certificate and
+// what happened, and a plain-text body with the CA's error, the expiry date
+// and what to do about it.
+import { isoTime } from '../engine/views.ts';
+import type { EventRow } from '../store/repositories/email-queue.ts';
+import { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
+import type { MailKind } from './email-policy.ts';
+
+const DAY_MS = 86_400_000;
+
+/** What the dispatcher found out about the event's certificate. */
+export interface MessageFacts {
+  kind: MailKind;
+  event: EventRow;
+  /** The names the certificate covers ([] when unknown). */
+  names: string[];
+  /** Expiry of the certificate in service; null when none was ever issued. */
+  notAfter: number | null;
+  autoRenew: boolean;
+  /** The certificate's last error, for warnings about expiry. */
+  lastError: string | null;
+  /** For `recovered`: the failure that came just before. */
+  previousError: string | null;
+  subscription: { id: string; name: string };
+}
+
+export interface MailText {
+  subject: string;
+  text: string;
+}
+
+export function composeMessage(facts: MessageFacts, now: number): MailText {
+  const payload = parsePayload(facts.event.payload);
+  // Certificate names are plain already; a control character must still never reach a header.
+  const name = text(payload.name)?.replace(/\p{Cc}/gu, ' ') ?? 'a certificate';
+  const body = BODIES[facts.kind](facts, payload, name, now);
+  const covers = facts.names.length > 0 ? [`Names covered: ${facts.names.join(', ')}`, ''] : [];
+  const footer = [
+    '--',
+    `certkeep, subscription ${facts.subscription.name} (${facts.subscription.id})`,
+    `event ${facts.event.type} #${facts.event.id} at ${isoTime(facts.event.created_at)}`,
+  ];
+  return {
+    subject: `[certkeep] ${name}: ${body.summary}`,
+    text: [...body.lines, '', ...covers, ...footer, ''].join('\n'),
+  };
+}
+
+type Payload = Record<string, unknown>;
+type Body = (
+  facts: MessageFacts,
+  payload: Payload,
+  name: string,
+  now: number,
+) => { summary: string; lines: string[] };
+
+const BODIES: Record<MailKind, Body> = {
+  failed: (facts, payload, name, now) => {
+    const renewal = facts.event.type === 'renewal.failed';
+    return {
+      summary: renewal ? 'renewal failed' : 'issuance failed',
+      lines: [
+        `certkeep could not ${renewal ? 'renew' : 'issue'} the certificate ${name}.`,
+        '',
+        `The CA's error: ${text(payload.error) ?? 'none given'}`,
+        '',
+        facts.notAfter === null
+          ? `No certificate has been issued for ${name} yet.`
+          : `The certificate in service is valid until ${isoTime(facts.notAfter)} (${inDays(facts.notAfter, now)}).`,
+        renewal
+          ? 'certkeep keeps trying, waiting longer between attempts. It does not mail about every\n' +
+            'failed attempt: you will hear when a renewal succeeds, and as expiry comes near.'
+          : 'A failure that may heal (network, timeout) is tried again; a refusal by the CA is not:\n' +
+            'fix the cause, then ask for a new attempt. You will hear when it succeeds.',
+        '',
+        ...whatToDo(name, facts.subscription.id),
+      ],
+    };
+  },
+  recovered: (facts, payload, name) => {
+    const issued = facts.event.type === 'certificate.issued';
+    const notAfter = dateOf(payload.notAfter) ?? facts.notAfter;
+    return {
+      summary: issued ? 'issued after failures' : 'renewal recovered',
+      lines: [
+        `certkeep ${issued ? 'issued' : 'renewed'} the certificate ${name} after failed attempts.`,
+        '',
+        `The new certificate${text(payload.serial) ? ` (serial ${text(payload.serial)})` : ''} is valid until ${notAfter === null ? 'an unknown date' : isoTime(notAfter)}.`,
+        ...(facts.previousError ? [`The last failure was: ${facts.previousError}`] : []),
+        '',
+        'Nothing to do.',
+      ],
+    };
+  },
+  expiring: (facts, payload, name, now) => {
+    const notAfter = dateOf(payload.notAfter) ?? facts.notAfter;
+    const days = typeof payload.daysLeft === 'number' ? payload.daysLeft : undefined;
+    return {
+      summary: days === undefined ? 'expires soon' : `expires in ${days} ${days === 1 ? 'day' : 'days'}`,
+      lines: [
+        `The certificate ${name} expires ${notAfter === null ? 'soon' : `on ${isoTime(notAfter)} (${inDays(notAfter, now)})`} and has not been renewed.`,
+        facts.autoRenew
+          ? `certkeep's last error: ${facts.lastError ?? 'none recorded'}`
+          : 'Automatic renewal is turned off for this certificate.',
+        'Once it expires, clients connecting to the names it covers will refuse the connection.',
+        '',
+        ...whatToDo(name, facts.subscription.id),
+      ],
+    };
+  },
+  expired: (facts, payload, name) => {
+    const notAfter = dateOf(payload.notAfter) ?? facts.notAfter;
+    return {
+      summary: 'certificate expired',
+      lines: [
+        `The certificate ${name} expired${notAfter === null ? '' : ` on ${isoTime(notAfter)}`}. Clients connecting to the names it covers now refuse the connection.`,
+        facts.autoRenew
+          ? `certkeep's last error: ${facts.lastError ?? 'none recorded'}`
+          : 'Automatic renewal is turned off for this certificate.',
+        '',
+        ...whatToDo(name, facts.subscription.id),
+      ],
+    };
+  },
+};
+
+function whatToDo(name: string, subscriptionId: string): string[] {
+  const path = `/api/v1/certificates/${encodeURIComponent(name)}`;
+  // The certkeep CLI on the server's machine works in the default subscription only.
+  const cli = (command: string) =>
+    subscriptionId === DEFAULT_SUBSCRIPTION_ID ? ` (or: certkeep ${command} ${name})` : '';
+  return [
+    'What to do:',
+    '  1. Read the error: it usually names a DNS record or challenge the CA could not check, or a rate limit.',
+    `  2. See the certificate: GET ${path}${cli('show')}`,
+    `  3. Once fixed, renew at once: POST ${path}/renew${cli('renew')}`,
+  ];
+}
+
+function inDays(at: number, now: number): string {
+  const days = Math.floor((at - now) / DAY_MS);
+  if (at <= now) return 'already expired';
+  return days < 1 ? 'less than a day from now' : `${days} ${days === 1 ? 'day' : 'days'} from now`;
+}
+
+function parsePayload(json: string): Payload {
+  try {
+    const value = JSON.parse(json) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Payload) : {};
+  } catch {
+    return {};
+  }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function dateOf(value: unknown): number | null {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? null : ms;
+}

@@ -1,0 +1,49 @@
+// Which events are worth an email: one message per change of state that
+// needs (or ends the need for) someone's attention, never one per attempt.
+//
+//   renewal.failed, issuance.failed   the first failure after a success (or
+//                                     the certificate's first outcome); repeated
+//                                     failures are silent, the planner's expiry
+//                                     warnings grow louder instead
+//   certificate.renewed, .issued,     only when they end a run of failures
+//   renewal.recovered                 ("recovered"); routine successes are silent
+//   certificate.expiring              every one: the planner raises each
+//                                     threshold (7, 3, 1 days) once per version
+//   certificate.expired               every one
+//   anything else                     silent: deletions and revocations are what
+//                                     a person just did; unknown types are left
+//                                     to the poll queue and webhooks
+//   any event of a certificate deleted since: silent, nothing is left to act on
+//
+// "After a success" is read from the event log, not from the certificate's
+// failure_count: the count is what it is when the mailer looks, possibly
+// several events later, while the log says what came just before this event.
+// So the decision is the same whenever, and on whichever instance, it is made.
+import type { Db } from '../store/repositories/db.ts';
+import { type EventRow, previousEventOfType } from '../store/repositories/email-queue.ts';
+
+export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired';
+
+const FAILURES = ['renewal.failed', 'issuance.failed'];
+const SUCCESSES = ['certificate.issued', 'certificate.renewed', 'renewal.recovered'];
+const OUTCOMES = [...FAILURES, ...SUCCESSES];
+
+export interface MailDecision {
+  kind: MailKind;
+  /** For `recovered`: the failure it ends. */
+  previous?: EventRow;
+}
+
+/** What message the event deserves, or undefined for none. */
+export async function mailDecision(db: Db, event: EventRow): Promise<MailDecision | undefined> {
+  // The certificate has been deleted since (certificate_id is set null): nothing left to act on.
+  if (event.certificate_id === null) return undefined;
+  if (event.type === 'certificate.expiring') return { kind: 'expiring' };
+  if (event.type === 'certificate.expired') return { kind: 'expired' };
+  const failure = FAILURES.includes(event.type);
+  if (!failure && !SUCCESSES.includes(event.type)) return undefined;
+  const previous = await previousEventOfType(db, event.certificate_id, event.id, OUTCOMES);
+  const previousFailed = previous !== undefined && FAILURES.includes(previous.type);
+  if (failure) return previousFailed ? undefined : { kind: 'failed' };
+  return previousFailed ? { kind: 'recovered', previous } : undefined;
+}
