@@ -357,7 +357,7 @@ async function downloadCertificate(run: Run): Promise<void> {
         subscriptionId: certificate.subscription_id,
         certificateId: certificate.id,
         type: renewed ? 'certificate.renewed' : 'certificate.issued',
-        payload: { name: certificate.name, orderId: order.id, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
+        payload: { name: certificate.name, orderId: order.id, ca: order.ca_url, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
       },
       now,
     );
