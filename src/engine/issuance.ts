@@ -357,7 +357,7 @@ async function downloadCertificate(run: Run): Promise<void> {
         subscriptionId: certificate.subscription_id,
         certificateId: certificate.id,
         type: renewed ? 'certificate.renewed' : 'certificate.issued',
-        payload: { name: certificate.name, orderId: order.id, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
+        payload: { name: certificate.name, orderId: order.id, ca: order.ca_url, serial: parsed.serial, notAfter: parsed.notAfter.toISOString() },
       },
       now,
     );
@@ -417,10 +417,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
   if (!order) return;
   const certificate = await getCertificate(ctx.store.db, order.certificate_id);
   const message = error instanceof Error ? error.message : String(error);
-  // A CA that keeps failing the same order is given up on when another CA is listed:
-  // the planner then places the next order there (planner.ts, issuerIndex).
-  const fallback = certificate !== undefined && parseIssuers(certificate.issuers).length > 1 && order.attempt + 1 >= FAILURES_PER_ISSUER;
-  const final = endsOrder(error) || fallback;
+  const final = orderEnds(error, order.attempt + 1, certificate === undefined ? 1 : parseIssuers(certificate.issuers).length);
   const now = ctx.clock.now();
   const current = certificate?.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
   const notAfter = current?.not_after ?? null;
@@ -474,10 +471,20 @@ export function autoRenews(certificate: Pick<CertificateRow, 'renewal_policy' | 
   return JSON.parse(certificate.renewal_policy).autoRenew !== false && JSON.parse(certificate.challenge_config).manual !== true;
 }
 
+/**
+ * Whether an order that failed with `error`, its `attempts`-th failure, ends
+ * (a new order is placed later) or is resumed at its step. A CA that keeps
+ * failing the same order is given up on when another CA is listed: the planner
+ * then places the next order there (planner.ts, issuerIndex).
+ */
+export function orderEnds(error: unknown, attempts: number, issuers: number): boolean {
+  return endsOrder(error) || (issuers > 1 && attempts >= FAILURES_PER_ISSUER);
+}
+
 /** 5 s, doubling per attempt up to 10 minutes, with ±20 % jitter so that instances do not retry in step. */
-export function retryDelay(attempt: number): number {
+export function retryDelay(attempt: number, random = Math.random): number {
   const base = Math.min(5_000 * 2 ** Math.max(0, attempt - 1), 600_000);
-  return Math.round(base * (0.8 + Math.random() * 0.4));
+  return Math.round(base * (0.8 + random() * 0.4));
 }
 
 /** The CA said no, or the order cannot go on; a network failure or a timeout may heal, so the step is kept. */

@@ -1,0 +1,14 @@
+// Seeded randomness for the renewal simulation: the same seed gives the same
+// failures and the same jitter, so a failing run can be replayed.
+
+/** mulberry32: small, fast and good enough for drawing failures and jitter. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
