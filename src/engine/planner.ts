@@ -54,12 +54,26 @@ export function issuerIndex(failures: number, issuers: number): number {
   return Math.floor(failures / FAILURES_PER_ISSUER) % issuers;
 }
 
+/** How late a renewal may run before its certificate counts as off track. */
+export const RENEWAL_GRACE_MS = HOUR;
+
+/**
+ * Whether renewal is going to plan: no failures, and the planned time not
+ * passed by more than the grace. A certificate on track raises no expiry
+ * warnings — a healthy 6-day certificate always has under 7 days left.
+ */
+export function onTrack(nextRenewalAt: number | null, failures: number, now: number): boolean {
+  return failures === 0 && nextRenewalAt !== null && now < nextRenewalAt + RENEWAL_GRACE_MS;
+}
+
 /**
  * The expiry warning due now when it is louder than the last one raised:
- * 7, 3 or 1 (days left), 0 once expired; undefined when none is due.
+ * 7, 3 or 1 (days left) for a certificate off track, 0 once expired;
+ * undefined when none is due.
  */
-export function expiryWarning(notAfter: number, now: number, warned: number | null): number | undefined {
+export function expiryWarning(notAfter: number, now: number, warned: number | null, track = false): number | undefined {
   const left = notAfter - now;
+  if (left > 0 && track) return undefined;
   const due = left <= 0 ? 0 : EXPIRY_WARNINGS.filter((days) => left <= days * DAY).at(-1);
   if (due === undefined) return undefined;
   return warned === null || due < warned ? due : undefined;

@@ -9,6 +9,7 @@ import {
   claimDueCertificate,
   dueCertificates,
   getCertificate,
+  getVersionDates,
   nearingExpiry,
   releaseCertificate,
   updateCertificate,
@@ -20,9 +21,8 @@ import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { PROCESS_OWNER } from './leases.ts';
 import { startRenewal } from './orders.ts';
-import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, plannedRenewal, retryTime, severity } from './planner.ts';
+import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
-import { getVersionDates } from '../store/repositories/certificates.ts';
 
 const DAY = 86_400_000;
 
@@ -130,7 +130,7 @@ export class RenewalScheduler {
     const rows = await nearingExpiry(ctx.store.db, now, EXPIRY_WARNINGS[0] * DAY, this.#batch);
     let raised = 0;
     for (const row of rows) {
-      const days = expiryWarning(row.not_after, now, row.warned_days);
+      const days = expiryWarning(row.not_after, now, row.warned_days, onTrack(row.next_renewal_at, row.failure_count, now));
       if (days === undefined) continue;
       await ctx.store.db.transaction().execute(async (trx) => {
         await updateCertificate(trx, row.id, { warned_days: days });

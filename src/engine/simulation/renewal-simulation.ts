@@ -14,7 +14,7 @@
 // attempt is one request that succeeds or fails as a whole.
 import type { EventType } from '../../store/repositories/events.ts';
 import { orderEnds, retryDelay } from '../issuance.ts';
-import { EXPIRY_WARNINGS, expiryWarning, issuerIndex, plannedRenewal, retryTime } from '../planner.ts';
+import { EXPIRY_WARNINGS, expiryWarning, issuerIndex, onTrack, plannedRenewal, RENEWAL_GRACE_MS, retryTime } from '../planner.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, type RenewalPolicy } from '../renewal-policy.ts';
 import { EventQueue, type Scheduled } from './event-queue.ts';
 import { SimulatedEventStream } from './event-stream.ts';
@@ -368,8 +368,14 @@ class RenewalSimulation {
   /** scheduler.ts #raiseExpiryWarnings, for one certificate at one tick. */
   #raiseWarning(cert: SimCertificate, version: number, now: number): void {
     if (version !== cert.version) return;
-    const days = expiryWarning(cert.notAfter, now, cert.warnedDays);
-    if (days === undefined) return;
+    const days = expiryWarning(cert.notAfter, now, cert.warnedDays, onTrack(cert.nextRenewalAt, cert.failureCount, now));
+    if (days === undefined) {
+      // On track for now: look again once the renewal is overdue (the real scheduler looks every tick),
+      // and at expiry at the latest.
+      const overdueAt = cert.nextRenewalAt + RENEWAL_GRACE_MS;
+      if (overdueAt > now || cert.notAfter > now) this.#queue.push(new Job('warn', this.#tickAt(Math.max(now + 1, Math.min(overdueAt, cert.notAfter))), cert));
+      return;
+    }
     cert.warnedDays = days;
     if (days === 0) this.#lapsed(cert, null);
     else if (cert.failureCount === 0) cert.stats.warningsOnSchedule++;

@@ -117,7 +117,7 @@ export function nearingExpiry(db: Db, now: number, withinMs: number, limit: numb
   return db
     .selectFrom('certificates as c')
     .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .select(['c.id', 'c.subscription_id', 'c.name', 'c.warned_days', 'c.next_renewal_at', 'v.not_after'])
+    .select(['c.id', 'c.subscription_id', 'c.name', 'c.warned_days', 'c.next_renewal_at', 'c.failure_count', 'v.not_after'])
     .where('c.state', '!=', 'revoked')
     .where('v.not_after', '<=', now + withinMs)
     .where((eb) => eb.or([eb('c.warned_days', 'is', null), eb('c.warned_days', '>', 0)]))
