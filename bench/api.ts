@@ -1,4 +1,4 @@
-// npm run bench:api -- --certificates N --connections C --duration S
+// npm run bench:api -- --certificates N --connections C --duration S [--cpu-prof DIR]
 // Stores N certificates (each with a current version) in a fresh embedded
 // store, starts `certkeep serve` as its own process, and loads
 // GET /api/v1/certificates/{name} from this process with autocannon: a short
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
+    // Writes the server's V8 CPU profile (.cpuprofile) into this directory.
+    'cpu-prof': { type: 'string' },
   },
 });
 const certificates = Number(values.certificates);
@@ -47,13 +49,13 @@ try {
   server = await startServer(dataDir, port, logFile);
   const url = `http://127.0.0.1:${port}`;
   const headers = { authorization: `Bearer ${apiKey}` };
-  const requests = shuffledPaths(certificates);
-  // Each connection walks the names from its own offset, so they do not move in step.
-  let offset = 0;
-  const setupClient = (client: { setRequests(requests: Request[]): void }) => {
-    const start = (offset++ * Math.floor(certificates / connections)) % certificates;
-    client.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
-  };
+  // Each connection asks for its own share of the names, in random order:
+  // together they cover every certificate. (Requests are built per connection
+  // at start-up, so each gets only its share.)
+  const shares = requestShares(certificates, connections);
+  let next = 0;
+  const requests = [shares[0][0]];
+  const setupClient = (client: { setRequests(requests: Request[]): void }) => client.setRequests(shares[next++ % connections]);
   await autocannon({ url, connections, duration: warmup, headers, requests, setupClient });
   const cpuBefore = processCpuMs(server.pid);
   const result = await autocannon({ url, connections, duration, headers, requests, setupClient });
@@ -61,7 +63,7 @@ try {
   const total = result.requests.total;
   console.log(
     JSON.stringify({
-      requestsPerSecond: Math.round(total / result.duration),
+      requestsPerSecond: Math.round(result.requests.average),
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
       maxMs: result.latency.max,
@@ -163,19 +165,24 @@ function certificateName(i: number): string {
   return `bench-${String(i).padStart(5, '0')}.example.test`;
 }
 
-/** Every certificate once, in an order spread over the table. */
-function shuffledPaths(count: number): Request[] {
+/** Every certificate once, shuffled, dealt out to the connections. */
+function requestShares(count: number, hands: number): Request[][] {
   const order = Array.from({ length: count }, (_, i) => i);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return order.map((i) => ({ method: 'GET', path: `/api/v1/certificates/${certificateName(i)}` }));
+  const shares: Request[][] = Array.from({ length: hands }, () => []);
+  order.forEach((n, i) => {
+    shares[i % hands].push({ method: 'GET', path: `/api/v1/certificates/${certificateName(n)}` });
+  });
+  return shares;
 }
 
 async function startServer(dir: string, port: number, logFile: string): Promise<ReturnType<typeof spawn>> {
   const log = await open(logFile, 'w');
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`], {
+  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--listen', `127.0.0.1:${port}`], {
     env: { ...process.env, CERTKEEP_DATA_DIR: dir, CERTKEEP_RATE_LIMIT: 'off' },
     stdio: ['ignore', log.fd, log.fd],
   });

@@ -22,8 +22,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // A path parameter may be a whole domain name (253 characters); longer segments get a 414.
+    routerOptions: { maxParamLength: 300 },
+    // Errors Fastify raises before routing (a bad percent-encoding, an over-long segment) are problem documents too.
+    frameworkErrors: problemErrorHandler,
   });
   app.setErrorHandler(problemErrorHandler);
+  // The API speaks JSON only: a text/plain body gets a 415 rather than a confusing schema error.
+  // Compatibility adapters that take other media types add their parsers inside their own plugin.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
   await app.register(swagger, {

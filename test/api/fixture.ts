@@ -1,0 +1,76 @@
+// An API over a fresh SQLite store with two tenants, A and B, each holding
+// one of everything the routes deal in. When a new kind of resource gets
+// routes, give each tenant one here (and its path parameter a row in
+// routes.test.ts's PARAMS).
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { type AppOptions, buildApp } from '../../src/api/app.ts';
+import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
+import { addZone } from '../../src/engine/zones.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { insertCertificate } from '../../src/store/repositories/certificates.ts';
+import { tempDir } from '../rig/tmp.ts';
+import { rowsFor } from '../store/rows.ts';
+
+export interface Tenant {
+  subscriptionId: string;
+  /** read and write */
+  writeKey: string;
+  readKey: string;
+  certificateName: string;
+  zone: string;
+}
+
+export interface ApiFixture {
+  store: Store;
+  ctx: EngineContext;
+  app: FastifyInstance;
+  a: Tenant;
+  b: Tenant;
+  /** app.inject with the key, if any, as a bearer token. */
+  request(options: InjectOptions & { key?: string }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {}): Promise<ApiFixture> {
+  const dir = await tempDir();
+  const store = await openStore({ dataDir: dir.path });
+  const ctx = createEngineContext(store);
+  const app = await buildApp({ ...options, ctx });
+  const a = await makeTenant(ctx, 'a');
+  const b = await makeTenant(ctx, 'b');
+  return {
+    store,
+    ctx,
+    app,
+    a,
+    b,
+    request: ({ key, ...inject }) =>
+      app.inject({ ...inject, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...inject.headers } }),
+    async close() {
+      await app.close();
+      await closeEngineContext(ctx);
+      await store.close();
+      await dir.remove();
+    },
+  };
+}
+
+async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
+  const subscription = await createSubscription(ctx, `tenant ${label}`);
+  const read = await createApiKey(ctx, subscription.id, 'read');
+  const certificateName = `www.${label}.example`;
+  const { certificates } = rowsFor(subscription.id);
+  await insertCertificate(ctx.store.db, {
+    ...certificates,
+    name: certificateName,
+    identifiers: JSON.stringify([{ type: 'dns', value: certificateName }]),
+  });
+  const zone = `${label}.example`;
+  await addZone(ctx, subscription.id, {
+    zone,
+    provider: 'rfc2136',
+    settings: { server: '127.0.0.1:53', tsigKey: 'k', tsigSecret: 'c2VjcmV0c2VjcmV0' },
+  });
+  return { subscriptionId: subscription.id, writeKey: subscription.key.apiKey, readKey: read.apiKey, certificateName, zone };
+}
