@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { EngineContext } from '../engine/context.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
+import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -16,6 +17,12 @@ export interface AppOptions {
   /** pino options, or false; API keys in headers are always redacted. */
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /**
+   * Requests per API key (or per client IP without a valid key) per window, or
+   * false for none. Absent: CERTKEEP_RATE_LIMIT ("off", "600/min", "20/s"),
+   * else 600 a minute. See rate-limit.ts.
+   */
+  rateLimit?: RateLimit | false;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -32,6 +39,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Compatibility adapters that take other media types add their parsers inside their own plugin.
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+  await app.register(authPlugin, { ctx: options.ctx });
+  const limit = options.rateLimit ?? rateLimitFromEnv() ?? DEFAULT_RATE_LIMIT;
+  if (limit) await app.register(rateLimitPlugin, limit);
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
   await app.register(swagger, {
     openapi: {
@@ -42,7 +52,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(authPlugin, { ctx: options.ctx });
   await app.register(healthRoutes, { ctx: options.ctx });
   await app.register(certificateRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });

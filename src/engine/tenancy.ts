@@ -29,6 +29,8 @@ export interface IssuedKey {
 export interface Caller {
   subscriptionId: string;
   keyId: string;
+  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
+  keyPrefix: string;
   scopes: Scope[];
 }
 
@@ -91,7 +93,7 @@ export async function authenticateApiKey(ctx: EngineContext, presented: string):
   const presentedHash = Buffer.from(sha256Hex(presented), 'hex');
   for (const row of await activeKeysByPrefix(ctx.store.db, match[1])) {
     if (timingSafeEqual(presentedHash, Buffer.from(row.secret_hash, 'hex'))) {
-      return { subscriptionId: row.subscription_id, keyId: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
+      return { subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes: JSON.parse(row.scopes) as Scope[] };
     }
   }
   return undefined;

@@ -29,16 +29,20 @@ export interface ApiFixture {
   b: Tenant;
   /** app.inject with the key, if any, as a bearer token. */
   request(options: InjectOptions & { key?: string }): Promise<LightMyRequestResponse>;
+  /** Another app over the same store and tenants (closed with the fixture), e.g. with other limits. */
+  appWith(options: Partial<Omit<AppOptions, 'ctx'>>): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
+/** The rate limit is off unless asked for: the tests make many requests with one key. */
 export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
   const store = await openStore({ dataDir: dir.path });
   const ctx = createEngineContext(store);
-  const app = await buildApp({ ...options, ctx });
+  const app = await buildApp({ rateLimit: false, ...options, ctx });
   const a = await makeTenant(ctx, 'a');
   const b = await makeTenant(ctx, 'b');
+  const apps = [app];
   return {
     store,
     ctx,
@@ -47,8 +51,13 @@ export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {})
     b,
     request: ({ key, ...inject }) =>
       app.inject({ ...inject, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...inject.headers } }),
+    async appWith(other) {
+      const built = await buildApp({ rateLimit: false, ...other, ctx });
+      apps.push(built);
+      return built;
+    },
     async close() {
-      await app.close();
+      for (const built of apps) await built.close();
       await closeEngineContext(ctx);
       await store.close();
       await dir.remove();
