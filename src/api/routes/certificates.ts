@@ -2,9 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineContext } from '../../engine/context.ts';
-import { certificateSummary } from '../../engine/views.ts';
+import { findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
-import { findCertificate, listCertificates } from '../../store/repositories/certificates.ts';
 
 const CertificateSummary = Type.Object({
   name: Type.String(),
@@ -26,19 +25,16 @@ export async function certificateRoutes(app: FastifyInstance, options: { ctx: En
   app.get(
     '/certificates',
     { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary) }) } } },
-    async (request) => {
-      const rows = await listCertificates(db, request.caller.subscriptionId);
-      return { certificates: await Promise.all(rows.map((row) => certificateSummary(db, row))) };
-    },
+    async (request) => ({ certificates: await listCertificateSummaries(db, request.caller.subscriptionId) }),
   );
 
   app.get<{ Params: { name: string } }>(
     '/certificates/:name',
     { config: { scope: 'read' }, schema: { params: NameParams, response: { 200: CertificateSummary } } },
     async (request) => {
-      const row = await findCertificate(db, request.caller.subscriptionId, request.params.name);
-      if (!row) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
-      return certificateSummary(db, row);
+      const summary = await findCertificateSummary(db, request.caller.subscriptionId, request.params.name);
+      if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
+      return summary;
     },
   );
 }

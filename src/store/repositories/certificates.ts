@@ -54,6 +54,35 @@ export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 's
   return db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', id).executeTakeFirst();
 }
 
+/** What a summary shows: the certificate's own columns and its current version's serial and dates (null before the first). */
+export interface CertificateWithDates {
+  name: string;
+  state: string;
+  identifiers: string;
+  next_renewal_at: number | null;
+  serial: string | null;
+  not_before: number | null;
+  not_after: number | null;
+}
+
+/** One query for a certificate and its current version's dates (the API's hottest read). */
+export function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
+  return withDates(db, subscriptionId).where('c.name', '=', name).executeTakeFirst();
+}
+
+export function listCertificatesWithDates(db: Db, subscriptionId: string): Promise<CertificateWithDates[]> {
+  return withDates(db, subscriptionId).orderBy('c.name').execute();
+}
+
+function withDates(db: Db, subscriptionId: string) {
+  return db
+    .selectFrom('certificates as c')
+    .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .select(['c.name', 'c.state', 'c.identifiers', 'c.next_renewal_at', 'v.serial', 'v.not_before', 'v.not_after'])
+    .where('c.subscription_id', '=', subscriptionId)
+    .where('c.state', '!=', 'deleted');
+}
+
 export function listVersions(db: Db, certificateId: string): Promise<VersionRow[]> {
   return db
     .selectFrom('certificate_versions')
