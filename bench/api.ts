@@ -58,8 +58,13 @@ try {
   const setupClient = (client: { setRequests(requests: Request[]): void }) => client.setRequests(shares[next++ % connections]);
   await autocannon({ url, connections, duration: warmup, headers, requests, setupClient });
   const cpuBefore = processCpuMs(server.pid);
+  const loadCpuBefore = process.cpuUsage();
+  const machineBefore = machineCpuMs();
   const result = await autocannon({ url, connections, duration, headers, requests, setupClient });
   const serverCpuMs = processCpuMs(server.pid) - cpuBefore;
+  const loadCpu = process.cpuUsage(loadCpuBefore);
+  const loadCpuMs = (loadCpu.user + loadCpu.system) / 1000;
+  const machine = machineCpuMs(machineBefore);
   const total = result.requests.total;
   console.log(
     JSON.stringify({
@@ -72,6 +77,9 @@ try {
       seconds: result.duration,
       requests: total,
       serverCpuUsPerRequest: Number.isNaN(serverCpuMs) ? undefined : Math.round((serverCpuMs * 1000) / total),
+      loadCpuUsPerRequest: Math.round((loadCpuMs * 1000) / total),
+      // The host is shared: CPU that neither process used during the run, and CPU stolen by the hypervisor.
+      ...(machine ? { othersCpuPercent: Math.max(0, Math.round((100 * (machine.busyMs - serverCpuMs - loadCpuMs)) / machine.totalMs)), stealPercent: Math.round((100 * machine.stealMs) / machine.totalMs) } : {}),
       ...(result.non2xx > 0 ? { non2xx: result.non2xx, statusCodes: result.statusCodeStats } : {}),
       ...(result.errors > 0 ? { errors: result.errors, timeouts: result.timeouts } : {}),
     }),
@@ -205,6 +213,24 @@ async function stopServer(child: ReturnType<typeof spawn>): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+interface MachineCpu {
+  busyMs: number;
+  stealMs: number;
+  totalMs: number;
+}
+
+/** All CPUs' busy, stolen and total time from /proc/stat (Linux), or its change since `before`. */
+function machineCpuMs(before?: MachineCpu): MachineCpu | undefined {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    const ms = (ticks: number) => (ticks * 1000) / 100;
+    const now = { busyMs: ms(user + nice + system + irq + softirq), stealMs: ms(steal), totalMs: ms(user + nice + system + idle + iowait + irq + softirq + steal) };
+    return before ? { busyMs: now.busyMs - before.busyMs, stealMs: now.stealMs - before.stealMs, totalMs: now.totalMs - before.totalMs } : now;
+  } catch {
+    return undefined;
+  }
 }
 
 /** User + system CPU time of a process from /proc (Linux); NaN elsewhere. */
