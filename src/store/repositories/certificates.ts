@@ -1,3 +1,4 @@
+import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
 export type CertificateRow = Row<'certificates'>;
@@ -65,10 +66,12 @@ export interface CertificateWithDates {
   not_after: number | null;
 }
 
-/** One query for a certificate and its current version's dates (the API's hottest read). */
-export function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  return withDates(db, subscriptionId).where('c.name', '=', name).executeTakeFirst();
+/** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
+export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
+  return (await certificateWithDates(db, subscriptionId, name))[0];
 }
+
+const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
 
 export function listCertificatesWithDates(db: Db, subscriptionId: string): Promise<CertificateWithDates[]> {
   return withDates(db, subscriptionId).orderBy('c.name').execute();
