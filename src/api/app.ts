@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { EngineContext } from '../engine/context.ts';
-import { accessLogPlugin } from './access-log.ts';
+import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
@@ -31,7 +31,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // access-log.ts writes one line per request, at a level that depends on the answer.
-    disableRequestLogging: true,
+    logController: new QuietRequestLogs(),
     // A path parameter may be a whole domain name (253 characters); longer segments get a 414.
     routerOptions: { maxParamLength: 300 },
     // Errors Fastify raises before routing (a bad percent-encoding, an over-long segment) are problem documents too.
