@@ -1,9 +1,10 @@
-// npm run bench:api -- --certificates N --connections C --duration S [--cpu-prof DIR]
+// npm run bench:api -- --certificates N --connections C --duration S [--rate-limit off|N/min] [--cpu-prof DIR]
 // Stores N certificates (each with a current version) in a fresh embedded
 // store, starts `certkeep serve` as its own process, and loads
 // GET /api/v1/certificates/{name} from this process with autocannon: a short
 // warm-up, then the measured run. Prints one JSON line. The server runs with
-// its default logging and with the rate limit off (CERTKEEP_RATE_LIMIT=off).
+// its default logging and, unless --rate-limit says otherwise, with the rate
+// limit off (CERTKEEP_RATE_LIMIT=off).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     // Writes the server's V8 CPU profile (.cpuprofile) into this directory.
     'cpu-prof': { type: 'string' },
+    // The server's CERTKEEP_RATE_LIMIT: off, or a limit the run stays under (e.g. 100000000/min) to measure the limiter's cost.
+    'rate-limit': { type: 'string', default: 'off' },
   },
 });
 const certificates = Number(values.certificates);
@@ -74,6 +77,7 @@ try {
       maxMs: result.latency.max,
       certificates,
       connections,
+      rateLimit: values['rate-limit'],
       seconds: result.duration,
       requests: total,
       serverCpuUsPerRequest: Number.isNaN(serverCpuMs) ? undefined : Math.round((serverCpuMs * 1000) / total),
@@ -191,7 +195,7 @@ async function startServer(dir: string, port: number, logFile: string): Promise<
   const log = await open(logFile, 'w');
   const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const child = spawn(process.execPath, [...profile, CLI, 'serve', '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, CERTKEEP_DATA_DIR: dir, CERTKEEP_RATE_LIMIT: 'off' },
+    env: { ...process.env, CERTKEEP_DATA_DIR: dir, CERTKEEP_RATE_LIMIT: values['rate-limit'] },
     stdio: ['ignore', log.fd, log.fd],
   });
   await log.close();
