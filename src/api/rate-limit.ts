@@ -9,6 +9,11 @@
 // bursts of hundreds: far above what an agent, the portal or a deploy script
 // needs, while one runaway client stays a small share of what one instance
 // serves (bench:api measures thousands a second). Health checks are exempt.
+//
+// Routes that authenticate another way (compatibility APIs) count per key too
+// if they set request.caller in an onRequest hook of their own: the limiter's
+// hook is appended after a route's hooks. Behind a reverse proxy, every
+// keyless request has the proxy's address until Fastify's trustProxy is set.
 import rateLimit, { type errorResponseBuilderContext } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
