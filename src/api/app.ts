@@ -4,11 +4,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { EngineContext } from '../engine/context.ts';
+import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { strictValidation } from './validation.ts';
 import { ServerSolvers, type SolverSource } from '../engine/solvers.ts';
 import type { IssuerSpec } from '../engine/issuers.ts';
+import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { orderRoutes } from './routes/orders.ts';
 import type { Services } from './services.ts';
@@ -31,16 +33,35 @@ export interface AppOptions {
   /** pino options, or false; API keys in headers are always redacted. */
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /**
+   * Requests per API key (or per client IP without a valid key) per window, or
+   * false for none. Absent: CERTKEEP_RATE_LIMIT ("off", "600/min", "20/s"),
+   * else 600 a minute. See rate-limit.ts.
+   */
+  rateLimit?: RateLimit | false;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // access-log.ts writes one line per request, at a level that depends on the answer.
+    logController: new QuietRequestLogs(),
+    // A path parameter may be a whole domain name (253 characters); longer segments get a 414.
+    routerOptions: { maxParamLength: 300 },
+    // Errors Fastify raises before routing (a bad percent-encoding, an over-long segment) are problem documents too.
+    frameworkErrors: problemErrorHandler,
   });
   strictValidation(app);
   app.setErrorHandler(problemErrorHandler);
+  // The API speaks JSON only: a text/plain body gets a 415 rather than a confusing schema error.
+  // Compatibility adapters that take other media types add their parsers inside their own plugin.
+  app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
+  await app.register(accessLogPlugin);
+  await app.register(authPlugin, { ctx: options.ctx });
+  const limit = options.rateLimit ?? rateLimitFromEnv() ?? DEFAULT_RATE_LIMIT;
+  if (limit) await app.register(rateLimitPlugin, limit);
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
   await app.register(swagger, {
     openapi: {
@@ -51,7 +72,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(authPlugin, { ctx: options.ctx });
   await app.register(healthRoutes, { ctx: options.ctx });
   const services: Services = {
     ctx: options.ctx,

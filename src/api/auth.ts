@@ -1,5 +1,12 @@
 // API keys on every /api route: `Authorization: Bearer <key>` (or `X-API-Key`).
 // A route says which scope it needs in its config; write keys may also read.
+//
+// Two steps, so that the rate limit (rate-limit.ts) sits between them and can
+// count requests by the key that made them:
+// - onRequest: who is calling (request.caller), without answering yet;
+// - (the rate limit's own onRequest hook, which Fastify runs after this
+//   plugin's: route-level hooks follow the context's);
+// - preParsing: 401 or 403, before any body is read.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EngineContext } from '../engine/context.ts';
@@ -8,6 +15,7 @@ import { problem, sendProblem } from './problems.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Set on routes with a scope once the key is verified; null on public routes and for bad keys. */
     caller: Caller;
   }
   interface FastifyContextConfig {
@@ -23,15 +31,24 @@ declare module 'fastify' {
 
 export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: EngineContext }) => {
   app.decorateRequest('caller', null as unknown as Caller);
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (!request.routeOptions.config?.scope || request.routeOptions.config?.compat) return;
+    const key = presentedKey(request);
+    const caller = key ? await authenticateApiKey(options.ctx, key) : undefined;
+    if (caller) request.caller = caller;
+  });
+
+  app.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply) => {
     const scope = request.routeOptions.config?.scope;
     if (!scope || request.routeOptions.config?.compat) return;
-    const key = presentedKey(request);
-    if (!key) return sendProblem(reply, problem(401, 'send an API key as "Authorization: Bearer <key>"; create one with certkeep admin apikey create'));
-    const caller = await authenticateApiKey(options.ctx, key);
-    if (!caller) return sendProblem(reply, problem(401, 'the API key is not valid (unknown, revoked or mistyped)'));
+    const { caller } = request;
+    if (!caller) {
+      return presentedKey(request)
+        ? sendProblem(reply, problem(401, 'the API key is not valid (unknown, revoked or mistyped)'))
+        : sendProblem(reply, problem(401, 'send an API key as "Authorization: Bearer <key>"; create one with certkeep admin apikey create'));
+    }
     if (!caller.scopes.includes(scope)) return sendProblem(reply, problem(403, `this API key may ${caller.scopes.join(' and ')}; this route needs a ${scope} key`));
-    request.caller = caller;
   });
 });
 

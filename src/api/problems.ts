@@ -19,7 +19,8 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
-  413: 'Payload Too Large',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -60,7 +61,33 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem(500, 'the server could not complete the request; the error is in its log'));
   }
-  return sendProblem(reply, problem(status, error.message));
+  return sendProblem(reply, problem(status, requestErrorDetail(error, request)));
+}
+
+/** Fastify's own messages for a malformed request, said so that the client knows what to change. */
+function requestErrorDetail(error: FastifyError, request: FastifyRequest): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the request body is larger than this route accepts (${kib(request.routeOptions.bodyLimit)})`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const type = request.headers['content-type'];
+      return `send the body as JSON with "Content-Type: application/json"${type ? ` (this request has "${type}")` : ' (this request has none)'}`;
+    }
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'the body is not valid JSON (or it holds a __proto__ or constructor.prototype key)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty but the Content-Type says application/json: send a JSON document, or no Content-Type';
+    case 'FST_ERR_BAD_URL':
+      return 'the URL holds an invalid percent-encoding';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'a path segment of the URL is too long';
+    default:
+      return error.message;
+  }
+}
+
+function kib(bytes: number | undefined): string {
+  return bytes === undefined ? 'see the API documentation' : `at most ${Math.floor(bytes / 1024)} KiB`;
 }
 
 function fieldOf(instancePath: string, params: Record<string, unknown> | undefined): string {

@@ -14,6 +14,7 @@ import {
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
 import type { EngineContext } from './context.ts';
+import { verifiedKeys } from './verified-keys.ts';
 
 export type Scope = 'read' | 'write';
 const SCOPES: readonly Scope[] = ['read', 'write'];
@@ -29,6 +30,8 @@ export interface IssuedKey {
 export interface Caller {
   subscriptionId: string;
   keyId: string;
+  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
+  keyPrefix: string;
   scopes: Scope[];
 }
 
@@ -82,16 +85,30 @@ export async function revokeApiKey(ctx: EngineContext, keyId: string): Promise<v
   const key = await getApiKey(ctx.store.db, keyId);
   if (!key) throw new NotFoundError(`no API key ${keyId}`);
   if (key.revoked_at === null) await markRevoked(ctx.store.db, keyId, ctx.clock.now());
+  verifiedKeys(ctx.store).forget(keyId);
 }
 
-/** The caller a presented key belongs to, or undefined for a malformed, unknown or revoked key. */
+/**
+ * The caller a presented key belongs to, or undefined for a malformed, unknown
+ * or revoked key. Keys verified in the last seconds come from verified-keys.ts.
+ */
 export async function authenticateApiKey(ctx: EngineContext, presented: string): Promise<Caller | undefined> {
   const match = KEY_PATTERN.exec(presented);
   if (!match) return undefined;
-  const presentedHash = Buffer.from(sha256Hex(presented), 'hex');
+  const hash = sha256Hex(presented);
+  const verified = verifiedKeys(ctx.store);
+  const now = ctx.clock.now();
+  const known = verified.get(hash, now);
+  if (known) return known;
+  const generation = verified.generation;
+  const presentedHash = Buffer.from(hash, 'hex');
   for (const row of await activeKeysByPrefix(ctx.store.db, match[1])) {
     if (timingSafeEqual(presentedHash, Buffer.from(row.secret_hash, 'hex'))) {
-      return { subscriptionId: row.subscription_id, keyId: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
+      // Shared by every request the entry serves: frozen so that none can change it for the others.
+      const scopes = Object.freeze(JSON.parse(row.scopes)) as Scope[];
+      const caller = Object.freeze({ subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes });
+      verified.set(hash, caller, now, generation);
+      return caller;
     }
   }
   return undefined;

@@ -185,6 +185,8 @@ function normalizeZone(zone: string): string {
   if (!/^[a-z0-9_]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9])?)*$/.test(normalized)) {
     throw new UsageError(`zone: "${zone}" is not a DNS zone name like example.com`, 'zone');
   }
+  const long = normalized.split('.').find((label) => label.length > 63);
+  if (long) throw new UsageError(`zone: the label "${long}" is ${long.length} characters long; DNS allows at most 63`, 'zone');
   return normalized;
 }
 

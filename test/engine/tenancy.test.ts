@@ -26,7 +26,7 @@ describe('tenancy', () => {
     const created = await createSubscription(ctx, 'Acme Hosting');
     assert.match(created.key.apiKey, /^ck_[a-z2-7]{12}\.[A-Za-z0-9_-]{43}$/);
     const caller = await authenticateApiKey(ctx, created.key.apiKey);
-    assert.deepEqual(caller, { subscriptionId: created.id, keyId: created.key.id, scopes: ['read', 'write'] });
+    assert.deepEqual(caller, { subscriptionId: created.id, keyId: created.key.id, keyPrefix: created.key.apiKey.slice(0, 15), scopes: ['read', 'write'] });
   });
 
   test('only the hash of a key is stored', async () => {

@@ -19,7 +19,7 @@ async function dataDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 
 storeSuite({ kind: 'sqlite', freshOptions: async (t) => ({ dataDir: await dataDir(t) }) });
 
-test('sqlite: the data dir is created 0700 with certkeep.db in WAL mode, foreign keys on', async (t) => {
+test('sqlite: the data dir is created 0700 with certkeep.db in WAL mode, foreign keys on, memory-mapped reads', async (t) => {
   const dir = await dataDir(t);
   const store = await openStore({ dataDir: dir });
   t.after(() => store.close());
@@ -31,6 +31,7 @@ test('sqlite: the data dir is created 0700 with certkeep.db in WAL mode, foreign
   assert.equal(await pragma('foreign_keys'), 1);
   assert.equal(await pragma('synchronous'), 1); // NORMAL
   assert.equal(await pragma('busy_timeout'), 5000);
+  assert.equal(await pragma('mmap_size'), 268435456);
 });
 
 test('sqlite: 50 concurrent read-modify-write transactions lose no update', async (t) => {

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { migrationStatus, openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
+import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
 import { INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
@@ -225,5 +226,27 @@ export function storeSuite(backend: Backend): void {
       );
       return true;
     });
+  });
+
+  test(`${backend.kind}: a certificate with its current version's dates, from a query compiled once, in and out of transactions`, async (t) => {
+    const store = await fresh(t);
+    const subscriptionId = await withSubscription(store);
+    const rows = rowsFor(subscriptionId);
+    const issued = { ...rows.certificates, name: 'issued', current_version_id: rows.certificate_versions.id as string };
+    await insertCertificate(store.db, issued);
+    await insertCertificate(store.db, { ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null });
+    await store.db.insertInto('certificate_versions').values({ ...rows.certificate_versions, order_id: null }).execute();
+    const expected = { name: 'issued', state: 'valid', identifiers: issued.identifiers, next_renewal_at: LATE + 5, serial: '03a1b2c3d4', not_before: LATE + 13, not_after: LATE + 14 };
+    // Twice each, so that the second call runs the query compiled by the first with other arguments.
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(await findCertificateWithDates(store.db, subscriptionId, 'issued'), expected);
+      assert.equal((await findCertificateWithDates(store.db, subscriptionId, 'new'))?.serial, null);
+      assert.equal(await findCertificateWithDates(store.db, subscriptionId, 'missing'), undefined);
+      assert.equal(await findCertificateWithDates(store.db, 'sub_other', 'issued'), undefined);
+    }
+    await store.db.transaction().execute(async (trx) => {
+      assert.deepEqual(await findCertificateWithDates(trx, subscriptionId, 'issued'), expected);
+    });
+    assert.deepEqual((await listCertificatesWithDates(store.db, subscriptionId)).map((c) => c.name), ['issued', 'new']);
   });
 }

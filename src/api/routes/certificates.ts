@@ -4,9 +4,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRequest } from '../../engine/certificates.ts';
 import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
-import { certificateSummary } from '../../engine/views.ts';
+import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
-import { findCertificate, listCertificates } from '../../store/repositories/certificates.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 
@@ -55,19 +54,16 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
   app.get(
     '/certificates',
     { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary) }) } } },
-    async (request) => {
-      const rows = await listCertificates(db, request.caller.subscriptionId);
-      return { certificates: await Promise.all(rows.map((row) => certificateSummary(db, row))) };
-    },
+    async (request) => ({ certificates: await listCertificateSummaries(db, request.caller.subscriptionId) }),
   );
 
   app.get<{ Params: { name: string } }>(
     '/certificates/:name',
     { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary } } },
     async (request) => {
-      const row = await findCertificate(db, request.caller.subscriptionId, request.params.name);
-      if (!row) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
-      return certificateSummary(db, row);
+      const summary = await findCertificateSummary(db, request.caller.subscriptionId, request.params.name);
+      if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
+      return summary;
     },
   );
 

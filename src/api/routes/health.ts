@@ -4,11 +4,14 @@ import type { EngineContext } from '../../engine/context.ts';
 import { migrationStatus } from '../../store/database.ts';
 import { problem, sendProblem } from '../problems.ts';
 
+// Probes are never rate-limited: a busy orchestrator must not see a healthy instance fail.
+const probe = { config: { rateLimit: false } } as const;
+
 export async function healthRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', probe, async () => ({ status: 'ok' }));
 
   /** Ready when the database answers and its schema is current. */
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', probe, async (_request, reply) => {
     try {
       const status = await migrationStatus(options.ctx.store.db);
       if (!status.current) return sendProblem(reply, problem(503, `database migrations pending: ${status.pending.join(', ')}`));

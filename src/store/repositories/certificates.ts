@@ -1,3 +1,4 @@
+import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 import { FINISHED_STEPS } from './orders.ts';
 
@@ -53,6 +54,37 @@ export function findVersionOfOrder(db: Db, orderId: string): Promise<VersionRow 
 /** Serial and dates only: listings must not read every chain and key. */
 export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 'serial' | 'not_before' | 'not_after'> | undefined> {
   return db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', id).executeTakeFirst();
+}
+
+/** What a summary shows: the certificate's own columns and its current version's serial and dates (null before the first). */
+export interface CertificateWithDates {
+  name: string;
+  state: string;
+  identifiers: string;
+  next_renewal_at: number | null;
+  serial: string | null;
+  not_before: number | null;
+  not_after: number | null;
+}
+
+/** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
+export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
+  return (await certificateWithDates(db, subscriptionId, name))[0];
+}
+
+const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
+
+export function listCertificatesWithDates(db: Db, subscriptionId: string): Promise<CertificateWithDates[]> {
+  return withDates(db, subscriptionId).orderBy('c.name').execute();
+}
+
+function withDates(db: Db, subscriptionId: string) {
+  return db
+    .selectFrom('certificates as c')
+    .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .select(['c.name', 'c.state', 'c.identifiers', 'c.next_renewal_at', 'v.serial', 'v.not_before', 'v.not_after'])
+    .where('c.subscription_id', '=', subscriptionId)
+    .where('c.state', '!=', 'deleted');
 }
 
 export function listVersions(db: Db, certificateId: string): Promise<VersionRow[]> {

@@ -1,0 +1,104 @@
+// An API over a fresh SQLite store with two tenants, A and B, each holding
+// one of everything the routes deal in. When a new kind of resource gets
+// routes, give each tenant one here (and its path parameter a row in
+// routes.test.ts's PARAMS).
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { type AppOptions, buildApp } from '../../src/api/app.ts';
+import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
+import { addZone } from '../../src/engine/zones.ts';
+import { openStore, type Store } from '../../src/store/database.ts';
+import { createWebhook } from '../../src/notify/webhooks.ts';
+import { insertCertificate } from '../../src/store/repositories/certificates.ts';
+import { appendEvent } from '../../src/store/repositories/events.ts';
+import { tempDir } from '../rig/tmp.ts';
+import { rowsFor } from '../store/rows.ts';
+
+export interface Tenant {
+  subscriptionId: string;
+  /** read and write */
+  writeKey: string;
+  readKey: string;
+  certificateName: string;
+  zone: string;
+  orderId: string;
+  eventId: number;
+  webhookId: string;
+}
+
+export interface ApiFixture {
+  store: Store;
+  ctx: EngineContext;
+  app: FastifyInstance;
+  a: Tenant;
+  b: Tenant;
+  /** app.inject with the key, if any, as a bearer token. */
+  request(options: InjectOptions & { key?: string }): Promise<LightMyRequestResponse>;
+  /** Another app over the same store and tenants (closed with the fixture), e.g. with other limits. */
+  appWith(options: Partial<Omit<AppOptions, 'ctx'>>): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+/** The rate limit is off unless asked for: the tests make many requests with one key. */
+export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {}): Promise<ApiFixture> {
+  const dir = await tempDir();
+  const store = await openStore({ dataDir: dir.path });
+  const ctx = createEngineContext(store);
+  const app = await buildApp({ rateLimit: false, ...options, ctx });
+  const a = await makeTenant(ctx, 'a');
+  const b = await makeTenant(ctx, 'b');
+  const apps = [app];
+  return {
+    store,
+    ctx,
+    app,
+    a,
+    b,
+    request: ({ key, ...inject }) =>
+      app.inject({ ...inject, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...inject.headers } }),
+    async appWith(other) {
+      const built = await buildApp({ rateLimit: false, ...other, ctx });
+      apps.push(built);
+      return built;
+    },
+    async close() {
+      for (const built of apps) await built.close();
+      await closeEngineContext(ctx);
+      await store.close();
+      await dir.remove();
+    },
+  };
+}
+
+async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
+  const subscription = await createSubscription(ctx, `tenant ${label}`);
+  const read = await createApiKey(ctx, subscription.id, 'read');
+  const certificateName = `www.${label}.example`;
+  const rows = rowsFor(subscription.id);
+  await insertCertificate(ctx.store.db, {
+    ...rows.certificates,
+    name: certificateName,
+    identifiers: JSON.stringify([{ type: 'dns', value: certificateName }]),
+  });
+  await ctx.store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+  await ctx.store.db.insertInto('orders').values({ ...rows.orders, order_url: `${rows.orders.order_url}-${label}`, step: 'placed', goal: 'placed' }).execute();
+  await appendEvent(ctx.store.db, { subscriptionId: subscription.id, certificateId: rows.certificates.id, type: 'certificate.issued', payload: { name: certificateName } }, Date.now());
+  const event = await ctx.store.db.selectFrom('events').select('id').where('subscription_id', '=', subscription.id).executeTakeFirstOrThrow();
+  const webhook = await createWebhook(ctx, subscription.id, { url: `https://hooks.${label}.example/certkeep` });
+  const zone = `${label}.example`;
+  await addZone(ctx, subscription.id, {
+    zone,
+    provider: 'rfc2136',
+    settings: { server: '127.0.0.1:53', tsigKey: 'k', tsigSecret: 'c2VjcmV0c2VjcmV0' },
+  });
+  return {
+    subscriptionId: subscription.id,
+    writeKey: subscription.key.apiKey,
+    readKey: read.apiKey,
+    certificateName,
+    zone,
+    orderId: rows.orders.id,
+    eventId: event.id,
+    webhookId: webhook.id,
+  };
+}
