@@ -2,6 +2,7 @@
 // and the API's responses use these same shapes.
 import type { Db } from '../store/repositories/db.ts';
 import {
+  type CertificateFilter,
   type CertificateRow,
   type CertificateWithDates,
   findCertificateWithDates,
@@ -30,9 +31,9 @@ export async function findCertificateSummary(db: Db, subscriptionId: string, nam
   return row && summarize(row);
 }
 
-/** Every certificate of a subscription, by name, in one query. */
-export async function listCertificateSummaries(db: Db, subscriptionId: string): Promise<CertificateSummary[]> {
-  return (await listCertificatesWithDates(db, subscriptionId)).map(summarize);
+/** A subscription's certificates by name, in one query; `filter` narrows and pages them. */
+export async function listCertificateSummaries(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateSummary[]> {
+  return (await listCertificatesWithDates(db, subscriptionId, filter)).map(summarize);
 }
 
 function summarize(row: CertificateWithDates): CertificateSummary {

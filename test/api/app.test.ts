@@ -6,7 +6,7 @@ import { buildApp } from '../../src/api/app.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
-import { insertCertificate } from '../../src/store/repositories/certificates.ts';
+import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { rowsFor } from '../store/rows.ts';
 
@@ -132,6 +132,35 @@ describe('API', () => {
     const unknown = await get('/api/v1/nothing', tenants.a.key);
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().title, 'Not Found');
+  });
+
+  test('the list filters by state and expiry and pages by name', async () => {
+    const created = await createSubscription(ctx, 'paging tenant');
+    const key = created.key.apiKey;
+    const DAY = 86_400_000;
+    for (let i = 0; i < 5; i++) {
+      const row = certificateRow(created.id, `p${i}.example`);
+      const versionId = `ver_p${i}`;
+      await insertCertificate(store.db, { ...row, state: i === 4 ? 'failed' : 'valid', current_version_id: i === 4 ? null : versionId });
+      if (i < 4) await insertVersion(store.db, { ...rowsFor(created.id).certificate_versions, id: versionId, certificate_id: row.id, order_id: null, not_after: Date.now() + (i + 1) * 10 * DAY });
+    }
+    const names = (response: { json(): { certificates: { name: string }[] } }) => response.json().certificates.map((c) => c.name);
+    const first = await get('/api/v1/certificates?limit=2', key);
+    assert.deepEqual(names(first), ['p0.example', 'p1.example']);
+    assert.equal(first.json().next, 'p1.example');
+    const second = await get(`/api/v1/certificates?limit=2&after=${first.json().next}`, key);
+    assert.deepEqual(names(second), ['p2.example', 'p3.example']);
+    const last = await get(`/api/v1/certificates?limit=2&after=${second.json().next}`, key);
+    assert.deepEqual(names(last), ['p4.example']);
+    assert.equal(last.json().next, null);
+    assert.deepEqual(names(await get('/api/v1/certificates?state=failed', key)), ['p4.example']);
+    const soon = new Date(Date.now() + 25 * DAY).toISOString();
+    assert.deepEqual(names(await get(`/api/v1/certificates?expiresBefore=${soon}`, key)), ['p0.example', 'p1.example']);
+    const bad = await get('/api/v1/certificates?expiresBefore=soon', key);
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().errors[0].field, 'expiresBefore');
+    assert.equal((await get('/api/v1/certificates?limit=0', key)).statusCode, 400);
+    assert.equal((await get('/api/v1/certificates?state=bogus', key)).statusCode, 400);
   });
 });
 

@@ -33,7 +33,7 @@ describe('certkeep serve', () => {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
       const list = await fetch(`${base}/api/v1/certificates`, { headers: { authorization: `Bearer ${created.apiKey}` } });
       assert.equal(list.status, 200);
-      assert.deepEqual(await list.json(), { certificates: [] });
+      assert.deepEqual(await list.json(), { certificates: [], next: null });
       assert.equal((await fetch(`${base}/api/v1/certificates`)).status, 401);
     } finally {
       server.kill('SIGTERM');

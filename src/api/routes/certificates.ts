@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { validateRequest } from '../../engine/certificates.ts';
 import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, UsageError } from '../../errors.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 
@@ -47,14 +47,35 @@ const CreateCertificate = Type.Object(
 
 const Started = Type.Object({ certificate: CertificateSummary, order: OrderView });
 
+const ListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Union(['issuing', 'valid', 'failed', 'revoked'].map((s) => Type.Literal(s)))),
+    expiresBefore: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time: only certificates expiring before it' })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { ctx } = services;
   const { db } = ctx.store;
 
-  app.get(
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/certificates',
-    { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary) }) } } },
-    async (request) => ({ certificates: await listCertificateSummaries(db, request.caller.subscriptionId) }),
+    {
+      config: { scope: 'read' },
+      schema: { querystring: ListQuery, response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary), next: Type.Union([Type.String(), Type.Null()]) }) } },
+    },
+    async (request) => {
+      const { state, expiresBefore, after, limit = 100 } = request.query;
+      const before = expiresBefore === undefined ? undefined : Date.parse(expiresBefore);
+      if (before !== undefined && Number.isNaN(before)) throw new UsageError(`expiresBefore: "${expiresBefore}" is not a time like 2026-12-31T00:00:00Z`, 'expiresBefore');
+      // One more than asked tells whether there is a next page.
+      const rows = await listCertificateSummaries(db, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      return { certificates: page, next: rows.length > limit ? page[page.length - 1].name : null };
+    },
   );
 
   app.get<{ Params: { name: string } }>(

@@ -22,6 +22,7 @@ interface ServeOptions {
   dnsListen?: string;
   dnsZone?: string;
   renewInterval: string;
+  rateLimit?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -34,6 +35,7 @@ export function registerServe(program: Command): void {
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
+    .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
     .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
@@ -46,6 +48,8 @@ export function registerServe(program: Command): void {
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
+      const { parseRateLimit } = await import('../../api/rate-limit.ts');
+      const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
       await withSession(command.optsWithGlobals(), async (session) => {
         const { ctx } = session;
         // Loaded here so that the other commands start without Fastify.
@@ -57,7 +61,7 @@ export function registerServe(program: Command): void {
           propagationTimeoutMs: session.config.dnsTimeoutMs,
         });
         const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger });
+        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
         const responder = challenge
           ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
           : undefined;

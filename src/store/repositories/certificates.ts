@@ -74,8 +74,23 @@ export async function findCertificateWithDates(db: Db, subscriptionId: string, n
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
 
-export function listCertificatesWithDates(db: Db, subscriptionId: string): Promise<CertificateWithDates[]> {
-  return withDates(db, subscriptionId).orderBy('c.name').execute();
+export interface CertificateFilter {
+  state?: string;
+  /** Only certificates whose current version expires before this time. */
+  expiresBefore?: number;
+  /** Keyset pagination: names after this one. */
+  after?: string;
+  limit?: number;
+}
+
+/** A subscription's certificates by name, filtered and a page at a time. */
+export function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateWithDates[]> {
+  let query = withDates(db, subscriptionId).orderBy('c.name');
+  if (filter.state) query = query.where('c.state', '=', filter.state);
+  if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
+  if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
+  if (filter.limit !== undefined) query = query.limit(filter.limit);
+  return query.execute();
 }
 
 function withDates(db: Db, subscriptionId: string) {
