@@ -190,6 +190,12 @@ export class AcmeClient {
     return jsonBody<AcmeAuthorization>(await this.signedPost(url, '', operation), operation, url);
   }
 
+  /** The challenge as it stands (POST-as-GET, §7.5). */
+  async getChallenge(url: string): Promise<AcmeChallenge> {
+    const operation = 'get challenge';
+    return jsonBody<AcmeChallenge>(await this.signedPost(url, '', operation), operation, url);
+  }
+
   /** Tells the CA the challenge is ready to be checked (§7.5.1). */
   async respondToChallenge(url: string): Promise<AcmeChallenge> {
     const operation = 'respond to challenge';

@@ -11,7 +11,7 @@
 // several runners may exist (the server's workers), each holds the order's
 // lease and every write is fenced by the lease token.
 import type { KeyObject } from 'node:crypto';
-import type { AcmeAuthorization, AcmeClient, AcmeOrder } from '../acme/index.ts';
+import type { AcmeAuthorization, AcmeChallenge, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import type { Db } from '../store/repositories/db.ts';
 import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
@@ -251,12 +251,28 @@ async function respondToChallenges(run: Run): Promise<void> {
     authorizations
       .filter((record) => record.status !== 'valid')
       .map(async (record) => {
-        const challenge = await run.client.respondToChallenge(record.challengeUrl!);
+        const challenge = await respondOnce(run, record.challengeUrl!);
         // A CA that validates at once answers `valid` here; no need to poll (RFC 8555 §7.5.1).
         record.status = challenge.status === 'valid' ? 'valid' : 'responded';
       }),
   );
   await advance(run, { step: 'responded', authorizations: JSON.stringify(authorizations) });
+}
+
+/**
+ * Responds to a challenge. A runner that died after responding but before storing
+ * that left the challenge past `pending`, and the CA refuses a second response
+ * (Pebble: malformed): then its current state is the answer.
+ */
+async function respondOnce(run: Run, url: string): Promise<AcmeChallenge> {
+  try {
+    return await run.client.respondToChallenge(url);
+  } catch (error) {
+    if (!(error instanceof AcmeProblemError) || error instanceof AcmeRateLimitError) throw error;
+    const current = await run.client.getChallenge(url);
+    if (current.status === 'valid' || current.status === 'processing') return current;
+    throw error;
+  }
 }
 
 async function awaitValidation(run: Run): Promise<void> {
