@@ -46,7 +46,7 @@ describe('native API: issuance in the background', () => {
     assert.equal(pfx.status, 200, 'the PFX password given at creation is stored');
     const summary = await json(await server.call('GET', `/api/v1/certificates/api.${ZONE}`, { key: tenant.readKey }));
     assert.equal(summary.body.state, 'valid');
-    assert.equal(summary.body.serial, certificate.serialNumber.toLowerCase().replace(/^0+/, ''));
+    assert.equal(summary.body.serial.replace(/^0+/, ''), certificate.serialNumber.toLowerCase().replace(/^0+/, ''));
   });
 
   test('DNS-01 outside managed zones: the client places the TXT records from the tokens, validates, finalizes', async () => {

@@ -2,6 +2,7 @@
 // renewed by the running server within one scheduler tick, and the API serves
 // the new version.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Rig, startRig, ZONE } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';
@@ -10,10 +11,11 @@ describe('renewal by the running server', () => {
   let rig: Rig;
   let server: Server;
   let apiKey: string;
+  let subscriptionId: string;
   before(async () => {
     rig = await startRig();
     server = await startServer(rig, { args: ['--renew-interval', '1'] });
-    apiKey = (await server.subscription('renewal tenant')).apiKey;
+    ({ apiKey, id: subscriptionId } = await server.subscription('renewal tenant'));
   });
   after(async () => {
     await server?.stop();
@@ -43,6 +45,13 @@ describe('renewal by the running server', () => {
     assert.notEqual(renewed.serial, first.serial);
     const pem = await server.call('GET', `/api/v1/certificates/${name}/files/cert`, { key: apiKey });
     assert.equal(pem.status, 200);
+    assert.equal(new X509Certificate(await pem.text()).serialNumber.toLowerCase().replace(/^0+/, ''), renewed.serial.replace(/^0+/, ''));
+    // The compatibility routes serve the new version too.
+    const autodns = await (await server.call('GET', `/autodns/v1/certificate/${name}`, { key: apiKey })).json();
+    assert.equal(autodns.data[0].serialNumber.toLowerCase(), renewed.serial);
+    const rcl = await (await server.call('GET', `/production/ssl/core/v1/certificate/subscription/${subscriptionId}/get?name=${name}`, { key: apiKey })).json();
+    const leaf = await (await fetch(rcl.certificateDownloadUrl.certCrtUrl)).text();
+    assert.equal(new X509Certificate(leaf).serialNumber.toLowerCase().replace(/^0+/, ''), renewed.serial.replace(/^0+/, ''));
     const events = (await (await server.call('GET', '/api/v1/events?limit=1000', { key: apiKey })).json()).events as { type: string; payload: { name: string } }[];
     assert.ok(events.some((e) => e.type === 'certificate.renewed' && e.payload.name === name), 'a certificate.renewed event');
     await server.call('DELETE', `/api/v1/certificates/${name}`, { key: apiKey });
