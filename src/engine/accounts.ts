@@ -6,7 +6,7 @@ import { newId } from '../store/ids.ts';
 import { findAccount, insertAccount } from '../store/repositories/accounts.ts';
 import type { Row } from '../store/repositories/db.ts';
 import type { EngineContext } from './context.ts';
-import type { EabCredentials, IssuerSpec } from './issuers.ts';
+import { type EabCredentials, eabAad, type IssuerSpec } from './issuers.ts';
 
 export interface ReadyAccount {
   row: Row<'acme_accounts'>;
@@ -58,7 +58,8 @@ async function loadOrCreateAccount(
   const { url } = await client.createAccount({
     contact: contact ? [`mailto:${contact}`] : [],
     termsOfServiceAgreed: true,
-    externalAccountBinding: eab,
+    // EAB given now (the CLI's flags) or kept with the issuer (a fallback CA's account, created on first use).
+    externalAccountBinding: eab ?? keptEab(ctx, issuer),
   });
   const row = {
     id,
@@ -88,4 +89,9 @@ function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, ke
     accountUrl,
     caCert: issuer.caCertPem,
   });
+}
+
+function keptEab(ctx: EngineContext, issuer: IssuerSpec): EabCredentials | undefined {
+  if (!issuer.eab) return undefined;
+  return { kid: issuer.eab.kid, hmacKey: ctx.store.secrets.decryptString(issuer.eab.hmacKeySealed, eabAad(issuer.caUrl, issuer.eab.kid)) };
 }

@@ -7,12 +7,26 @@ export interface IssuerSpec {
   email?: string;
   /** Extra trust anchor for the CA's HTTPS (test CAs such as Pebble). Public, so stored as is. */
   caCertPem?: string;
+  /**
+   * EAB for a CA that needs it, kept (HMAC key sealed) so that a fallback CA's
+   * account can be created when renewal first falls back to it, maybe months later.
+   */
+  eab?: { kid: string; hmacKeySealed: string };
 }
 
-/** External Account Binding credentials (RFC 8555 §7.3.4): used once, when the account is created; never stored. */
+/** External Account Binding credentials (RFC 8555 §7.3.4), used when the account is created. */
 export interface EabCredentials {
   kid: string;
   hmacKey: string; // base64url
+}
+
+/** Binds a sealed EAB key to its CA and key id: copied onto another issuer it does not open. */
+export const eabAad = (caUrl: string, kid: string) => `issuer:${caUrl}:eab:${kid}`;
+
+/** An issuer that keeps its EAB credentials, sealed, for an account created later. */
+export function withEab(issuer: IssuerSpec, eab: EabCredentials | undefined, seal: (plain: string, aad: string) => string): IssuerSpec {
+  if (!eab) return issuer;
+  return { ...issuer, eab: { kid: eab.kid, hmacKeySealed: seal(eab.hmacKey, eabAad(issuer.caUrl, eab.kid)) } };
 }
 
 export function parseIssuers(json: string): IssuerSpec[] {

@@ -3,6 +3,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRequest } from '../../engine/certificates.ts';
+import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
 import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
@@ -23,6 +24,24 @@ const CreateCertificate = Type.Object(
     ),
     keyType: Type.Optional(Type.String({ maxLength: 20 })),
     ca: Type.Optional(Type.String({ format: 'uri', maxLength: 2000, description: "an ACME directory URL; default: the server's --ca" })),
+    issuers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            ca: Type.String({ format: 'uri', maxLength: 2000 }),
+            email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+            eabKid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            eabHmacKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+={0,2}$' })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: 5,
+          description: 'CAs in order of preference, instead of `ca`: renewal falls back to the next after repeated failures. EAB keys are stored sealed and never returned.',
+        },
+      ),
+    ),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
     profile: Type.Optional(Text(100)),
     autoRenew: Type.Optional(Type.Boolean()),
@@ -99,7 +118,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         names: body.names,
         challengeType: body.challengeType,
         keyType: body.keyType,
-        issuers: [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }],
+        issuers: issuersOf(body, services, ctx),
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
@@ -132,4 +151,18 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       return reply.code(204).send();
     },
   );
+}
+
+/** The request's CAs: `issuers`, or `ca`, or the server's default; EAB keys sealed for later. */
+function issuersOf(body: Static<typeof CreateCertificate>, services: Services, ctx: Services['ctx']): IssuerSpec[] {
+  if (body.issuers && body.ca) throw new UsageError('issuers: give either ca or issuers, not both', 'issuers');
+  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }];
+  const seal = (plain: string, aad: string) => ctx.store.secrets.encrypt(plain, aad);
+  return body.issuers.map((issuer, index) => {
+    if (Boolean(issuer.eabKid) !== Boolean(issuer.eabHmacKey)) {
+      throw new UsageError(`issuers[${index}]: eabKid and eabHmacKey go together`, `issuers.${index}.eabKid`);
+    }
+    const eab = issuer.eabKid && issuer.eabHmacKey ? { kid: issuer.eabKid, hmacKey: issuer.eabHmacKey } : undefined;
+    return withEab({ caUrl: issuer.ca, email: issuer.email ?? body.email }, eab, seal);
+  });
 }
