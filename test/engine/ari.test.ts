@@ -119,7 +119,7 @@ async function issuedWithWindow(rig: Rig, name = 'a.test', renewalPolicy?: Renew
   return window;
 }
 
-test('after issuance one tick fetches the window: the renewal time moves into it, the window is kept', async (t) => {
+test('after issuance one tick fetches the window: the renewal time moves into it, the window is kept, Retry-After sets the next check', async (t) => {
   const rig = await setup(t);
   const window = { start: rig.clock.now() + 45 * DAY, end: rig.clock.now() + 47 * DAY };
   rig.ca.setWindow(window, 6 * 3600);
@@ -139,7 +139,22 @@ test('after issuance one tick fetches the window: the renewal time moves into it
   assert.notEqual(checked.next_renewal_at, policyTime(version));
   const stored = await rig.version('a.test');
   assert.deepEqual([stored.ari_window_start, stored.ari_window_end], [window.start, window.end]);
+  assert.equal(checked.ari_check_at, rig.clock.now() + 6 * HOUR, 'Retry-After: 6 hours');
   assert.deepEqual(rig.errors, []);
+});
+
+test('Retry-After is kept between a minute and a day', async (t) => {
+  const rig = await setup(t);
+  await issuedWithWindow(rig);
+  rig.clock.advance(6 * HOUR);
+  rig.ca.setWindow({ start: rig.clock.now() + 40 * DAY, end: rig.clock.now() + 41 * DAY }, 7 * 86_400);
+  await rig.scheduler.tick();
+  assert.equal((await rig.certificate('a.test')).ari_check_at, rig.clock.now() + DAY, 'a week asked, a day taken');
+
+  rig.clock.advance(DAY);
+  rig.ca.setWindow({ start: rig.clock.now() + 40 * DAY, end: rig.clock.now() + 41 * DAY }, 0);
+  await rig.scheduler.tick();
+  assert.equal((await rig.certificate('a.test')).ari_check_at, rig.clock.now() + MINUTE, 'none asked, a minute taken');
 });
 
 test('an unchanged window keeps the chosen moment; a window moved earlier moves the renewal into it', async (t) => {
@@ -252,6 +267,7 @@ test('a rate limit on the replacing order is not retried without replaces', asyn
   assert.match(order.error ?? '', /too many certificates/);
   const certificate = await rig.certificate('a.test');
   assert.equal(certificate.current_version_id, before.id, 'the current version stays');
+  assert.ok(certificate.retry_at! >= rig.clock.now() + 2 * HOUR, "the CA's Retry-After is honoured");
 });
 
 test('a CA without renewalInfo: no ARI checks, renewal at the policy time, no replaces', async (t) => {
