@@ -171,9 +171,11 @@ export class RenewalScheduler {
           const window = { start: info.suggestedWindow.start.getTime(), end: info.suggestedWindow.end.getTime() };
           const changed = window.start !== row.ari_window_start || window.end !== row.ari_window_end;
           if (changed) await updateVersion(ctx.store.db, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
+          // A certificate that does not renew by itself keeps no renewal time, window or not.
+          const replan = changed && autoRenews(row);
           await updateCertificate(ctx.store.db, row.id, {
             ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
-            ...(changed ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+            ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
           });
         } catch (error) {
           this.#onError(error);

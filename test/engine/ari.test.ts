@@ -318,3 +318,16 @@ test('authorizations the account already holds need no challenge', async (t) => 
   assert.equal(rig.acme.requests.filter((r) => r.path.startsWith('/chall/')).length, 0);
   assert.ok((await rig.certificate('a.test')).current_version_id);
 });
+
+test('a certificate that does not auto-renew keeps no renewal time, whatever the window', async (t) => {
+  const rig = await setup(t);
+  const window = await issuedWithWindow(rig, 'a.test', { autoRenew: false });
+
+  const certificate = await rig.certificate('a.test');
+  assert.equal(certificate.next_renewal_at, null);
+  assert.equal((await rig.version('a.test')).ari_window_start, window.start, 'the window is still kept');
+  rig.clock.advance(47 * DAY);
+  assert.equal((await rig.scheduler.tick()).ordersOpened, 0);
+  const outcome = await renewCertificate(rig.ctx, DEFAULT_SUBSCRIPTION_ID, 'a.test', { solvers: rig.solvers });
+  assert.equal(outcome.status, 'unchanged', '`renew --all` leaves it alone too');
+});
