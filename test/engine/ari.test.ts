@@ -5,6 +5,7 @@
 // refuses that.
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { sql } from 'kysely';
 import type { ChallengeSolver } from '../../src/challenges/solver.ts';
 import { issueCertificate, renewCertificate, validateRequest } from '../../src/engine/certificates.ts';
 import { closeEngineContext, createEngineContext } from '../../src/engine/context.ts';
@@ -74,6 +75,7 @@ async function setup(t: TestContext, options: { renewalInfo?: boolean; authoriza
   };
   return {
     ctx,
+    store,
     clock,
     acme,
     ca,
@@ -330,4 +332,22 @@ test('a certificate that does not auto-renew keeps no renewal time, whatever the
   assert.equal((await rig.scheduler.tick()).ordersOpened, 0);
   const outcome = await renewCertificate(rig.ctx, DEFAULT_SUBSCRIPTION_ID, 'a.test', { solvers: rig.solvers });
   assert.equal(outcome.status, 'unchanged', '`renew --all` leaves it alone too');
+});
+
+test('a window whose renewal time could not be stored is applied at the next check', async (t) => {
+  const rig = await setup(t);
+  const first = await issuedWithWindow(rig);
+  // The write of the new renewal time fails (a full disk, a killed process): stand-in, a trigger.
+  await sql`CREATE TRIGGER refuse_replan BEFORE UPDATE OF next_renewal_at ON certificates BEGIN SELECT RAISE(ABORT, 'injected'); END`.execute(rig.store.db);
+  rig.clock.advance(6 * HOUR);
+  const moved = { start: rig.clock.now() + DAY, end: rig.clock.now() + 2 * DAY };
+  rig.ca.setWindow(moved, 3600);
+  await rig.scheduler.tick();
+  assert.match(String(rig.errors[0]), /injected/);
+  assertInside((await rig.certificate('a.test')).next_renewal_at, first, 'not moved yet');
+
+  await sql`DROP TRIGGER refuse_replan`.execute(rig.store.db);
+  rig.clock.advance(HOUR);
+  await rig.scheduler.tick();
+  assertInside((await rig.certificate('a.test')).next_renewal_at, moved, 'moved at the retry');
 });
