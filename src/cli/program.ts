@@ -6,6 +6,7 @@ import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerInstallSystemd } from './commands/install-systemd.ts';
 import { registerIssue } from './commands/issue.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerServe } from './commands/serve.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerZone(program);
   registerAdmin(program);
   registerServe(program);
+  registerInstallSystemd(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return program;

@@ -1,14 +1,23 @@
 import type { KeyObject } from 'node:crypto';
-import { AcmeClient } from '../acme/index.ts';
+import { AcmeClient, type AcmeClock } from '../acme/index.ts';
 
-/** One AcmeClient per account, so that connections and nonces are reused across orders. */
+/**
+ * One AcmeClient per account, so that connections and nonces are reused across orders.
+ * The clients tell time by the engine's clock: a CA's Retry-After (renewalInfo, rate
+ * limits) must be read on the same clock the planner compares it with.
+ */
 export class AcmeClients {
   readonly #clients = new Map<string, AcmeClient>();
+  readonly #clock: AcmeClock | undefined;
+
+  constructor(clock?: AcmeClock) {
+    this.#clock = clock;
+  }
 
   forAccount(accountId: string, options: { directoryUrl: string; accountKey: KeyObject; accountUrl?: string; caCert?: string }): AcmeClient {
     let client = this.#clients.get(accountId);
     if (!client) {
-      client = new AcmeClient(options);
+      client = new AcmeClient({ ...options, clock: this.#clock });
       this.#clients.set(accountId, client);
     }
     return client;

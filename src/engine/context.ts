@@ -19,10 +19,11 @@ export interface EngineContext {
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
+  const clock = options.clock ?? systemClock;
   return {
     store,
-    clock: options.clock ?? systemClock,
-    clients: new AcmeClients(),
+    clock,
+    clients: new AcmeClients(clock),
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},

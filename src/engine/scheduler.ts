@@ -170,10 +170,15 @@ export class RenewalScheduler {
           if (!info) return updateCertificate(ctx.store.db, row.id, { ari_check_at: null });
           const window = { start: info.suggestedWindow.start.getTime(), end: info.suggestedWindow.end.getTime() };
           const changed = window.start !== row.ari_window_start || window.end !== row.ari_window_end;
-          if (changed) await updateVersion(ctx.store.db, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
-          await updateCertificate(ctx.store.db, row.id, {
-            ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
-            ...(changed ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+          // A certificate that does not renew by itself keeps no renewal time, window or not.
+          const replan = changed && autoRenews(row);
+          // One transaction: a window stored without its renewal time would look unchanged at the next check.
+          await ctx.store.db.transaction().execute(async (trx) => {
+            if (changed) await updateVersion(trx, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
+            await updateCertificate(trx, row.id, {
+              ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
+              ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+            });
           });
         } catch (error) {
           this.#onError(error);

@@ -1,6 +1,8 @@
 // A tiny scripted ACME server over plain HTTP on loopback, for contract tests of
 // behaviour Pebble cannot show (rate limits, 5xx, profiles, ARI, Retry-After).
-// Every response carries a fresh Replay-Nonce; requests are recorded.
+// Every response carries a fresh Replay-Nonce; requests are recorded. Routes are
+// exact ("POST /order") or prefixes ("POST /order/*"); fake-issuance.ts adds a
+// whole order-to-certificate flow on top.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AcmeClock } from '../../src/acme/index.ts';
@@ -22,6 +24,8 @@ export interface FakeReply {
   headers?: Record<string, string | string[]>;
   /** Objects are sent as JSON (problem+json when they have a `type` and status >= 400). */
   body?: unknown;
+  /** Close the connection without an answer, as an unreachable CA would. */
+  drop?: boolean;
 }
 
 export type FakeRoute = FakeReply | FakeReply[] | ((req: FakeRequest) => FakeReply);
@@ -72,7 +76,10 @@ export class FakeAcme {
     return `${this.base}/dir`;
   }
 
-  /** Sets the reply for "METHOD /path": one reply, a list used in turn (the last repeats), or a function. */
+  /**
+   * Sets the reply for "METHOD /path" (or every path under a prefix: "METHOD /path/*"):
+   * one reply, a list used in turn (the last repeats), or a function.
+   */
   route(methodAndPath: string, route: FakeRoute): void {
     this.routes.set(methodAndPath, route);
   }
@@ -113,6 +120,10 @@ export class FakeAcme {
     const req: FakeRequest = { method, path, headers, ...decodeJws(body) };
     this.requests.push(req);
     const reply = this.reply(req);
+    if (reply.drop) {
+      res.socket?.destroy();
+      return;
+    }
     const nonce = `nonce-${++this.nonceCounter}`;
     this.issuedNonces.add(nonce);
     req.replyNonce = nonce;
@@ -130,7 +141,7 @@ export class FakeAcme {
   }
 
   private reply(req: FakeRequest): FakeReply {
-    const route = this.routes.get(`${req.method} ${req.path}`);
+    const route = this.routes.get(`${req.method} ${req.path}`) ?? this.prefixRoute(`${req.method} ${req.path}`);
     if (route === undefined) {
       return {
         status: 404,
@@ -140,6 +151,12 @@ export class FakeAcme {
     if (typeof route === 'function') return route(req);
     if (Array.isArray(route)) return route.length > 1 ? route.shift()! : route[0];
     return route;
+  }
+
+  private prefixRoute(methodAndPath: string): FakeRoute | undefined {
+    const prefixes = [...this.routes.keys()].filter((key) => key.endsWith('*') && methodAndPath.startsWith(key.slice(0, -1)));
+    const longest = prefixes.sort((a, b) => b.length - a.length)[0];
+    return longest === undefined ? undefined : this.routes.get(longest);
   }
 }
 

@@ -178,7 +178,7 @@ export function ariChecksDue(db: Db, now: number, limit: number) {
   return db
     .selectFrom('certificates as c')
     .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .select(['c.id', 'c.subscription_id', 'c.name', 'c.issuers', 'c.renewal_policy', 'c.retry_at', 'v.id as version_id', 'v.ca_url', 'v.ari_cert_id', 'v.not_before', 'v.not_after', 'v.ari_window_start', 'v.ari_window_end'])
+    .select(['c.id', 'c.subscription_id', 'c.name', 'c.issuers', 'c.renewal_policy', 'c.challenge_config', 'c.retry_at', 'v.id as version_id', 'v.ca_url', 'v.ari_cert_id', 'v.not_before', 'v.not_after', 'v.ari_window_start', 'v.ari_window_end'])
     .where('c.ari_check_at', '<=', now)
     .where('c.state', '!=', 'revoked')
     .limit(limit)

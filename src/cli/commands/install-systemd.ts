@@ -1,0 +1,295 @@
+// certkeep install-systemd: systemd units for renewal from a timer, as certbot
+// ships them (`renew --all` twice a day, spread over an hour, caught up after
+// downtime), and with --serve a service for `certkeep serve`. Both run with the
+// same data dir and global options as this command, in a sandbox that may write
+// only to the data dir.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, chmod, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parseAddress } from '../../address.ts';
+import { type ConfigFlags, loadConfig } from '../../config.ts';
+import { OperationError, UsageError } from '../../errors.ts';
+import { Output } from '../output.ts';
+import { collect } from './options.ts';
+
+interface InstallOptions {
+  dir: string;
+  bin?: string;
+  serve?: boolean;
+  listen?: string;
+  httpChallengeListen?: string;
+  user?: string;
+  writable: string[];
+  force?: boolean;
+}
+
+/** What the units are made from, checked and made absolute. */
+interface UnitSpec {
+  /** The command line up to the subcommand: the certkeep binary and the global options. */
+  certkeep: string[];
+  dataDir: string;
+  writable: string[];
+  user?: string;
+}
+
+/** Global options carried into the units, with the environment variable that can stand in for each; paths are made absolute. */
+const CARRIED: { flag: keyof ConfigFlags; option: string; env: string; path?: boolean }[] = [
+  { flag: 'ca', option: '--ca', env: 'CERTKEEP_CA' },
+  { flag: 'caCert', option: '--ca-cert', env: 'CERTKEEP_CA_CERT', path: true },
+  { flag: 'email', option: '--email', env: 'CERTKEEP_EMAIL' },
+  { flag: 'resolver', option: '--resolver', env: 'CERTKEEP_RESOLVER' },
+  { flag: 'dnsTimeout', option: '--dns-timeout', env: 'CERTKEEP_DNS_TIMEOUT' },
+  { flag: 'config', option: '--config', env: 'CERTKEEP_CONFIG', path: true },
+];
+
+const RENEW_SERVICE = 'certkeep-renew.service';
+const RENEW_TIMER = 'certkeep-renew.timer';
+const SERVE_SERVICE = 'certkeep.service';
+/** Where systemd reads unit files from; written elsewhere, they still have to be copied there. */
+const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system', '/usr/local/lib/systemd/system'];
+/** What ProtectHome= covers. */
+const HOME_DIRS = ['/home', '/root', '/run/user'];
+/** What PrivateTmp= replaces with an empty directory of the service's own. */
+const TMP_DIRS = ['/tmp', '/var/tmp'];
+
+export function registerInstallSystemd(program: Command): void {
+  program
+    .command('install-systemd')
+    .description('write systemd units: a timer that runs renew --all twice a day, and with --serve a service for certkeep serve')
+    .requiredOption('--dir <dir>', 'where to write the unit files, e.g. /etc/systemd/system')
+    .option('--bin <path>', 'the certkeep command the units run (default: the node and certkeep running now)')
+    .option('--serve', 'also write certkeep.service, which runs certkeep serve')
+    .option('--listen <host:port>', "certkeep.service: the API's address (default: serve's)")
+    .option('--http-challenge-listen <host:port|off>', "certkeep.service: where HTTP-01 is answered (default: serve's)")
+    .option('--user <name>', 'run as this user, who must own the data dir (default: root)')
+    .option('--writable <path>', 'one more path the units may write to, e.g. a --webroot directory (repeatable)', collect, [])
+    .option('--force', 'overwrite unit files that exist')
+    .action(async (options: InstallOptions, command: Command) => {
+      const flags = command.optsWithGlobals() as ConfigFlags;
+      const config = loadConfig(flags);
+      const output = new Output(config.json, config.debug);
+      const spec = await unitSpec(options, flags, config.dataDir);
+      const units = unitFiles(options, spec, serveDefaults(command));
+      const dir = resolve(options.dir);
+      const files = await writeUnits(dir, units, options.force === true);
+      for (const note of await notes(spec, dir)) output.note(note);
+      output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, options.serve === true)]);
+    });
+}
+
+async function unitSpec(options: InstallOptions, flags: ConfigFlags, dataDir: string): Promise<UnitSpec> {
+  if (!options.serve && (options.listen || options.httpChallengeListen)) {
+    throw new UsageError('--listen and --http-challenge-listen are for certkeep.service: add --serve', 'serve');
+  }
+  if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(options.user)) throw new UsageError(`--user: "${options.user}" is not a user name`, 'user');
+  const globals = ['--data-dir', dataDir];
+  for (const carried of CARRIED) {
+    const value = (flags[carried.flag] as string | undefined) ?? nonEmpty(process.env[carried.env]);
+    if (value !== undefined) globals.push(carried.option, carried.path ? resolve(value) : value);
+  }
+  return { certkeep: [...(await certkeepCommand(options.bin)), ...globals], dataDir, writable: options.writable.map((p) => resolve(p)), user: options.user };
+}
+
+/** --bin, or exactly what runs now: this node and this entry point (a unit has no PATH to find either by). */
+async function certkeepCommand(bin: string | undefined): Promise<string[]> {
+  if (bin === undefined) return [process.execPath, resolve(process.argv[1])];
+  const path = resolve(bin);
+  try {
+    await access(path, constants.X_OK);
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new UsageError(`--bin: ${path} is not an executable file`, 'bin');
+  }
+  return [path];
+}
+
+/** serve's own defaults, read from its options so that the two cannot drift apart. */
+function serveDefaults(command: Command): { listen: string; httpChallengeListen: string } {
+  const serve = command.parent?.commands.find((c) => c.name() === 'serve');
+  const option = (long: string) => serve?.options.find((o) => o.long === long)?.defaultValue as string | undefined;
+  return { listen: option('--listen') ?? '127.0.0.1:8080', httpChallengeListen: option('--http-challenge-listen') ?? '0.0.0.0:80' };
+}
+
+function unitFiles(options: InstallOptions, spec: UnitSpec, defaults: { listen: string; httpChallengeListen: string }): Map<string, string> {
+  const units = new Map([
+    [RENEW_SERVICE, renewService(spec)],
+    [RENEW_TIMER, renewTimer()],
+  ]);
+  if (options.serve) {
+    const listen = options.listen ?? defaults.listen;
+    const challenge = options.httpChallengeListen ?? defaults.httpChallengeListen;
+    const ports = [parseAddress(listen, '--listen').port];
+    if (challenge !== 'off') ports.push(parseAddress(challenge, '--http-challenge-listen', 80).port);
+    const args = [...(options.listen ? ['--listen', options.listen] : []), ...(options.httpChallengeListen ? ['--http-challenge-listen', options.httpChallengeListen] : [])];
+    units.set(SERVE_SERVICE, serveService(spec, args, Math.min(...ports) < 1024));
+  }
+  return units;
+}
+
+const HEADER = '# Written by certkeep install-systemd.';
+
+function renewService(spec: UnitSpec): string {
+  return lines(
+    HEADER,
+    `# Started by ${RENEW_TIMER}; run it by hand with: systemctl start ${RENEW_SERVICE}`,
+    '[Unit]',
+    'Description=Renew the certkeep certificates that are due',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${execLine([...spec.certkeep, 'renew', '--all'])}`,
+    // Certificates answered by the built-in HTTP-01 responder listen on port 80 unless they say otherwise.
+    ...(spec.user ? ['AmbientCapabilities=CAP_NET_BIND_SERVICE'] : []),
+    ...sandbox(spec),
+  );
+}
+
+function renewTimer(): string {
+  return lines(
+    HEADER,
+    '[Unit]',
+    'Description=Renew the certkeep certificates that are due, twice a day',
+    '',
+    '[Timer]',
+    'OnCalendar=*-*-* 00,12:00:00',
+    'RandomizedDelaySec=1h',
+    'Persistent=true',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+  );
+}
+
+function serveService(spec: UnitSpec, serveArgs: string[], lowPort: boolean): string {
+  return lines(
+    HEADER,
+    '[Unit]',
+    'Description=certkeep certificate server',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=exec',
+    `ExecStart=${execLine([...spec.certkeep, 'serve', ...serveArgs])}`,
+    'Restart=on-failure',
+    'RestartSec=5s',
+    ...(lowPort ? ['AmbientCapabilities=CAP_NET_BIND_SERVICE'] : []),
+    ...sandbox(spec),
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  );
+}
+
+/** The hardening both services share: the file system read-only but for the data dir (and --writable paths). */
+function sandbox(spec: UnitSpec): string[] {
+  const writable = [spec.dataDir, ...spec.writable];
+  const underHome = writable.find((p) => HOME_DIRS.some((home) => within(p, home)));
+  const underTmp = writable.find((p) => TMP_DIRS.some((tmp) => within(p, tmp)));
+  return [
+    ...(spec.user ? [`User=${spec.user}`] : []),
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    `ReadWritePaths=${writable.map((p) => unitWord(p, '--data-dir / --writable')).join(' ')}`,
+    underTmp ? `# PrivateTmp= is off: it would hide ${underTmp} behind an empty /tmp of the service's own.` : 'PrivateTmp=yes',
+    // Under ProtectSystem=strict the rest of /home is read-only with or without ProtectHome=.
+    underHome ? `# ProtectHome= is off, as ${underHome} lies under it; ProtectSystem=strict keeps the rest read-only.` : 'ProtectHome=read-only',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectControlGroups=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    "# No MemoryDenyWriteExecute=: Node's JIT needs memory that is both writable and executable.",
+  ];
+}
+
+function within(path: string, dir: string): boolean {
+  const rest = relative(dir, path);
+  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
+}
+
+function lines(...all: string[]): string {
+  return `${all.join('\n')}\n`;
+}
+
+/** An ExecStart= command line: `$` would expand a variable, so it is doubled too. */
+function execLine(argv: string[]): string {
+  return argv.map((arg) => unitWord(arg.replaceAll('$', () => '$$'), 'a path or option')).join(' ');
+}
+
+/** One word of a unit setting: `%` doubled (specifiers), quoted when it holds more than plain path characters. */
+function unitWord(value: string, what: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError(`${what}: ${JSON.stringify(value)} holds a control character, which a unit file cannot`, 'dir');
+  const escaped = value.replaceAll('%', '%%');
+  return /^[\w@%+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/** All or nothing: every file is checked first; each is written beside its place and renamed (or, without --force, linked) into it. */
+async function writeUnits(dir: string, units: Map<string, string>, force: boolean): Promise<string[]> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const paths = [...units.keys()].map((name) => join(dir, name));
+  if (!force) {
+    for (const path of paths) if (await exists(path)) throw refusal(path);
+  }
+  for (const [name, text] of units) await writeUnit(join(dir, name), text, force);
+  return paths;
+}
+
+async function writeUnit(path: string, text: string, force: boolean): Promise<void> {
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temporary, text, { mode: 0o644, flag: 'wx' });
+  try {
+    await chmod(temporary, 0o644); // whatever the umask
+    // link() never replaces a file that appeared since the check; rename() does, as --force asks.
+    if (force) await rename(temporary, path);
+    else await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw refusal(path);
+    throw error;
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+function refusal(path: string): OperationError {
+  return new OperationError(`${path} exists; pass --force to overwrite it`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function nextSteps(dir: string, serve: boolean): string[] {
+  const units = serve ? `${RENEW_TIMER} ${SERVE_SERVICE}` : RENEW_TIMER;
+  const copy = UNIT_DIRS.includes(dir) ? [] : ['  copy the files to /etc/systemd/system, then'];
+  return ['next:', ...copy, `  systemctl daemon-reload && systemctl enable --now ${units}`];
+}
+
+/** Things the units depend on that this command does not do. */
+async function notes(spec: UnitSpec, dir: string): Promise<string[]> {
+  const found: string[] = [];
+  if (!(await exists(spec.dataDir))) found.push(`create ${spec.dataDir} before the units run: ReadWritePaths= needs it to exist`);
+  if (spec.user) found.push(`${spec.user} must own ${spec.dataDir}`);
+  const carried = new Set(['CERTKEEP_DATA_DIR', ...CARRIED.map((c) => c.env)]);
+  const left = Object.keys(process.env).filter((name) => name.startsWith('CERTKEEP_') && !carried.has(name) && process.env[name]);
+  if (left.length > 0) {
+    found.push(`not written into ${dir}'s 0644 files, as they may hold secrets: ${left.join(', ')}; give them with systemctl edit (Environment= or a root-only EnvironmentFile=)`);
+  }
+  return found;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
