@@ -6,6 +6,7 @@
 import { Dns01Solver } from '../challenges/dns01.ts';
 import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
+import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeValues } from '../dns/delegated.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
 import { listZones } from '../store/repositories/zones.ts';
@@ -70,6 +71,7 @@ export class ServerSolvers implements SolverSource {
   readonly #directories = new Map<string, ZoneDirectory>();
   readonly #dns = new Map<string, Dns01Solver>();
   readonly #http: StoredHttpAnswers;
+  readonly #webroots = new Map<string, Promise<ChallengeSolver>>();
 
   constructor(ctx: EngineContext, options: ServerSolverOptions = {}) {
     this.#ctx = ctx;
@@ -81,9 +83,21 @@ export class ServerSolvers implements SolverSource {
     const type = certificate.challenge_type as ChallengeType;
     const config = JSON.parse(certificate.challenge_config) as ChallengeConfig;
     if (config.manual) return new ClientAnswers(type);
+    // A certificate made with --webroot keeps answering through its web server's document root.
+    if (type === 'http-01' && config.webroot) return this.#webroot(config.webroot);
     if (type === 'http-01') return this.#http;
     if (type === 'dns-01') return this.#dnsSolver(certificate.subscription_id);
     return new ClientAnswers(type);
+  }
+
+  #webroot(path: string): Promise<ChallengeSolver> {
+    let solver = this.#webroots.get(path);
+    if (!solver) {
+      solver = WebrootSolver.open(path);
+      this.#webroots.set(path, solver);
+      solver.catch(() => this.#webroots.delete(path));
+    }
+    return solver;
   }
 
   #dnsSolver(subscriptionId: string): Dns01Solver {
