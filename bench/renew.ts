@@ -59,7 +59,7 @@ async function runOnce(): Promise<Progress | 'deadlock'> {
     await seedDueCertificates(store, { subscriptionId: DEFAULT_SUBSCRIPTION_ID, count, caUrl: pebble.directoryUrl, caCertPem: pebble.caCertPem, now: seededAt });
     await store.close();
     const args = ['serve', '--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', 'off', '--renew-interval', '1', '--workers', values.workers!];
-    server = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CERTKEEP_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'inherit'] });
+    server = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CERTKEEP_DATA_DIR: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
     return await waitForRenewals(join(dataDir, 'certkeep.db'), seededAt, server);
   } finally {
     if (server && server.exitCode === null) {

@@ -30,6 +30,7 @@ export class OrderWorker {
   readonly #onError: (orderId: string, error: unknown) => void;
   readonly #run: RunOptions;
   readonly #running = new Map<string, Promise<void>>();
+  #due: string[] = [];
   #stopped = true;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -90,12 +91,20 @@ export class OrderWorker {
     }
   }
 
+  /**
+   * Starts due orders while there is room. Due ids are read a batch at a time and
+   * kept: reading the queue after every finished order would scan it thousands of
+   * times in a busy minute. A kept id that another instance has meanwhile taken
+   * is harmless: its lease cannot be claimed, or it has reached its goal.
+   */
   async #claimDue(): Promise<void> {
-    const room = this.#concurrency - this.#running.size;
-    if (room <= 0) return;
-    const due = await dueOrders(this.#ctx.store.db, this.#ctx.clock.now(), room + this.#running.size);
-    for (const { id } of due) {
-      if (this.#running.size >= this.#concurrency) break;
+    if (this.#running.size >= this.#concurrency) return;
+    if (this.#due.length === 0) {
+      const due = await dueOrders(this.#ctx.store.db, this.#ctx.clock.now(), this.#concurrency * 4);
+      this.#due = due.map((row) => row.id).filter((id) => !this.#running.has(id));
+    }
+    while (this.#running.size < this.#concurrency && this.#due.length > 0) {
+      const id = this.#due.shift()!;
       if (this.#running.has(id)) continue;
       const run = this.#runOne(id).finally(() => {
         this.#running.delete(id);
@@ -108,7 +117,9 @@ export class OrderWorker {
   async #runOne(orderId: string): Promise<void> {
     try {
       const order = await getOrder(this.#ctx.store.db, orderId);
-      if (order) await runOrderOnce(this.#ctx, this.#solvers, order, this.#run);
+      // Read from a kept batch: it may have been retried (and postponed) elsewhere since.
+      if (!order || (order.retry_at !== null && order.retry_at > this.#ctx.clock.now())) return;
+      await runOrderOnce(this.#ctx, this.#solvers, order, this.#run);
     } catch (error) {
       this.#onError(orderId, error);
       await this.#postpone(orderId).catch(() => {});
