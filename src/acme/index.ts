@@ -10,6 +10,7 @@ export {
   AcmeAuthorizationError,
   AcmeError,
   AcmeNetworkError,
+  AcmeNotFoundError,
   AcmeOrderError,
   AcmeProblemError,
   AcmeProfileError,

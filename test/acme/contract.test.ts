@@ -7,6 +7,7 @@ import {
   AcmeClient,
   AcmeError,
   AcmeNetworkError,
+  AcmeNotFoundError,
   AcmeOrderError,
   AcmeProblemError,
   AcmeProfileError,
@@ -379,13 +380,29 @@ test('contract: a directory that is not ACME, and HTTP errors without problems, 
 
   const other = await setup(t);
   other.fake.route('POST /order/1', {
-    status: 404,
+    status: 400,
     headers: { 'content-type': 'text/html' },
-    body: '<h1>Not here</h1>',
+    body: '<h1>Bad</h1>',
   });
   const err = await other.client.getOrder(`${other.fake.base}/order/1`).catch((e) => e);
   assert.ok(err instanceof AcmeProtocolError);
-  assert.match(err.message, /get order failed: unexpected HTTP 404: <h1>Not here<\/h1>/);
+  assert.match(err.message, /get order failed: unexpected HTTP 400: <h1>Bad<\/h1>/);
+});
+
+test('contract: a 404, with or without a problem document, is AcmeNotFoundError (the CA does not know the URL)', async (t) => {
+  const { fake, client } = await setup(t);
+  fake.route('POST /order/1', { status: 404, body: '' });
+  const bare = await client.getOrder(`${fake.base}/order/1`).catch((e) => e);
+  assert.ok(bare instanceof AcmeNotFoundError, String(bare));
+  assert.equal(bare.problem, undefined);
+  assert.match(bare.message, /^get order failed: the CA does not know http:\S+\/order\/1 \(HTTP 404\)\. A CA that was reset or restarted/);
+
+  fake.route('POST /finalize/1', problem('malformed', 'No order "1" found for account ID "7"', 404));
+  const withProblem = await client.finalize(`${fake.base}/finalize/1`, new Uint8Array([48, 0])).catch((e) => e);
+  assert.ok(withProblem instanceof AcmeNotFoundError);
+  assert.equal(withProblem.problem?.type, 'urn:ietf:params:acme:error:malformed');
+  assert.match(withProblem.message, /\(HTTP 404: No order "1" found for account ID "7"\)/);
+  assert.equal(fake.count('POST /order/1') + fake.count('POST /finalize/1'), 2, 'a 404 is not retried');
 });
 
 test('contract: findAccount returns null for an unknown key; createAccount keeps the Location', async (t) => {
@@ -440,3 +457,4 @@ test('contract: download returns the chain and every alternate link', async (t) 
   assert.deepEqual(chain.alternates, [`${fake.base}/cert/1/alt/1`, `${fake.base}/cert/1/alt/2`]);
   assert.equal(fake.last('POST /cert/1')!.headers.accept, 'application/pem-certificate-chain');
 });
+
