@@ -204,6 +204,11 @@ export class AcmeOrderError extends AcmeError {
   }
 }
 
+/** The CA does not know the account the request was signed for (its kid). */
+export function isAccountGone(err: unknown): err is AcmeProblemError {
+  return err instanceof AcmeProblemError && err.acmeType === 'accountDoesNotExist';
+}
+
 export function shortProblemType(type: string): string {
   return type.startsWith(ACME_ERROR_PREFIX) ? type.slice(ACME_ERROR_PREFIX.length) : type;
 }

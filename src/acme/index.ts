@@ -1,5 +1,6 @@
 // The ACME client's public surface.
 export {
+  type AccountRecovery,
   type AcmeClientOptions,
   AcmeClient,
   type CreateAccountOptions,

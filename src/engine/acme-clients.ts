@@ -1,11 +1,10 @@
-import type { KeyObject } from 'node:crypto';
-import { AcmeClient } from '../acme/index.ts';
+import { AcmeClient, type AcmeClientOptions } from '../acme/index.ts';
 
 /** One AcmeClient per account, so that connections and nonces are reused across orders. */
 export class AcmeClients {
   readonly #clients = new Map<string, AcmeClient>();
 
-  forAccount(accountId: string, options: { directoryUrl: string; accountKey: KeyObject; accountUrl?: string; caCert?: string }): AcmeClient {
+  forAccount(accountId: string, options: AcmeClientOptions): AcmeClient {
     let client = this.#clients.get(accountId);
     if (!client) {
       client = new AcmeClient(options);

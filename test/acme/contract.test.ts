@@ -458,3 +458,75 @@ test('contract: download returns the chain and every alternate link', async (t) 
   assert.equal(fake.last('POST /cert/1')!.headers.accept, 'application/pem-certificate-chain');
 });
 
+// --- an account the CA no longer knows (RFC 8555 §7.3) ---
+
+const accountGone = problem('accountDoesNotExist', 'Account not found.', 400);
+
+/** A fake CA that forgot account 1: requests signed with it are refused; newAccount answers with account 2. */
+async function forgetfulCa(t: TestContext, onNewAccountUrl?: (url: string, previous: string) => Promise<void>) {
+  const fake = await FakeAcme.start(t);
+  const stored: string[] = [];
+  const client = new AcmeClient({
+    directoryUrl: fake.directoryUrl,
+    accountKey: ecKey(),
+    accountUrl: `${fake.base}/acct/1`,
+    retry: { attempts: 3, delayMs: 10 },
+    recovery: {
+      registration: { contact: ['mailto:ops@example.com'], termsOfServiceAgreed: true },
+      onNewAccountUrl: onNewAccountUrl ?? (async (url, previous) => void stored.push(`${previous} -> ${url}`)),
+    },
+  });
+  t.after(() => client.close());
+  fake.route('POST /acct', { status: 200, headers: { location: `${fake.base}/acct/2` }, body: { status: 'valid' } });
+  fake.route('POST /order/1', (req) => (req.protected!.kid === `${fake.base}/acct/1` ? accountGone : { body: ORDER }));
+  return { fake, client, stored };
+}
+
+test('contract: accountDoesNotExist: the same key is registered again, the URL handed over, the request sent once more', async (t) => {
+  const { fake, client, stored } = await forgetfulCa(t);
+  const order = await client.getOrder(`${fake.base}/order/1`);
+  assert.equal(order.status, 'pending');
+  assert.deepEqual(stored, [`${fake.base}/acct/1 -> ${fake.base}/acct/2`]);
+  assert.equal(client.accountUrl, `${fake.base}/acct/2`);
+  const registration = fake.last('POST /acct')!;
+  assert.ok(registration.protected!.jwk, 'newAccount carries the (unchanged) public key');
+  assert.equal(registration.protected!.kid, undefined);
+  assert.deepEqual(registration.payload, { contact: ['mailto:ops@example.com'], termsOfServiceAgreed: true });
+  assert.deepEqual(
+    fake.requests.filter((r) => r.path === '/order/1').map((r) => r.protected!.kid),
+    [`${fake.base}/acct/1`, `${fake.base}/acct/2`],
+  );
+  assert.equal(fake.count('GET /dir'), 2, 'the directory is read again: a CA that forgot us may have moved');
+});
+
+test('contract: requests that find the account gone at once share one newAccount', async (t) => {
+  const { fake, client, stored } = await forgetfulCa(t);
+  const orders = await Promise.all(Array.from({ length: 8 }, () => client.getOrder(`${fake.base}/order/1`)));
+  assert.equal(orders.length, 8);
+  assert.equal(fake.count('POST /acct'), 1);
+  assert.equal(stored.length, 1);
+});
+
+test('contract: an account still unknown after registering again is an error, not a loop', async (t) => {
+  const { fake, client } = await forgetfulCa(t);
+  fake.route('POST /order/1', accountGone);
+  const err = await client.getOrder(`${fake.base}/order/1`).catch((e) => e);
+  assert.ok(err instanceof AcmeProblemError);
+  assert.equal(err.acmeType, 'accountDoesNotExist');
+  assert.equal(fake.count('POST /acct'), 1);
+  assert.equal(fake.count('POST /order/1'), 2, 'the request is sent once more, not again');
+});
+
+test('contract: the new URL is used only once it is stored; without recovery the error is thrown', async (t) => {
+  const { fake, client } = await forgetfulCa(t, async () => {
+    throw new Error('store unavailable');
+  });
+  await assert.rejects(client.getOrder(`${fake.base}/order/1`), /store unavailable/);
+  assert.equal(client.accountUrl, `${fake.base}/acct/1`);
+
+  const plain = await setup(t);
+  plain.fake.route('POST /order/1', accountGone);
+  const err = await plain.client.getOrder(`${plain.fake.base}/order/1`).catch((e) => e);
+  assert.equal(err.acmeType, 'accountDoesNotExist');
+  assert.equal(plain.fake.count('POST /acct'), 0);
+});
