@@ -58,6 +58,21 @@ test('Pebble restarted: same directory and trust, the account and order forgotte
   plain.accountUrl = stored[0];
   assert.equal((await plain.findAccount())?.url, stored[0], 'the same key finds the new account');
 
+  // Another process with the same key and the old URL: newAccount answers with the account
+  // the first one registered (RFC 8555 §7.3), so both store the same URL.
+  const otherStored: string[] = [];
+  const other = new AcmeClient({
+    directoryUrl: pebble.directoryUrl,
+    accountKey: key,
+    accountUrl: oldAccount,
+    caCert: pebble.caCertPem,
+    recovery: { registration: { termsOfServiceAgreed: true }, onNewAccountUrl: async (url) => void otherStored.push(url) },
+  });
+  t.after(() => other.close());
+  await other.getOrder(fresh.url);
+  assert.deepEqual(otherStored, stored);
+  assert.deepEqual(await pebble.created(), { accounts: 1, orders: 1, certificates: 0 }, 'no second account');
+
   // The old order is gone: every URL of it is a 404.
   for (const attempt of [
     () => client.getOrder(orderUrl),
