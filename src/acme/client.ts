@@ -97,18 +97,17 @@ export class AcmeClient {
     this.signer = new JwsSigner(opts.accountKey);
     this.clock = opts.clock ?? realClock;
     this.recovery = opts.recovery;
-    const nonces = this.nonces;
     this.http = new AcmeHttp({
       userAgent: opts.userAgent ?? 'certkeep-acme/0.1',
       caCert: opts.caCert,
       connections: opts.connections ?? 64,
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
-      onNonce: (nonce) => nonces.add(nonce),
+      onNonce: (nonce) => this.nonces.add(nonce),
     });
     const retry = { attempts: 4, delayMs: 500, ...opts.retry };
     this.transport = new AcmeTransport(
       this.http,
-      nonces,
+      this.nonces,
       this.clock,
       retry,
       async () => (await this.directory()).newNonce,
@@ -362,32 +361,32 @@ export class AcmeClient {
       return await this.transport.post(url, payload, { operation, signer: this.signer, kid, accept });
     } catch (err) {
       if (!this.recovery || !isAccountGone(err)) throw err;
-      const fresh = await this.registerAgain(kid);
+      const fresh = await this.registerAgain(this.recovery, kid);
       return this.transport.post(url, payload, { operation, signer: this.signer, kid: fresh, accept });
     }
   }
 
   /** One newAccount for all the requests that were refused with `lostUrl`; the later ones use its answer. */
-  private registerAgain(lostUrl: string): Promise<string> {
+  private registerAgain(recovery: AccountRecovery, lostUrl: string): Promise<string> {
     if (this.accountUrl && this.accountUrl !== lostUrl) return Promise.resolve(this.accountUrl);
-    this.reRegistering ??= this.reRegister(lostUrl).finally(() => {
+    this.reRegistering ??= this.reRegister(recovery, lostUrl).finally(() => {
       this.reRegistering = undefined;
     });
     return this.reRegistering;
   }
 
-  private async reRegister(lostUrl: string): Promise<string> {
+  private async reRegister(recovery: AccountRecovery, lostUrl: string): Promise<string> {
     // A CA that forgot the account may have a new directory, and its old nonces are worthless.
     this.directoryPromise = undefined;
     this.nonces.clear();
     const dir = await this.directory();
     const operation = 'register the account again';
-    const res = await this.transport.post(dir.newAccount, JSON.stringify(this.recovery!.registration), {
+    const res = await this.transport.post(dir.newAccount, JSON.stringify(recovery.registration), {
       operation,
       signer: this.signer,
     });
     const url = requireLocation(res, operation, dir.newAccount);
-    await this.recovery!.onNewAccountUrl(url, lostUrl);
+    await recovery.onNewAccountUrl(url, lostUrl);
     this.accountUrl = url;
     return url;
   }
