@@ -2,7 +2,7 @@
 // callers keep the account URL, order URLs and certificates.
 import { createHash, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AcmeError, AcmeProblemError, AcmeProtocolError } from './errors.ts';
+import { AcmeError, AcmeProblemError, AcmeProtocolError, isAccountGone } from './errors.ts';
 import { AcmeHttp, type HttpResponse } from './http.ts';
 import { b64url, externalAccountBinding, JwsSigner } from './jws.ts';
 import { linkUrls } from './links.ts';
@@ -39,6 +39,21 @@ export interface AcmeClientOptions {
   /** Network error / 5xx retries (default 4 attempts, 500 ms first backoff). */
   retry?: Partial<RetryPolicy>;
   clock?: AcmeClock;
+  /** Register the key again when the CA no longer knows the account; without it, accountDoesNotExist is thrown. */
+  recovery?: AccountRecovery;
+}
+
+/**
+ * What the client needs to register its key again when the CA answers
+ * accountDoesNotExist for its account URL (a reset CA, a deleted account):
+ * newAccount with the same key (RFC 8555 §7.3) — a CA that still knows the
+ * key answers with the existing account — then the failed request once more.
+ */
+export interface AccountRecovery {
+  /** Sent with newAccount. EAB is not: its key is used once, so a CA that requires EAB must still know the key. */
+  registration: Omit<CreateAccountOptions, 'externalAccountBinding'>;
+  /** Told the new account URL before any request uses it, to store it. */
+  onNewAccountUrl(url: string, previousUrl: string): Promise<void>;
 }
 
 export interface ExternalAccountBinding {
@@ -70,25 +85,29 @@ export class AcmeClient {
   private readonly clock: AcmeClock;
   private readonly http: AcmeHttp;
   private readonly transport: AcmeTransport;
+  private readonly nonces = new NoncePool();
+  private readonly recovery: AccountRecovery | undefined;
   private directoryPromise: Promise<AcmeDirectory> | undefined;
+  /** The re-registration under way, shared by every request that found the account gone. */
+  private reRegistering: Promise<string> | undefined;
 
   constructor(opts: AcmeClientOptions) {
     this.directoryUrl = opts.directoryUrl;
     this.accountUrl = opts.accountUrl;
     this.signer = new JwsSigner(opts.accountKey);
     this.clock = opts.clock ?? realClock;
-    const nonces = new NoncePool();
+    this.recovery = opts.recovery;
     this.http = new AcmeHttp({
       userAgent: opts.userAgent ?? 'certkeep-acme/0.1',
       caCert: opts.caCert,
       connections: opts.connections ?? 64,
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
-      onNonce: (nonce) => nonces.add(nonce),
+      onNonce: (nonce) => this.nonces.add(nonce),
     });
     const retry = { attempts: 4, delayMs: 500, ...opts.retry };
     this.transport = new AcmeTransport(
       this.http,
-      nonces,
+      this.nonces,
       this.clock,
       retry,
       async () => (await this.directory()).newNonce,
@@ -336,14 +355,46 @@ export class AcmeClient {
     return url;
   }
 
-  private signedPost(
+  /** A kid-signed POST; an account the CA no longer knows is registered again and the POST sent once more. */
+  private async signedPost(
     url: string,
     payload: string,
     operation: string,
     accept?: string,
   ): Promise<HttpResponse> {
     const kid = this.requireAccount(operation);
-    return this.transport.post(url, payload, { operation, signer: this.signer, kid, accept });
+    try {
+      return await this.transport.post(url, payload, { operation, signer: this.signer, kid, accept });
+    } catch (err) {
+      if (!this.recovery || !isAccountGone(err)) throw err;
+      const fresh = await this.registerAgain(this.recovery, kid);
+      return this.transport.post(url, payload, { operation, signer: this.signer, kid: fresh, accept });
+    }
+  }
+
+  /** One newAccount for all the requests that were refused with `lostUrl`; the later ones use its answer. */
+  private registerAgain(recovery: AccountRecovery, lostUrl: string): Promise<string> {
+    if (this.accountUrl && this.accountUrl !== lostUrl) return Promise.resolve(this.accountUrl);
+    this.reRegistering ??= this.reRegister(recovery, lostUrl).finally(() => {
+      this.reRegistering = undefined;
+    });
+    return this.reRegistering;
+  }
+
+  private async reRegister(recovery: AccountRecovery, lostUrl: string): Promise<string> {
+    // A CA that forgot the account may have a new directory, and its old nonces are worthless.
+    this.directoryPromise = undefined;
+    this.nonces.clear();
+    const dir = await this.directory();
+    const operation = 'register the account again';
+    const res = await this.transport.post(dir.newAccount, JSON.stringify(recovery.registration), {
+      operation,
+      signer: this.signer,
+    });
+    const url = requireLocation(res, operation, dir.newAccount);
+    await recovery.onNewAccountUrl(url, lostUrl);
+    this.accountUrl = url;
+    return url;
   }
 
   private async pollStep<T>(url: string, operation: string) {

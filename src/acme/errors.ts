@@ -114,6 +114,30 @@ export class AcmeTlsTrustError extends AcmeNetworkError {
   }
 }
 
+/**
+ * The CA answered 404: it does not know the URL. For one it gave us (order,
+ * authorization, challenge, finalize, certificate) that means it no longer
+ * knows it, as after a reset, or a restart of a CA that keeps its state in
+ * memory; nothing sent there can succeed any more.
+ */
+export class AcmeNotFoundError extends AcmeError {
+  /** The CA's problem document, when it sent one (Pebble 2.4 does for finalize only). */
+  readonly problem: AcmeProblem | undefined;
+
+  constructor(operation: string, url: string, problem?: AcmeProblem) {
+    const detail = problem?.detail ? `: ${problem.detail}` : '';
+    super(
+      `${operation} failed: the CA does not know ${url} (HTTP 404${detail}). ` +
+        'A CA that was reset or restarted forgets its orders and authorizations: place a new order. ' +
+        'If this is the directory URL, check it.',
+      operation,
+      url,
+    );
+    this.name = 'AcmeNotFoundError';
+    this.problem = problem;
+  }
+}
+
 /** The CA answered something that is not valid ACME (bad JSON, missing Location, unexpected status). */
 export class AcmeProtocolError extends AcmeError {
   constructor(message: string, operation: string, url: string) {
@@ -178,6 +202,11 @@ export class AcmeOrderError extends AcmeError {
     this.order = order;
     this.orderError = order.error;
   }
+}
+
+/** The CA does not know the account the request was signed for (its kid). */
+export function isAccountGone(err: unknown): err is AcmeProblemError {
+  return err instanceof AcmeProblemError && err.acmeType === 'accountDoesNotExist';
 }
 
 export function shortProblemType(type: string): string {

@@ -1,5 +1,6 @@
 // The ACME client's public surface.
 export {
+  type AccountRecovery,
   type AcmeClientOptions,
   AcmeClient,
   type CreateAccountOptions,
@@ -10,6 +11,7 @@ export {
   AcmeAuthorizationError,
   AcmeError,
   AcmeNetworkError,
+  AcmeNotFoundError,
   AcmeOrderError,
   AcmeProblemError,
   AcmeProfileError,

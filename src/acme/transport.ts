@@ -3,6 +3,7 @@
 // response becomes a typed error.
 import {
   AcmeNetworkError,
+  AcmeNotFoundError,
   AcmeProblemError,
   AcmeProtocolError,
   AcmeRateLimitError,
@@ -145,8 +146,10 @@ export class AcmeTransport {
     operation: string,
     url: string,
   ): Error {
+    const type = problem ? shortProblemType(problem.type) : undefined;
+    // accountDoesNotExist is about the kid, not the URL, whatever the status (RFC 8555 §6.7).
+    if (res.status === 404 && type !== 'accountDoesNotExist') return new AcmeNotFoundError(operation, url, problem);
     if (problem) {
-      const type = shortProblemType(problem.type);
       if (type === 'rateLimited') {
         const now = this.clock.now();
         const wait = retryAfterMs(res.headers['retry-after'], now);

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AcmeClient } from '../acme/index.ts';
 import { generateKey, privateKeyFromPem, privateKeyToPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
-import { findAccount, insertAccount } from '../store/repositories/accounts.ts';
+import { findAccount, insertAccount, updateAccountUrl } from '../store/repositories/accounts.ts';
 import type { Row } from '../store/repositories/db.ts';
 import type { EngineContext } from './context.ts';
 import { type EabCredentials, eabAad, type IssuerSpec } from './issuers.ts';
@@ -48,19 +48,15 @@ async function loadOrCreateAccount(
   const existing = await findAccount(ctx.store.db, subscriptionId, issuer.caUrl, contact);
   if (existing?.account_url) {
     const key = privateKeyFromPem(ctx.store.secrets.decryptString(existing.key_enc, keyAad(existing.id)));
-    return { row: existing, client: clientFor(ctx, existing.id, issuer, key, existing.account_url) };
+    return { row: existing, client: clientFor(ctx, existing.id, issuer, contact, key, existing.account_url) };
   }
 
   const id = newId('acct');
   const key = await generateKey('ec-p256');
-  const client = clientFor(ctx, id, issuer, key);
+  const client = clientFor(ctx, id, issuer, contact, key);
   ctx.progress(`creating an ACME account at ${issuer.caUrl}`);
-  const { url } = await client.createAccount({
-    contact: contact ? [`mailto:${contact}`] : [],
-    termsOfServiceAgreed: true,
-    // EAB given now (the CLI's flags) or kept with the issuer (a fallback CA's account, created on first use).
-    externalAccountBinding: eab ?? keptEab(ctx, issuer),
-  });
+  // EAB given now (the CLI's flags) or kept with the issuer (a fallback CA's account, created on first use).
+  const { url } = await client.createAccount({ ...registration(contact), externalAccountBinding: eab ?? keptEab(ctx, issuer) });
   const row = {
     id,
     subscription_id: subscriptionId,
@@ -77,17 +73,33 @@ async function loadOrCreateAccount(
     const stored = await findAccount(ctx.store.db, subscriptionId, issuer.caUrl, contact);
     if (!stored?.account_url) throw error;
     const storedKey = privateKeyFromPem(ctx.store.secrets.decryptString(stored.key_enc, keyAad(stored.id)));
-    return { row: stored, client: clientFor(ctx, stored.id, issuer, storedKey, stored.account_url) };
+    return { row: stored, client: clientFor(ctx, stored.id, issuer, contact, storedKey, stored.account_url) };
   }
   return { row, client };
 }
 
-function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, key: KeyObject, accountUrl?: string): AcmeClient {
+function registration(contact: string) {
+  return { contact: contact ? [`mailto:${contact}`] : [], termsOfServiceAgreed: true };
+}
+
+/**
+ * The client registers the same key again when the CA has forgotten the
+ * account (acme/client.ts, AccountRecovery); the new URL is stored here before
+ * the client uses it, so every process and restart finds it.
+ */
+function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, contact: string, key: KeyObject, accountUrl?: string): AcmeClient {
   return ctx.clients.forAccount(accountId, {
     directoryUrl: issuer.caUrl,
     accountKey: key,
     accountUrl,
     caCert: issuer.caCertPem,
+    recovery: {
+      registration: registration(contact),
+      onNewAccountUrl: async (url, previousUrl) => {
+        await updateAccountUrl(ctx.store.db, accountId, url);
+        ctx.progress(`the CA no longer knew account ${previousUrl}; registered its key again as ${url}`);
+      },
+    },
   });
 }
 

@@ -1,5 +1,4 @@
-import type { KeyObject } from 'node:crypto';
-import { AcmeClient, type AcmeClock } from '../acme/index.ts';
+import { AcmeClient, type AcmeClientOptions, type AcmeClock } from '../acme/index.ts';
 
 /**
  * One AcmeClient per account, so that connections and nonces are reused across orders.
@@ -14,7 +13,7 @@ export class AcmeClients {
     this.#clock = clock;
   }
 
-  forAccount(accountId: string, options: { directoryUrl: string; accountKey: KeyObject; accountUrl?: string; caCert?: string }): AcmeClient {
+  forAccount(accountId: string, options: AcmeClientOptions): AcmeClient {
     let client = this.#clients.get(accountId);
     if (!client) {
       client = new AcmeClient({ ...options, clock: this.#clock });

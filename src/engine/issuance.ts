@@ -13,7 +13,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeChallenge, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import type { Db } from '../store/repositories/db.ts';
-import { AcmeError, AcmeNetworkError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
+import { AcmeError, AcmeNetworkError, AcmeNotFoundError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
@@ -448,12 +448,11 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
     });
     if (!certificate) return;
     const failures = certificate.failure_count + 1;
-    const rateLimited = error instanceof AcmeRateLimitError ? error.retryAfter.getTime() : undefined;
     await updateCertificate(trx, certificate.id, {
       state: certificate.current_version_id ? 'valid' : 'failed',
       last_error: message,
       failure_count: failures,
-      retry_at: autoRenews(certificate) ? retryTime(now, failures, notAfter, rateLimited) : null,
+      retry_at: autoRenews(certificate) ? certificateRetry(now, failures, notAfter, error, order.attempt) : null,
       updated_at: now,
     });
     // One event per order that ends, and one when an order first runs into trouble:
@@ -480,6 +479,27 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       now,
     );
   });
+}
+
+/**
+ * When the certificate is due again: the planner's backoff — except after an
+ * order the CA lost once it had run into trouble (unreachable, then back
+ * without its state, as a restarted in-memory CA is). That is the CA's doing:
+ * the backoff the order's retries built up is spent, and the scheduler's next
+ * tick places a fresh order. An order lost at its first failure gets the
+ * backoff, so a CA that keeps losing orders is not asked at every tick.
+ */
+export function certificateRetry(
+  now: number,
+  failures: number,
+  notAfter: number | null,
+  error: unknown,
+  priorAttempts: number,
+  random = Math.random,
+): number {
+  if (error instanceof AcmeNotFoundError && priorAttempts > 0) return now;
+  const rateLimited = error instanceof AcmeRateLimitError ? error.retryAfter.getTime() : undefined;
+  return retryTime(now, failures, notAfter, rateLimited, random);
 }
 
 /** Whether certkeep renews this certificate by itself: auto-renew on, and certkeep answers its challenges. */

@@ -3,7 +3,7 @@
 // a worker claims an order's lease before it runs it (leases.ts), so instances
 // sharing a database never run the same order twice at once, and an order whose
 // runner died is taken up again when its lease expires.
-import { dueOrders, getOrder, updateOrder } from '../store/repositories/orders.ts';
+import { dueOrders, FINISHED_STEPS, getOrder, updateOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { type RunOrderOptions, retryDelay } from './issuance.ts';
 import { type RunOptions, runOrderOnce } from './orders.ts';
@@ -126,10 +126,13 @@ export class OrderWorker {
     }
   }
 
-  /** A failure before the order ran (the CA unreachable for the account) must not be retried at once, forever. */
+  /**
+   * A failure before the order ran (the CA unreachable for the account) must not be retried at once, forever.
+   * A failure the run recorded has set retry_at already, or ended the order.
+   */
   async #postpone(orderId: string): Promise<void> {
     const order = await getOrder(this.#ctx.store.db, orderId);
-    if (!order || order.retry_at !== null) return;
+    if (!order || order.retry_at !== null || (FINISHED_STEPS as readonly string[]).includes(order.step)) return;
     const now = this.#ctx.clock.now();
     await updateOrder(this.#ctx.store.db, orderId, { attempt: order.attempt + 1, retry_at: now + retryDelay(order.attempt + 1), updated_at: now });
   }

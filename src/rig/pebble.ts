@@ -37,10 +37,26 @@ export interface Pebble {
   rootsPem(): Promise<string>;
   intermediatesPem(): Promise<string>;
   stop(): Promise<void>;
-  /** Stops and starts again on the same ports (Pebble makes new roots and forgets accounts). */
-  restart(): Promise<void>;
-  /** How many requests Pebble logged for a path ("/order-plz", "/finalize-order/"), since start. */
+  /**
+   * Stops and starts again on the same ports with the same TLS files, so the
+   * directory URL and the HTTPS trust stay; Pebble makes new roots and forgets
+   * every account, order and authorization. `whileDown` runs in between (an outage).
+   */
+  restart(options?: { whileDown?: () => Promise<void> }): Promise<void>;
+  /** How many requests Pebble logged for a path ("/order-plz", "/finalize-order/"), since startPebble (restarts included). */
   requestCount(path: string): number;
+  /**
+   * What Pebble created since it last (re)started, from its log, once the log
+   * has caught up with every answer given so far. Rejected requests (bad
+   * nonces, unknown accounts) create nothing.
+   */
+  created(): Promise<PebbleCreated>;
+}
+
+export interface PebbleCreated {
+  accounts: number;
+  orders: number;
+  certificates: number;
 }
 
 // PEBBLE_AUTHZREUSE=0: Pebble 2.4 deadlocks under concurrent load when it looks
@@ -91,8 +107,9 @@ function handle(instance: PebbleProcess, tls: LoopbackTls, release: () => Promis
     caCertFile: tls.caCertFile,
     rootsPem: () => instance.getManagement('/roots/0'),
     intermediatesPem: () => instance.getManagement('/intermediates/0'),
-    restart: () => instance.restart(),
+    restart: (options) => instance.restart(options?.whileDown),
     requestCount: (path) => instance.requestCount(path),
+    created: () => instance.createdSoFar(),
     stop: () => {
       // Idempotent: tests may stop explicitly and again in after().
       stopped ??= instance.stop().then(release);
@@ -112,6 +129,8 @@ class PebbleProcess {
   private output = '';
   /** Requests Pebble logged, by path prefix up to the first id ("/order-plz", "/my-order/"). */
   private readonly requests = new Map<string, number>();
+  /** Reset on every start: a restarted Pebble starts empty. */
+  created: PebbleCreated = { accounts: 0, orders: 0, certificates: 0 };
 
   constructor(
     opts: PebbleOptions,
@@ -146,8 +165,9 @@ class PebbleProcess {
     }
   }
 
-  async restart(): Promise<void> {
+  async restart(whileDown?: () => Promise<void>): Promise<void> {
     await this.stop();
+    await whileDown?.();
     await this.start();
   }
 
@@ -162,10 +182,35 @@ class PebbleProcess {
     return this.requests.get(path) ?? 0;
   }
 
-  /** Pebble logs every request as "POST /order-plz -> calling handler()". */
-  private countRequest(line: string): void {
+  async createdSoFar(): Promise<PebbleCreated> {
+    if (this.child) await this.logBarrier();
+    return { ...this.created };
+  }
+
+  /**
+   * Pebble logs before it answers, but its log reaches us through a pipe that
+   * may lag behind the answers: once a request made now shows in the log,
+   * every line logged before it has been read.
+   */
+  private async logBarrier(): Promise<void> {
+    const before = this.requestCount('/dir');
+    const res = await request(this.directoryUrl(), { dispatcher: this.agent });
+    await res.body.dump();
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (this.requestCount('/dir') === before) {
+      if (Date.now() > deadline) throw new Error(`pebble's log did not show GET /dir within ${START_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Pebble logs every request as "POST /order-plz -> calling handler()", and what it stored. */
+  private countLine(line: string): void {
     const match = / (?:GET|POST|HEAD) (\/[^/\s]*\/?)\S* -> calling handler/.exec(line);
     if (match) this.requests.set(match[1], (this.requests.get(match[1]) ?? 0) + 1);
+    const accounts = /There are now (\d+) accounts in memory/.exec(line);
+    if (accounts) this.created.accounts = Number(accounts[1]);
+    if (/ Added order "[^"]+" to the db/.test(line)) this.created.orders++;
+    if (/ Issued certificate serial \S+ for order/.test(line)) this.created.certificates++;
   }
 
   async getManagement(path: string): Promise<string> {
@@ -192,6 +237,7 @@ class PebbleProcess {
     const args = ['-config', configFile];
     if (this.opts.dnsServer) args.push('-dnsserver', this.opts.dnsServer);
     this.output = '';
+    this.created = { accounts: 0, orders: 0, certificates: 0 };
     const child = spawnTied(this.binary(), args, {
       cwd: this.workDir,
       env: { ...process.env, ...DEFAULT_ENV, ...this.opts.env },
@@ -203,7 +249,7 @@ class PebbleProcess {
       this.output = (this.output + text).slice(-TAIL_CHARS);
       const lines = (partialLine + text).split('\n');
       partialLine = lines.pop() ?? '';
-      for (const line of lines) this.countRequest(line);
+      for (const line of lines) this.countLine(line);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

@@ -7,6 +7,7 @@ import {
   AcmeClient,
   AcmeError,
   AcmeNetworkError,
+  AcmeNotFoundError,
   AcmeOrderError,
   AcmeProblemError,
   AcmeProfileError,
@@ -379,13 +380,29 @@ test('contract: a directory that is not ACME, and HTTP errors without problems, 
 
   const other = await setup(t);
   other.fake.route('POST /order/1', {
-    status: 404,
+    status: 400,
     headers: { 'content-type': 'text/html' },
-    body: '<h1>Not here</h1>',
+    body: '<h1>Bad</h1>',
   });
   const err = await other.client.getOrder(`${other.fake.base}/order/1`).catch((e) => e);
   assert.ok(err instanceof AcmeProtocolError);
-  assert.match(err.message, /get order failed: unexpected HTTP 404: <h1>Not here<\/h1>/);
+  assert.match(err.message, /get order failed: unexpected HTTP 400: <h1>Bad<\/h1>/);
+});
+
+test('contract: a 404, with or without a problem document, is AcmeNotFoundError (the CA does not know the URL)', async (t) => {
+  const { fake, client } = await setup(t);
+  fake.route('POST /order/1', { status: 404, body: '' });
+  const bare = await client.getOrder(`${fake.base}/order/1`).catch((e) => e);
+  assert.ok(bare instanceof AcmeNotFoundError, String(bare));
+  assert.equal(bare.problem, undefined);
+  assert.match(bare.message, /^get order failed: the CA does not know http:\S+\/order\/1 \(HTTP 404\)\. A CA that was reset or restarted/);
+
+  fake.route('POST /finalize/1', problem('malformed', 'No order "1" found for account ID "7"', 404));
+  const withProblem = await client.finalize(`${fake.base}/finalize/1`, new Uint8Array([48, 0])).catch((e) => e);
+  assert.ok(withProblem instanceof AcmeNotFoundError);
+  assert.equal(withProblem.problem?.type, 'urn:ietf:params:acme:error:malformed');
+  assert.match(withProblem.message, /\(HTTP 404: No order "1" found for account ID "7"\)/);
+  assert.equal(fake.count('POST /order/1') + fake.count('POST /finalize/1'), 2, 'a 404 is not retried');
 });
 
 test('contract: findAccount returns null for an unknown key; createAccount keeps the Location', async (t) => {
@@ -439,4 +456,77 @@ test('contract: download returns the chain and every alternate link', async (t) 
   assert.equal(chain.pem, pem);
   assert.deepEqual(chain.alternates, [`${fake.base}/cert/1/alt/1`, `${fake.base}/cert/1/alt/2`]);
   assert.equal(fake.last('POST /cert/1')!.headers.accept, 'application/pem-certificate-chain');
+});
+
+// --- an account the CA no longer knows (RFC 8555 §7.3) ---
+
+const accountGone = problem('accountDoesNotExist', 'Account not found.', 400);
+
+/** A fake CA that forgot account 1: requests signed with it are refused; newAccount answers with account 2. */
+async function forgetfulCa(t: TestContext, onNewAccountUrl?: (url: string, previous: string) => Promise<void>) {
+  const fake = await FakeAcme.start(t);
+  const stored: string[] = [];
+  const client = new AcmeClient({
+    directoryUrl: fake.directoryUrl,
+    accountKey: ecKey(),
+    accountUrl: `${fake.base}/acct/1`,
+    retry: { attempts: 3, delayMs: 10 },
+    recovery: {
+      registration: { contact: ['mailto:ops@example.com'], termsOfServiceAgreed: true },
+      onNewAccountUrl: onNewAccountUrl ?? (async (url, previous) => void stored.push(`${previous} -> ${url}`)),
+    },
+  });
+  t.after(() => client.close());
+  fake.route('POST /acct', { status: 200, headers: { location: `${fake.base}/acct/2` }, body: { status: 'valid' } });
+  fake.route('POST /order/1', (req) => (req.protected!.kid === `${fake.base}/acct/1` ? accountGone : { body: ORDER }));
+  return { fake, client, stored };
+}
+
+test('contract: accountDoesNotExist: the same key is registered again, the URL handed over, the request sent once more', async (t) => {
+  const { fake, client, stored } = await forgetfulCa(t);
+  const order = await client.getOrder(`${fake.base}/order/1`);
+  assert.equal(order.status, 'pending');
+  assert.deepEqual(stored, [`${fake.base}/acct/1 -> ${fake.base}/acct/2`]);
+  assert.equal(client.accountUrl, `${fake.base}/acct/2`);
+  const registration = fake.last('POST /acct')!;
+  assert.ok(registration.protected!.jwk, 'newAccount carries the (unchanged) public key');
+  assert.equal(registration.protected!.kid, undefined);
+  assert.deepEqual(registration.payload, { contact: ['mailto:ops@example.com'], termsOfServiceAgreed: true });
+  assert.deepEqual(
+    fake.requests.filter((r) => r.path === '/order/1').map((r) => r.protected!.kid),
+    [`${fake.base}/acct/1`, `${fake.base}/acct/2`],
+  );
+  assert.equal(fake.count('GET /dir'), 2, 'the directory is read again: a CA that forgot us may have moved');
+});
+
+test('contract: requests that find the account gone at once share one newAccount', async (t) => {
+  const { fake, client, stored } = await forgetfulCa(t);
+  const orders = await Promise.all(Array.from({ length: 8 }, () => client.getOrder(`${fake.base}/order/1`)));
+  assert.equal(orders.length, 8);
+  assert.equal(fake.count('POST /acct'), 1);
+  assert.equal(stored.length, 1);
+});
+
+test('contract: an account still unknown after registering again is an error, not a loop', async (t) => {
+  const { fake, client } = await forgetfulCa(t);
+  fake.route('POST /order/1', accountGone);
+  const err = await client.getOrder(`${fake.base}/order/1`).catch((e) => e);
+  assert.ok(err instanceof AcmeProblemError);
+  assert.equal(err.acmeType, 'accountDoesNotExist');
+  assert.equal(fake.count('POST /acct'), 1);
+  assert.equal(fake.count('POST /order/1'), 2, 'the request is sent once more, not again');
+});
+
+test('contract: the new URL is used only once it is stored; without recovery the error is thrown', async (t) => {
+  const { fake, client } = await forgetfulCa(t, async () => {
+    throw new Error('store unavailable');
+  });
+  await assert.rejects(client.getOrder(`${fake.base}/order/1`), /store unavailable/);
+  assert.equal(client.accountUrl, `${fake.base}/acct/1`);
+
+  const plain = await setup(t);
+  plain.fake.route('POST /order/1', accountGone);
+  const err = await plain.client.getOrder(`${plain.fake.base}/order/1`).catch((e) => e);
+  assert.equal(err.acmeType, 'accountDoesNotExist');
+  assert.equal(plain.fake.count('POST /acct'), 0);
 });

@@ -17,3 +17,8 @@ export function getAccount(db: Db, id: string): Promise<Row<'acme_accounts'> | u
 export async function insertAccount(db: Db, row: NewRow<'acme_accounts'>): Promise<void> {
   await db.insertInto('acme_accounts').values(row).execute();
 }
+
+/** The CA gave the account's key a new URL (it had forgotten the old one). */
+export async function updateAccountUrl(db: Db, id: string, accountUrl: string): Promise<void> {
+  await db.updateTable('acme_accounts').set({ account_url: accountUrl }).where('id', '=', id).execute();
+}
