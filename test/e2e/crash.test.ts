@@ -4,21 +4,10 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { startNginx } from '../rig/nginx.ts';
-import { type Rig, startRig, ZONE } from './harness.ts';
+import { ordersOf, type Rig, startRig, ZONE } from './harness.ts';
 
-function ordersOf(dataDir: string, name: string): { step: string; order_url: string | null }[] {
-  const db = new DatabaseSync(join(dataDir, 'certkeep.db'), { readOnly: true });
-  try {
-    return db
-      .prepare('SELECT o.step, o.order_url FROM orders o JOIN certificates c ON c.id = o.certificate_id WHERE c.name = ? ORDER BY o.created_at')
-      .all(name) as { step: string; order_url: string | null }[];
-  } finally {
-    db.close();
-  }
-}
 
 describe('killed mid-issuance', () => {
   let rig: Rig;

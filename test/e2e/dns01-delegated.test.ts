@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { delegationTarget } from '../../src/dns/delegated.ts';
 import { nameData, queryDns } from '../../src/dns/query.ts';
 import { freePort } from '../rig/ports.ts';
-import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
+import { delegationCname, oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 const DELEGATION_ZONE = 'acme.delegated.test';
 
@@ -16,11 +16,6 @@ async function txtAt(server: string, name: string): Promise<string[]> {
   return response.answers.filter((a) => a.type === 'TXT').map((a) => String((a.data as Buffer[])[0] ?? a.data));
 }
 
-/** The zone-file line (relative to ZONE) the user creates once for `name`. */
-function cnameLine(name: string): string {
-  const { record, target } = delegationTarget(name, DELEGATION_ZONE);
-  return `${record.slice(0, -(ZONE.length + 1))} IN CNAME ${target}.`;
-}
 
 describe('DNS-01 delegated to certkeep’s challenge DNS server', () => {
   let rig: Rig;
@@ -32,7 +27,7 @@ describe('DNS-01 delegated to certkeep’s challenge DNS server', () => {
     rig = await startRig({
       bind: {
         forwardZones: [{ zone: DELEGATION_ZONE, server: listen }],
-        extraRecords: [cnameLine(`dl.${ZONE}`), cnameLine(`dw.${ZONE}`)],
+        extraRecords: [delegationCname(`dl.${ZONE}`, DELEGATION_ZONE), delegationCname(`dw.${ZONE}`, DELEGATION_ZONE)],
       },
     });
     dns = (args, options) => rig.certkeep([...args, '--resolver', rig.bind.address], options);

@@ -1,6 +1,9 @@
 // The e2e rig: BIND serving example.test (every name → 127.0.0.1) and Pebble
 // validating through it, plus a way to run the real CLI as a user would.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { delegationTarget } from '../../src/dns/delegated.ts';
 import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
 import { freePort } from '../rig/ports.ts';
@@ -88,4 +91,22 @@ export function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n');
   if (lines.length !== 1 || /\n\s+at /.test(stderr)) throw new Error(`expected one line on stderr, got:\n${stderr}`);
   return lines[0];
+}
+
+/** A certificate's orders as stored in a data dir's SQLite file (read-only, beside a running process). */
+export function ordersOf(dataDir: string, name: string): { step: string; order_url: string | null }[] {
+  const db = new DatabaseSync(join(dataDir, 'certkeep.db'), { readOnly: true });
+  try {
+    return db
+      .prepare('SELECT o.step, o.order_url FROM orders o JOIN certificates c ON c.id = o.certificate_id WHERE c.name = ? ORDER BY o.created_at')
+      .all(name) as { step: string; order_url: string | null }[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The zone-file line (relative to ZONE) a user creates once to delegate `name`'s challenges to `delegationZone`. */
+export function delegationCname(name: string, delegationZone: string): string {
+  const { record, target } = delegationTarget(name, delegationZone);
+  return `${record.slice(0, -(ZONE.length + 1))} IN CNAME ${target}.`;
 }

@@ -3,22 +3,10 @@
 // peer instance on the same store (API and HTTP-01 only, --workers 0) answers
 // the CA from the store while the worker is dead.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { type Rig, startRig, ZONE } from './harness.ts';
+import { ordersOf, type Rig, startRig, ZONE } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';
 
-function ordersOf(dataDir: string, name: string): { step: string; order_url: string | null }[] {
-  const db = new DatabaseSync(join(dataDir, 'certkeep.db'), { readOnly: true });
-  try {
-    return db
-      .prepare('SELECT o.step, o.order_url FROM orders o JOIN certificates c ON c.id = o.certificate_id WHERE c.name = ? ORDER BY o.created_at')
-      .all(name) as { step: string; order_url: string | null }[];
-  } finally {
-    db.close();
-  }
-}
 
 describe('certkeep serve killed mid-order', () => {
   let rig: Rig;

@@ -2,17 +2,12 @@
 // delegated zone issues over the API with no credentials for the user's zone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { delegationTarget } from '../../src/dns/delegated.ts';
 import { freePort } from '../rig/ports.ts';
-import { type Rig, startRig, ZONE } from './harness.ts';
+import { delegationCname, type Rig, startRig, ZONE } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';
 
 const DELEGATION_ZONE = 'acme.serve.test';
 
-function cnameLine(name: string): string {
-  const { record, target } = delegationTarget(name, DELEGATION_ZONE);
-  return `${record.slice(0, -(ZONE.length + 1))} IN CNAME ${target}.`;
-}
 
 describe('certkeep serve --dns-listen', () => {
   let rig: Rig;
@@ -20,7 +15,7 @@ describe('certkeep serve --dns-listen', () => {
   let listen: string;
   before(async () => {
     listen = `127.0.0.1:${await freePort()}`;
-    rig = await startRig({ bind: { forwardZones: [{ zone: DELEGATION_ZONE, server: listen }], extraRecords: [cnameLine(`sd.${ZONE}`)] } });
+    rig = await startRig({ bind: { forwardZones: [{ zone: DELEGATION_ZONE, server: listen }], extraRecords: [delegationCname(`sd.${ZONE}`, DELEGATION_ZONE)] } });
     server = await startServer(rig, { httpChallengeListen: 'off', args: ['--dns-listen', listen, '--dns-zone', DELEGATION_ZONE] });
   });
   after(async () => {
