@@ -20,6 +20,7 @@ import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { PROCESS_OWNER } from './leases.ts';
+import { Ticker } from './ticker.ts';
 import { startRenewal } from './orders.ts';
 import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
@@ -42,45 +43,31 @@ export interface TickReport {
 
 export class RenewalScheduler {
   readonly #ctx: EngineContext;
-  readonly #intervalMs: number;
   readonly #batch: number;
   readonly #onError: (error: unknown) => void;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<unknown> = Promise.resolve();
-  #stopped = true;
+  readonly #ticker: Ticker<TickReport>;
 
   constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
     this.#ctx = ctx;
-    this.#intervalMs = options.intervalMs ?? 60_000;
     this.#batch = options.batch ?? 500;
     this.#onError = options.onError ?? (() => {});
+    this.#ticker = new Ticker(() => this.#pass(), { clock: ctx.clock, intervalMs: options.intervalMs ?? 60_000, onError: this.#onError });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#ticker.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#ticking;
+    await this.#ticker.stop();
   }
 
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#ticking = this.tick()
-        .catch((error) => this.#onError(error))
-        .finally(() => {
-          if (!this.#stopped) this.#schedule(this.#intervalMs);
-        });
-    }, delay);
-    this.#timer.unref();
+  /** One pass: due certificates, expiry warnings, ARI windows; passes never overlap. */
+  tick(): Promise<TickReport> {
+    return this.#ticker.tick();
   }
 
-  /** One pass: due certificates, expiry warnings, ARI windows. */
-  async tick(): Promise<TickReport> {
+  async #pass(): Promise<TickReport> {
     const ordersOpened = await this.#openDueOrders();
     const warnings = await this.#raiseExpiryWarnings();
     const ariChecked = await this.#checkRenewalWindows();

@@ -21,6 +21,7 @@
 import { Agent, request } from 'undici';
 import type { Clock } from '../engine/clock.ts';
 import type { EngineContext } from '../engine/context.ts';
+import { Ticker } from '../engine/ticker.ts';
 import {
   type EventWithName,
   eventIdsForWebhook,
@@ -83,9 +84,7 @@ export class WebhookDispatcher {
   readonly #agent: Agent;
   /** Per webhook, the newest event id this instance has already considered: saves reading the mark each tick. */
   readonly #examined = new Map<string, number>();
-  #running: Promise<void> = Promise.resolve();
-  #stopping: AbortController | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #ticker: Ticker<void>;
   #stopped: Promise<void> | undefined;
 
   constructor(ctx: EngineContext, options: DispatcherOptions = {}) {
@@ -104,27 +103,18 @@ export class WebhookDispatcher {
         ((error) => console.error(`certkeep webhooks: ${(error as Error)?.message ?? error}`)),
     };
     this.#agent = new Agent({ connect: { timeout: this.#options.timeoutMs }, keepAliveTimeout: 10_000 });
+    this.#ticker = new Ticker(() => this.#tick(), { clock: this.#clock, intervalMs: this.#options.intervalMs, onError: this.#options.onError });
   }
 
   /** Ticks every intervalMs (on the clock) until stop(). */
   start(): void {
-    if (this.#loop) return;
-    const stopping = new AbortController();
-    this.#stopping = stopping;
-    this.#loop = (async () => {
-      while (!stopping.signal.aborted) {
-        await this.tick().catch(this.#options.onError);
-        await this.#clock.sleep(this.#options.intervalMs, stopping.signal).catch(() => {});
-      }
-    })();
+    this.#ticker.start();
   }
 
   /** Waits for the tick in progress (its requests end within timeoutMs) and closes the connections; final. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      this.#stopping?.abort();
-      await this.#loop;
-      await this.#running;
+      await this.#ticker.stop();
       await this.#agent.close();
     })();
     return this.#stopped;
@@ -132,9 +122,7 @@ export class WebhookDispatcher {
 
   /** One fan-out and one round of deliveries; ticks never overlap (a second call waits for the first). */
   tick(): Promise<void> {
-    const run = this.#running.then(() => this.#tick());
-    this.#running = run.catch(() => {});
-    return run;
+    return this.#ticker.tick();
   }
 
   async #tick(): Promise<void> {

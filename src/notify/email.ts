@@ -28,6 +28,7 @@
 import { createTransport, type NodemailerError, type SMTPTransportOptions } from 'nodemailer';
 import type { Clock } from '../engine/clock.ts';
 import type { EngineContext } from '../engine/context.ts';
+import { Ticker } from '../engine/ticker.ts';
 import { getCertificate, getVersionDates } from '../store/repositories/certificates.ts';
 import { type EventRow, dueEmailEvents, swapEmailState } from '../store/repositories/email-queue.ts';
 import type { Row } from '../store/repositories/db.ts';
@@ -95,9 +96,7 @@ export class EmailDispatcher {
   readonly #server: string;
   readonly #transport: ReturnType<typeof smtpTransport>;
   /** Ticks of one dispatcher never overlap. */
-  #running: Promise<void> = Promise.resolve();
-  #stopping: AbortController | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #ticker: Ticker<void>;
   /** While the server could not be used: no attempt before this time. */
   #pausedUntil = 0;
   #serverFailures = 0;
@@ -118,32 +117,22 @@ export class EmailDispatcher {
     this.#from = options.smtp.from;
     this.#server = smtpText(options.smtp);
     this.#transport = smtpTransport(options.smtp, this.#options.timeoutMs);
+    const onError = (error: unknown) => this.#options.log(`tick failed: ${(error as Error).message}`);
+    this.#ticker = new Ticker(() => this.#tick(), { clock: this.#clock, intervalMs: this.#options.intervalMs, onError });
   }
 
   start(): void {
-    if (this.#loop) return;
-    const stopping = new AbortController();
-    this.#stopping = stopping;
-    this.#loop = (async () => {
-      while (!stopping.signal.aborted) {
-        await this.tick().catch((error) => this.#options.log(`tick failed: ${(error as Error).message}`));
-        await this.#clock.sleep(this.#options.intervalMs, stopping.signal).catch(() => {});
-      }
-    })();
+    this.#ticker.start();
   }
 
   /** Sends what is due now; store errors are thrown (the claimed event is sent again once its claim runs out). */
   tick(): Promise<void> {
-    const run = this.#running.then(() => this.#tick());
-    this.#running = run.catch(() => {});
-    return run;
+    return this.#ticker.tick();
   }
 
   /** Stops ticking, waits for the tick in flight and closes the SMTP connection. */
   async stop(): Promise<void> {
-    this.#stopping?.abort();
-    await this.#loop;
-    await this.#running;
+    await this.#ticker.stop();
     this.#transport.close();
   }
 
