@@ -20,7 +20,7 @@ import { createSubscription } from '../src/engine/tenancy.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { newId } from '../src/store/ids.ts';
-import { insertCertificate, insertVersion } from '../src/store/repositories/certificates.ts';
+import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../src/store/repositories/certificates.ts';
 
 const { values } = parseArgs({
   options: {
@@ -135,12 +135,7 @@ async function insertCertificateWithVersion(store: Store, subscriptionId: string
     state: 'valid',
     current_version_id: versionId,
     next_renewal_at: renewalTime(notBefore, notAfter, DEFAULT_RENEWAL_POLICY),
-    retry_at: null,
-    failure_count: 0,
-    last_error: null,
-    lease_owner: null,
-    lease_token: 0,
-    lease_until: null,
+    ...UNTOUCHED_RENEWAL_STATE,
     created_at: notBefore,
     updated_at: notBefore,
   });

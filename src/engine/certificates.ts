@@ -22,6 +22,7 @@ import {
   getCertificate,
   getVersion,
   insertCertificate,
+  UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
 import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
@@ -219,15 +220,8 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     state: 'issuing',
     current_version_id: null,
     next_renewal_at: null,
-    retry_at: null,
-    failure_count: 0,
-    last_error: null,
-    lease_owner: null,
-    lease_token: 0,
-    lease_until: null,
+    ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
-    warned_days: null,
-    ari_check_at: null,
   };
   await insertCertificate(ctx.store.db, row);
   return row;

@@ -4,7 +4,7 @@
 // placeholder, since renewing reads only the names, the policy and the dates.
 import type { Store } from '../store/database.ts';
 import { newId } from '../store/ids.ts';
-import { insertCertificate, insertVersion } from '../store/repositories/certificates.ts';
+import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../store/repositories/certificates.ts';
 
 export interface DueCertificatesOptions {
   subscriptionId: string;
@@ -48,16 +48,9 @@ export async function seedDueCertificates(store: Store, options: DueCertificates
         state: 'valid',
         current_version_id: versionId,
         next_renewal_at: now - 1000,
-        retry_at: null,
-        failure_count: 0,
-        last_error: null,
-        lease_owner: null,
-        lease_token: 0,
-        lease_until: null,
+        ...UNTOUCHED_RENEWAL_STATE,
         created_at: now - 60 * DAY,
         updated_at: now - 60 * DAY,
-        warned_days: null,
-        ari_check_at: null,
       });
       await insertVersion(trx, {
         id: versionId,

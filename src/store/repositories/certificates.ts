@@ -29,6 +29,18 @@ export function listCertificates(db: Db, subscriptionId: string): Promise<Certif
     .execute();
 }
 
+/** A certificate's renewal bookkeeping before anything has happened to it: no failure, no lease, no warning. */
+export const UNTOUCHED_RENEWAL_STATE = {
+  retry_at: null,
+  failure_count: 0,
+  last_error: null,
+  lease_owner: null,
+  lease_token: 0,
+  lease_until: null,
+  warned_days: null,
+  ari_check_at: null,
+} as const;
+
 export async function insertCertificate(db: Db, row: NewRow<'certificates'>): Promise<void> {
   await db.insertInto('certificates').values(row).execute();
 }
