@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Rig, startRig, ZONE } from './harness.ts';
-import { clientDns, eventually, type Server, startServer } from './server.ts';
+import { bindZoneBody, clientDns, eventually, type Server, startServer } from './server.ts';
 
 describe('native API: issuance in the background', () => {
   let rig: Rig;
@@ -76,15 +76,7 @@ describe('native API: issuance in the background', () => {
   });
 
   test('DNS-01 in a managed zone: certkeep writes the records itself', async () => {
-    const zone = await server.call('POST', '/api/v1/zones', {
-      key: tenant.apiKey,
-      body: {
-        zone: ZONE,
-        provider: 'rfc2136',
-        settings: { server: rig.bind.address, tsigKey: rig.bind.tsig.name, tsigSecret: rig.bind.tsig.secret, tsigAlgorithm: rig.bind.tsig.algorithm },
-        nameservers: [rig.bind.address],
-      },
-    });
+    const zone = await server.call('POST', '/api/v1/zones', { key: tenant.apiKey, body: bindZoneBody(rig) });
     assert.equal(zone.status, 201, await zone.text());
     const created = await json(await server.call('POST', '/api/v1/certificates', { key: tenant.apiKey, body: { names: [`*.m.${ZONE}`], challengeType: 'dns-01' } }));
     assert.equal(created.status, 202, JSON.stringify(created.body));

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { openssl } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { type Rig, startRig, ZONE } from './harness.ts';
-import { clientDns, eventually, type Server, startServer } from './server.ts';
+import { bindZoneBody, clientDns, eventually, type Server, startServer } from './server.ts';
 
 type Tenant = { id: string; apiKey: string; readKey: string };
 // biome-ignore lint/suspicious/noExplicitAny: the tests read the vendor's envelopes loosely
@@ -373,15 +373,7 @@ describe('AutoDNS compatibility API', () => {
   });
 
   test('provisioning: in a managed zone certkeep places the records; prepare+renew and a direct create complete alone', async () => {
-    const zone = await server.call('POST', '/api/v1/zones', {
-      key: tenant.apiKey,
-      body: {
-        zone: ZONE,
-        provider: 'rfc2136',
-        settings: { server: rig.bind.address, tsigKey: rig.bind.tsig.name, tsigSecret: rig.bind.tsig.secret, tsigAlgorithm: rig.bind.tsig.algorithm },
-        nameservers: [rig.bind.address],
-      },
-    });
+    const zone = await server.call('POST', '/api/v1/zones', { key: tenant.apiKey, body: bindZoneBody(rig) });
     assert.equal(zone.status, 201, await zone.text());
 
     const id = `p.${ZONE}`;

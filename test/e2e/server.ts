@@ -105,12 +105,20 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
 
 /** What a client of the compatibility APIs does with a DNS token: writes the TXT record at its DNS server (here BIND over RFC 2136). */
 export function clientDns(rig: Rig) {
-  const provider = createRfc2136Provider({
-    zone: rig.bind.zones[0],
-    settings: { server: rig.bind.address, tsigKey: rig.bind.tsig.name, tsigSecret: rig.bind.tsig.secret, tsigAlgorithm: rig.bind.tsig.algorithm },
-  });
+  const { zone, settings } = bindZoneBody(rig);
+  const provider = createRfc2136Provider({ zone, settings });
   return {
     place: (fqdn: string, value: string) => provider.present({ fqdn, value }),
     remove: (fqdn: string, value: string) => provider.cleanup({ fqdn, value }),
+  };
+}
+
+/** The rig's BIND zone as a managed rfc2136 zone (POST /api/v1/zones), so that certkeep writes DNS-01 records itself. */
+export function bindZoneBody(rig: Rig) {
+  return {
+    zone: rig.bind.zones[0],
+    provider: 'rfc2136',
+    settings: { server: rig.bind.address, tsigKey: rig.bind.tsig.name, tsigSecret: rig.bind.tsig.secret, tsigAlgorithm: rig.bind.tsig.algorithm },
+    nameservers: [rig.bind.address],
   };
 }
