@@ -17,7 +17,7 @@ import {
   WebhookDispatcher,
 } from '../../src/notify/dispatcher.ts';
 import { verifySignature } from '../../src/notify/signature.ts';
-import { webhookSecretAad } from '../../src/notify/webhooks.ts';
+import { type DeliveryView, webhookSecretAad } from '../../src/notify/webhooks.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
@@ -27,17 +27,6 @@ import { rowsFor } from '../store/rows.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
 
 type Tenant = { id: string; key: string; readKey: string; certificate: string };
-type Delivery = {
-  id: number;
-  eventId: number;
-  eventType: string;
-  status: string;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-};
 
 describe('webhooks', () => {
   const clock = manualClock(Date.parse('2030-05-01T12:00:00Z'));
@@ -122,7 +111,7 @@ describe('webhooks', () => {
       .executeTakeFirstOrThrow();
     return row.id;
   }
-  async function deliveries(owner: Tenant, webhookId: string): Promise<Delivery[]> {
+  async function deliveries(owner: Tenant, webhookId: string): Promise<DeliveryView[]> {
     const response = await call('GET', `/api/v1/webhooks/${webhookId}/deliveries`, owner.readKey);
     assert.equal(response.statusCode, 200, response.body);
     return response.json().deliveries;
@@ -322,7 +311,7 @@ describe('webhooks', () => {
     );
     const page = await call('GET', `/api/v1/webhooks/${all.id}/deliveries?limit=2`, owner.readKey);
     assert.deepEqual(
-      page.json().deliveries.map((d: Delivery) => d.eventId),
+      page.json().deliveries.map((d: DeliveryView) => d.eventId),
       [failed, renewed],
     );
     const older = await call(
@@ -331,7 +320,7 @@ describe('webhooks', () => {
       owner.readKey,
     );
     assert.deepEqual(
-      older.json().deliveries.map((d: Delivery) => d.eventId),
+      older.json().deliveries.map((d: DeliveryView) => d.eventId),
       [issued],
     );
     assert.equal((await deliveries(owner, all.id)).length, 3);
