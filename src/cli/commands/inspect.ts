@@ -1,9 +1,9 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
 import { parseIssuers } from '../../engine/issuers.ts';
-import { certificateSummary } from '../../engine/views.ts';
+import { certificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
-import { findCertificate, listCertificates, listVersions } from '../../store/repositories/certificates.ts';
+import { findCertificate, listVersions } from '../../store/repositories/certificates.ts';
 import { listOrders } from '../../store/repositories/orders.ts';
 import { isoOrDash, table } from '../output.ts';
 import { withSession } from '../session.ts';
@@ -16,8 +16,7 @@ export function registerInspect(program: Command): void {
     .description('the certificates certkeep manages')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const certificates = await listCertificates(session.ctx.store.db, session.subscriptionId);
-        const summaries = await Promise.all(certificates.map((c) => certificateSummary(session.ctx.store.db, c)));
+        const summaries = await listCertificateSummaries(session.ctx.store.db, session.subscriptionId);
         const now = session.ctx.clock.now();
         session.output.result(
           { certificates: summaries },
