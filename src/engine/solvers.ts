@@ -7,11 +7,12 @@ import { Dns01Solver } from '../challenges/dns01.ts';
 import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
+import { challengeRecordName } from '../dns/challenge-name.ts';
 import { challengeValues } from '../dns/delegated.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
 import { listZones } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
-import { ZoneDirectory } from './zones.ts';
+import { holdingZone, ZoneDirectory } from './zones.ts';
 
 /** What a solver is chosen by: the certificate's owner, challenge type and configuration. */
 export interface SolverKey {
@@ -124,9 +125,6 @@ export class ServerSolvers implements SolverSource {
 
 /** Whether every name's challenge record lies in one of the subscription's managed zones. */
 export async function inManagedZones(ctx: EngineContext, subscriptionId: string, names: string[]): Promise<boolean> {
-  const zones = (await listZones(ctx.store.db, subscriptionId)).map((z) => z.zone);
-  return names.every((name) => {
-    const record = `_acme-challenge.${name.replace(/^\*\./, '')}`.toLowerCase();
-    return zones.some((zone) => record === zone || record.endsWith(`.${zone}`));
-  });
+  const zones = await listZones(ctx.store.db, subscriptionId);
+  return names.every((name) => holdingZone(zones, challengeRecordName(name)) !== undefined);
 }

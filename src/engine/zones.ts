@@ -95,11 +95,7 @@ export class ZoneDirectory {
 
   /** The managed zone with the longest suffix of `recordName`. */
   async zoneFor(recordName: string, domain: string): Promise<ZoneHandle> {
-    const rows = await listZones(this.#ctx.store.db, this.#subscriptionId);
-    const name = recordName.toLowerCase();
-    const row = rows
-      .filter((r) => name === r.zone || name.endsWith(`.${r.zone}`))
-      .sort((a, b) => b.zone.length - a.zone.length)[0];
+    const row = holdingZone(await listZones(this.#ctx.store.db, this.#subscriptionId), recordName);
     if (!row) {
       throw new OperationError(
         `no managed zone holds ${recordName} (for ${domain}); add one with: certkeep zone add ZONE --provider rfc2136|powerdns|exec|delegated …`,
@@ -136,6 +132,12 @@ export class ZoneDirectory {
     }
     return server;
   }
+}
+
+/** Of `zones`, the one with the longest suffix of `recordName` (the zone it is written in), if any. */
+export function holdingZone<T extends { zone: string }>(zones: T[], recordName: string): T | undefined {
+  const name = recordName.toLowerCase();
+  return zones.filter((z) => name === z.zone || name.endsWith(`.${z.zone}`)).sort((a, b) => b.zone.length - a.zone.length)[0];
 }
 
 /** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
