@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
-import { seedDueCertificates } from '../src/rig/due-certificates.ts';
+import { seedDueCertificates } from '../test/rig/due-certificates.ts';
 import { startPebble } from '../src/rig/pebble.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore } from '../src/store/database.ts';

@@ -5,7 +5,7 @@ import type { DnsProvider } from '../../src/dns/provider.ts';
 import { queryDns, txtValues } from '../../src/dns/query.ts';
 import { createRfc2136Provider, DnsUpdateError, rfc2136 } from '../../src/dns/rfc2136.ts';
 import { type Bind, startBind } from '../../src/rig/bind.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { dig } from './dig.ts';
 import { startSilentServer } from './silent-server.ts';
 

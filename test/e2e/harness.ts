@@ -6,7 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { delegationTarget } from '../../src/dns/delegated.ts';
 import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 export const ZONE = 'example.test';

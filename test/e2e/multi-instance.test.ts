@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { seedDueCertificates } from '../../src/rig/due-certificates.ts';
+import { seedDueCertificates } from '../rig/due-certificates.ts';
 import { startPebble, type Pebble } from '../../src/rig/pebble.ts';
 import { openStore } from '../../src/store/database.ts';
 import { generateMasterKey } from '../../src/store/master-key.ts';

@@ -3,7 +3,7 @@
 // the default CA. For the native API and the compatibility API tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { type Rig, runCli } from './harness.ts';
 
 const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;

@@ -5,7 +5,7 @@ import { nameData, queryDns, txtValues } from '../../src/dns/query.ts';
 import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
 import { type Bind, startBind } from '../../src/rig/bind.ts';
 import { dig } from '../dns/dig.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 describe('BIND rig', () => {
   let bind: Bind;

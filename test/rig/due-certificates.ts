@@ -2,9 +2,9 @@
 // starting point of the renewal benchmark and the multi-instance tests. Each
 // has a current version whose renewal time has passed; the chain is a
 // placeholder, since renewing reads only the names, the policy and the dates.
-import type { Store } from '../store/database.ts';
-import { newId } from '../store/ids.ts';
-import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../store/repositories/certificates.ts';
+import type { Store } from '../../src/store/database.ts';
+import { newId } from '../../src/store/ids.ts';
+import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../../src/store/repositories/certificates.ts';
 
 export interface DueCertificatesOptions {
   subscriptionId: string;

@@ -12,10 +12,10 @@
 // (the real ones run 16 orders at once per process), no ARI windows, accounts
 // and directories already known (so opening an order never fails), and an order
 // attempt is one request that succeeds or fails as a whole.
-import type { EventType } from '../../store/repositories/events.ts';
-import { orderEnds, retryDelay } from '../issuance.ts';
-import { EXPIRY_WARNINGS, expiryWarning, issuerIndex, onTrack, plannedRenewal, RENEWAL_GRACE_MS, retryTime } from '../planner.ts';
-import { DEFAULT_RENEWAL_POLICY, isDue, type RenewalPolicy } from '../renewal-policy.ts';
+import type { EventType } from '../../src/store/repositories/events.ts';
+import { orderEnds, retryDelay } from '../../src/engine/issuance.ts';
+import { EXPIRY_WARNINGS, expiryWarning, issuerIndex, onTrack, plannedRenewal, RENEWAL_GRACE_MS, retryTime } from '../../src/engine/planner.ts';
+import { DEFAULT_RENEWAL_POLICY, isDue, type RenewalPolicy } from '../../src/engine/renewal-policy.ts';
 import { EventQueue, type Scheduled } from './event-queue.ts';
 import { SimulatedEventStream } from './event-stream.ts';
 import { seededRandom } from './random.ts';
