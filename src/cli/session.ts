@@ -1,7 +1,7 @@
 // What every command opens: configuration, store and engine; and closes after.
 import { Dns01Solver } from '../challenges/dns01.ts';
 import { SOLVER_FACTORIES, SolverPool } from '../challenges/pool.ts';
-import { challengeValues } from '../dns/delegated.ts';
+import { challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { ZoneDirectory } from '../engine/zones.ts';
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../engine/context.ts';

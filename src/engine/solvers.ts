@@ -8,7 +8,7 @@ import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeRecordName } from '../dns/challenge-name.ts';
-import { challengeValues } from '../dns/delegated.ts';
+import { challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
 import { listZones } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';

@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/delegated.ts';
-import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
+import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/providers/delegated/delegated.ts';
+import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
-import { createProvider, providers } from '../dns/providers.ts';
+import { ProviderSettingsError, type ZoneConfig } from '../dns/provider.ts';
+import { createProvider, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
 import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
@@ -33,22 +34,9 @@ const settingsAad = (id: string) => `dns_zone:${id}:config`;
 
 export async function addZone(ctx: EngineContext, subscriptionId: string, spec: ZoneSpec): Promise<ZoneSummary> {
   const zone = normalizeZone(spec.zone);
-  const definition = providers.get(spec.provider);
-  if (!definition) {
-    throw new UsageError(`--provider: "${spec.provider}" is not a DNS provider; use one of ${[...providers.keys()].join(', ')}`, 'provider');
-  }
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
-  for (const [name, purpose] of Object.entries(definition.required)) {
-    if (!settings[name]) {
-      throw new UsageError(`${spec.provider} zones need the setting "${name}" (--${kebab(name)} on the command line): ${purpose}`, name);
-    }
-  }
+  checkProvider(spec.provider, { zone, settings });
   const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, '--nameserver', 53)));
-  try {
-    createProvider(spec.provider, { zone, settings });
-  } catch (error) {
-    throw new UsageError(`zone ${zone}: ${(error as Error).message}`, 'provider');
-  }
   if (await findZone(ctx.store.db, subscriptionId, zone)) {
     throw new UsageError(`zone ${zone} is already managed; remove it first with certkeep zone remove ${zone}`, 'zone');
   }
@@ -64,6 +52,18 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
   };
   await insertZone(ctx.store.db, row);
   return summarize(ctx, row);
+}
+
+/** The provider's own check of the settings (dns/providers), refused by the setting it is about. */
+function checkProvider(provider: string, config: ZoneConfig): void {
+  try {
+    createProvider(provider, config);
+  } catch (error) {
+    if (!(error instanceof ProviderSettingsError)) throw new UsageError(`provider: zone ${config.zone}: ${(error as Error).message}`, 'provider');
+    const field = error.setting ? `settings.${error.setting}` : 'provider';
+    const flag = error.setting ? ` (--${kebab(error.setting)} on the command line)` : '';
+    throw new UsageError(`${field}: ${error.message}${flag}`, field);
+  }
 }
 
 export async function listManagedZones(ctx: EngineContext, subscriptionId: string): Promise<ZoneSummary[]> {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { delegationTarget } from '../../src/dns/delegated.ts';
+import { delegationTarget } from '../../src/dns/providers/delegated/delegated.ts';
 import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
 import { freePort } from '../../src/rig/ports.ts';

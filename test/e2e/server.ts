@@ -2,7 +2,7 @@
 // its HTTP-01 responder on the port Pebble validates at, the rig's Pebble as
 // the default CA. For the native API and the compatibility API tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { freePort } from '../../src/rig/ports.ts';
 import { type Rig, runCli } from './harness.ts';
 

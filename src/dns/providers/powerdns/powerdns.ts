@@ -3,7 +3,7 @@
 // A PATCH with changetype REPLACE sets the whole RRset, so to keep other
 // values at the name (apex + wildcard share `_acme-challenge.<domain>`) we
 // read the RRset first and write back old values plus or minus ours.
-import type { DnsProvider, ProviderDefinition, TxtRecord } from './provider.ts';
+import { type DnsProvider, type ProviderDefinition, requireSettings, type TxtRecord } from '../../provider.ts';
 
 export interface PowerDnsProviderOptions {
   /** Base URL of the API, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is accepted). */
@@ -69,15 +69,11 @@ export const powerdnsProvider: ProviderDefinition = {
   optional: { serverId: `server id in the API path (default ${DEFAULT_SERVER_ID})` },
   secrets: ['apiKey'],
   create(config) {
-    const setting = (key: string) => {
-      const value = config.settings[key]?.trim();
-      if (!value) throw new Error(`powerdns DNS provider needs the setting ${key}`);
-      return value;
-    };
+    const settings = requireSettings(powerdnsProvider, config);
     return createPowerDnsProvider({
-      apiUrl: setting('apiUrl'),
-      apiKey: setting('apiKey'),
-      serverId: config.settings.serverId?.trim() || undefined,
+      apiUrl: settings.apiUrl,
+      apiKey: settings.apiKey,
+      serverId: settings.serverId?.trim() || undefined,
       zone: config.zone,
     });
   },
