@@ -1,7 +1,7 @@
 // HTTP-01 (RFC 8555 §8.3): answers GET /.well-known/acme-challenge/<token>
 // with the key authorization, and nothing else.
 import { createServer, type Server } from 'node:http';
-import { OperationError } from '../errors.ts';
+import { ConflictError, ForbiddenError } from '../errors.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';
@@ -64,16 +64,16 @@ function reply(response: import('node:http').ServerResponse, status: number, bod
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
   if (error.code === 'EADDRINUSE') {
-    return new OperationError(
+    return new ConflictError(
       `HTTP-01: port ${port} on ${host} is already in use — stop what listens there, pass --http-port N (and forward port 80 to it), or use --webroot DIR with your web server`,
     );
   }
   if (error.code === 'EACCES') {
-    return new OperationError(
+    return new ForbiddenError(
       `HTTP-01: not allowed to listen on port ${port} — run as root, grant CAP_NET_BIND_SERVICE, pass --http-port N, or use --webroot DIR`,
     );
   }
-  return new OperationError(`HTTP-01: cannot listen on ${host}:${port}: ${error.message}`);
+  return new ConflictError(`HTTP-01: cannot listen on ${host}:${port}: ${error.message}`);
 }
 
 /** The solver over a responder this process runs itself. */

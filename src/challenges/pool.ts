@@ -39,7 +39,7 @@ export class SolverPool {
     let solver = this.#open.get(key);
     if (!solver) {
       const factory = this.#factories[type];
-      if (!factory) throw new UsageError(`--challenge: ${type} is not supported here; use ${Object.keys(this.#factories).join(' or ')}`, 'challenge');
+      if (!factory) throw new UsageError(`challengeType: ${type} is not supported here; use ${Object.keys(this.#factories).join(' or ')}`, 'challengeType');
       solver = factory(config);
       this.#open.set(key, solver);
       // A failed open (port in use) must not be cached.

@@ -1,7 +1,8 @@
 // certkeep's command line. Exit 0 on success, 1 on failure, 2 on bad usage,
 // always with one clear line on stderr (the stack only with --debug).
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../errors.ts';
+import { asCertkeepError } from '../engine/failures.ts';
+import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerExport } from './commands/export.ts';
@@ -11,6 +12,18 @@ import { registerIssue } from './commands/issue.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerZone } from './commands/zone.ts';
+import { withFlagName } from './flags.ts';
+
+/** The exit code for each category of error: 2 for a request that is wrong as given, 1 for the rest. */
+const EXIT_CODES: Record<ErrorCategory, number> = {
+  'bad-input': 2,
+  'not-found': 1,
+  conflict: 1,
+  forbidden: 1,
+  'upstream-failed': 1,
+  'rate-limited': 1,
+  unavailable: 1,
+};
 
 export function buildProgram(): Command {
   const program = new Command('certkeep')
@@ -56,8 +69,9 @@ function reportError(error: unknown, debug: boolean): number {
     process.stderr.write(`certkeep: ${error.message.replace(/^error: /, '')}\n`);
     return 2;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof CertkeepError ? withFlagName(error.message, error.field) : error instanceof Error ? error.message : String(error);
   process.stderr.write(`certkeep: error: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  return error instanceof UsageError ? 2 : 1;
+  const failure = asCertkeepError(error);
+  return failure ? EXIT_CODES[failure.category] : 1;
 }

@@ -28,9 +28,10 @@ import {
 import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../errors.ts';
 import { type IssuedVersion, orderKeyAad, type OrderGoal, type OrderStep, type RunOrderOptions, runOrder } from './issuance.ts';
-import { currentIssuer, type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
+import { currentIssuer, type EabCredentials, type IssuerSpec, issuerAt } from './issuers.ts';
+import { mustFindCertificate } from './lookups.ts';
 import { withOrderLease } from './leases.ts';
 import type { SolverSource } from './solvers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
@@ -76,36 +77,36 @@ export type IssueOutcome =
 
 /** Checks a request before anything is stored or sent; every error names the field and the fix. */
 export function validateRequest(request: CertificateRequest): ValidRequest {
-  if (request.names.length === 0) throw new UsageError('-d: give at least one domain name, e.g. -d example.com', 'names');
+  if (request.names.length === 0) throw new UsageError('names: give at least one domain name, e.g. example.com', 'names');
   const identifiers = identifiersFromNames(request.names);
   for (const identifier of identifiers) {
     if (identifier.type !== 'dns') continue;
     const problem = validateDnsName(identifier.value);
-    if (problem) throw new UsageError(`-d ${identifier.value}: ${problem}`, 'names');
+    if (problem) throw new UsageError(`names: ${identifier.value}: ${problem}`, 'names');
   }
   const challengeType = (request.challengeType ?? 'http-01') as ChallengeType;
   if (!CHALLENGE_TYPES.includes(challengeType)) {
-    throw new UsageError(`--challenge: "${request.challengeType}" is not a challenge type; use ${CHALLENGE_TYPES.join(', ')}`, 'challengeType');
+    throw new UsageError(`challengeType: "${request.challengeType}" is not a challenge type; use ${CHALLENGE_TYPES.join(', ')}`, 'challengeType');
   }
   const wildcard = identifiers.find((i) => i.value.startsWith('*.'));
   if (wildcard && challengeType !== 'dns-01') {
-    throw new UsageError(`-d ${wildcard.value}: wildcard names can only be validated with --challenge dns-01 (RFC 8555 §7.1.3)`, 'names');
+    throw new UsageError(`names: ${wildcard.value}: wildcard names can only be validated with challengeType dns-01 (RFC 8555 §7.1.3)`, 'names');
   }
   const ip = identifiers.find((i) => i.type === 'ip');
   if (ip && challengeType === 'dns-01') {
-    throw new UsageError(`-d ${ip.value}: IP addresses cannot be validated with dns-01 (RFC 8738 §7); use http-01 or tls-alpn-01`, 'names');
+    throw new UsageError(`names: ${ip.value}: IP addresses cannot be validated with dns-01 (RFC 8738 §7); use http-01 or tls-alpn-01`, 'names');
   }
   const keyType = request.keyType ?? 'ec-p256';
-  if (!isKeyType(keyType)) throw new UsageError(`--key-type: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
+  if (!isKeyType(keyType)) throw new UsageError(`keyType: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
   const name = request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.');
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
-    throw new UsageError(`--name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
+    throw new UsageError(`name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
   }
   const subjectProblem = validateCsrSubject(request.csrInfo ?? {});
   if (subjectProblem) throw new UsageError(`csrInfo.${subjectProblem.field}: ${subjectProblem.reason}`, `csrInfo.${subjectProblem.field}`);
   const renewalPolicy = request.renewalPolicy ?? DEFAULT_RENEWAL_POLICY;
   if (renewalPolicy.renewBefore) parseRenewBefore(renewalPolicy.renewBefore, 90 * 86_400_000);
-  if (request.issuers.length === 0) throw new UsageError('--ca: name at least one ACME CA', 'ca');
+  if (request.issuers.length === 0) throw new UsageError('ca: name at least one ACME CA', 'ca');
   return {
     subscriptionId: request.subscriptionId,
     name,
@@ -149,8 +150,7 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
 
 /** `certkeep renew`: a new version when due (or forced), with ARI's `replaces` where the CA offers it. */
 export async function renewCertificate(ctx: EngineContext, subscriptionId: string, name: string, options: RunOptions): Promise<IssueOutcome> {
-  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
-  if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
+  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open) return resumeOrder(ctx, certificate, open, options);
   if (!options.force && !isDue(certificate.next_renewal_at, ctx.clock.now())) {
@@ -168,8 +168,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
 
 export async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
-  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === order.ca_url);
-  if (!issuer) throw new OperationError(`the order of ${certificate.name} was placed at ${order.ca_url}, which is no longer among its CAs`);
+  const issuer = issuerAt(certificate, order.ca_url);
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
   try {
@@ -190,7 +189,7 @@ export async function resumeOrder(ctx: EngineContext, certificate: CertificateRo
 /** Runs the order under its lease, so that a server working on the same store leaves it alone. */
 async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
   const leased = await withOrderLease(ctx, orderId, (fence) => runOrder(ctx, orderId, account, { ...options, fence }));
-  if (!leased) throw new OperationError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
+  if (!leased) throw new ConflictError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
   return leased.result;
 }
 

@@ -13,7 +13,8 @@ import type { EngineContext } from './context.ts';
 import type { OrderGoal } from './issuance.ts';
 import type { IssuerSpec } from './issuers.ts';
 import { inManagedZones } from './solvers.ts';
-import { type Answerer, mustFindCertificate, raiseGoal, type StartedOrder, startCertificate, startRenewal, supersedeOpenOrder } from './orders.ts';
+import { mustFindCertificate } from './lookups.ts';
+import { type Answerer, raiseGoal, type StartedOrder, startCertificate, startRenewal, supersedeOpenOrder } from './orders.ts';
 
 /** The smallest RSA modulus accepted in a client's CSR. */
 export const MIN_RSA_BITS = 2048;

@@ -22,7 +22,8 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError } from '../errors.ts';
+import { ConflictError, UpstreamError } from '../errors.ts';
+import { mustGetCertificate, mustGetOrder } from './lookups.ts';
 import { parseIssuers } from './issuers.ts';
 import { FAILURES_PER_ISSUER, plannedRenewal, retryTime, severity } from './planner.ts';
 
@@ -93,7 +94,7 @@ interface Run {
 /** Drives one order from wherever it stands to a stored certificate version. */
 export async function runOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
   const order = await advanceOrder(ctx, orderId, account, options);
-  if (order.step !== 'valid') throw new OperationError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
+  if (order.step !== 'valid') throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
   return storedVersion(ctx, order);
 }
 
@@ -114,7 +115,7 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
   try {
     for (;;) {
       const step = run.order.step as OrderStep;
-      if (step === 'invalid' || step === 'failed') throw new OperationError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
+      if (step === 'invalid' || step === 'failed') throw new ConflictError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
       if (stepReached(step, run.order.goal)) return run.order;
       await STEPS[step as keyof typeof STEPS](run);
       await options.afterStep?.(run.order.step as OrderStep);
@@ -212,7 +213,7 @@ async function readChallenge(run: Run, record: AuthorizationRecord): Promise<voi
   const challenge = authorization.challenges.find((c) => c.type === type);
   if (!challenge) {
     const offered = authorization.challenges.map((c) => c.type).join(', ');
-    throw new OperationError(`the CA offers no ${type} challenge for ${record.identifier.value} (it offers ${offered}); choose another challenge type`);
+    throw new ConflictError(`the CA offers no ${type} challenge for ${record.identifier.value} (it offers ${offered}); choose another challenge type`);
   }
   record.challengeUrl = challenge.url;
   record.token = challenge.token;
@@ -329,7 +330,7 @@ async function downloadCertificate(run: Run): Promise<void> {
   // (RFC 8555 §7.4). Pebble 2.4 can even deadlock when an order is read while it signs.
   const certificateUrl =
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
-  if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
+  if (!certificateUrl) throw new UpstreamError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
   const { pem } = await run.client.downloadCertificate(certificateUrl);
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
@@ -418,10 +419,10 @@ async function cleanupAll(run: Run): Promise<void> {
   await Promise.allSettled(tasks.map((task) => run.solver.cleanup(task)));
 }
 
-function authorizationFailed(authorization: AcmeAuthorization): OperationError {
+function authorizationFailed(authorization: AcmeAuthorization): ConflictError {
   const failed = authorization.challenges.find((c) => c.error);
   const reason = failed?.error ? `: ${failed.error.detail ?? failed.error.type}` : '';
-  return new OperationError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
+  return new ConflictError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
 }
 
 /**
@@ -526,24 +527,11 @@ export function retryDelay(attempt: number, random = Math.random): number {
 /** The CA said no, or the order cannot go on; a network failure or a timeout may heal, so the step is kept. */
 function endsOrder(error: unknown): boolean {
   if (error instanceof AcmeNetworkError || error instanceof AcmeTimeoutError) return false;
-  return error instanceof AcmeError || error instanceof OperationError;
+  return error instanceof AcmeError || error instanceof ConflictError || error instanceof UpstreamError;
 }
 
 async function storedVersion(ctx: EngineContext, order: OrderRow): Promise<IssuedVersion> {
   const version = await findVersionOfOrder(ctx.store.db, order.id);
-  if (!version) throw new OperationError(`order ${order.id} is valid but its certificate version is missing from the store`);
+  if (!version) throw new ConflictError(`order ${order.id} is valid but its certificate version is missing from the store`);
   return { versionId: version.id, serial: version.serial, notBefore: version.not_before, notAfter: version.not_after };
 }
-
-async function mustGetOrder(ctx: EngineContext, id: string): Promise<OrderRow> {
-  const order = await getOrder(ctx.store.db, id);
-  if (!order) throw new OperationError(`order ${id} is no longer in the store`);
-  return order;
-}
-
-async function mustGetCertificate(ctx: EngineContext, id: string): Promise<CertificateRow> {
-  const certificate = await getCertificate(ctx.store.db, id);
-  if (!certificate) throw new OperationError(`certificate ${id} is no longer in the store`);
-  return certificate;
-}
-

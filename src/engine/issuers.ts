@@ -1,5 +1,6 @@
 // An issuer is one CA a certificate may come from, with the account to use there.
 // A certificate lists its issuers in order of preference (DESIGN.md, renewal).
+import { ConflictError } from '../errors.ts';
 import { issuerIndex } from './planner.ts';
 
 export interface IssuerSpec {
@@ -37,4 +38,16 @@ export function parseIssuers(json: string): IssuerSpec[] {
 export function currentIssuer(certificate: { issuers: string; failure_count: number }): IssuerSpec {
   const issuers = parseIssuers(certificate.issuers);
   return issuers[issuerIndex(certificate.failure_count, issuers.length)];
+}
+
+/** The certificate's issuer at `caUrl` (where an order was placed, where a version came from), if it still lists it. */
+export function findIssuerAt(certificate: { issuers: string }, caUrl: string): IssuerSpec | undefined {
+  return parseIssuers(certificate.issuers).find((issuer) => issuer.caUrl === caUrl);
+}
+
+/** As findIssuerAt, for work that cannot go on without it. */
+export function issuerAt(certificate: { name: string; issuers: string }, caUrl: string): IssuerSpec {
+  const issuer = findIssuerAt(certificate, caUrl);
+  if (!issuer) throw new ConflictError(`certificate "${certificate.name}" was ordered at ${caUrl}, which is no longer among its CAs`);
+  return issuer;
 }

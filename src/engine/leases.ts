@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError } from '../errors.ts';
+import { mustGetOrder } from './lookups.ts';
 import { stepReached } from './issuance.ts';
 
 /** Long enough to ride out a slow CA response between heartbeats, short enough that a dead worker's orders resume soon. */
@@ -66,8 +66,7 @@ function processAlive(pid: number): boolean {
 export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: string, timeoutMs: number): Promise<OrderRow> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
-    const order = await getOrder(ctx.store.db, orderId);
-    if (!order) throw new OperationError(`order ${orderId} is no longer in the store`);
+    const order = await mustGetOrder(ctx, orderId);
     const free = order.lease_until === null || order.lease_until < ctx.clock.now();
     if (free || stepReached(order.step, goal) || order.step === 'invalid' || order.step === 'failed') return order;
     if (Date.now() > deadline) return order;

@@ -5,7 +5,7 @@
 // compatibility adapters call these functions and only translate shapes.
 import { randomBytes } from 'node:crypto';
 import { type CsrSubject, parseCsr, validateCsrSubject } from '../pki/index.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 import {
   type CertificateRow,
   deleteCertificateRow,
@@ -20,7 +20,8 @@ import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from 
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
 import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
-import { currentIssuer, parseIssuers } from './issuers.ts';
+import { currentIssuer, issuerAt } from './issuers.ts';
+import { mustFindCertificate, mustGetOrder } from './lookups.ts';
 import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
 import { inManagedZones, type SolverSource } from './solvers.ts';
 
@@ -47,7 +48,7 @@ export interface StartedOrder {
 export async function startCertificate(ctx: EngineContext, request: ValidRequest, options: StartOptions = {}): Promise<StartedOrder> {
   const existing = await findCertificate(ctx.store.db, request.subscriptionId, request.name);
   if (existing && !options.replaceExisting) {
-    throw new OperationError(`a certificate named "${request.name}" exists; renew it (POST /certificates/${request.name}/renew) or delete it first`);
+    throw new ConflictError(`a certificate named "${request.name}" exists; renew it (POST /certificates/${request.name}/renew) or delete it first`);
   }
   const manual = await clientAnswers(ctx, request, options.answers ?? 'auto');
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
@@ -91,7 +92,7 @@ export async function startRenewal(
 /** Asks the workers to take the order further (never back): 'ready' validates, 'valid' also finalizes. */
 export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: OrderGoal): Promise<OrderRow> {
   if (order.step === 'invalid' || order.step === 'failed') {
-    throw new OperationError(`order ${order.id} is ${order.step}${order.error ? ` (${order.error})` : ''}; it cannot be validated again — create a new order`);
+    throw new ConflictError(`order ${order.id} is ${order.step}${order.error ? ` (${order.error})` : ''}; it cannot be validated again — create a new order`);
   }
   if (stepReached(order.goal, goal)) return order;
   const patch = { goal, retry_at: null, updated_at: ctx.clock.now() };
@@ -250,12 +251,6 @@ export async function changeCertificate(ctx: EngineContext, subscriptionId: stri
   return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
 }
 
-export async function mustFindCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateRow> {
-  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
-  if (!certificate) throw new NotFoundError(`no certificate named "${name}" in this subscription`);
-  return certificate;
-}
-
 async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string): Promise<void> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
   await updateCertificate(ctx.store.db, certificate.id, { pfx_password_enc: sealed });
@@ -283,13 +278,5 @@ function checkCsrNames(certificate: CertificateRow, csrPem: string): void {
 }
 
 async function accountFor(ctx: EngineContext, certificate: CertificateRow, order: OrderRow): Promise<ReadyAccount> {
-  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === order.ca_url);
-  if (!issuer) throw new OperationError(`order ${order.id} was placed at ${order.ca_url}, which is no longer among the certificate's CAs`);
-  return ensureAccount(ctx, certificate.subscription_id, issuer);
-}
-
-async function mustGetOrder(ctx: EngineContext, id: string): Promise<OrderRow> {
-  const order = await getOrder(ctx.store.db, id);
-  if (!order) throw new NotFoundError(`order ${id} is no longer in the store`);
-  return order;
+  return ensureAccount(ctx, certificate.subscription_id, issuerAt(certificate, order.ca_url));
 }

@@ -3,7 +3,7 @@
 // nears, and asks CAs that speak ARI for their renewal windows. Instances that
 // share a database claim certificates with a conditional update, so each due
 // certificate gets one order, whichever instance sees it first.
-import { parseIssuers } from './issuers.ts';
+import { findIssuerAt } from './issuers.ts';
 import {
   ariChecksDue,
   claimDueCertificate,
@@ -150,7 +150,7 @@ export class RenewalScheduler {
       rows.map(async (row) => {
         const now = ctx.clock.now();
         try {
-          const issuer = parseIssuers(row.issuers).find((i) => i.caUrl === row.ca_url);
+          const issuer = findIssuerAt(row, row.ca_url);
           if (!issuer || !row.ari_cert_id) return updateCertificate(ctx.store.db, row.id, { ari_check_at: null });
           const account = await ensureAccount(ctx, row.subscription_id, issuer);
           const info = await account.client.renewalInfo(row.ari_cert_id);

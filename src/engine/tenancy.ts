@@ -61,7 +61,7 @@ export async function listSubscriptions(ctx: EngineContext): Promise<{ id: strin
 
 /** A `write` key may also read. */
 export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write'): Promise<IssuedKey> {
-  if (!SCOPES.includes(scope as Scope)) throw new UsageError(`--scope: "${scope}" is not a scope; use read or write`, 'scope');
+  if (!SCOPES.includes(scope as Scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read or write`, 'scope');
   if (!(await getSubscription(ctx.store.db, subscriptionId))) {
     throw new NotFoundError(`no subscription ${subscriptionId}; see certkeep admin subscription list`);
   }

@@ -6,12 +6,13 @@ import type { ZoneHandle } from '../challenges/dns01.ts';
 import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/providers/delegated/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
-import { ProviderSettingsError, type ZoneConfig } from '../dns/provider.ts';
+import type { ZoneConfig } from '../dns/provider.ts';
 import { createProvider, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
 import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { asCertkeepError } from './failures.ts';
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 
 export interface ZoneSpec {
   zone: string;
@@ -36,9 +37,9 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
   const zone = normalizeZone(spec.zone);
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
   checkProvider(spec.provider, { zone, settings });
-  const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, '--nameserver', 53)));
+  const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, 'nameservers', 53)));
   if (await findZone(ctx.store.db, subscriptionId, zone)) {
-    throw new UsageError(`zone ${zone} is already managed; remove it first with certkeep zone remove ${zone}`, 'zone');
+    throw new UsageError(`zone: ${zone} is already managed; remove it first`, 'zone');
   }
   const id = newId('zone');
   const row: ZoneRow = {
@@ -59,10 +60,7 @@ function checkProvider(provider: string, config: ZoneConfig): void {
   try {
     createProvider(provider, config);
   } catch (error) {
-    if (!(error instanceof ProviderSettingsError)) throw new UsageError(`provider: zone ${config.zone}: ${(error as Error).message}`, 'provider');
-    const field = error.setting ? `settings.${error.setting}` : 'provider';
-    const flag = error.setting ? ` (--${kebab(error.setting)} on the command line)` : '';
-    throw new UsageError(`${field}: ${error.message}${flag}`, field);
+    throw asCertkeepError(error) ?? new UsageError(`provider: zone ${config.zone}: ${(error as Error).message}`, 'provider');
   }
 }
 
@@ -72,7 +70,7 @@ export async function listManagedZones(ctx: EngineContext, subscriptionId: strin
 
 export async function removeZone(ctx: EngineContext, subscriptionId: string, zone: string): Promise<void> {
   const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
-  if (!row) throw new NotFoundError(`zone ${zone} is not managed; see certkeep zone list`);
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed`);
   await deleteZone(ctx.store.db, row.id);
 }
 
@@ -97,8 +95,8 @@ export class ZoneDirectory {
   async zoneFor(recordName: string, domain: string): Promise<ZoneHandle> {
     const row = holdingZone(await listZones(this.#ctx.store.db, this.#subscriptionId), recordName);
     if (!row) {
-      throw new OperationError(
-        `no managed zone holds ${recordName} (for ${domain}); add one with: certkeep zone add ZONE --provider rfc2136|powerdns|exec|delegated …`,
+      throw new ConflictError(
+        `no managed zone holds ${recordName} (for ${domain}); manage the zone that holds it (certkeep zone add, or POST /api/v1/zones) with a provider: ${[...providers.keys()].join(', ')}`,
       );
     }
     let handle = this.#handles.get(row.id);
@@ -192,7 +190,3 @@ function normalizeZone(zone: string): string {
   return normalized;
 }
 
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}

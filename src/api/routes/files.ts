@@ -4,8 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EngineContext } from '../../engine/context.ts';
 import { certificateFiles } from '../../engine/files.ts';
-import { OperationError } from '../../errors.ts';
-import { problem, sendProblem } from '../problems.ts';
+import { ConflictError, ForbiddenError } from '../../errors.ts';
 
 const FORMATS = {
   pem: { type: 'application/pem-certificate-chain', file: 'fullchain.pem', secret: false },
@@ -32,14 +31,14 @@ export async function fileRoutes(app: FastifyInstance, options: { ctx: EngineCon
       const { name, format } = request.params;
       const spec = FORMATS[format];
       if (spec.secret && !request.caller.scopes.includes('write')) {
-        return sendProblem(reply, problem(403, `the ${format} file holds the private key: it needs a write-scoped API key`));
+        throw new ForbiddenError(`the ${format} file holds the private key: it needs a write-scoped API key`);
       }
       const files = await certificateFiles(options.ctx, request.caller.subscriptionId, name);
       const body = format === 'pfx' ? files.pfx : format === 'der' ? files.der : files[format === 'pem' ? 'fullchain' : format];
       if (body === undefined && spec.secret && files.key === undefined) {
-        throw new OperationError(`certificate "${name}" was issued for the client's own CSR: the client holds its private key, certkeep has none`);
+        throw new ConflictError(`certificate "${name}" was issued for the client's own CSR: the client holds its private key, certkeep has none`);
       }
-      if (body === undefined) throw new OperationError(`certificate "${name}" has no PFX password; set one to download a PFX`);
+      if (body === undefined) throw new ConflictError(`certificate "${name}" has no PFX password; set one to download a PFX`);
       return reply
         .type(spec.type)
         .header('content-disposition', `attachment; filename="${name}-${spec.file}"`)

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { issueCertificate, validateRequest } from '../../engine/certificates.ts';
-import { OperationError } from '../../errors.ts';
+import { ConflictError, UnavailableError } from '../../errors.ts';
 import { certificateFiles } from '../../engine/files.ts';
 import { splitPemChain } from '../../pki/index.ts';
 import { startBind } from '../../rig/bind.ts';
@@ -52,7 +52,7 @@ export function registerDemo(program: Command): void {
           const started = performance.now();
           const outcome = await issueCertificate(session.ctx, request, { solvers: session.solvers, force: true });
           const seconds = (performance.now() - started) / 1000;
-          if (outcome.status === 'unchanged') throw new OperationError('the demo certificate was not issued');
+          if (outcome.status === 'unchanged') throw new ConflictError('the demo certificate was not issued');
           const files = await certificateFiles(session.ctx, session.subscriptionId, request.name, 'demo');
           const folder = join(dataDir, 'files', request.name);
           await mkdir(folder, { recursive: true });
@@ -94,7 +94,7 @@ function ensurePackages(quiet: boolean): void {
   if (missing.length === 0) return;
   const install = `apt-get install -y ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
-    throw new OperationError(`the demo needs ${missing.join(' and ')}; install with: sudo ${install}`);
+    throw new UnavailableError(`the demo needs ${missing.join(' and ')}; install with: sudo ${install}`);
   }
   if (!quiet) process.stderr.write(`installing ${missing.join(', ')} with apt-get (the demo needs them)…\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -104,7 +104,7 @@ function ensurePackages(quiet: boolean): void {
     spawnSync('apt-get', ['update', '-q'], { stdio, env });
     result = spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio, env });
   }
-  if (result.status !== 0) throw new OperationError(`could not install ${missing.join(', ')}; try: ${install}`);
+  if (result.status !== 0) throw new UnavailableError(`could not install ${missing.join(', ')}; try: ${install}`);
 }
 
 /** Each certificate is signed by the next; the last by one of the roots. */

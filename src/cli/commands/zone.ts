@@ -1,23 +1,10 @@
 // certkeep zone add|list|remove|test: the zones DNS-01 writes to.
 import type { Command } from 'commander';
 import { addZone, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
+import { SETTING_FLAGS } from '../flags.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
-
-/** Provider settings as CLI options (kebab-case flag → setting name). */
-const SETTING_FLAGS: [flag: string, setting: string, help: string][] = [
-  ['--server <host:port>', 'server', 'rfc2136: the primary that accepts DNS UPDATE'],
-  ['--tsig-key <name>', 'tsigKey', 'rfc2136: TSIG key name'],
-  ['--tsig-secret <base64>', 'tsigSecret', 'rfc2136: TSIG secret'],
-  ['--tsig-algorithm <alg>', 'tsigAlgorithm', 'rfc2136: hmac-sha256 (default) or hmac-sha512'],
-  ['--api-url <url>', 'apiUrl', 'powerdns: the HTTP API, e.g. http://127.0.0.1:8081'],
-  ['--api-key <key>', 'apiKey', 'powerdns: X-API-Key'],
-  ['--server-id <id>', 'serverId', 'powerdns: server id (default localhost)'],
-  ['--command <path>', 'command', 'exec: called as PATH present|cleanup FQDN VALUE (as lego does)'],
-  ['--delegation-zone <zone>', 'delegationZone', "delegated: the zone certkeep's challenge DNS server answers for"],
-  ['--dns-listen <host:port>', 'listen', "delegated: where certkeep's challenge DNS server listens while it issues"],
-];
 
 export function registerZone(program: Command): void {
   const zone = program.command('zone').description('the DNS zones DNS-01 writes challenge records to');

@@ -6,9 +6,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { finishClientOrder, orderClientCertificate, prepareClientOrder } from '../../../engine/client-orders.ts';
 import { stepReached } from '../../../engine/issuance.ts';
-import { deleteCertificate, driveOrder, mustFindCertificate, orderView } from '../../../engine/orders.ts';
+import { mustFindCertificate } from '../../../engine/lookups.ts';
+import { deleteCertificate, driveOrder, orderView } from '../../../engine/orders.ts';
 import { revocationReason, revokeCertificate } from '../../../engine/revocation.ts';
-import { OperationError, UsageError } from '../../../errors.ts';
+import { ConflictError, UsageError } from '../../../errors.ts';
 import { getVersion, getVersionDates, listCertificates, listVersions } from '../../../store/repositories/certificates.ts';
 import { getOrder } from '../../../store/repositories/orders.ts';
 import type { Services } from '../../services.ts';
@@ -64,9 +65,9 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
         goal: 'placed',
       });
       const order = await driveOrder(ctx, services.solvers, prepared.order.id, PREPARE_TIMEOUT_MS);
-      if (order.step === 'invalid' || order.step === 'failed') throw new OperationError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
+      if (order.step === 'invalid' || order.step === 'failed') throw new ConflictError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
       if (!stepReached(order.step, 'placed')) {
-        throw new OperationError(`the CA did not hand out the challenges within ${PREPARE_TIMEOUT_MS / 1000} s; prepare the order again`);
+        throw new ConflictError(`the CA did not hand out the challenges within ${PREPARE_TIMEOUT_MS / 1000} s; prepare the order again`);
       }
       const auth = authentications(orderView(order, prepared.certificate));
       const data = certificateData(body.plain, prepared.csr, prepared.certificate, body.product ?? undefined, auth);

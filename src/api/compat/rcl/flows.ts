@@ -4,7 +4,7 @@
 // and finalization are driven in the request too (bounded), except gen 3's
 // schedule/create, which raises the goal and leaves the rest to the workers.
 import type { ValidRequest } from '../../../engine/certificates.ts';
-import { NotFoundError, UsageError } from '../../../errors.ts';
+import { NotFoundError, UnavailableError, UsageError } from '../../../errors.ts';
 import {
   driveOrder,
   findOrder,
@@ -18,7 +18,6 @@ import { stepReached } from '../../../engine/issuance.ts';
 import { getCertificate } from '../../../store/repositories/certificates.ts';
 import { getOrder, type OrderRow } from '../../../store/repositories/orders.ts';
 import type { Services } from '../../services.ts';
-import { RclError } from './errors.ts';
 
 const PLACE_MS = 30_000;
 const VALIDATE_MS = 30_000;
@@ -62,7 +61,7 @@ export async function validate(services: Services, { order }: StartedOrder): Pro
   if (orderStatus(after.step) === 'invalid') {
     throw new UsageError(`validation failed: ${after.error ?? 'the CA found no valid answer'}. An invalid order cannot be validated again: create a new order`, 'orderUri');
   }
-  if (!stepReached(after.step, 'responded')) throw new RclError(503, 'the CA has not been asked to validate yet; try again in a minute');
+  if (!stepReached(after.step, 'responded')) throw new UnavailableError('the CA has not been asked to validate yet; try again in a minute');
   return after;
 }
 
@@ -73,7 +72,7 @@ export async function finalize(services: Services, { order }: StartedOrder): Pro
   if (orderStatus(after.step) === 'invalid') {
     throw new UsageError(`the order failed: ${after.error ?? 'the CA refused it'}. Create a new order`, 'orderUri');
   }
-  if (after.step !== 'valid') throw new RclError(503, 'the CA is still issuing the certificate; get it in a minute');
+  if (after.step !== 'valid') throw new UnavailableError('the CA is still issuing the certificate; get it in a minute');
 }
 
 /** Gen 3's schedule/create: the workers validate and issue; the client polls GET. */
@@ -84,7 +83,7 @@ export async function schedule(services: Services, { order }: StartedOrder): Pro
 async function placed(services: Services, started: StartedOrder): Promise<StartedOrder> {
   const order = await drive(services, started.order.id, PLACE_MS);
   if (orderStatus(order.step) === 'invalid') throw new UsageError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
-  if (!stepReached(order.step, 'placed')) throw new RclError(503, 'the CA has not answered the order yet; try again in a minute');
+  if (!stepReached(order.step, 'placed')) throw new UnavailableError('the CA has not answered the order yet; try again in a minute');
   const certificate = (await getCertificate(services.ctx.store.db, started.certificate.id)) ?? started.certificate;
   return { certificate, order };
 }

@@ -3,7 +3,8 @@
 // password) — and certificates by name: get, get/all, delete.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { changeCertificate, deleteCertificate, mustFindCertificate } from '../../../engine/orders.ts';
+import { mustFindCertificate } from '../../../engine/lookups.ts';
+import { changeCertificate, deleteCertificate } from '../../../engine/orders.ts';
 import { isoTime } from '../../../engine/views.ts';
 import { getVersionDates, listCertificates } from '../../../store/repositories/certificates.ts';
 import type { Services } from '../../services.ts';

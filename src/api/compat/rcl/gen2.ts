@@ -2,7 +2,7 @@
 // under `/public`): get a certificate, open a renewal order from its stored
 // properties, finalize that order into a new version of the certificate.
 import type { FastifyInstance } from 'fastify';
-import { mustFindCertificate } from '../../../engine/orders.ts';
+import { mustFindCertificate } from '../../../engine/lookups.ts';
 import type { Services } from '../../services.ts';
 import { finalize, orderOf, renewalOrder } from './flows.ts';
 import { Certificate, ERROR_RESPONSES, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';

@@ -3,7 +3,8 @@
 // shows the Certificate object (with its files once issued), delete removes it.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { changeCertificate, deleteCertificate, mustFindCertificate } from '../../../engine/orders.ts';
+import { mustFindCertificate } from '../../../engine/lookups.ts';
+import { changeCertificate, deleteCertificate } from '../../../engine/orders.ts';
 import type { Services } from '../../services.ts';
 import { openOrder, orderOf, schedule } from './flows.ts';
 import { Certificate, CertificateRequest, ERROR_RESPONSES, NameParams, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
