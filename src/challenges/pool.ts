@@ -5,18 +5,14 @@ import { HttpResponderSolver } from './http-responder.ts';
 import type { ChallengeSolver, ChallengeType } from './solver.ts';
 import { WebrootSolver } from './webroot.ts';
 
-/** How a certificate's challenges are answered; stored with the certificate so renewals answer the same way. */
-export interface ChallengeConfig {
+/** Where an HTTP-01 answer is served: this process's responder (on httpHost:httpPort), or a web server's document root. */
+export interface SolverOptions {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
-  /** The client places the answers itself, from the tokens it is given (server only). */
-  manual?: boolean;
-  /** The domain the client names its challenge records under (the RCL API's rootDomain); shown to it, never used to answer. */
-  rootDomain?: string;
 }
 
-export type SolverFactory = (config: ChallengeConfig) => Promise<ChallengeSolver>;
+export type SolverFactory = (config: SolverOptions) => Promise<ChallengeSolver>;
 
 /** Solvers by challenge type (the one table where they are registered). */
 export const SOLVER_FACTORIES: Partial<Record<ChallengeType, SolverFactory>> = {
@@ -34,7 +30,7 @@ export class SolverPool {
     this.#factories = factories;
   }
 
-  get(type: ChallengeType, config: ChallengeConfig): Promise<ChallengeSolver> {
+  get(type: ChallengeType, config: SolverOptions): Promise<ChallengeSolver> {
     const key = `${type} ${JSON.stringify(config)}`;
     let solver = this.#open.get(key);
     if (!solver) {

@@ -1,8 +1,6 @@
 // Use cases for certificates: request (issue), renew, resume, revoke, export.
 // The CLI, the native API and the compatibility adapters all call these.
 import type { KeyObject } from 'node:crypto';
-import type { ChallengeConfig } from '../challenges/pool.ts';
-import type { ChallengeType } from '../challenges/solver.ts';
 import {
   type CsrSubject,
   generateKey,
@@ -25,6 +23,7 @@ import {
   UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
+import type { ChallengeConfig, ChallengeType } from '../store/records.ts';
 import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
@@ -37,6 +36,10 @@ import type { SolverSource } from './solvers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
 
 const CHALLENGE_TYPES: readonly ChallengeType[] = ['http-01', 'dns-01', 'tls-alpn-01'];
+
+function isChallengeType(value: string): value is ChallengeType {
+  return (CHALLENGE_TYPES as readonly string[]).includes(value);
+}
 
 export interface CertificateRequest {
   subscriptionId: string;
@@ -84,8 +87,8 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
     const problem = validateDnsName(identifier.value);
     if (problem) throw new UsageError(`names: ${identifier.value}: ${problem}`, 'names');
   }
-  const challengeType = (request.challengeType ?? 'http-01') as ChallengeType;
-  if (!CHALLENGE_TYPES.includes(challengeType)) {
+  const challengeType = request.challengeType ?? 'http-01';
+  if (!isChallengeType(challengeType)) {
     throw new UsageError(`challengeType: "${request.challengeType}" is not a challenge type; use ${CHALLENGE_TYPES.join(', ')}`, 'challengeType');
   }
   const wildcard = identifiers.find((i) => i.value.startsWith('*.'));
@@ -139,7 +142,7 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   const solver = await options.solvers.solverFor({
     subscription_id: request.subscriptionId,
     challenge_type: request.challengeType,
-    challenge_config: JSON.stringify(request.challengeConfig),
+    challenge_config: request.challengeConfig,
   });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, request, existing);
@@ -196,14 +199,14 @@ async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAcco
 export async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
   const now = ctx.clock.now();
   const spec = {
-    identifiers: JSON.stringify(request.identifiers),
+    identifiers: request.identifiers,
     challenge_type: request.challengeType,
-    challenge_config: JSON.stringify(request.challengeConfig),
+    challenge_config: request.challengeConfig,
     key_type: request.keyType,
-    issuers: JSON.stringify(request.issuers),
+    issuers: request.issuers,
     profile: request.profile,
-    renewal_policy: JSON.stringify(request.renewalPolicy),
-    csr_info: JSON.stringify(request.csrInfo),
+    renewal_policy: request.renewalPolicy,
+    csr_info: request.csrInfo,
     updated_at: now,
   };
   if (existing) {
@@ -238,7 +241,7 @@ export async function createOrder(
   options: { goal?: OrderGoal; csrPem?: string } = {},
 ): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } }> {
   const id = newId('ord');
-  const object = options.csrPem ? undefined : await generateKey(certificate.key_type as KeyType);
+  const object = options.csrPem ? undefined : await generateKey(certificate.key_type);
   const keyPem = object ? privateKeyToPem(object) : undefined;
   const now = ctx.clock.now();
   const row: OrderRow = {
@@ -250,7 +253,7 @@ export async function createOrder(
     order_url: null,
     finalize_url: null,
     certificate_url: null,
-    authorizations: '[]',
+    authorizations: [],
     key_enc: keyPem ? ctx.store.secrets.encrypt(keyPem, orderKeyAad(id)) : '',
     replaces,
     error: null,
@@ -278,7 +281,7 @@ export async function replacedCertId(ctx: EngineContext, certificate: Certificat
 }
 
 function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): boolean {
-  const stored = (JSON.parse(certificate.identifiers) as Identifier[]).map((i) => i.value).sort();
+  const stored = certificate.identifiers.map((i) => i.value).sort();
   const wanted = request.identifiers.map((i) => i.value).sort();
   return stored.length === wanted.length && stored.every((value, index) => value === wanted[index]);
 }

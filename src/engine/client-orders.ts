@@ -104,7 +104,7 @@ export async function finishClientOrder(ctx: EngineContext, subscriptionId: stri
   const csr = csrPem === undefined ? undefined : checkClientCsr(csrPem);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open && (!csr || sameCsr(open.csr, csr))) return { certificate, order: await raiseGoal(ctx, open, 'valid') };
-  if (JSON.parse(certificate.challenge_config).manual === true) {
+  if (certificate.challenge_config.manual === true) {
     throw new UsageError(
       `certificate "${name}" has no prepared order${open ? ' for this CSR' : ''}; prepare one with the CSR first, place the validation records it returns, then renew`,
       'csr',

@@ -14,43 +14,26 @@ import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeChallenge, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import type { Db } from '../store/repositories/db.ts';
 import { AcmeError, AcmeNetworkError, AcmeNotFoundError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
-import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
+import type { ChallengeSolver, ChallengeTask } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
+import type { AuthorizationRecord, OrderStep } from '../store/records.ts';
 import { newId } from '../store/ids.ts';
 import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDates, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
-import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { fencedUpdateOrder, getOrder, type OrderPatch, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { ConflictError, UpstreamError } from '../errors.ts';
 import { mustGetCertificate, mustGetOrder } from './lookups.ts';
-import { parseIssuers } from './issuers.ts';
 import { FAILURES_PER_ISSUER, plannedRenewal, retryTime, severity } from './planner.ts';
 
-/** What the order row remembers of each authorization (orders.authorizations). */
-export interface AuthorizationRecord {
-  url: string;
-  identifier: Identifier;
-  wildcard: boolean;
-  status: 'pending' | 'presented' | 'responded' | 'valid';
-  challengeUrl?: string;
-  token?: string;
-  /** The answer (RFC 8555 §8.1), kept so that clients can be shown their tokens without the account key. */
-  keyAuthorization?: string;
-  /** The DNS-01 TXT value (RFC 8555 §8.4). */
-  dnsValue?: string;
-}
-
-export type OrderStep = 'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized' | 'valid' | 'invalid' | 'failed';
+export type { AuthorizationRecord, OrderGoal, OrderStep } from '../store/records.ts';
 
 /** The steps in the order they are taken, for comparing where an order stands with its goal. */
 export const STEP_ORDER: readonly OrderStep[] = ['new', 'placed', 'provisioned', 'responded', 'ready', 'finalized', 'valid'];
 
-/** The goals a client may set: stop once the tokens are known, once validated, or run to the end. */
-export type OrderGoal = 'placed' | 'ready' | 'valid';
-
-export function stepReached(step: string, goal: string): boolean {
-  return STEP_ORDER.indexOf(step as OrderStep) >= STEP_ORDER.indexOf(goal as OrderStep);
+export function stepReached(step: OrderStep, goal: OrderStep): boolean {
+  return STEP_ORDER.indexOf(step) >= STEP_ORDER.indexOf(goal);
 }
 
 export interface RunOrderOptions {
@@ -114,11 +97,11 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
   };
   try {
     for (;;) {
-      const step = run.order.step as OrderStep;
+      const { step } = run.order;
       if (step === 'invalid' || step === 'failed') throw new ConflictError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
-      if (stepReached(step, run.order.goal)) return run.order;
-      await STEPS[step as keyof typeof STEPS](run);
-      await options.afterStep?.(run.order.step as OrderStep);
+      if (step === 'valid' || step === 'deployed' || stepReached(step, run.order.goal)) return run.order;
+      await STEPS[step](run);
+      await options.afterStep?.(run.order.step);
     }
   } catch (error) {
     if (!(error instanceof LeaseLostError)) await recordFailure(ctx, orderId, error);
@@ -136,7 +119,7 @@ export class LeaseLostError extends Error {
   }
 }
 
-const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized', (run: Run) => Promise<void>> = {
+const STEPS: Record<Exclude<OrderStep, 'valid' | 'deployed' | 'invalid' | 'failed'>, (run: Run) => Promise<void>> = {
   new: placeOrder,
   placed: provisionChallenges,
   provisioned: respondToChallenges,
@@ -146,27 +129,24 @@ const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | '
 };
 
 /** Stores the step's result; only then may the next step talk to the CA. */
-async function advance(run: Run, patch: Partial<OrderRow> & { step: OrderStep }): Promise<void> {
+async function advance(run: Run, patch: OrderPatch & { step: OrderStep }): Promise<void> {
   const update = { ...patch, updated_at: run.ctx.clock.now() };
   await writeOrder(run, run.ctx.store.db, update);
   run.order = { ...run.order, ...update };
 }
 
-async function writeOrder(run: Run, db: Db, update: Partial<OrderRow>): Promise<void> {
+async function writeOrder(run: Run, db: Db, update: OrderPatch): Promise<void> {
   if (run.fence === undefined) return updateOrder(db, run.order.id, update);
   if (!(await fencedUpdateOrder(db, run.order.id, run.fence, update))) throw new LeaseLostError(run.order.id);
 }
 
+/** The order's authorizations, as a copy this run may change before it stores them. */
 function records(run: Run): AuthorizationRecord[] {
-  return JSON.parse(run.order.authorizations) as AuthorizationRecord[];
-}
-
-function identifiersOf(run: Run): Identifier[] {
-  return JSON.parse(run.certificate.identifiers) as Identifier[];
+  return run.order.authorizations.map((record) => ({ ...record }));
 }
 
 async function placeOrder(run: Run): Promise<void> {
-  const identifiers = identifiersOf(run);
+  const { identifiers } = run.certificate;
   run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
   const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
@@ -179,7 +159,7 @@ async function placeOrder(run: Run): Promise<void> {
   // tokens with the placed order. A crash before the next write abandons this ACME order
   // either way: the re-run places a new one.
   await Promise.all(authorizations.map((record) => readChallenge(run, record)));
-  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations), replaces });
+  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations, replaces });
 }
 
 /**
@@ -201,9 +181,9 @@ async function newOrderReplacing(run: Run, identifiers: Identifier[]): Promise<{
 
 /** Fills in the record from the CA's authorization: the identifier and the challenge of the certificate's type. */
 async function readChallenge(run: Run, record: AuthorizationRecord): Promise<void> {
-  const type = run.certificate.challenge_type as ChallengeType;
+  const type = run.certificate.challenge_type;
   const authorization = await run.client.getAuthorization(record.url);
-  record.identifier = authorization.identifier as Identifier;
+  record.identifier = authorization.identifier;
   record.wildcard = authorization.wildcard === true;
   if (authorization.status === 'valid') {
     record.status = 'valid';
@@ -240,7 +220,7 @@ async function provisionChallenges(run: Run): Promise<void> {
   if (solver.waitUntilVisible) {
     await Promise.all(tasks.filter((t) => t !== undefined).map((task) => solver.waitUntilVisible!(task)));
   }
-  await advance(run, { step: 'provisioned', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'provisioned', authorizations });
 }
 
 async function respondToChallenges(run: Run): Promise<void> {
@@ -257,7 +237,7 @@ async function respondToChallenges(run: Run): Promise<void> {
         record.status = challenge.status === 'valid' ? 'valid' : 'responded';
       }),
   );
-  await advance(run, { step: 'responded', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'responded', authorizations });
 }
 
 /**
@@ -293,7 +273,7 @@ async function awaitValidation(run: Run): Promise<void> {
       }),
   );
   await cleanupAll(run);
-  await advance(run, { step: 'ready', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'ready', authorizations });
 }
 
 /**
@@ -301,7 +281,7 @@ async function awaitValidation(run: Run): Promise<void> {
  * finalize at once and only poll the order if the CA has not caught up yet.
  */
 async function finalizeOrder(run: Run): Promise<void> {
-  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), run.certificate.identifiers, run.certificate.csr_info);
   run.ctx.progress('finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;
@@ -358,7 +338,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     await updateCertificate(trx, certificate.id, {
       state: 'valid',
       current_version_id: versionId,
-      next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), JSON.parse(certificate.renewal_policy)) : null,
+      next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), certificate.renewal_policy) : null,
       retry_at: null,
       failure_count: 0,
       last_error: null,
@@ -434,7 +414,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
   if (!order) return;
   const certificate = await getCertificate(ctx.store.db, order.certificate_id);
   const message = error instanceof Error ? error.message : String(error);
-  const final = orderEnds(error, order.attempt + 1, certificate === undefined ? 1 : parseIssuers(certificate.issuers).length);
+  const final = orderEnds(error, order.attempt + 1, certificate === undefined ? 1 : certificate.issuers.length);
   const now = ctx.clock.now();
   const current = certificate?.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
   const notAfter = current?.not_after ?? null;
@@ -505,7 +485,7 @@ export function certificateRetry(
 
 /** Whether certkeep renews this certificate by itself: auto-renew on, and certkeep answers its challenges. */
 export function autoRenews(certificate: Pick<CertificateRow, 'renewal_policy' | 'challenge_config'>): boolean {
-  return JSON.parse(certificate.renewal_policy).autoRenew !== false && JSON.parse(certificate.challenge_config).manual !== true;
+  return certificate.renewal_policy.autoRenew !== false && certificate.challenge_config.manual !== true;
 }
 
 /**

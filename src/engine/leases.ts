@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { mustGetOrder } from './lookups.ts';
-import { stepReached } from './issuance.ts';
+import { type OrderGoal, stepReached } from './issuance.ts';
 
 /** Long enough to ride out a slow CA response between heartbeats, short enough that a dead worker's orders resume soon. */
 export const LEASE_MS = 30_000;
@@ -63,7 +63,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** Waits while another runner works on the order, until it reaches `goal`, ends, or the time is up. */
-export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: string, timeoutMs: number): Promise<OrderRow> {
+export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: OrderGoal, timeoutMs: number): Promise<OrderRow> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     const order = await mustGetOrder(ctx, orderId);

@@ -19,7 +19,7 @@ import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
-import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
+import { advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
 import { currentIssuer, issuerAt } from './issuers.ts';
 import { mustFindCertificate, mustGetOrder } from './lookups.ts';
 import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
@@ -77,7 +77,7 @@ export async function startRenewal(
     return { certificate, order: (await getOrder(ctx.store.db, open.id)) ?? open };
   }
   if (options.csrPem) checkCsrNames(certificate, options.csrPem);
-  const manual = JSON.parse(certificate.challenge_config).manual === true;
+  const manual = certificate.challenge_config.manual === true;
   const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate));
   const replaces = await replacedCertId(ctx, certificate, account);
   const { order } = await createOrder(ctx, certificate, account, replaces, {
@@ -205,7 +205,6 @@ export function orderStatus(step: string): OrderStatus {
 }
 
 export function orderView(order: OrderRow, certificate: CertificateRow): OrderView {
-  const records = JSON.parse(order.authorizations) as AuthorizationRecord[];
   return {
     id: order.id,
     certificate: certificate.name,
@@ -213,11 +212,11 @@ export function orderView(order: OrderRow, certificate: CertificateRow): OrderVi
     step: order.step,
     goal: order.goal,
     challengeType: certificate.challenge_type,
-    answeredBy: JSON.parse(certificate.challenge_config).manual ? 'client' : 'certkeep',
+    answeredBy: certificate.challenge_config.manual ? 'client' : 'certkeep',
     orderUrl: order.order_url,
     certificateUrl: order.certificate_url,
     error: order.error,
-    tokens: records
+    tokens: order.authorizations
       .filter((record) => record.token)
       .map((record) => ({
         identifier: record.wildcard ? `*.${record.identifier.value}` : record.identifier.value,
@@ -245,7 +244,7 @@ export async function changeCertificate(ctx: EngineContext, subscriptionId: stri
   if (changes.csrInfo) {
     const problem = validateCsrSubject(changes.csrInfo);
     if (problem) throw new UsageError(`csrInfo.${problem.field}: ${problem.reason}`, `csrInfo.${problem.field}`);
-    await updateCertificate(ctx.store.db, certificate.id, { csr_info: JSON.stringify(changes.csrInfo), updated_at: ctx.clock.now() });
+    await updateCertificate(ctx.store.db, certificate.id, { csr_info: changes.csrInfo, updated_at: ctx.clock.now() });
   }
   if (changes.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, changes.pfxPassword);
   return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
@@ -270,7 +269,7 @@ export async function supersedeOpenOrder(ctx: EngineContext, certificateId: stri
 }
 
 function checkCsrNames(certificate: CertificateRow, csrPem: string): void {
-  const wanted = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value).sort();
+  const wanted = certificate.identifiers.map((i) => i.value).sort();
   const named = parseCsr(csrPem).identifiers.map((i) => i.value.toLowerCase()).sort();
   if (wanted.join(',') !== named.join(',')) {
     throw new UsageError(`csr: it names ${named.join(', ')} but certificate "${certificate.name}" is for ${wanted.join(', ')}`, 'csr');

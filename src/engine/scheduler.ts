@@ -164,7 +164,7 @@ export class RenewalScheduler {
             if (changed) await updateVersion(trx, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
             await updateCertificate(trx, row.id, {
               ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
-              ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+              ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, row.renewal_policy, window) } : {}),
             });
           });
         } catch (error) {

@@ -4,22 +4,19 @@
 // subscription's managed zones, and leaves the rest to the client, which places
 // the answers itself from the tokens it was given.
 import { Dns01Solver } from '../challenges/dns01.ts';
-import type { ChallengeConfig, SolverPool } from '../challenges/pool.ts';
+import type { SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeRecordName } from '../dns/challenge-name.ts';
 import { challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
+import type { CertificateRow } from '../store/repositories/certificates.ts';
 import { listZones } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
 import { holdingZone, ZoneDirectory } from './zones.ts';
 
 /** What a solver is chosen by: the certificate's owner, challenge type and configuration. */
-export interface SolverKey {
-  subscription_id: string;
-  challenge_type: string;
-  challenge_config: string; // JSON ChallengeConfig
-}
+export type SolverKey = Pick<CertificateRow, 'subscription_id' | 'challenge_type' | 'challenge_config'>;
 
 export interface SolverSource {
   solverFor(certificate: SolverKey): Promise<ChallengeSolver>;
@@ -29,7 +26,7 @@ export interface SolverSource {
 /** The CLI's solvers: one pool for the single subscription it works for. */
 export function poolSolvers(pool: SolverPool): SolverSource {
   return {
-    solverFor: (certificate) => pool.get(certificate.challenge_type as ChallengeType, JSON.parse(certificate.challenge_config)),
+    solverFor: (certificate) => pool.get(certificate.challenge_type, certificate.challenge_config),
     close: () => pool.closeAll(),
   };
 }
@@ -81,8 +78,8 @@ export class ServerSolvers implements SolverSource {
   }
 
   async solverFor(certificate: SolverKey): Promise<ChallengeSolver> {
-    const type = certificate.challenge_type as ChallengeType;
-    const config = JSON.parse(certificate.challenge_config) as ChallengeConfig;
+    const type = certificate.challenge_type;
+    const config = certificate.challenge_config;
     if (config.manual) return new ClientAnswers(type);
     // A certificate made with --webroot keeps answering through its web server's document root.
     if (type === 'http-01' && config.webroot) return this.#webroot(config.webroot);

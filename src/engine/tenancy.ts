@@ -13,11 +13,16 @@ import {
   revokeApiKey as markRevoked,
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
+import type { Scope } from '../store/records.ts';
 import type { EngineContext } from './context.ts';
 import { verifiedKeys } from './verified-keys.ts';
 
-export type Scope = 'read' | 'write';
+export type { Scope } from '../store/records.ts';
 const SCOPES: readonly Scope[] = ['read', 'write'];
+
+function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
 
 export interface IssuedKey {
   id: string;
@@ -61,7 +66,7 @@ export async function listSubscriptions(ctx: EngineContext): Promise<{ id: strin
 
 /** A `write` key may also read. */
 export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write'): Promise<IssuedKey> {
-  if (!SCOPES.includes(scope as Scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read or write`, 'scope');
+  if (!isScope(scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read or write`, 'scope');
   if (!(await getSubscription(ctx.store.db, subscriptionId))) {
     throw new NotFoundError(`no subscription ${subscriptionId}; see certkeep admin subscription list`);
   }
@@ -74,7 +79,7 @@ export async function createApiKey(ctx: EngineContext, subscriptionId: string, s
     subscription_id: subscriptionId,
     prefix,
     secret_hash: sha256Hex(apiKey),
-    scopes: JSON.stringify(scopes),
+    scopes,
     created_at: ctx.clock.now(),
     revoked_at: null,
   });
@@ -105,8 +110,7 @@ export async function authenticateApiKey(ctx: EngineContext, presented: string):
   for (const row of await activeKeysByPrefix(ctx.store.db, match[1])) {
     if (timingSafeEqual(presentedHash, Buffer.from(row.secret_hash, 'hex'))) {
       // Shared by every request the entry serves: frozen so that none can change it for the others.
-      const scopes = Object.freeze(JSON.parse(row.scopes)) as Scope[];
-      const caller = Object.freeze({ subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes });
+      const caller = Object.freeze({ subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes: Object.freeze(row.scopes) as Scope[] });
       verified.set(hash, caller, now, generation);
       return caller;
     }

@@ -40,7 +40,7 @@ function summarize(row: CertificateWithDates): CertificateSummary {
   return {
     name: row.name,
     state: row.state,
-    names: (JSON.parse(row.identifiers) as { value: string }[]).map((i) => i.value),
+    names: row.identifiers.map((i) => i.value),
     serial: row.serial,
     notBefore: row.not_before === null ? null : isoTime(row.not_before),
     notAfter: row.not_after === null ? null : isoTime(row.not_after),

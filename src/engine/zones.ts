@@ -9,7 +9,7 @@ import { waitForTxt } from '../dns/propagation.ts';
 import type { ZoneConfig } from '../dns/provider.ts';
 import { createProvider, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
-import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
+import { deleteZone, findZone, insertZone, listZones, openZoneSettings, sealZoneSettings, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
 import { asCertkeepError } from './failures.ts';
 import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
@@ -31,8 +31,6 @@ export interface ZoneSummary {
   delegation?: { record: string; target: string };
 }
 
-const settingsAad = (id: string) => `dns_zone:${id}:config`;
-
 export async function addZone(ctx: EngineContext, subscriptionId: string, spec: ZoneSpec): Promise<ZoneSummary> {
   const zone = normalizeZone(spec.zone);
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
@@ -47,8 +45,8 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
     subscription_id: subscriptionId,
     zone,
     provider: spec.provider,
-    config_enc: ctx.store.secrets.encrypt(JSON.stringify(settings), settingsAad(id)),
-    nameservers: JSON.stringify(nameservers),
+    config_enc: sealZoneSettings(ctx.store.secrets, id, settings),
+    nameservers,
     created_at: ctx.clock.now(),
   };
   await insertZone(ctx.store.db, row);
@@ -101,13 +99,13 @@ export class ZoneDirectory {
     }
     let handle = this.#handles.get(row.id);
     if (!handle) {
-      const settings = decryptSettings(this.#ctx, row);
+      const settings = openZoneSettings(this.#ctx.store.secrets, row);
       if (row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
       handle = {
         zone: row.zone,
         provider: createProvider(row.provider, { zone: row.zone, settings }),
         providerName: row.provider,
-        nameservers: JSON.parse(row.nameservers) as string[],
+        nameservers: row.nameservers,
         ...(row.provider === 'delegated' ? { delegationTarget: (domain: string) => delegationTarget(domain, settings.delegationZone).target } : {}),
       };
       this.#handles.set(row.id, handle);
@@ -164,20 +162,16 @@ export async function testZone(
 }
 
 function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
-  const settings = decryptSettings(ctx, row);
+  const settings = openZoneSettings(ctx.store.secrets, row);
   const secrets = new Set(providers.get(row.provider)?.secrets ?? []);
   const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : v]));
   return {
     zone: row.zone,
     provider: row.provider,
-    nameservers: JSON.parse(row.nameservers),
+    nameservers: row.nameservers,
     settings: shown,
     ...(row.provider === 'delegated' ? { delegation: delegationTarget(row.zone, settings.delegationZone) } : {}),
   };
-}
-
-function decryptSettings(ctx: EngineContext, row: ZoneRow): Record<string, string> {
-  return JSON.parse(ctx.store.secrets.decryptString(row.config_enc, settingsAad(row.id)));
 }
 
 function normalizeZone(zone: string): string {

@@ -28,9 +28,9 @@ import {
   getEventWithName,
   newestEventIdAtOrBefore,
 } from '../store/repositories/events.ts';
-import type { RowPatch } from '../store/repositories/db.ts';
 import {
   claimDelivery,
+  type DeliveryPatch,
   type DeliveryRow,
   dueDeliveryIds,
   finishAttempt,
@@ -239,7 +239,7 @@ export class WebhookDispatcher {
     }
   }
 
-  #afterAttempt(delivery: DeliveryRow, outcome: Outcome): RowPatch<'webhook_deliveries'> {
+  #afterAttempt(delivery: DeliveryRow, outcome: Outcome): DeliveryPatch {
     const now = this.#clock.now();
     const attempts = delivery.attempts + 1;
     const recorded = { attempts, last_status_code: outcome.statusCode, last_error: outcome.error };
@@ -275,7 +275,7 @@ function eventFilter(webhook: WebhookRow, afterId: number, upToId: number, limit
   return {
     subscriptionId: webhook.subscription_id,
     createdSince: webhook.created_at,
-    types: JSON.parse(webhook.event_types) as string[],
+    types: webhook.event_types,
     afterId,
     upToId,
     limit,

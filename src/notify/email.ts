@@ -31,8 +31,7 @@ import type { EngineContext } from '../engine/context.ts';
 import { Ticker } from '../engine/ticker.ts';
 import { getCertificate, getVersionDates } from '../store/repositories/certificates.ts';
 import { type EventRow, dueEmailEvents, swapEmailState } from '../store/repositories/email-queue.ts';
-import type { Row } from '../store/repositories/db.ts';
-import { getSubscription } from '../store/repositories/subscriptions.ts';
+import { getSubscription, type SubscriptionRow } from '../store/repositories/subscriptions.ts';
 import { type MailDecision, mailDecision } from './email-policy.ts';
 import { composeMessage, type MailText } from './email-messages.ts';
 
@@ -69,7 +68,6 @@ export interface EmailDispatcherOptions {
   log?: (message: string) => void;
 }
 
-type SubscriptionRow = Row<'subscriptions'>;
 
 const ROUNDS_PER_TICK = 20;
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
@@ -151,7 +149,7 @@ export class EmailDispatcher {
     const stale = seen === null && now - event.created_at > this.#options.staleAfterMs;
     const decision = stale ? undefined : await mailDecision(db, event);
     const subscription = decision ? await getSubscription(db, event.subscription_id) : undefined;
-    const recipients = subscription ? (JSON.parse(subscription.notify_emails) as string[]) : [];
+    const recipients = subscription?.notify_emails ?? [];
     if (!decision || !subscription || recipients.length === 0) {
       await swapEmailState(db, event.id, seen, now);
       return;
@@ -184,11 +182,9 @@ export class EmailDispatcher {
       {
         kind: decision.kind,
         event,
-        names: certificate
-          ? (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value)
-          : [],
+        names: certificate ? certificate.identifiers.map((i) => i.value) : [],
         notAfter: version?.not_after ?? null,
-        autoRenew: certificate ? JSON.parse(certificate.renewal_policy).autoRenew !== false : true,
+        autoRenew: certificate ? certificate.renewal_policy.autoRenew !== false : true,
         lastError: certificate?.last_error ?? null,
         previousError: decision.previous ? errorOf(decision.previous) : null,
         subscription: { id: subscription.id, name: subscription.name },
@@ -263,12 +259,8 @@ export function smtpTransportOptions(smtp: SmtpSettings, timeoutMs = 30_000): SM
 }
 
 function errorOf(event: EventRow): string | null {
-  try {
-    const error = (JSON.parse(event.payload) as { error?: unknown }).error;
-    return typeof error === 'string' ? error : null;
-  } catch {
-    return null;
-  }
+  const { error } = event.payload;
+  return typeof error === 'string' ? error : null;
 }
 
 function domainOf(from: string): string {

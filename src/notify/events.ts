@@ -38,7 +38,7 @@ export function eventView(row: EventWithName): EventView {
     id: row.id,
     type: row.type,
     certificate: row.certificate_name,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    payload: row.payload,
     createdAt: isoTime(row.created_at),
   };
 }

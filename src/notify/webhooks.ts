@@ -17,6 +17,7 @@ import {
   listWebhooks as webhookRows,
   type WebhookRow,
 } from '../store/repositories/webhooks.ts';
+import { isEventType, type EventType } from '../store/repositories/events.ts';
 import { EVENT_TYPES } from './events.ts';
 
 export const MAX_URL_LENGTH = 2000;
@@ -72,7 +73,7 @@ export async function createWebhook(
     subscription_id: subscriptionId,
     url,
     secret_enc: ctx.store.secrets.encrypt(secret, webhookSecretAad(id)),
-    event_types: JSON.stringify(eventTypes),
+    event_types: eventTypes,
     created_at: ctx.clock.now(),
   };
   await insertWebhook(ctx.store.db, row);
@@ -130,9 +131,8 @@ export function checkWebhookUrl(text: string): string {
   return url.href;
 }
 
-function checkEventTypes(types: string[]): string[] {
-  const known: readonly string[] = EVENT_TYPES;
-  const unknown = types.filter((type) => !known.includes(type));
+function checkEventTypes(types: string[]): EventType[] {
+  const unknown = types.filter((type) => !isEventType(type));
   if (unknown.length > 0) {
     throw new UsageError(
       `eventTypes: ${unknown.map((t) => `"${t}"`).join(', ')} ${unknown.length === 1 ? 'is not an event type' : 'are not event types'}; ` +
@@ -140,14 +140,14 @@ function checkEventTypes(types: string[]): string[] {
       'eventTypes',
     );
   }
-  return [...new Set(types)];
+  return [...new Set(types.filter(isEventType))];
 }
 
 function webhookView(row: WebhookRow): WebhookView {
   return {
     id: row.id,
     url: row.url,
-    eventTypes: JSON.parse(row.event_types) as string[],
+    eventTypes: row.event_types,
     createdAt: isoTime(row.created_at),
   };
 }

@@ -8,7 +8,7 @@ import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('API', () => {
   let store: Store;
@@ -166,5 +166,5 @@ describe('API', () => {
 
 function certificateRow(subscriptionId: string, name: string) {
   const { certificates } = rowsFor(subscriptionId);
-  return { ...certificates, id: `crt_${name}`, name, identifiers: JSON.stringify([{ type: 'dns', value: name }]) };
+  return certificateRecord({ ...certificates, id: `crt_${name}`, name, identifiers: JSON.stringify([{ type: 'dns', value: name }]) });
 }

@@ -14,7 +14,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import { deleteCertificateRow, insertCertificate, insertVersion, updateCertificate } from '../../src/store/repositories/certificates.ts';
 import { makeTestPki, type TestPki } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('download links', () => {
   let store: Store;
@@ -46,14 +46,14 @@ describe('download links', () => {
     const rows = rowsFor(subscriptionId);
     const certificateId = `crt_${name}`;
     const versionId = `ver_${name}`;
-    await insertCertificate(store.db, {
+    await insertCertificate(store.db, certificateRecord({
       ...rows.certificates,
       id: certificateId,
       name,
       state: 'valid',
       current_version_id: null,
       pfx_password_enc: store.secrets.encrypt('pfx-pass', pfxPasswordAad(certificateId)),
-    });
+    }));
     await insertVersion(store.db, {
       ...rows.certificate_versions,
       id: versionId,

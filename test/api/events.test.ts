@@ -11,7 +11,7 @@ import { insertCertificate } from '../../src/store/repositories/certificates.ts'
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
 import { manualClock } from '../rig/clock.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 type Tenant = { id: string; key: string; readKey: string };
 
@@ -37,7 +37,7 @@ describe('events API', () => {
         readKey: (await createApiKey(ctx, created.id, 'read')).apiKey,
       };
       const { certificates } = rowsFor(created.id);
-      await insertCertificate(store.db, { ...certificates, id: `crt_${name}`, name: `www.${name}.example` });
+      await insertCertificate(store.db, certificateRecord({ ...certificates, id: `crt_${name}`, name: `www.${name}.example` }));
     }
   });
   after(async () => {

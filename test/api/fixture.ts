@@ -12,7 +12,7 @@ import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 export interface Tenant {
   subscriptionId: string;
@@ -75,11 +75,11 @@ async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
   const read = await createApiKey(ctx, subscription.id, 'read');
   const certificateName = `www.${label}.example`;
   const rows = rowsFor(subscription.id);
-  await insertCertificate(ctx.store.db, {
+  await insertCertificate(ctx.store.db, certificateRecord({
     ...rows.certificates,
     name: certificateName,
     identifiers: JSON.stringify([{ type: 'dns', value: certificateName }]),
-  });
+  }));
   await ctx.store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
   await ctx.store.db.insertInto('orders').values({ ...rows.orders, order_url: `${rows.orders.order_url}-${label}`, step: 'placed', goal: 'placed' }).execute();
   await appendEvent(ctx.store.db, { subscriptionId: subscription.id, certificateId: rows.certificates.id, type: 'certificate.issued', payload: { name: certificateName } }, Date.now());

@@ -23,7 +23,7 @@ import { insertCertificate } from '../../src/store/repositories/certificates.ts'
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
 import { manualClock } from '../rig/clock.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
 
 type Tenant = { id: string; key: string; readKey: string; certificate: string };
@@ -66,7 +66,7 @@ describe('webhooks', () => {
     const readKey = (await createApiKey(ctx, created.id, 'read')).apiKey;
     const { certificates } = rowsFor(created.id);
     const name = `www.${created.id.slice(-6)}.example`;
-    await insertCertificate(store.db, { ...certificates, name });
+    await insertCertificate(store.db, certificateRecord({ ...certificates, name }));
     return { id: created.id, key: created.key.apiKey, readKey, certificate: certificates.id };
   }
   function dispatcher(options: DispatcherOptions = {}): WebhookDispatcher {

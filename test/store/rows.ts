@@ -1,6 +1,7 @@
 // One complete, related row for every table, with every column filled in:
 // timestamps past 2^32 ms (they need 64 bits) and JSON text with non-ASCII.
 import type { Insertable } from 'kysely';
+import type { NewCertificate } from '../../src/store/repositories/certificates.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { newId } from '../../src/store/ids.ts';
 
@@ -168,3 +169,11 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'webhooks',
   'webhook_deliveries',
 ];
+
+/** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */
+export function certificateRecord(row: Rows['certificates']): NewCertificate {
+  const parsed = Object.fromEntries(
+    ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'].map((column) => [column, JSON.parse(row[column as keyof typeof row] as string)]),
+  );
+  return { ...row, ...parsed } as unknown as NewCertificate;
+}

@@ -7,7 +7,7 @@ import { migrationStatus, openStore, type Store, type StoreOptions } from '../..
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
 import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
-import { INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
+import { certificateRecord, INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
   after(fn: () => Promise<void>): void;
@@ -232,9 +232,9 @@ export function storeSuite(backend: Backend): void {
     const store = await fresh(t);
     const subscriptionId = await withSubscription(store);
     const rows = rowsFor(subscriptionId);
-    const issued = { ...rows.certificates, name: 'issued', current_version_id: rows.certificate_versions.id as string };
+    const issued = certificateRecord({ ...rows.certificates, name: 'issued', current_version_id: rows.certificate_versions.id as string });
     await insertCertificate(store.db, issued);
-    await insertCertificate(store.db, { ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null });
+    await insertCertificate(store.db, certificateRecord({ ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null }));
     await store.db.insertInto('certificate_versions').values({ ...rows.certificate_versions, order_id: null }).execute();
     const expected = { name: 'issued', state: 'valid', identifiers: issued.identifiers, next_renewal_at: LATE + 5, serial: '03a1b2c3d4', not_before: LATE + 13, not_after: LATE + 14 };
     // Twice each, so that the second call runs the query compiled by the first with other arguments.

@@ -1,6 +1,5 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
-import { parseIssuers } from '../../engine/issuers.ts';
 import { certificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError } from '../../errors.ts';
 import { findCertificate, listVersions } from '../../store/repositories/certificates.ts';
@@ -51,8 +50,8 @@ export function registerInspect(program: Command): void {
           ...(await certificateSummary(db, certificate)),
           challenge: certificate.challenge_type,
           keyType: certificate.key_type,
-          issuers: parseIssuers(certificate.issuers).map((i) => ({ caUrl: i.caUrl, email: i.email })),
-          renewalPolicy: JSON.parse(certificate.renewal_policy),
+          issuers: certificate.issuers.map((i) => ({ caUrl: i.caUrl, email: i.email })),
+          renewalPolicy: certificate.renewal_policy,
           lastError: certificate.last_error,
           versions: versions.map((v) => ({ id: v.id, serial: v.serial, notBefore: isoOrDash(v.not_before), notAfter: isoOrDash(v.not_after), ca: v.ca_url, current: v.id === certificate.current_version_id })),
           orders: orders.map((o) => ({ id: o.id, step: o.step, url: o.order_url, error: o.error, created: isoOrDash(o.created_at) })),

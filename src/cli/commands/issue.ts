@@ -58,7 +58,7 @@ function challengeConfig(options: { httpPort?: string; httpHost?: string; webroo
 
 export function printOutcome(session: Session, outcome: IssueOutcome): void {
   const { certificate } = outcome;
-  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value);
+  const names = certificate.identifiers.map((i) => i.value);
   if (outcome.status === 'unchanged') {
     session.output.result(
       { name: certificate.name, status: 'unchanged', names, reason: outcome.reason },

@@ -1,32 +1,46 @@
+import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
+import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 import { FINISHED_STEPS } from './orders.ts';
 
-export type CertificateRow = Row<'certificates'>;
+/** A certificate as the store keeps it: its JSON columns decoded (records.ts). */
+export type CertificateRow = Decoded<Row<'certificates'>, CertificateFields>;
+export type NewCertificate = Decoded<NewRow<'certificates'>, CertificateFields>;
+export type CertificatePatch = DecodedPatch<RowPatch<'certificates'>, CertificateFields>;
 export type VersionRow = Row<'certificate_versions'>;
 
-export function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
-  return db
+const JSON_COLUMNS = ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'];
+
+function decoded<T>(row: object): T {
+  return decodeJson<T>(row, JSON_COLUMNS);
+}
+
+export async function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
+  const row = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('name', '=', name)
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
+  return row && decoded(row);
 }
 
-export function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
-  return db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
+  const row = await db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decoded(row);
 }
 
-export function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
-  return db
+export async function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
+  const rows = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('state', '!=', 'deleted')
     .orderBy('name')
     .execute();
+  return rows.map((row) => decoded(row));
 }
 
 /** A certificate's renewal bookkeeping before anything has happened to it: no failure, no lease, no warning. */
@@ -41,12 +55,12 @@ export const UNTOUCHED_RENEWAL_STATE = {
   ari_check_at: null,
 } as const;
 
-export async function insertCertificate(db: Db, row: NewRow<'certificates'>): Promise<void> {
-  await db.insertInto('certificates').values(row).execute();
+export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
+  await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
 }
 
-export async function updateCertificate(db: Db, id: string, patch: RowPatch<'certificates'>): Promise<void> {
-  await db.updateTable('certificates').set(patch).where('id', '=', id).execute();
+export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
+  await db.updateTable('certificates').set(encodeJson<RowPatch<'certificates'>>(patch, JSON_COLUMNS)).where('id', '=', id).execute();
 }
 
 
@@ -71,8 +85,8 @@ export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 's
 /** What a summary shows: the certificate's own columns and its current version's serial and dates (null before the first). */
 export interface CertificateWithDates {
   name: string;
-  state: string;
-  identifiers: string;
+  state: CertificateState;
+  identifiers: Identifier[];
   next_renewal_at: number | null;
   serial: string | null;
   not_before: number | null;
@@ -81,13 +95,14 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  return (await certificateWithDates(db, subscriptionId, name))[0];
+  const [row] = await certificateWithDates(db, subscriptionId, name);
+  return row && decoded(row);
 }
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
 
 export interface CertificateFilter {
-  state?: string;
+  state?: CertificateState;
   /** Only certificates whose current version expires before this time. */
   expiresBefore?: number;
   /** Keyset pagination: names after this one. */
@@ -96,13 +111,13 @@ export interface CertificateFilter {
 }
 
 /** A subscription's certificates by name, filtered and a page at a time. */
-export function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateWithDates[]> {
+export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateWithDates[]> {
   let query = withDates(db, subscriptionId).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
   if (filter.limit !== undefined) query = query.limit(filter.limit);
-  return query.execute();
+  return (await query.execute()).map((row) => decoded(row));
 }
 
 function withDates(db: Db, subscriptionId: string) {
@@ -185,9 +200,27 @@ export function nearingExpiry(db: Db, now: number, withinMs: number, limit: numb
     .execute();
 }
 
+/** A certificate with its current version's ARI CertID and window, for the scheduler's renewalInfo checks. */
+export interface AriCheck {
+  id: string;
+  subscription_id: string;
+  name: string;
+  issuers: IssuerSpec[];
+  renewal_policy: RenewalPolicy;
+  challenge_config: ChallengeConfig;
+  retry_at: number | null;
+  version_id: string;
+  ca_url: string;
+  ari_cert_id: string | null;
+  not_before: number;
+  not_after: number;
+  ari_window_start: number | null;
+  ari_window_end: number | null;
+}
+
 /** Certificates whose CA's renewalInfo should be fetched again. */
-export function ariChecksDue(db: Db, now: number, limit: number) {
-  return db
+export async function ariChecksDue(db: Db, now: number, limit: number): Promise<AriCheck[]> {
+  const rows = await db
     .selectFrom('certificates as c')
     .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
     .select(['c.id', 'c.subscription_id', 'c.name', 'c.issuers', 'c.renewal_policy', 'c.challenge_config', 'c.retry_at', 'v.id as version_id', 'v.ca_url', 'v.ari_cert_id', 'v.not_before', 'v.not_after', 'v.ari_window_start', 'v.ari_window_end'])
@@ -195,6 +228,7 @@ export function ariChecksDue(db: Db, now: number, limit: number) {
     .where('c.state', '!=', 'revoked')
     .limit(limit)
     .execute();
+  return rows.map((row) => decoded(row));
 }
 
 export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {

@@ -44,7 +44,7 @@ export function certificateData(plain: string, csr: ParsedCsr, certificate: Cert
 
 /** The vendor's Certificate: the stored certificate and, once issued, its current version. */
 export function certificateView(certificate: CertificateRow, version: VersionRow | undefined, csr: string | null, history: string[] = []): Certificate {
-  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => ({ name: i.value }));
+  const names = certificate.identifiers.map((i) => ({ name: i.value }));
   const view: Certificate = {
     id: certificate.name,
     name: certificate.name,

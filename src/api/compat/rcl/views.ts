@@ -2,10 +2,8 @@
 // object, the Order, the validation tokens.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { ChallengeConfig } from '../../../challenges/pool.ts';
 import type { EngineContext } from '../../../engine/context.ts';
 import { certificateFiles, storedPfxPassword } from '../../../engine/files.ts';
-import { parseIssuers } from '../../../engine/issuers.ts';
 import { type OrderView, orderView } from '../../../engine/orders.ts';
 import { isoTime } from '../../../engine/views.ts';
 import { type CertificateRow, getVersionDates } from '../../../store/repositories/certificates.ts';
@@ -32,17 +30,16 @@ export function viewOptions(request: FastifyRequest, spelling: Spelling): ViewOp
 const SECRET_FIELDS = new Set(['pfxUrl', 'keyUrl', 'keyTxtUrl']);
 
 export function rootDomainOf(certificate: CertificateRow): string {
-  const config = JSON.parse(certificate.challenge_config) as ChallengeConfig;
-  if (config.rootDomain) return config.rootDomain;
+  const { rootDomain } = certificate.challenge_config;
+  if (rootDomain) return rootDomain;
   // Certificates made over the native API: their first name, as the apex.
-  const [first] = JSON.parse(certificate.identifiers) as { value: string }[];
-  return first.value.replace(/^\*\./, '');
+  return certificate.identifiers[0].value.replace(/^\*\./, '');
 }
 
 /** SAN in the portal's sense: the root domain with *.root (DNS) or www.root (HTTP). */
 export function isSan(certificate: CertificateRow): boolean {
   const root = rootDomainOf(certificate);
-  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value).sort().join(' ');
+  const names = certificate.identifiers.map((i) => i.value).sort().join(' ');
   return [`*.${root}`, `www.${root}`].some((second) => [root, second].sort().join(' ') === names);
 }
 
@@ -81,7 +78,7 @@ export async function certificateObject(ctx: EngineContext, certificate: Certifi
     certificateName: certificate.name,
     rootDomain,
     challengeType: challengeName(certificate.challenge_type, options.spelling),
-    email: parseIssuers(certificate.issuers)[0]?.email ?? null,
+    email: certificate.issuers[0]?.email ?? null,
     password: options.mayReadKey ? (storedPfxPassword(ctx, certificate) ?? null) : null,
     target: 'Stand Alone',
     isSAN: isSan(certificate),
