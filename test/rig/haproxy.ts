@@ -43,7 +43,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
     return {
       port,
       configFile,
-      reloadCommand: `${BINARY} -c -q -f ${configFile} && kill -USR2 "$(cat ${pidFile})"`,
+      reloadCommand: `${BINARY} -c -f ${configFile} && kill -USR2 "$(cat ${pidFile})"`,
       async stop() {
         await server.stop();
         await prefix.remove();
