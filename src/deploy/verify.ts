@@ -1,6 +1,8 @@
-// The proof of a deployment: a TLS handshake with each verify address, SNI set to each name on the
-// certificate, until every one serves the expected serial or the time is up. Retries back off from
-// 50 ms to 1 s; a pair that has served the serial once is not asked again.
+// The proof of a deployment: TLS handshakes with each verify address, SNI set to each name on the
+// certificate, until every one serves the expected serial or the time is up. A graceful reload
+// leaves old workers accepting for a while (nginx's for about 100 ms here), so one good handshake
+// proves little: a pair counts once it served the serial in every handshake of two rounds in a
+// row. Rounds back off from 50 ms to 1 s; a pair that is proven is not asked again.
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
@@ -12,6 +14,8 @@ const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 1000;
 const HANDSHAKE_TIMEOUT_MS = 5000;
 const CONCURRENT_HANDSHAKES = 4;
+const HANDSHAKES_PER_ROUND = 3;
+const ROUNDS_TO_PROVE = 2;
 
 export type VerifyResult = { ok: true; at: Date } | { ok: false; reason: string };
 
@@ -20,6 +24,8 @@ interface Probe {
   hostPort: HostPort;
   /** undefined: no SNI (the certificate names an IP address). */
   servername: string | undefined;
+  /** Rounds in a row in which only the expected serial was served. */
+  streak: number;
   last: string;
 }
 
@@ -41,11 +47,12 @@ export async function verifyServed(
   for (;;) {
     const remaining = deadline - Date.now();
     const outcomes = await mapLimited(pending, CONCURRENT_HANDSHAKES, (probe) =>
-      servedSerial(probe, Math.max(1, Math.min(HANDSHAKE_TIMEOUT_MS, remaining))),
+      round(probe, expected, Math.max(1, Math.min(HANDSHAKE_TIMEOUT_MS, remaining))),
     );
     pending = pending.filter((probe, i) => {
       const outcome = outcomes[i];
-      if ('serial' in outcome && outcome.serial === expected) return false;
+      if (outcome === undefined) return ++probe.streak < ROUNDS_TO_PROVE;
+      probe.streak = 0;
       probe.last =
         'serial' in outcome
           ? describe(probe.address, outcome.serial, probe.servername ?? probe.hostPort.host)
@@ -70,6 +77,7 @@ function probesFor(addresses: string[], names: string[]): Probe[] {
       address,
       hostPort: parseHostPort(address),
       servername: name || undefined,
+      streak: 0,
       last: '',
     })),
   );
@@ -82,6 +90,15 @@ function summary(pending: Probe[], timeoutMs: number): string {
 }
 
 type Served = { serial: string } | { error: string };
+
+/** A round of handshakes for one pair: undefined when every one served `expected`, else the first that did not. */
+async function round(probe: Probe, expected: string, timeoutMs: number): Promise<Served | undefined> {
+  for (let i = 0; i < HANDSHAKES_PER_ROUND; i++) {
+    const served = await servedSerial(probe, timeoutMs);
+    if (!('serial' in served) || served.serial !== expected) return served;
+  }
+  return undefined;
+}
 
 function servedSerial(probe: Probe, timeoutMs: number): Promise<Served> {
   return new Promise((resolve) => {
