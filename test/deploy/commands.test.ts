@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { deploy } from '../../src/deploy/index.ts';
-import { tempDir } from '../rig/tmp.ts';
-import { makeTestCa, type TestCa } from './certificates.ts';
-import { assertCompletePem } from './helpers.ts';
+import { assertCompletePem, deployFixture } from './helpers.ts';
 
 const NAMES = ['www.example.test', 'example.test'];
-let root: { path: string; remove: () => Promise<void> };
-let ca: TestCa;
-let count = 0;
-const newDir = () => join(root.path, `t${++count}`, 'site');
-
-before(async () => {
-  root = await tempDir('certkeep-deploy-commands-');
-  ca = await makeTestCa(root.path);
-});
-after(() => root.remove());
+const fixture = deployFixture('certkeep-deploy-commands-');
+const newDir = () => fixture.newDir();
 
 function envFile(lines: string): Map<string, string> {
   return new Map(
@@ -30,10 +20,10 @@ function envFile(lines: string): Map<string, string> {
 
 test("the hook sees certbot's, lego's and certkeep's variables, and none of certkeep's own settings", async (t) => {
   const dir = newDir();
-  const out = join(root.path, `env-${count}`);
+  const out = join(dir, '..', 'env');
   process.env.CERTKEEP_MASTER_KEY = 'secret-master-key';
   t.after(() => delete process.env.CERTKEEP_MASTER_KEY);
-  const bundle = await ca.issue(NAMES);
+  const bundle = await fixture.ca.issue(NAMES);
   const outcome = await deploy({ directory: dir, deployHook: `env > ${out}` }, bundle);
   assert.equal(outcome.status, 'deployed');
   const env = envFile(await readFile(out, 'utf8'));
@@ -55,15 +45,15 @@ test("the hook sees certbot's, lego's and certkeep's variables, and none of cert
 });
 
 test('for combined and pfx, the lego paths name the files that format writes', async () => {
-  const combinedOut = join(root.path, 'combined-env');
-  const bundle = await ca.issue(NAMES, { certificateName: 'shop', withPfx: true });
+  const combinedOut = join(fixture.root, 'combined-env');
+  const bundle = await fixture.ca.issue(NAMES, { certificateName: 'shop', withPfx: true });
   const combined = newDir();
   await deploy({ directory: combined, format: 'combined', deployHook: `env > ${combinedOut}` }, bundle);
   const env = envFile(await readFile(combinedOut, 'utf8'));
   assert.equal(env.get('LEGO_CERT_PATH'), join(combined, 'shop.pem'));
   assert.equal(env.get('LEGO_CERT_KEY_PATH'), join(combined, 'shop.pem'));
   assert.equal(env.get('LEGO_CERT_PEM_PATH'), join(combined, 'shop.pem'));
-  const pfxOut = join(root.path, 'pfx-env');
+  const pfxOut = join(fixture.root, 'pfx-env');
   const pfx = newDir();
   await deploy({ directory: pfx, format: 'pfx', deployHook: `env > ${pfxOut}` }, bundle);
   const pfxEnv = envFile(await readFile(pfxOut, 'utf8'));
@@ -73,9 +63,9 @@ test('for combined and pfx, the lego paths name the files that format writes', a
 
 test('certbot and lego deploy-hook scripts run unchanged and find the new files', async () => {
   const dir = newDir();
-  const copies = join(root.path, `copies-${count}`);
-  const certbotHook = join(root.path, 'certbot-hook.sh');
-  const legoHook = join(root.path, 'lego-hook.sh');
+  const copies = join(dir, '..', 'copies');
+  const certbotHook = join(fixture.root, 'certbot-hook.sh');
+  const legoHook = join(fixture.root, 'lego-hook.sh');
   await writeFile(
     certbotHook,
     `#!/bin/sh\nset -e\nmkdir -p ${copies}\nfor d in $RENEWED_DOMAINS; do echo "$d" >> ${copies}/domains; done\ncp "$RENEWED_LINEAGE/fullchain.pem" "$RENEWED_LINEAGE/privkey.pem" ${copies}/\n`,
@@ -86,7 +76,7 @@ test('certbot and lego deploy-hook scripts run unchanged and find the new files'
     `#!/bin/sh\nset -e\ncp "$LEGO_CERT_PATH" ${copies}/$LEGO_CERT_DOMAIN.crt\ncp "$LEGO_CERT_KEY_PATH" ${copies}/$LEGO_CERT_DOMAIN.key\n`,
     { mode: 0o755 },
   );
-  const bundle = await ca.issue(NAMES);
+  const bundle = await fixture.ca.issue(NAMES);
   const outcome = await deploy({ directory: dir, deployHook: `${certbotHook} && ${legoHook}` }, bundle);
   assert.equal(outcome.status, 'deployed');
   assert.equal(await readFile(join(copies, 'domains'), 'utf8'), 'www.example.test\nexample.test\n');
@@ -97,8 +87,8 @@ test('certbot and lego deploy-hook scripts run unchanged and find the new files'
 
 test('order: files in place, then the hook, then the reload', async () => {
   const dir = newDir();
-  const log = join(root.path, `order-${count}`);
-  const bundle = await ca.issue(NAMES);
+  const log = join(dir, '..', 'order.log');
+  const bundle = await fixture.ca.issue(NAMES);
   const outcome = await deploy(
     {
       directory: dir,
@@ -113,11 +103,11 @@ test('order: files in place, then the hook, then the reload', async () => {
 
 test('a failing hook rolls back: the old files return and the reload runs again for them', async () => {
   const dir = newDir();
-  const log = join(root.path, `rollback-${count}`);
+  const log = join(dir, '..', 'rollback.log');
   const reload = `echo "reload $CERTKEEP_SERIAL rollback=$CERTKEEP_ROLLBACK" >> ${log}`;
-  const v1 = await ca.issue(NAMES);
+  const v1 = await fixture.ca.issue(NAMES);
   await deploy({ directory: dir, reload }, v1);
-  const v2 = await ca.issue(NAMES);
+  const v2 = await fixture.ca.issue(NAMES);
   const outcome = await deploy(
     {
       directory: dir,
@@ -144,9 +134,9 @@ test('a failing hook rolls back: the old files return and the reload runs again 
 
 test('a reload that fails, and fails again for the rollback: both in one reason, files on the old version', async () => {
   const dir = newDir();
-  const v1 = await ca.issue(NAMES);
+  const v1 = await fixture.ca.issue(NAMES);
   await deploy({ directory: dir }, v1);
-  const v2 = await ca.issue(NAMES);
+  const v2 = await fixture.ca.issue(NAMES);
   const outcome = await deploy(
     { directory: dir, reload: 'echo "nginx: [emerg] unknown directive" >&2; exit 1' },
     v2,
@@ -167,12 +157,12 @@ test('a reload that fails, and fails again for the rollback: both in one reason,
 
 test('a command that outlives its timeout is stopped, with everything it started, and fails the deployment', async () => {
   const dir = newDir();
-  const pidFile = join(root.path, `pid-${count}`);
-  const v1 = await ca.issue(NAMES);
+  const pidFile = join(dir, '..', 'pid');
+  const v1 = await fixture.ca.issue(NAMES);
   await deploy({ directory: dir }, v1);
   const outcome = await deploy(
     { directory: dir, deployHook: `sleep 30 & echo $! > ${pidFile}; wait`, commandTimeoutMs: 300 },
-    await ca.issue(NAMES),
+    await fixture.ca.issue(NAMES),
   );
   assert.equal(outcome.status, 'failed');
   assert.equal(outcome.stage, 'hook');

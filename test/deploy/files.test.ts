@@ -3,31 +3,21 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { deploy, readDeployment } from '../../src/deploy/index.ts';
 import { UsageError } from '../../src/errors.ts';
 import { runOpenssl } from '../pki/openssl.ts';
-import { tempDir } from '../rig/tmp.ts';
-import { makeTestCa, PFX_PASSWORD, type TestCa } from './certificates.ts';
-import { assertCompletePem } from './helpers.ts';
+import { PFX_PASSWORD } from './certificates.ts';
+import { assertCompletePem, deployFixture } from './helpers.ts';
 
 const NAMES = ['www.example.test', 'example.test'];
-let root: { path: string; remove: () => Promise<void> };
-let ca: TestCa;
-let count = 0;
-/** A fresh DIR in a fresh parent for each test. */
-const newDir = () => join(root.path, `t${++count}`, 'site');
-
-before(async () => {
-  root = await tempDir('certkeep-deploy-files-');
-  ca = await makeTestCa(root.path);
-});
-after(() => root.remove());
+const fixture = deployFixture('certkeep-deploy-files-');
+const newDir = () => fixture.newDir();
 
 describe('formats', () => {
   test("pem: certbot's four files behind a symlink, the key 0600, a hidden version store beside DIR", async () => {
     const dir = newDir();
-    const v1 = await ca.issue(NAMES);
+    const v1 = await fixture.ca.issue(NAMES);
     const outcome = await deploy({ directory: dir, format: 'pem' }, v1);
     assert.equal(outcome.status, 'deployed');
     assert.ok((await lstat(dir)).isSymbolicLink());
@@ -45,7 +35,7 @@ describe('formats', () => {
 
   test('combined: one file, full chain then key, named for the certificate (a wildcard as _)', async () => {
     const dir = newDir();
-    const bundle = await ca.issue(['*.example.test', 'example.test']);
+    const bundle = await fixture.ca.issue(['*.example.test', 'example.test']);
     assert.equal((await deploy({ directory: dir, format: 'combined' }, bundle)).status, 'deployed');
     assert.deepEqual(await readdir(dir), ['_.example.test.pem']);
     const file = join(dir, '_.example.test.pem');
@@ -55,7 +45,7 @@ describe('formats', () => {
 
   test("pfx: the caller's PKCS#12 as it is, which openssl opens with its password", async () => {
     const dir = newDir();
-    const bundle = await ca.issue(NAMES, { certificateName: 'shop', withPfx: true });
+    const bundle = await fixture.ca.issue(NAMES, { certificateName: 'shop', withPfx: true });
     assert.equal((await deploy({ directory: dir, format: 'pfx' }, bundle)).status, 'deployed');
     assert.deepEqual(await readdir(dir), ['shop.pfx']);
     assert.deepEqual(new Uint8Array(await readFile(join(dir, 'shop.pfx'))), bundle.pfx);
@@ -75,7 +65,11 @@ describe('formats', () => {
 describe('versions', () => {
   test('each deployment switches DIR; the previous version is kept, older ones pruned', async () => {
     const dir = newDir();
-    const versions = [await ca.issue(NAMES), await ca.issue(NAMES), await ca.issue(NAMES)];
+    const versions = [
+      await fixture.ca.issue(NAMES),
+      await fixture.ca.issue(NAMES),
+      await fixture.ca.issue(NAMES),
+    ];
     for (const bundle of versions)
       assert.equal((await deploy({ directory: dir }, bundle)).status, 'deployed');
     assert.equal((await assertCompletePem(dir)).serial, versions[2].serial);
@@ -89,7 +83,7 @@ describe('versions', () => {
 
   test('a failed first deployment keeps the new files: there is nothing to roll back to', async () => {
     const dir = newDir();
-    const bundle = await ca.issue(NAMES);
+    const bundle = await fixture.ca.issue(NAMES);
     const outcome = await deploy(
       { directory: dir, deployHook: 'echo "cannot reach the load balancer" >&2; exit 1' },
       bundle,
@@ -109,7 +103,7 @@ describe('versions', () => {
 
   test('half-made leftovers of a killed deployment are removed by the next one', async () => {
     const dir = newDir();
-    const v1 = await ca.issue(NAMES);
+    const v1 = await fixture.ca.issue(NAMES);
     await deploy({ directory: dir }, v1);
     const store = join(dir, '..', '.site.certkeep');
     await mkdir(join(store, '7-half.partial', 'files'), { recursive: true });
@@ -120,7 +114,7 @@ describe('versions', () => {
       join(store, '8-unfinished', 'manifest.json'),
       JSON.stringify({ kind: 'certkeep-deployment', names: [], writtenAt: new Date().toISOString() }),
     );
-    const v2 = await ca.issue(NAMES);
+    const v2 = await fixture.ca.issue(NAMES);
     assert.equal((await deploy({ directory: dir }, v2)).status, 'deployed');
     assert.deepEqual((await readdir(store)).sort(), [`1-${v1.versionId}`, `2-${v2.versionId}`]);
   });
@@ -130,7 +124,7 @@ describe('owner', () => {
   test('USER:GROUP by name and by number, resolved through the name service', async () => {
     const dir = newDir();
     assert.equal(
-      (await deploy({ directory: dir, owner: 'www-data:www-data' }, await ca.issue(NAMES))).status,
+      (await deploy({ directory: dir, owner: 'www-data:www-data' }, await fixture.ca.issue(NAMES))).status,
       'deployed',
     );
     for (const name of ['privkey.pem', 'cert.pem']) {
@@ -140,7 +134,7 @@ describe('owner', () => {
     assert.equal((await stat(join(dir, 'privkey.pem'))).mode & 0o777, 0o600);
     const numeric = newDir();
     assert.equal(
-      (await deploy({ directory: numeric, owner: '33' }, await ca.issue(NAMES))).status,
+      (await deploy({ directory: numeric, owner: '33' }, await fixture.ca.issue(NAMES))).status,
       'deployed',
     );
     const info = await stat(join(numeric, 'privkey.pem'));
@@ -149,13 +143,16 @@ describe('owner', () => {
 
   test('an unknown user or group fails before anything is written', async () => {
     const dir = newDir();
-    const v1 = await ca.issue(NAMES);
+    const v1 = await fixture.ca.issue(NAMES);
     await deploy({ directory: dir }, v1);
-    const user = await deploy({ directory: dir, owner: 'no-such-user-ck' }, await ca.issue(NAMES));
+    const user = await deploy({ directory: dir, owner: 'no-such-user-ck' }, await fixture.ca.issue(NAMES));
     assert.equal(user.status, 'failed');
     assert.equal(user.stage, 'prepare');
     assert.match(user.reason, /^owner: no user "no-such-user-ck" on this host/);
-    const group = await deploy({ directory: dir, owner: 'www-data:no-such-group-ck' }, await ca.issue(NAMES));
+    const group = await deploy(
+      { directory: dir, owner: 'www-data:no-such-group-ck' },
+      await fixture.ca.issue(NAMES),
+    );
     assert.match(group.status === 'failed' ? group.reason : '', /^owner: no group "no-such-group-ck"/);
     assert.equal((await assertCompletePem(dir)).serial, v1.serial);
   });
@@ -164,7 +161,7 @@ describe('owner', () => {
 describe('what stood at DIR before', () => {
   test('a plain directory of certificate files is moved aside, kept, and is what a failure rolls back to', async () => {
     const dir = newDir();
-    const old = await ca.issue(NAMES);
+    const old = await fixture.ca.issue(NAMES);
     // As `certkeep export --out DIR` or a copy of certbot's files leaves it.
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'cert.pem'), old.certPem);
@@ -172,7 +169,7 @@ describe('what stood at DIR before', () => {
     await writeFile(join(dir, 'privkey.pem'), old.keyPem, { mode: 0o600 });
     await writeFile(join(dir, 'cert.der'), 'der');
 
-    const failed = await deploy({ directory: dir, deployHook: 'exit 1' }, await ca.issue(NAMES));
+    const failed = await deploy({ directory: dir, deployHook: 'exit 1' }, await fixture.ca.issue(NAMES));
     assert.equal(failed.status, 'failed');
     assert.equal(failed.rolledBack, true);
     assert.equal(failed.reason, `deploy hook exited 1; rolled back to serial ${old.serial}`);
@@ -181,7 +178,7 @@ describe('what stood at DIR before', () => {
     assert.equal((await stat(join(dir, 'privkey.pem'))).mode & 0o777, 0o600);
     assert.deepEqual((await readdir(dir)).sort(), ['cert.der', 'cert.pem', 'fullchain.pem', 'privkey.pem']);
 
-    const next = await ca.issue(NAMES);
+    const next = await fixture.ca.issue(NAMES);
     const deployed = await deploy({ directory: dir }, next);
     assert.equal(deployed.status, 'deployed');
     assert.equal((await assertCompletePem(dir)).serial, next.serial);
@@ -195,7 +192,7 @@ describe('what stood at DIR before', () => {
     const dir = newDir();
     await mkdir(join(dir, 'sites-enabled'), { recursive: true });
     await writeFile(join(dir, 'nginx.conf'), 'events {}');
-    const outcome = await deploy({ directory: dir }, await ca.issue(NAMES));
+    const outcome = await deploy({ directory: dir }, await fixture.ca.issue(NAMES));
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.stage, 'prepare');
     assert.match(
@@ -211,14 +208,14 @@ describe('what stood at DIR before', () => {
     const file = newDir();
     await mkdir(join(file, '..'), { recursive: true });
     await writeFile(file, 'mine');
-    const onFile = await deploy({ directory: file }, await ca.issue(NAMES));
+    const onFile = await deploy({ directory: file }, await fixture.ca.issue(NAMES));
     assert.match(onFile.status === 'failed' ? onFile.reason : '', /is a file, not a directory/);
     assert.equal(await readFile(file, 'utf8'), 'mine');
 
     const link = newDir();
     await mkdir(join(link, '..'), { recursive: true });
     await symlink('/etc', link);
-    const onLink = await deploy({ directory: link }, await ca.issue(NAMES));
+    const onLink = await deploy({ directory: link }, await fixture.ca.issue(NAMES));
     assert.match(
       onLink.status === 'failed' ? onLink.reason : '',
       /is a symlink to \/etc that certkeep did not make/,
@@ -230,9 +227,9 @@ describe('what stood at DIR before', () => {
 describe('one deployment at a time', () => {
   test('a second deployment to the same DIR in the same process is refused while the first runs', async () => {
     const dir = newDir();
-    const first = deploy({ directory: dir, deployHook: 'sleep 0.3' }, await ca.issue(NAMES));
+    const first = deploy({ directory: dir, deployHook: 'sleep 0.3' }, await fixture.ca.issue(NAMES));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = await deploy({ directory: dir }, await ca.issue(NAMES));
+    const second = await deploy({ directory: dir }, await fixture.ca.issue(NAMES));
     assert.equal(second.status, 'failed');
     assert.match(
       second.status === 'failed' ? second.reason : '',
@@ -243,26 +240,26 @@ describe('one deployment at a time', () => {
 
   test('a lock held by a live process refuses; one whose process is gone is taken over', async (t) => {
     const dir = newDir();
-    await deploy({ directory: dir }, await ca.issue(NAMES));
+    await deploy({ directory: dir }, await fixture.ca.issue(NAMES));
     const lock = join(dir, '..', '.site.certkeep', 'lock');
     const sleeper = spawn('sleep', ['30']);
     t.after(() => sleeper.kill());
     await writeFile(lock, `${sleeper.pid} abc\n`);
-    const refused = await deploy({ directory: dir }, await ca.issue(NAMES));
+    const refused = await deploy({ directory: dir }, await fixture.ca.issue(NAMES));
     assert.match(
       refused.status === 'failed' ? refused.reason : '',
       new RegExp(`running \\(pid ${sleeper.pid}\\)`),
     );
     sleeper.kill('SIGKILL');
     await once(sleeper, 'exit');
-    const taken = await deploy({ directory: dir }, await ca.issue(NAMES));
+    const taken = await deploy({ directory: dir }, await fixture.ca.issue(NAMES));
     assert.equal(taken.status, 'deployed');
   });
 });
 
 describe('bad input is refused with the field named, before anything is touched', () => {
   test('target fields', async () => {
-    const bundle = await ca.issue(NAMES);
+    const bundle = await fixture.ca.issue(NAMES);
     const cases: [object, string, RegExp][] = [
       [{ directory: 'relative/dir' }, 'directory', /must be an absolute path/],
       [{ directory: '/' }, 'directory', /cannot hold a deployment/],
@@ -285,7 +282,7 @@ describe('bad input is refused with the field named, before anything is touched'
 
   test("bundle fields: a serial that is not the leaf's, a key of another certificate, a pfx missing", async () => {
     const dir = newDir();
-    const [a, b] = [await ca.issue(NAMES), await ca.issue(NAMES)];
+    const [a, b] = [await fixture.ca.issue(NAMES), await fixture.ca.issue(NAMES)];
     const cases: [object, string, string, RegExp][] = [
       [{ ...a, serial: b.serial }, 'pem', 'bundle.serial', /is not the serial of bundle.certPem/],
       [{ ...a, keyPem: b.keyPem }, 'pem', 'bundle.keyPem', /does not belong/],

@@ -18,9 +18,10 @@ while (!existsSync(stopFile)) {
     serials.add(leaf.serialNumber);
     seen.reads++;
   } catch (error) {
-    // A version pruned between resolving and reading (two deployments later) is gone, not mixed.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    seen.vanished++;
+    // A version pruned between resolving and reading (two deployments later) is gone, not mixed;
+    // anything else (a torn file that does not parse) counts as a mismatch.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') seen.vanished++;
+    else seen.mismatches++;
   }
 }
 seen.serials = [...serials];

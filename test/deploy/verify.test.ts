@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createSecureContext, createServer, type SecureContext } from 'node:tls';
 import { deploy, type VersionBundle } from '../../src/deploy/index.ts';
 import { freePort } from '../rig/ports.ts';
-import { tempDir } from '../rig/tmp.ts';
-import { makeTestCa, type TestCa } from './certificates.ts';
-import { assertCompletePem } from './helpers.ts';
+import { assertCompletePem, deployFixture } from './helpers.ts';
 
-let root: { path: string; remove: () => Promise<void> };
-let ca: TestCa;
-let count = 0;
-const newDir = () => join(root.path, `t${++count}`, 'site');
-
-before(async () => {
-  root = await tempDir('certkeep-deploy-verify-');
-  ca = await makeTestCa(root.path);
-});
-after(() => root.remove());
+const fixture = deployFixture('certkeep-deploy-verify-');
+const newDir = () => fixture.newDir();
 
 /** A TLS server on loopback whose certificate per SNI name the test changes; it records the names asked for. */
 async function tlsServer(
@@ -43,7 +33,7 @@ async function tlsServer(
 }
 
 test('verified when every name is served the deployed serial; a wildcard is asked for by its base name', async (t) => {
-  const bundle = await ca.issue(['*.example.test', 'example.test', 'www.example.test']);
+  const bundle = await fixture.ca.issue(['*.example.test', 'example.test', 'www.example.test']);
   const server = await tlsServer(t, () => bundle);
   const outcome = await deploy({ directory: newDir(), verify: [server.address] }, bundle);
   assert.equal(outcome.status, 'deployed');
@@ -52,8 +42,8 @@ test('verified when every name is served the deployed serial; a wildcard is aske
 });
 
 test('it waits for the server to switch (retrying), then records when it saw the serial', async (t) => {
-  const old = await ca.issue(['www.example.test']);
-  const next = await ca.issue(['www.example.test']);
+  const old = await fixture.ca.issue(['www.example.test']);
+  const next = await fixture.ca.issue(['www.example.test']);
   let handshakes = 0;
   const server = await tlsServer(t, () => (++handshakes < 4 ? old : next));
   const dir = newDir();
@@ -65,8 +55,8 @@ test('it waits for the server to switch (retrying), then records when it saw the
 });
 
 test('"still serves serial X for NAME" when one name keeps the old certificate; rolled back and checked', async (t) => {
-  const old = await ca.issue(['a.example.test', 'b.example.test']);
-  const next = await ca.issue(['a.example.test', 'b.example.test']);
+  const old = await fixture.ca.issue(['a.example.test', 'b.example.test']);
+  const next = await fixture.ca.issue(['a.example.test', 'b.example.test']);
   let deployed = old;
   // b keeps the old certificate whatever is deployed.
   const server = await tlsServer(t, (name) => (name === 'b.example.test' ? old : deployed));
@@ -92,7 +82,7 @@ test('"still serves serial X for NAME" when one name keeps the old certificate; 
 
 test('an address that does not answer fails the check with the reason', async () => {
   const port = await freePort();
-  const bundle = await ca.issue(['www.example.test']);
+  const bundle = await fixture.ca.issue(['www.example.test']);
   const outcome = await deploy(
     { directory: newDir(), verify: [`127.0.0.1:${port}`], verifyTimeoutMs: 300 },
     bundle,

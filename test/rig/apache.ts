@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { startTiedServer } from './tied-server.ts';
-import { tempDir } from './tmp.ts';
+import { inTempDir, startTiedServer } from './tied-server.ts';
 
 const BINARY = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
@@ -26,41 +25,34 @@ export interface Apache {
   stop(): Promise<void>;
 }
 
-export async function startApache(opts: ApacheOptions): Promise<Apache> {
-  const prefix = await tempDir('certkeep-apache-');
-  try {
+export function startApache(opts: ApacheOptions): Promise<Apache> {
+  return inTempDir('certkeep-apache-', async (prefix) => {
     // www-data's workers serve the marker page from under the prefix.
-    await chmod(prefix.path, 0o755);
-    await mkdir(join(prefix.path, 'run'));
-    await mkdir(join(prefix.path, 'htdocs'), { mode: 0o755 });
+    await chmod(prefix, 0o755);
+    await mkdir(join(prefix, 'run'));
+    await mkdir(join(prefix, 'htdocs'), { mode: 0o755 });
     const marker = randomBytes(8).toString('hex');
-    await writeFile(join(prefix.path, 'htdocs', 'ready.txt'), marker, { mode: 0o644 });
+    await writeFile(join(prefix, 'htdocs', 'ready.txt'), marker, { mode: 0o644 });
     const port = await freePort();
-    const configFile = join(prefix.path, 'apache2.conf');
-    await writeFile(configFile, renderConf(prefix.path, port, opts));
+    const configFile = join(prefix, 'apache2.conf');
+    await writeFile(configFile, renderConf(prefix, port, opts));
     const server = await startTiedServer({
       name: 'apache2',
       binary: BINARY,
       args: ['-f', configFile, '-DFOREGROUND'],
-      cwd: prefix.path,
+      cwd: prefix,
       port,
       readyPath: '/ready.txt',
       marker,
-      errorLog: join(prefix.path, 'error.log'),
+      errorLog: join(prefix, 'error.log'),
     });
     return {
       port,
       configFile,
       reloadCommand: `${BINARY} -f ${configFile} -t && ${BINARY} -f ${configFile} -k graceful`,
-      async stop() {
-        await server.stop();
-        await prefix.remove();
-      },
+      stop: server.stop,
     };
-  } catch (error) {
-    await prefix.remove();
-    throw error;
-  }
+  });
 }
 
 function renderConf(prefix: string, port: number, opts: ApacheOptions): string {

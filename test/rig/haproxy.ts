@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { startTiedServer } from './tied-server.ts';
-import { tempDir } from './tmp.ts';
+import { inTempDir, startTiedServer } from './tied-server.ts';
 
 const BINARY = '/usr/sbin/haproxy';
 
@@ -23,19 +22,18 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
-  const prefix = await tempDir('certkeep-haproxy-');
-  try {
+export function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
+  return inTempDir('certkeep-haproxy-', async (prefix) => {
     const marker = randomBytes(8).toString('hex');
     const port = await freePort();
-    const configFile = join(prefix.path, 'haproxy.cfg');
-    const pidFile = join(prefix.path, 'haproxy.pid');
+    const configFile = join(prefix, 'haproxy.cfg');
+    const pidFile = join(prefix, 'haproxy.pid');
     await writeFile(configFile, renderConf(port, opts.pemFile, marker));
     const server = await startTiedServer({
       name: 'haproxy',
       binary: BINARY,
       args: ['-W', '-db', '-f', configFile, '-p', pidFile],
-      cwd: prefix.path,
+      cwd: prefix,
       port,
       readyPath: '/.certkeep-rig-ready',
       marker,
@@ -44,15 +42,9 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
       port,
       configFile,
       reloadCommand: `${BINARY} -c -f ${configFile} && kill -USR2 "$(cat ${pidFile})"`,
-      async stop() {
-        await server.stop();
-        await prefix.remove();
-      },
+      stop: server.stop,
     };
-  } catch (error) {
-    await prefix.remove();
-    throw error;
-  }
+  });
 }
 
 function renderConf(port: number, pemFile: string, marker: string): string {

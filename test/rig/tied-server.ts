@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NOT_FOUND_EXIT, spawnTied, stopTied } from '../../src/rig/tied-process.ts';
 import { httpsText } from './https.ts';
+import { tempDir } from './tmp.ts';
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -57,5 +58,26 @@ export async function startTiedServer(opts: TiedServerOptions): Promise<TiedServ
       );
     }
     await sleep(20);
+  }
+}
+
+/** Starts a server in a fresh temp dir, removed when the start fails or the server stops. */
+export async function inTempDir<T extends { stop(): Promise<void> }>(
+  prefix: string,
+  start: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await tempDir(prefix);
+  try {
+    const server = await start(dir.path);
+    return {
+      ...server,
+      async stop() {
+        await server.stop();
+        await dir.remove();
+      },
+    };
+  } catch (error) {
+    await dir.remove();
+    throw error;
   }
 }
