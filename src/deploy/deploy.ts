@@ -141,7 +141,7 @@ class Deployment {
       directory: this.target.directory,
       versionId: this.bundle.versionId,
       serial: this.bundle.serial,
-      verifiedAt: slot.version.verifiedAt,
+      verifiedAt: this.verifiedAt,
       replacedOriginal,
     };
   }

@@ -3,6 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, rename, rmdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { normalSerial } from './bundle.ts';
 import { syncDirectory } from './durable.ts';
 import {
   linkText,
@@ -98,7 +99,7 @@ async function servedSerialOf(dir: string, files: string[]): Promise<string | un
   const ordered = [...files].sort((a, b) => rank(a) - rank(b));
   for (const name of ordered) {
     try {
-      return new X509Certificate(await readFile(join(dir, name))).serialNumber.toLowerCase();
+      return normalSerial(new X509Certificate(await readFile(join(dir, name))).serialNumber);
     } catch {}
   }
   return undefined;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSecureContext, createServer, type SecureContext } from 'node:tls';
 import { deploy, type VersionBundle } from '../../src/deploy/index.ts';
