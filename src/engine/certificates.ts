@@ -1,75 +1,28 @@
-// Use cases for certificates: request (issue), renew, resume, revoke, export.
-// The CLI, the native API and the compatibility adapters all call these.
-import type { KeyObject } from 'node:crypto';
-import {
-  type CsrSubject,
-  generateKey,
-  type Identifier,
-  identifiersFromNames,
-  isKeyType,
-  KEY_TYPES,
-  type KeyType,
-  privateKeyToPem,
-  validateCsrSubject,
-  validateDnsName,
-} from '../pki/index.ts';
-import { newId } from '../store/ids.ts';
-import {
-  type CertificateRow,
-  findCertificate,
-  getCertificate,
-  getVersion,
-  insertCertificate,
-  UNTOUCHED_RENEWAL_STATE,
-  updateCertificate,
-} from '../store/repositories/certificates.ts';
-import type { ChallengeConfig, ChallengeType } from '../store/records.ts';
-import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
-import { ensureAccount, type ReadyAccount } from './accounts.ts';
+// Use cases for certificates as one machine uses them (certkeep issue, renew,
+// resume): the certificate and its order are opened by the same functions the
+// API and the scheduler use (orders.ts), then the order is driven to its
+// certificate in the foreground, as a worker would drive it (runs.ts). Also:
+// changing and deleting a certificate, for every surface.
+import { UsageError } from '../errors.ts';
+import { validateCsrSubject, type CsrSubject } from '../pki/index.ts';
+import { type CertificateRow, deleteCertificateRow, findCertificate, getCertificate, listCertificates, updateCertificate } from '../store/repositories/certificates.ts';
+import { appendEvent } from '../store/repositories/events.ts';
+import { certificatesWithOpenOrders, findOpenOrder, type OrderRow } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
-import { ConflictError, UsageError } from '../errors.ts';
-import { type IssuedVersion, orderKeyAad, type OrderGoal, type OrderStep, type RunOrderOptions, runOrder } from './issuance.ts';
-import { currentIssuer, type EabCredentials, type IssuerSpec, issuerAt } from './issuers.ts';
+import type { IssuedVersion, OrderStep } from './issuance.ts';
+import type { EabCredentials } from './issuers.ts';
+import { whileClaimedDue } from './leases.ts';
 import { mustFindCertificate } from './lookups.ts';
-import { withOrderLease } from './leases.ts';
+import { setPfxPassword, type StartedOrder, startCertificate, startRenewal } from './orders.ts';
+import { isDue } from './planner.ts';
+import type { ValidRequest } from './requests.ts';
+import { finishOrder } from './runs.ts';
 import type { SolverSource } from './solvers.ts';
-import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
-
-const CHALLENGE_TYPES: readonly ChallengeType[] = ['http-01', 'dns-01', 'tls-alpn-01'];
-
-function isChallengeType(value: string): value is ChallengeType {
-  return (CHALLENGE_TYPES as readonly string[]).includes(value);
-}
-
-export interface CertificateRequest {
-  subscriptionId: string;
-  name?: string;
-  names: string[];
-  challengeType?: string;
-  challengeConfig?: ChallengeConfig;
-  keyType?: string;
-  issuers: IssuerSpec[];
-  profile?: string;
-  csrInfo?: CsrSubject;
-  renewalPolicy?: RenewalPolicy;
-}
-
-export interface ValidRequest {
-  subscriptionId: string;
-  name: string;
-  identifiers: Identifier[];
-  challengeType: ChallengeType;
-  challengeConfig: ChallengeConfig;
-  keyType: KeyType;
-  issuers: IssuerSpec[];
-  profile: string | null;
-  csrInfo: CsrSubject;
-  renewalPolicy: RenewalPolicy;
-}
 
 export interface RunOptions {
   solvers: SolverSource;
   eab?: EabCredentials;
+  /** Issue even when the certificate is not due. */
   force?: boolean;
   afterStep?: (step: OrderStep) => void | Promise<void>;
 }
@@ -77,52 +30,6 @@ export interface RunOptions {
 export type IssueOutcome =
   | { status: 'issued' | 'renewed' | 'resumed'; certificate: CertificateRow; version: IssuedVersion }
   | { status: 'unchanged'; certificate: CertificateRow; reason: string };
-
-/** Checks a request before anything is stored or sent; every error names the field and the fix. */
-export function validateRequest(request: CertificateRequest): ValidRequest {
-  if (request.names.length === 0) throw new UsageError('names: give at least one domain name, e.g. example.com', 'names');
-  const identifiers = identifiersFromNames(request.names);
-  for (const identifier of identifiers) {
-    if (identifier.type !== 'dns') continue;
-    const problem = validateDnsName(identifier.value);
-    if (problem) throw new UsageError(`names: ${identifier.value}: ${problem}`, 'names');
-  }
-  const challengeType = request.challengeType ?? 'http-01';
-  if (!isChallengeType(challengeType)) {
-    throw new UsageError(`challengeType: "${request.challengeType}" is not a challenge type; use ${CHALLENGE_TYPES.join(', ')}`, 'challengeType');
-  }
-  const wildcard = identifiers.find((i) => i.value.startsWith('*.'));
-  if (wildcard && challengeType !== 'dns-01') {
-    throw new UsageError(`names: ${wildcard.value}: wildcard names can only be validated with challengeType dns-01 (RFC 8555 §7.1.3)`, 'names');
-  }
-  const ip = identifiers.find((i) => i.type === 'ip');
-  if (ip && challengeType === 'dns-01') {
-    throw new UsageError(`names: ${ip.value}: IP addresses cannot be validated with dns-01 (RFC 8738 §7); use http-01 or tls-alpn-01`, 'names');
-  }
-  const keyType = request.keyType ?? 'ec-p256';
-  if (!isKeyType(keyType)) throw new UsageError(`keyType: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
-  const name = request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
-    throw new UsageError(`name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
-  }
-  const subjectProblem = validateCsrSubject(request.csrInfo ?? {});
-  if (subjectProblem) throw new UsageError(`csrInfo.${subjectProblem.field}: ${subjectProblem.reason}`, `csrInfo.${subjectProblem.field}`);
-  const renewalPolicy = request.renewalPolicy ?? DEFAULT_RENEWAL_POLICY;
-  if (renewalPolicy.renewBefore) parseRenewBefore(renewalPolicy.renewBefore, 90 * 86_400_000);
-  if (request.issuers.length === 0) throw new UsageError('ca: name at least one ACME CA', 'ca');
-  return {
-    subscriptionId: request.subscriptionId,
-    name,
-    identifiers: dedupe(identifiers),
-    challengeType,
-    challengeConfig: request.challengeConfig ?? {},
-    keyType,
-    issuers: request.issuers,
-    profile: request.profile ?? null,
-    csrInfo: request.csrInfo ?? {},
-    renewalPolicy,
-  };
-}
 
 /**
  * `certkeep issue`: a new certificate, or a new version of an existing one when
@@ -133,166 +40,119 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   if (existing) {
     const open = await findOpenOrder(ctx.store.db, existing.id);
     if (open) return resumeOrder(ctx, existing, open, options);
-    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request) && !isDue(existing.next_renewal_at, ctx.clock.now())) {
-      return { status: 'unchanged', certificate: existing, reason: `not due for renewal until ${new Date(existing.next_renewal_at!).toISOString()}` };
+    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request) && !certificateDue(ctx, existing)) {
+      return unchanged(existing);
     }
   }
-  // Open the solver and the account before storing anything: a port in use or an
-  // unreachable CA must leave the store as it was.
-  const solver = await options.solvers.solverFor({
-    subscription_id: request.subscriptionId,
-    challenge_type: request.challengeType,
-    challenge_config: request.challengeConfig,
-  });
-  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const certificate = await saveCertificate(ctx, request, existing);
-  const { order, key } = await createOrder(ctx, certificate, account, null);
-  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
-  return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
+  // The solver opens before anything is stored: a port in use leaves the store as it was.
+  await options.solvers.solverFor({ subscription_id: request.subscriptionId, challenge_type: request.challengeType, challenge_config: request.challengeConfig });
+  const started = await startCertificate(ctx, request, { answers: 'certkeep', goal: 'valid', replaceExisting: true, eab: options.eab });
+  const version = await finishOrder(ctx, options.solvers, started.order.id, options);
+  return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, started.certificate), version };
 }
 
-/** `certkeep renew`: a new version when due (or forced), with ARI's `replaces` where the CA offers it. */
+/**
+ * `certkeep renew NAME`: a new version when due by the scheduler's rule (or
+ * forced), opened as the scheduler opens it; resumes an order left open.
+ */
 export async function renewCertificate(ctx: EngineContext, subscriptionId: string, name: string, options: RunOptions): Promise<IssueOutcome> {
   const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open) return resumeOrder(ctx, certificate, open, options);
-  if (!options.force && !isDue(certificate.next_renewal_at, ctx.clock.now())) {
-    const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
-    return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
-  }
-  const issuer = currentIssuer(certificate);
-  const solver = await options.solvers.solverFor(certificate);
-  const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
-  const replaces = await replacedCertId(ctx, certificate, account);
-  const { order, key } = await createOrder(ctx, certificate, account, replaces);
-  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
+  if (!options.force && !certificateDue(ctx, certificate)) return unchanged(certificate);
+  await options.solvers.solverFor(certificate);
+  const started = options.force
+    ? await startRenewal(ctx, subscriptionId, name, { goal: 'valid', eab: options.eab })
+    : await openDueRenewal(ctx, certificate, options);
+  if (!started) return unchanged(await reload(ctx, certificate));
+  const version = await finishOrder(ctx, options.solvers, started.order.id, options);
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
-export async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
+/** The names `certkeep renew --all` looks at: every certificate that is not revoked (each renewed when due). */
+export async function renewableNames(ctx: EngineContext, subscriptionId: string): Promise<string[]> {
+  return (await listCertificates(ctx.store.db, subscriptionId)).filter((c) => c.state !== 'revoked').map((c) => c.name);
+}
+
+/** The names `certkeep resume` looks at: certificates with an order a stopped process left open. */
+export function namesWithOpenOrders(ctx: EngineContext, subscriptionId: string): Promise<string[]> {
+  return certificatesWithOpenOrders(ctx.store.db, subscriptionId);
+}
+
+/**
+ * The claim the scheduler takes before it opens a due certificate's order, so
+ * that this process and a server on the same store open one order between
+ * them; when another process opened it meanwhile, that order is resumed.
+ */
+async function openDueRenewal(ctx: EngineContext, certificate: CertificateRow, options: RunOptions): Promise<StartedOrder | undefined> {
+  const claimed = await whileClaimedDue(ctx, certificate.id, () =>
+    startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid', eab: options.eab }),
+  );
+  if (claimed) return claimed.result;
+  const open = await findOpenOrder(ctx.store.db, certificate.id);
+  return open && { certificate, order: open };
+}
+
+async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
-  const issuer = issuerAt(certificate, order.ca_url);
-  const solver = await options.solvers.solverFor(certificate);
-  const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
   try {
-    const version = await runLeased(ctx, order.id, account, { solver, afterStep: options.afterStep });
+    const version = await finishOrder(ctx, options.solvers, order.id, options);
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   } catch (error) {
     // The CA may have judged the order while this process was down (a validation
     // that found the built-in responder gone): one fresh order, as a re-run would.
-    const after = await findOpenOrder(ctx.store.db, certificate.id);
-    if (after) throw error;
+    if (await findOpenOrder(ctx.store.db, certificate.id)) throw error;
     ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
-    const fresh = await createOrder(ctx, await reload(ctx, certificate), account, order.replaces);
-    const version = await runLeased(ctx, fresh.order.id, account, { solver, key: fresh.key, afterStep: options.afterStep });
+    const fresh = await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
+    const version = await finishOrder(ctx, options.solvers, fresh.order.id, options);
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   }
 }
 
-/** Runs the order under its lease, so that a server working on the same store leaves it alone. */
-async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
-  const leased = await withOrderLease(ctx, orderId, (fence) => runOrder(ctx, orderId, account, { ...options, fence }));
-  if (!leased) throw new ConflictError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
-  return leased.result;
+export interface CertificateChanges {
+  /** The subject details of the CSRs sent from now on, the open order's included unless it is finalized. */
+  csrInfo?: CsrSubject;
+  /** The password that protects the PFX; '' removes it. */
+  pfxPassword?: string;
 }
 
-export async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
-  const now = ctx.clock.now();
-  const spec = {
-    identifiers: request.identifiers,
-    challenge_type: request.challengeType,
-    challenge_config: request.challengeConfig,
-    key_type: request.keyType,
-    issuers: request.issuers,
-    profile: request.profile,
-    renewal_policy: request.renewalPolicy,
-    csr_info: request.csrInfo,
-    updated_at: now,
-  };
-  if (existing) {
-    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
-    return reload(ctx, existing);
+/** Changes what a certificate's next CSR and its PFX use: details some clients give only when they finalize. */
+export async function changeCertificate(ctx: EngineContext, subscriptionId: string, name: string, changes: CertificateChanges): Promise<CertificateRow> {
+  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
+  if (changes.csrInfo) {
+    const problem = validateCsrSubject(changes.csrInfo);
+    if (problem) throw new UsageError(`csrInfo.${problem.field}: ${problem.reason}`, `csrInfo.${problem.field}`);
+    await updateCertificate(ctx.store.db, certificate.id, { csr_info: changes.csrInfo, updated_at: ctx.clock.now() });
   }
-  const row: CertificateRow = {
-    id: newId('crt'),
-    subscription_id: request.subscriptionId,
-    name: request.name,
-    ...spec,
-    pfx_password_enc: null,
-    state: 'issuing',
-    current_version_id: null,
-    next_renewal_at: null,
-    ...UNTOUCHED_RENEWAL_STATE,
-    created_at: now,
-  };
-  await insertCertificate(ctx.store.db, row);
-  return row;
+  if (changes.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, changes.pfxPassword);
+  return reload(ctx, certificate);
 }
 
-/**
- * The new certificate key is generated and stored with the order before the CA
- * hears of it — unless the client sent its own CSR and keeps its key.
- */
-export async function createOrder(
-  ctx: EngineContext,
-  certificate: CertificateRow,
-  account: ReadyAccount,
-  replaces: string | null,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
-): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } }> {
-  const id = newId('ord');
-  const object = options.csrPem ? undefined : await generateKey(certificate.key_type);
-  const keyPem = object ? privateKeyToPem(object) : undefined;
+/** Deletes the certificate with its versions and orders; its events stay, without the link. */
+export async function deleteCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<void> {
+  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const now = ctx.clock.now();
-  const row: OrderRow = {
-    id,
-    certificate_id: certificate.id,
-    account_id: account.row.id,
-    ca_url: account.row.ca_url,
-    step: 'new',
-    order_url: null,
-    finalize_url: null,
-    certificate_url: null,
-    authorizations: [],
-    key_enc: keyPem ? ctx.store.secrets.encrypt(keyPem, orderKeyAad(id)) : '',
-    replaces,
-    error: null,
-    attempt: 0,
-    retry_at: null,
-    created_at: now,
-    updated_at: now,
-    goal: options.goal ?? 'valid',
-    csr: options.csrPem ?? null,
-    lease_owner: null,
-    lease_token: 0,
-    lease_until: null,
-  };
-  await insertOrder(ctx.store.db, row);
-  return { order: row, key: object && keyPem ? { pem: keyPem, object } : undefined };
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await deleteCertificateRow(trx, certificate.id);
+    await appendEvent(trx, { subscriptionId, certificateId: null, type: 'certificate.deleted', payload: { name } }, now);
+  });
 }
 
-/** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */
-export async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
-  if (!certificate.current_version_id) return null;
-  const directory = await account.client.directory();
-  if (!directory.renewalInfo) return null;
-  const version = await getVersion(ctx.store.db, certificate.current_version_id);
-  return version && version.ca_url === account.row.ca_url ? version.ari_cert_id : null;
+/** Due by the scheduler's rule (planner.ts, isDue); a revoked certificate never is. */
+function certificateDue(ctx: EngineContext, certificate: CertificateRow): boolean {
+  return certificate.state !== 'revoked' && isDue(certificate.retry_at, certificate.next_renewal_at, ctx.clock.now());
+}
+
+function unchanged(certificate: CertificateRow): IssueOutcome {
+  const at = certificate.retry_at ?? certificate.next_renewal_at;
+  const when = at === null ? 'never (auto-renew is off)' : new Date(at).toISOString();
+  return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
 }
 
 function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): boolean {
   const stored = certificate.identifiers.map((i) => i.value).sort();
   const wanted = request.identifiers.map((i) => i.value).sort();
   return stored.length === wanted.length && stored.every((value, index) => value === wanted[index]);
-}
-
-function dedupe(identifiers: Identifier[]): Identifier[] {
-  const seen = new Set<string>();
-  return identifiers.filter((identifier) => {
-    if (seen.has(identifier.value)) return false;
-    seen.add(identifier.value);
-    return true;
-  });
 }
 
 async function reload(ctx: EngineContext, certificate: CertificateRow): Promise<CertificateRow> {

@@ -8,7 +8,7 @@ import { type ParsedCsr, PkiInputError, parseCsr } from '../pki/index.ts';
 import { type CertificateRow, findCertificate, getVersion } from '../store/repositories/certificates.ts';
 import { findOpenOrder, listOrders } from '../store/repositories/orders.ts';
 import type { ChallengeType } from '../challenges/solver.ts';
-import { validateRequest } from './certificates.ts';
+import { validateRequest } from './requests.ts';
 import type { EngineContext } from './context.ts';
 import type { OrderGoal } from './issuance.ts';
 import type { IssuerSpec } from './issuers.ts';

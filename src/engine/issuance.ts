@@ -38,8 +38,6 @@ export function stepReached(step: OrderStep, goal: OrderStep): boolean {
 
 export interface RunOrderOptions {
   solver: ChallengeSolver;
-  /** The order's key when the caller just made it, to spare a decryption and a parse. */
-  key?: { pem: string; object: KeyObject };
   /** Seam for crash tests: called after a step is stored, before the next begins. */
   afterStep?: (step: OrderStep) => void | Promise<void>;
   /** The lease token this runner holds: a write after another runner took the order over fails. */
@@ -74,13 +72,6 @@ interface Run {
   fence?: number;
 }
 
-/** Drives one order from wherever it stands to a stored certificate version. */
-export async function runOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
-  const order = await advanceOrder(ctx, orderId, account, options);
-  if (order.step !== 'valid') throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
-  return storedVersion(ctx, order);
-}
-
 /** Drives one order from wherever it stands to its goal (orders.goal); returns the stored row. */
 export async function advanceOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<OrderRow> {
   const order = await mustGetOrder(ctx, orderId);
@@ -91,8 +82,6 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
     certificate: await mustGetCertificate(ctx, order.certificate_id),
     order,
     presented: [],
-    keyPem: options.key?.pem,
-    key: options.key?.object,
     fence: options.fence,
   };
   try {
@@ -510,7 +499,8 @@ function endsOrder(error: unknown): boolean {
   return error instanceof AcmeError || error instanceof ConflictError || error instanceof UpstreamError;
 }
 
-async function storedVersion(ctx: EngineContext, order: OrderRow): Promise<IssuedVersion> {
+/** The version a valid order stored. */
+export async function storedVersion(ctx: EngineContext, order: OrderRow): Promise<IssuedVersion> {
   const version = await findVersionOfOrder(ctx.store.db, order.id);
   if (!version) throw new ConflictError(`order ${order.id} is valid but its certificate version is missing from the store`);
   return { versionId: version.id, serial: version.serial, notBefore: version.not_before, notAfter: version.not_after };

@@ -2,8 +2,11 @@
 // lease (a fencing token in the row), keeps it alive while it works, and every
 // write it makes is checked against the token (issuance.ts). A runner that
 // dies loses the lease when it expires, and another resumes the same order.
+// Likewise one process at a time opens a due certificate's order: it holds the
+// certificate's claim meanwhile.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { claimDueCertificate, releaseCertificate } from '../store/repositories/certificates.ts';
 import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { mustGetOrder } from './lookups.ts';
@@ -14,6 +17,25 @@ export const LEASE_MS = 30_000;
 
 /** This process's name in lease_owner. */
 export const PROCESS_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/** Long enough to open an order (the CA's directory and account included). */
+const DUE_CLAIM_MS = 60_000;
+
+/**
+ * Runs `work` holding the claim on a due certificate (the store re-checks that
+ * it is due and has no order in progress), so that of the processes that see
+ * it due, one opens its order; undefined when another process has it or it is
+ * no longer due.
+ */
+export async function whileClaimedDue<T>(ctx: EngineContext, certificateId: string, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  const lease = await claimDueCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), DUE_CLAIM_MS);
+  if (lease === undefined) return undefined;
+  try {
+    return { result: await work() };
+  } finally {
+    await releaseCertificate(ctx.store.db, certificateId, lease);
+  }
+}
 
 /**
  * Runs `work` holding the order's lease; undefined when another runner holds it.

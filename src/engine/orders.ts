@@ -1,29 +1,30 @@
-// Orders as the server's clients see them: certificates created over the API
-// start an order that workers drive in the background; a client that answers
-// the challenges itself gets its tokens with the placed order, places them,
-// then asks for validation and finalization. The native API and both
-// compatibility adapters call these functions and only translate shapes.
-import { randomBytes } from 'node:crypto';
-import { type CsrSubject, parseCsr, validateCsrSubject } from '../pki/index.ts';
+// Opening orders: the one way a certificate gets a new order, whoever asks —
+// the CLI's issue and renew, the native API, both compatibility adapters, the
+// renewal scheduler. The order is stored (with its new key) before the CA hears
+// of it; then the workers drive it in the background, or the caller drives it
+// itself (runs.ts). A client that answers the challenges itself gets its tokens
+// once the order is placed, places them, then raises the order's goal.
 import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
+import { generateKey, parseCsr, privateKeyToPem } from '../pki/index.ts';
+import { newId } from '../store/ids.ts';
 import {
   type CertificateRow,
-  deleteCertificateRow,
   findCertificate,
   getCertificate,
+  getVersion,
+  insertCertificate,
+  UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
-import { appendEvent } from '../store/repositories/events.ts';
-import { FINISHED_STEPS, findOpenOrder, findOrderByUrl, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { findOpenOrder, findOrderByUrl, getOrder, insertOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
-import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
-import { advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
-import { currentIssuer, issuerAt } from './issuers.ts';
-import { mustFindCertificate, mustGetOrder } from './lookups.ts';
-import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
-import { inManagedZones, type SolverSource } from './solvers.ts';
+import { orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
+import { currentIssuer, type EabCredentials } from './issuers.ts';
+import { mustFindCertificate } from './lookups.ts';
+import type { ValidRequest } from './requests.ts';
+import { inManagedZones } from './solvers.ts';
 
 /** Who answers the challenges: certkeep, the client from its tokens, or certkeep where it can. */
 export type Answerer = 'certkeep' | 'client' | 'auto';
@@ -37,6 +38,8 @@ export interface StartOptions {
   csrPem?: string;
   /** A certificate of that name may exist: take the new settings and open a new order for it. */
   replaceExisting?: boolean;
+  /** External Account Binding for an account created now (RFC 8555 §7.3.4). */
+  eab?: EabCredentials;
 }
 
 export interface StartedOrder {
@@ -54,11 +57,12 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
     throw new UsageError('challengeType: tls-alpn-01 needs certkeep to answer; use http-01 or dns-01', 'challengeType');
   }
-  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0]);
+  // The account comes before anything is stored: a CA that cannot be reached leaves the store as it was.
+  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing);
   if (options.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, options.pfxPassword);
   if (existing) await supersedeOpenOrder(ctx, existing.id);
-  const { order } = await createOrder(ctx, certificate, account, null, { goal: options.goal ?? (manual ? 'placed' : 'valid'), csrPem: options.csrPem });
+  const order = await createOrder(ctx, certificate, account, null, { goal: options.goal ?? (manual ? 'placed' : 'valid'), csrPem: options.csrPem });
   ctx.wakeWorkers();
   return { certificate: (await getCertificate(ctx.store.db, certificate.id)) ?? certificate, order };
 }
@@ -68,7 +72,7 @@ export async function startRenewal(
   ctx: EngineContext,
   subscriptionId: string,
   name: string,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
+  options: { goal?: OrderGoal; csrPem?: string; eab?: EabCredentials } = {},
 ): Promise<StartedOrder> {
   const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
@@ -78,9 +82,9 @@ export async function startRenewal(
   }
   if (options.csrPem) checkCsrNames(certificate, options.csrPem);
   const manual = certificate.challenge_config.manual === true;
-  const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate));
+  const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate), options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const { order } = await createOrder(ctx, certificate, account, replaces, {
+  const order = await createOrder(ctx, certificate, account, replaces, {
     goal: options.goal ?? (manual ? 'placed' : 'valid'),
     csrPem: options.csrPem,
   });
@@ -101,47 +105,10 @@ export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: Order
   return { ...order, ...patch };
 }
 
-/**
- * Drives the order towards its goal in this request, or waits while another
- * runner does; returns where it stands when the goal is reached, the order
- * ended, or `timeoutMs` passed (the workers carry on from there).
- */
-export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, timeoutMs = 30_000): Promise<OrderRow> {
-  const deadline = Date.now() + timeoutMs;
-  // A lease owner of its own: this process's workers (which claim as PROCESS_OWNER)
-  // must not take the order over while the request drives it.
-  const owner = `${PROCESS_OWNER}:drive:${randomBytes(4).toString('hex')}`;
-  for (;;) {
-    const order = await mustGetOrder(ctx, orderId);
-    if (stepReached(order.step, order.goal) || (FINISHED_STEPS as readonly string[]).includes(order.step)) return order;
-    const ran = await runOrderOnce(ctx, solvers, order, { owner });
-    if (ran) return mustGetOrder(ctx, orderId);
-    const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
-    if (Date.now() >= deadline) return seen;
-  }
-}
-
-/**
- * One run of an order under its lease (as `owner`, default this process); false when another runner holds it.
- * Failures are stored with the order (issuance.ts) and thrown.
- */
-export interface RunOptions {
-  /** The lease holder's name (default: this process's workers). */
-  owner?: string;
-  leaseMs?: number;
-  afterStep?: RunOrderOptions['afterStep'];
-}
-
-export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<boolean> {
-  const certificate = await getCertificate(ctx.store.db, order.certificate_id);
-  if (!certificate) throw new NotFoundError(`the certificate of order ${order.id} was deleted`);
-  const account = await accountFor(ctx, certificate, order);
-  const solver = await solvers.solverFor(certificate);
-  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
-    owner: options.owner,
-    leaseMs: options.leaseMs,
-  });
-  return leased !== undefined;
+/** A new order for a certificate takes the place of the one still open. */
+export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
+  const open = await findOpenOrder(ctx.store.db, certificateId);
+  if (open) await updateOrder(ctx.store.db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
 }
 
 /** An order of the caller's subscription, by certkeep's id or by the CA's order URL (the compatibility APIs' orderUri). */
@@ -156,103 +123,92 @@ export async function findOrder(ctx: EngineContext, subscriptionId: string, refe
   return { order, certificate };
 }
 
-/** Deletes the certificate with its versions and orders; its events stay, without the link. */
-export async function deleteCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<void> {
-  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
-  const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await deleteCertificateRow(trx, certificate.id);
-    await appendEvent(trx, { subscriptionId, certificateId: null, type: 'certificate.deleted', payload: { name } }, now);
-  });
-}
-
-export type OrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
-
-export interface ValidationToken {
-  identifier: string;
-  wildcard: boolean;
-  challengeType: string;
-  token: string;
-  /** HTTP-01: the file's content at /.well-known/acme-challenge/<token>. */
-  keyAuthorization: string;
-  /** DNS-01: the TXT value at recordName. */
-  dnsValue: string;
-  recordName: string;
-  status: string;
-}
-
-export interface OrderView {
-  id: string;
-  certificate: string;
-  status: OrderStatus;
-  step: string;
-  goal: string;
-  challengeType: string;
-  answeredBy: 'certkeep' | 'client';
-  orderUrl: string | null;
-  certificateUrl: string | null;
-  error: string | null;
-  tokens: ValidationToken[];
-}
-
-/** The ACME status (RFC 8555 §7.1.6) the order's stored step stands for. */
-export function orderStatus(step: string): OrderStatus {
-  if (step === 'ready') return 'ready';
-  if (step === 'finalized') return 'processing';
-  if (step === 'valid' || step === 'deployed') return 'valid';
-  if (step === 'invalid' || step === 'failed') return 'invalid';
-  return 'pending';
-}
-
-export function orderView(order: OrderRow, certificate: CertificateRow): OrderView {
-  return {
-    id: order.id,
-    certificate: certificate.name,
-    status: orderStatus(order.step),
-    step: order.step,
-    goal: order.goal,
-    challengeType: certificate.challenge_type,
-    answeredBy: certificate.challenge_config.manual ? 'client' : 'certkeep',
-    orderUrl: order.order_url,
-    certificateUrl: order.certificate_url,
-    error: order.error,
-    tokens: order.authorizations
-      .filter((record) => record.token)
-      .map((record) => ({
-        identifier: record.wildcard ? `*.${record.identifier.value}` : record.identifier.value,
-        wildcard: record.wildcard,
-        challengeType: certificate.challenge_type,
-        token: record.token!,
-        keyAuthorization: record.keyAuthorization ?? '',
-        dnsValue: record.dnsValue ?? '',
-        recordName: `_acme-challenge.${record.identifier.value}`,
-        status: record.status,
-      })),
-  };
-}
-
-export interface CertificateChanges {
-  /** The subject details of the CSRs sent from now on, the open order's included unless it is finalized. */
-  csrInfo?: CsrSubject;
-  /** The password that protects the PFX; '' removes it. */
-  pfxPassword?: string;
-}
-
-/** Changes what a certificate's next CSR and its PFX use: details some clients give only when they finalize. */
-export async function changeCertificate(ctx: EngineContext, subscriptionId: string, name: string, changes: CertificateChanges): Promise<CertificateRow> {
-  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
-  if (changes.csrInfo) {
-    const problem = validateCsrSubject(changes.csrInfo);
-    if (problem) throw new UsageError(`csrInfo.${problem.field}: ${problem.reason}`, `csrInfo.${problem.field}`);
-    await updateCertificate(ctx.store.db, certificate.id, { csr_info: changes.csrInfo, updated_at: ctx.clock.now() });
-  }
-  if (changes.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, changes.pfxPassword);
-  return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
-}
-
-async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string): Promise<void> {
+export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string): Promise<void> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
   await updateCertificate(ctx.store.db, certificate.id, { pfx_password_enc: sealed });
+}
+
+async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+  const now = ctx.clock.now();
+  const spec = {
+    identifiers: request.identifiers,
+    challenge_type: request.challengeType,
+    challenge_config: request.challengeConfig,
+    key_type: request.keyType,
+    issuers: request.issuers,
+    profile: request.profile,
+    renewal_policy: request.renewalPolicy,
+    csr_info: request.csrInfo,
+    updated_at: now,
+  };
+  if (existing) {
+    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return (await getCertificate(ctx.store.db, existing.id)) ?? existing;
+  }
+  const row: CertificateRow = {
+    id: newId('crt'),
+    subscription_id: request.subscriptionId,
+    name: request.name,
+    ...spec,
+    pfx_password_enc: null,
+    state: 'issuing',
+    current_version_id: null,
+    next_renewal_at: null,
+    ...UNTOUCHED_RENEWAL_STATE,
+    created_at: now,
+  };
+  await insertCertificate(ctx.store.db, row);
+  return row;
+}
+
+/**
+ * The new certificate key is generated and stored with the order before the CA
+ * hears of it — unless the client sent its own CSR and keeps its key.
+ */
+async function createOrder(
+  ctx: EngineContext,
+  certificate: CertificateRow,
+  account: ReadyAccount,
+  replaces: string | null,
+  options: { goal?: OrderGoal; csrPem?: string } = {},
+): Promise<OrderRow> {
+  const id = newId('ord');
+  const key = options.csrPem ? undefined : await generateKey(certificate.key_type);
+  const now = ctx.clock.now();
+  const row: OrderRow = {
+    id,
+    certificate_id: certificate.id,
+    account_id: account.row.id,
+    ca_url: account.row.ca_url,
+    step: 'new',
+    order_url: null,
+    finalize_url: null,
+    certificate_url: null,
+    authorizations: [],
+    key_enc: key ? ctx.store.secrets.encrypt(privateKeyToPem(key), orderKeyAad(id)) : '',
+    replaces,
+    error: null,
+    attempt: 0,
+    retry_at: null,
+    created_at: now,
+    updated_at: now,
+    goal: options.goal ?? 'valid',
+    csr: options.csrPem ?? null,
+    lease_owner: null,
+    lease_token: 0,
+    lease_until: null,
+  };
+  await insertOrder(ctx.store.db, row);
+  return row;
+}
+
+/** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */
+async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
+  if (!certificate.current_version_id) return null;
+  const directory = await account.client.directory();
+  if (!directory.renewalInfo) return null;
+  const version = await getVersion(ctx.store.db, certificate.current_version_id);
+  return version && version.ca_url === account.row.ca_url ? version.ari_cert_id : null;
 }
 
 /** HTTP-01 certkeep answers from the store; DNS-01 where every name lies in a managed zone. */
@@ -262,20 +218,10 @@ async function clientAnswers(ctx: EngineContext, request: ValidRequest, answers:
   return !(await inManagedZones(ctx, request.subscriptionId, request.identifiers.map((i) => i.value)));
 }
 
-/** A new order for a certificate takes the place of the one still open. */
-export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
-  const open = await findOpenOrder(ctx.store.db, certificateId);
-  if (open) await updateOrder(ctx.store.db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
-}
-
 function checkCsrNames(certificate: CertificateRow, csrPem: string): void {
   const wanted = certificate.identifiers.map((i) => i.value).sort();
   const named = parseCsr(csrPem).identifiers.map((i) => i.value.toLowerCase()).sort();
   if (wanted.join(',') !== named.join(',')) {
     throw new UsageError(`csr: it names ${named.join(', ')} but certificate "${certificate.name}" is for ${wanted.join(', ')}`, 'csr');
   }
-}
-
-async function accountFor(ctx: EngineContext, certificate: CertificateRow, order: OrderRow): Promise<ReadyAccount> {
-  return ensureAccount(ctx, certificate.subscription_id, issuerAt(certificate, order.ca_url));
 }

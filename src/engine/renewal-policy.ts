@@ -34,7 +34,3 @@ export function parseRenewBefore(value: string, lifetime: number): number {
   }
   return amount * UNIT_MS[match[2]];
 }
-
-export function isDue(nextRenewalAt: number | null, now: number): boolean {
-  return nextRenewalAt !== null && nextRenewalAt <= now;
-}

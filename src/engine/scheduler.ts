@@ -6,12 +6,10 @@
 import { findIssuerAt } from './issuers.ts';
 import {
   ariChecksDue,
-  claimDueCertificate,
   dueCertificates,
   getCertificate,
   getVersionDates,
   nearingExpiry,
-  releaseCertificate,
   updateCertificate,
   updateVersion,
 } from '../store/repositories/certificates.ts';
@@ -19,7 +17,7 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
-import { PROCESS_OWNER } from './leases.ts';
+import { whileClaimedDue } from './leases.ts';
 import { Ticker } from './ticker.ts';
 import { startRenewal } from './orders.ts';
 import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
@@ -82,14 +80,10 @@ export class RenewalScheduler {
       let claimed = 0;
       await Promise.all(
         due.map(async ({ id }) => {
-          const lease = await claimDueCertificate(ctx.store.db, id, PROCESS_OWNER, ctx.clock.now(), 60_000);
-          if (lease === undefined) return;
+          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id));
+          if (!claim) return;
           claimed++;
-          try {
-            if (await this.#openOrder(id)) opened++;
-          } finally {
-            await releaseCertificate(ctx.store.db, id, lease);
-          }
+          if (claim.result) opened++;
         }),
       );
       // Another instance took the rest, or there is no more: either way, done for this tick.

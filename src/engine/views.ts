@@ -1,6 +1,8 @@
-// How a certificate is shown to people and programs: the CLI's `list`/`show`
-// and the API's responses use these same shapes.
+// How certificates and orders are shown to people and programs: the CLI's
+// `list`/`show` and the APIs' responses use these same shapes.
+import type { OrderStep } from '../store/records.ts';
 import type { Db } from '../store/repositories/db.ts';
+import type { OrderRow } from '../store/repositories/orders.ts';
 import {
   type CertificateFilter,
   type CertificateRow,
@@ -45,6 +47,72 @@ function summarize(row: CertificateWithDates): CertificateSummary {
     notBefore: row.not_before === null ? null : isoTime(row.not_before),
     notAfter: row.not_after === null ? null : isoTime(row.not_after),
     nextRenewalAt: row.next_renewal_at ? isoTime(row.next_renewal_at) : null,
+  };
+}
+
+export type OrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
+
+export interface ValidationToken {
+  identifier: string;
+  wildcard: boolean;
+  challengeType: string;
+  token: string;
+  /** HTTP-01: the file's content at /.well-known/acme-challenge/<token>. */
+  keyAuthorization: string;
+  /** DNS-01: the TXT value at recordName. */
+  dnsValue: string;
+  recordName: string;
+  status: string;
+}
+
+export interface OrderView {
+  id: string;
+  certificate: string;
+  status: OrderStatus;
+  step: string;
+  goal: string;
+  challengeType: string;
+  answeredBy: 'certkeep' | 'client';
+  orderUrl: string | null;
+  certificateUrl: string | null;
+  error: string | null;
+  tokens: ValidationToken[];
+}
+
+/** The ACME status (RFC 8555 §7.1.6) the order's stored step stands for. */
+export function orderStatus(step: OrderStep): OrderStatus {
+  if (step === 'ready') return 'ready';
+  if (step === 'finalized') return 'processing';
+  if (step === 'valid' || step === 'deployed') return 'valid';
+  if (step === 'invalid' || step === 'failed') return 'invalid';
+  return 'pending';
+}
+
+/** An order with its validation tokens, for a client that places the answers itself. */
+export function orderView(order: OrderRow, certificate: CertificateRow): OrderView {
+  return {
+    id: order.id,
+    certificate: certificate.name,
+    status: orderStatus(order.step),
+    step: order.step,
+    goal: order.goal,
+    challengeType: certificate.challenge_type,
+    answeredBy: certificate.challenge_config.manual ? 'client' : 'certkeep',
+    orderUrl: order.order_url,
+    certificateUrl: order.certificate_url,
+    error: order.error,
+    tokens: order.authorizations
+      .filter((record) => record.token)
+      .map((record) => ({
+        identifier: record.wildcard ? `*.${record.identifier.value}` : record.identifier.value,
+        wildcard: record.wildcard,
+        challengeType: certificate.challenge_type,
+        token: record.token!,
+        keyAuthorization: record.keyAuthorization ?? '',
+        dnsValue: record.dnsValue ?? '',
+        recordName: `_acme-challenge.${record.identifier.value}`,
+        status: record.status,
+      })),
   };
 }
 

@@ -2,9 +2,11 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { validateRequest } from '../../engine/certificates.ts';
+import { validateRequest } from '../../engine/requests.ts';
 import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
-import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
+import { deleteCertificate } from '../../engine/certificates.ts';
+import { orderView } from '../../engine/views.ts';
+import { startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';

@@ -3,7 +3,8 @@
 // the workers carry the order on; poll GET until its status changes.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { findOrder, orderView, raiseGoal } from '../../engine/orders.ts';
+import { findOrder, raiseGoal } from '../../engine/orders.ts';
+import { orderView } from '../../engine/views.ts';
 import { OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 

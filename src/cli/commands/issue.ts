@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/certificates.ts';
+import { issueCertificate, type IssueOutcome } from '../../engine/certificates.ts';
+import { validateRequest } from '../../engine/requests.ts';
 import { UsageError } from '../../errors.ts';
 import type { IssuerSpec } from '../../engine/issuers.ts';
 import { isoOrDash } from '../output.ts';

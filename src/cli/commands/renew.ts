@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { type IssueOutcome, renewCertificate } from '../../engine/certificates.ts';
+import { type IssueOutcome, namesWithOpenOrders, renewableNames, renewCertificate } from '../../engine/certificates.ts';
 import { UsageError } from '../../errors.ts';
-import { listCertificates } from '../../store/repositories/certificates.ts';
-import { certificatesWithOpenOrders } from '../../store/repositories/orders.ts';
 import { printOutcome } from './issue.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 
@@ -23,7 +21,7 @@ export function registerRenew(program: Command): void {
       if (names.length === 0 && !options.all) throw new UsageError('renew: name the certificates to renew, or pass --all', 'names');
       if (names.length > 0 && options.all) throw new UsageError('renew: give names or --all, not both', 'names');
       await withSession(command.optsWithGlobals(), async (session) => {
-        const targets = options.all ? (await listCertificates(session.ctx.store.db, session.subscriptionId)).filter((c) => c.state !== 'revoked').map((c) => c.name) : names;
+        const targets = options.all ? await renewableNames(session.ctx, session.subscriptionId) : names;
         const results = await renewEach(session, targets, options.force === true);
         report(session, results);
       });
@@ -34,7 +32,7 @@ export function registerRenew(program: Command): void {
     .description('finish orders that a stopped or killed process left open')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const names = await certificatesWithOpenOrders(session.ctx.store.db, session.subscriptionId);
+        const names = await namesWithOpenOrders(session.ctx, session.subscriptionId);
         const results = await renewEach(session, names, false);
         report(session, results);
       });

@@ -144,7 +144,10 @@ export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('certificates').where('id', '=', id).execute();
 }
 
-/** Due: its retry time has come, or (no retry pending) its renewal time; unleased; no order in progress. */
+/**
+ * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
+ * retry pending) its renewal time; not revoked; unleased; no order in progress.
+ */
 function whereDue(db: Db, now: number) {
   return db
     .selectFrom('certificates as c')

@@ -1,4 +1,4 @@
-import type { OrderFields } from '../records.ts';
+import type { OrderFields, OrderStep } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
@@ -18,7 +18,11 @@ function encoded<T>(record: object): T {
 }
 
 /** Steps after which an order needs no more work (DESIGN.md, issuance). */
-export const FINISHED_STEPS = ['valid', 'deployed', 'invalid', 'failed'] as const;
+export const FINISHED_STEPS = ['valid', 'deployed', 'invalid', 'failed'] as const satisfies readonly OrderStep[];
+
+export function isFinished(step: OrderStep): boolean {
+  return (FINISHED_STEPS as readonly OrderStep[]).includes(step);
+}
 
 export async function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();

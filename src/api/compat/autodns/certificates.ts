@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { finishClientOrder, orderClientCertificate, prepareClientOrder } from '../../../engine/client-orders.ts';
 import { stepReached } from '../../../engine/issuance.ts';
 import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { deleteCertificate, driveOrder, orderView } from '../../../engine/orders.ts';
+import { deleteCertificate } from '../../../engine/certificates.ts';
+import { driveOrder } from '../../../engine/runs.ts';
+import { orderView } from '../../../engine/views.ts';
 import { revocationReason, revokeCertificate } from '../../../engine/revocation.ts';
 import { ConflictError, UsageError } from '../../../errors.ts';
 import { getVersion, getVersionDates, listCertificates, listVersions } from '../../../store/repositories/certificates.ts';
@@ -64,7 +66,7 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
         name: body.name ?? undefined,
         goal: 'placed',
       });
-      const order = await driveOrder(ctx, services.solvers, prepared.order.id, PREPARE_TIMEOUT_MS);
+      const order = await driveOrder(ctx, services.solvers, prepared.order.id, { timeoutMs: PREPARE_TIMEOUT_MS });
       if (order.step === 'invalid' || order.step === 'failed') throw new ConflictError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
       if (!stepReached(order.step, 'placed')) {
         throw new ConflictError(`the CA did not hand out the challenges within ${PREPARE_TIMEOUT_MS / 1000} s; prepare the order again`);

@@ -1,5 +1,5 @@
 // certkeep's certificates, orders and events in the vendor's shapes.
-import type { OrderView } from '../../../engine/orders.ts';
+import type { OrderView } from '../../../engine/views.ts';
 import { splitPemChain, type ParsedCsr } from '../../../pki/index.ts';
 import type { CertificateRow, VersionRow } from '../../../store/repositories/certificates.ts';
 import type { OrderRow } from '../../../store/repositories/orders.ts';

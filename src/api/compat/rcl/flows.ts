@@ -3,17 +3,11 @@
 // 'placed' and driven in the request until their tokens are known; validation
 // and finalization are driven in the request too (bounded), except gen 3's
 // schedule/create, which raises the goal and leaves the rest to the workers.
-import type { ValidRequest } from '../../../engine/certificates.ts';
+import type { ValidRequest } from '../../../engine/requests.ts';
 import { NotFoundError, UnavailableError, UsageError } from '../../../errors.ts';
-import {
-  driveOrder,
-  findOrder,
-  orderStatus,
-  raiseGoal,
-  type StartedOrder,
-  startCertificate,
-  startRenewal,
-} from '../../../engine/orders.ts';
+import { driveOrder } from '../../../engine/runs.ts';
+import { findOrder, raiseGoal, type StartedOrder, startCertificate, startRenewal } from '../../../engine/orders.ts';
+import { orderStatus } from '../../../engine/views.ts';
 import { stepReached } from '../../../engine/issuance.ts';
 import { getCertificate } from '../../../store/repositories/certificates.ts';
 import { getOrder, type OrderRow } from '../../../store/repositories/orders.ts';
@@ -94,7 +88,7 @@ async function placed(services: Services, started: StartedOrder): Promise<Starte
  */
 async function drive(services: Services, orderId: string, timeoutMs: number): Promise<OrderRow> {
   try {
-    return await driveOrder(services.ctx, services.solvers, orderId, timeoutMs);
+    return await driveOrder(services.ctx, services.solvers, orderId, { timeoutMs });
   } catch (error) {
     const order = await getOrder(services.ctx.store.db, orderId);
     if (order && orderStatus(order.step) === 'invalid') return order;

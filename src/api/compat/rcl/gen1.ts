@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { changeCertificate, deleteCertificate } from '../../../engine/orders.ts';
+import { changeCertificate, deleteCertificate } from '../../../engine/certificates.ts';
 import { isoTime } from '../../../engine/views.ts';
 import { getVersionDates, listCertificates } from '../../../store/repositories/certificates.ts';
 import type { Services } from '../../services.ts';

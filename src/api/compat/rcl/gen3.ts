@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { changeCertificate, deleteCertificate } from '../../../engine/orders.ts';
+import { changeCertificate, deleteCertificate } from '../../../engine/certificates.ts';
 import type { Services } from '../../services.ts';
 import { openOrder, orderOf, schedule } from './flows.ts';
 import { Certificate, CertificateRequest, ERROR_RESPONSES, NameParams, ScheduleRequest, SidParams, TAGS } from './schemas.ts';

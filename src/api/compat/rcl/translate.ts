@@ -2,7 +2,7 @@
 // the names a certificate covers, certificate names, CSR details. Every
 // refusal names the RCL field and says what would be accepted.
 import type { ChallengeType } from '../../../challenges/solver.ts';
-import { type ValidRequest, validateRequest } from '../../../engine/certificates.ts';
+import { type ValidRequest, validateRequest } from '../../../engine/requests.ts';
 import type { IssuerSpec } from '../../../engine/issuers.ts';
 import { UsageError } from '../../../errors.ts';
 import { type CsrSubject, validateCsrSubject, validateDnsName } from '../../../pki/index.ts';

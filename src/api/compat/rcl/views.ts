@@ -4,7 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { EngineContext } from '../../../engine/context.ts';
 import { certificateFiles, storedPfxPassword } from '../../../engine/files.ts';
-import { type OrderView, orderView } from '../../../engine/orders.ts';
+import { type OrderView, orderView } from '../../../engine/views.ts';
 import { isoTime } from '../../../engine/views.ts';
 import { type CertificateRow, getVersionDates } from '../../../store/repositories/certificates.ts';
 import { listOrders, type OrderRow } from '../../../store/repositories/orders.ts';

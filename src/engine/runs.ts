@@ -1,0 +1,82 @@
+// Driving orders: one run of an order, under its lease, towards its goal
+// (issuance.ts). The server's workers start runs for every order short of its
+// goal; a request drives one in its own time and otherwise waits for the runner
+// that holds it; the CLI drives its order to the end in the foreground — the
+// same run, awaited.
+import { randomBytes } from 'node:crypto';
+import { ConflictError } from '../errors.ts';
+import type { CertificateRow } from '../store/repositories/certificates.ts';
+import { isFinished, type OrderRow } from '../store/repositories/orders.ts';
+import { ensureAccount, type ReadyAccount } from './accounts.ts';
+import type { EngineContext } from './context.ts';
+import { advanceOrder, type IssuedVersion, type RunOrderOptions, stepReached, storedVersion } from './issuance.ts';
+import { issuerAt } from './issuers.ts';
+import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
+import { mustGetCertificate, mustGetOrder } from './lookups.ts';
+import type { SolverSource } from './solvers.ts';
+
+export interface RunOptions {
+  /** The lease holder's name (default: this process's workers). */
+  owner?: string;
+  leaseMs?: number;
+  afterStep?: RunOrderOptions['afterStep'];
+}
+
+/**
+ * One run of an order under its lease (as `owner`, default this process); false when another runner holds it.
+ * Failures are stored with the order (issuance.ts) and thrown.
+ */
+export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<boolean> {
+  const certificate = await mustGetCertificate(ctx, order.certificate_id);
+  const account = await accountFor(ctx, certificate, order);
+  const solver = await solvers.solverFor(certificate);
+  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+  });
+  return leased !== undefined;
+}
+
+export interface DriveOptions {
+  /** How long to wait for another runner that holds the order (default 30 s; 0: not at all). */
+  timeoutMs?: number;
+  afterStep?: RunOrderOptions['afterStep'];
+}
+
+/**
+ * Drives the order towards its goal in this request, or waits while another
+ * runner does; returns where it stands when the goal is reached, the order
+ * ended, or `timeoutMs` passed (the workers carry on from there).
+ */
+export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, options: DriveOptions = {}): Promise<OrderRow> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  // A lease owner of its own: this process's workers (which claim as PROCESS_OWNER)
+  // must not take the order over while the request drives it.
+  const owner = `${PROCESS_OWNER}:drive:${randomBytes(4).toString('hex')}`;
+  for (;;) {
+    const order = await mustGetOrder(ctx, orderId);
+    if (stepReached(order.step, order.goal) || isFinished(order.step)) return order;
+    const ran = await runOrderOnce(ctx, solvers, order, { owner, afterStep: options.afterStep });
+    if (ran) return mustGetOrder(ctx, orderId);
+    const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
+    if (Date.now() >= deadline) return seen;
+  }
+}
+
+/**
+ * The foreground run (the CLI): the order driven to its certificate in this
+ * process, as a worker would drive it, awaited. Refused while another process
+ * runs the same order.
+ */
+export async function finishOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, options: Pick<DriveOptions, 'afterStep'> = {}): Promise<IssuedVersion> {
+  const order = await driveOrder(ctx, solvers, orderId, { timeoutMs: 0, afterStep: options.afterStep });
+  if (order.step === 'valid') return storedVersion(ctx, order);
+  if (order.lease_until !== null && order.lease_until >= ctx.clock.now()) {
+    throw new ConflictError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
+  }
+  throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
+}
+
+async function accountFor(ctx: EngineContext, certificate: CertificateRow, order: OrderRow): Promise<ReadyAccount> {
+  return ensureAccount(ctx, certificate.subscription_id, issuerAt(certificate, order.ca_url));
+}
