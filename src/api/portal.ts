@@ -17,6 +17,7 @@ export const PORTAL_PATHS = [
   '/account',
   '/certificates',
   '/certificates/*',
+  '/new-certificate',
   '/settings',
   '/settings/*',
 ];

@@ -73,6 +73,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   '/certificates': 'the web portal (the API is under /api/v1)',
   '/certificates/*': 'the web portal',
   '/settings': 'the web portal',
+  '/new-certificate': 'the web portal',
   '/settings/*': 'the web portal',
   '/assets/*': "the web portal's hashed scripts and styles",
 };
