@@ -29,10 +29,25 @@ describe('the web portal in Chromium', () => {
   const env = () => ({ CERTKEEP_DATA_DIR: rig.dataDir });
   const addUser = (email: string, role: string, subscription = tenant.id) =>
     new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [new URL('../../src/cli/main.ts', import.meta.url).pathname, 'admin', 'user', 'create', email, '--subscription', subscription, '--role', role, '--password-stdin'], {
-        env: { ...process.env, ...env() },
-        stdio: ['pipe', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          new URL('../../src/cli/main.ts', import.meta.url).pathname,
+          'admin',
+          'user',
+          'create',
+          email,
+          '--subscription',
+          subscription,
+          '--role',
+          role,
+          '--password-stdin',
+        ],
+        {
+          env: { ...process.env, ...env() },
+          stdio: ['pipe', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (c) => (stderr += c));
       child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr))));
@@ -88,15 +103,32 @@ describe('the web portal in Chromium', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.waitForURL('**/certificates/www.example.test');
     await page.getByText('Valid', { exact: true }).waitFor({ timeout: 60_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument),
+      true,
+      'the page was not reloaded',
+    );
     await capture(page, 'certificate');
 
-    const [pem] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'PEM', exact: true }).click()]);
+    const [pem] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'PEM', exact: true }).click(),
+    ]);
     const pemPath = await pem.path();
     const subject = await run('openssl', ['x509', '-in', pemPath, '-noout', '-ext', 'subjectAltName']);
     assert.match(subject.stdout, /DNS:www\.example\.test/);
-    const [pfx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'PFX', exact: true }).click()]);
-    const opened = await run('openssl', ['pkcs12', '-in', await pfx.path(), '-passin', `pass:${PFX_PASSWORD}`, '-nodes']);
+    const [pfx] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'PFX', exact: true }).click(),
+    ]);
+    const opened = await run('openssl', [
+      'pkcs12',
+      '-in',
+      await pfx.path(),
+      '-passin',
+      `pass:${PFX_PASSWORD}`,
+      '-nodes',
+    ]);
     assert.match(opened.stdout, /BEGIN CERTIFICATE/);
     assert.match(opened.stdout, /BEGIN PRIVATE KEY/);
   });
@@ -131,7 +163,10 @@ describe('the web portal in Chromium', () => {
     await revoke.getByLabel('Why').selectOption('superseded');
     await revoke.getByRole('button', { name: 'Revoke', exact: true }).click();
     await page.getByText('Revoked', { exact: true }).first().waitFor();
-    const again = await server.call('POST', '/api/v1/certificates/manual.example.test/revoke', { key: tenant.apiKey, body: {} });
+    const again = await server.call('POST', '/api/v1/certificates/manual.example.test/revoke', {
+      key: tenant.apiKey,
+      body: {},
+    });
     assert.equal(again.status, 409, 'revoking a revoked certificate is a conflict');
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
@@ -208,7 +243,11 @@ describe('the web portal in Chromium', () => {
   test('a change without the CSRF token is refused; with it, it goes through', async () => {
     const status = await page.evaluate(async () => {
       const send = (headers: Record<string, string>) =>
-        fetch('/api/v1/notifications', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ emails: ['ops@example.test'] }) });
+        fetch('/api/v1/notifications', {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ emails: ['ops@example.test'] }),
+        });
       const without = await send({});
       const me = await (await fetch('/api/v1/session')).json();
       const withToken = await send({ 'x-csrf-token': me.csrfToken });
@@ -224,23 +263,34 @@ describe('the web portal in Chromium', () => {
     await guesser.goto('/sign-in');
     const statuses: number[] = [];
     guesser.on('response', (response) => {
-      if (response.url().endsWith('/api/v1/session') && response.request().method() === 'POST') statuses.push(response.status());
+      if (response.url().endsWith('/api/v1/session') && response.request().method() === 'POST')
+        statuses.push(response.status());
     });
     for (let i = 0; i < 6; i++) {
       await guesser.getByLabel('Email', { exact: true }).fill('locked@example.test');
       await guesser.getByLabel('Password', { exact: true }).fill(`wrong password ${i}`);
       await guesser.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await eventually(async () => statuses.length, (n) => n === i + 1, 20_000, `answer ${i + 1}`);
+      await eventually(
+        async () => statuses.length,
+        (n) => n === i + 1,
+        20_000,
+        `answer ${i + 1}`,
+      );
     }
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
     await guesser.getByText(/too many wrong passwords for this account: try again in 15 minutes/i).waitFor();
-    const direct = await server.call('POST', '/api/v1/session', { body: { email: 'locked@example.test', password: PASSWORD } });
+    const direct = await server.call('POST', '/api/v1/session', {
+      body: { email: 'locked@example.test', password: PASSWORD },
+    });
     assert.equal(direct.status, 429, 'even the right password waits');
     assert.ok(Number(direct.headers.get('retry-after')) > 800);
   });
 
   test("another subscription's certificate is not reachable by URL", async () => {
-    const created = await server.call('POST', '/api/v1/certificates', { key: other.apiKey, body: { names: ['theirs.example.test'], answeredBy: 'client', challengeType: 'dns-01' } });
+    const created = await server.call('POST', '/api/v1/certificates', {
+      key: other.apiKey,
+      body: { names: ['theirs.example.test'], answeredBy: 'client', challengeType: 'dns-01' },
+    });
     assert.equal(created.status, 202, await created.text());
     await page.goto('/certificates/theirs.example.test');
     await page.getByText(/no certificate named "theirs.example.test" in this subscription/i).waitFor();
@@ -253,7 +303,10 @@ describe('the web portal in Chromium', () => {
   test("the event stream carries a subscription's own changes only, order steps included", async () => {
     const controller = new AbortController();
     const read = async (key: string) => {
-      const response = await fetch(`${server.base}/api/v1/events/stream`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal: controller.signal });
+      const response = await fetch(`${server.base}/api/v1/events/stream`, {
+        headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
       assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
       let text = '';
       (async () => {
@@ -266,10 +319,21 @@ describe('the web portal in Chromium', () => {
       const mine = await read(tenant.readKey);
       const theirs = await read(other.readKey);
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      const created = await server.call('POST', '/api/v1/certificates', { key: tenant.apiKey, body: { names: ['stream.example.test'] } });
+      const created = await server.call('POST', '/api/v1/certificates', {
+        key: tenant.apiKey,
+        body: { names: ['stream.example.test'] },
+      });
       assert.equal(created.status, 202);
-      await eventually(async () => mine(), (text) => text.includes('"type":"certificate.issued"') && text.includes('stream.example.test'), 60_000, 'the issued event');
-      assert.match(mine(), /event: order\ndata: \{[^\n]*"certificate":"stream\.example\.test"[^\n]*"step":"placed"/);
+      await eventually(
+        async () => mine(),
+        (text) => text.includes('"type":"certificate.issued"') && text.includes('stream.example.test'),
+        60_000,
+        'the issued event',
+      );
+      assert.match(
+        mine(),
+        /event: order\ndata: \{[^\n]*"certificate":"stream\.example\.test"[^\n]*"step":"placed"/,
+      );
       assert.ok(!theirs().includes('stream.example.test'), 'the other subscription saw nothing of it');
       const noAccept = await server.call('GET', '/api/v1/events/stream', { key: tenant.readKey });
       assert.equal(noAccept.status, 406);
@@ -278,4 +342,3 @@ describe('the web portal in Chromium', () => {
     }
   });
 });
-

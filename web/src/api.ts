@@ -43,18 +43,32 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
-    response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
   } catch {
-    throw new ApiError({ status: 0, detail: 'The server could not be reached. Check your connection and try again.' });
+    throw new ApiError({
+      status: 0,
+      detail: 'The server could not be reached. Check your connection and try again.',
+    });
   }
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   const parsed = text ? safeJson(text) : undefined;
   if (!response.ok) {
-    const problem: Problem = parsed && typeof parsed === 'object' && 'detail' in parsed ? (parsed as Problem) : { status: response.status, detail: `The server answered ${response.status}.` };
+    const problem: Problem =
+      parsed && typeof parsed === 'object' && 'detail' in parsed
+        ? (parsed as Problem)
+        : { status: response.status, detail: `The server answered ${response.status}.` };
     if (response.status === 401 && path !== '/session') onSignedOut();
     const retry = Number(response.headers.get('retry-after'));
-    throw new ApiError({ ...problem, status: response.status }, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+    throw new ApiError(
+      { ...problem, status: response.status },
+      Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    );
   }
   return parsed as T;
 }
@@ -131,16 +145,43 @@ export interface CertificateDetails extends CertificateSummary {
   lastError: string | null;
   retryAt: string | null;
   createdAt: string;
-  versions: { id: string; serial: string; notBefore: string; notAfter: string; ca: string; renewalWindow: { start: string; end: string } | null; createdAt: string; current: boolean }[];
+  versions: {
+    id: string;
+    serial: string;
+    notBefore: string;
+    notAfter: string;
+    ca: string;
+    renewalWindow: { start: string; end: string } | null;
+    createdAt: string;
+    current: boolean;
+  }[];
   orders: Order[];
   events: EventView[];
-  deployments?: { agent: string; host: string; target: string; serial: string; status: string; verifiedAt: string | null; error: string | null }[];
+  deployments?: {
+    agent: string;
+    host: string;
+    target: string;
+    serial: string;
+    status: string;
+    verifiedAt: string | null;
+    error: string | null;
+  }[];
 }
 
 export interface Dashboard {
   counts: { total: number; byState: Record<string, number> };
   expiring: { withinDays: number; count: number; expired: number; soonest: CertificateSummary[] };
-  failing: { count: number; certificates: { name: string; state: string; failures: number; lastError: string | null; retryAt: string | null; notAfter: string | null }[] };
+  failing: {
+    count: number;
+    certificates: {
+      name: string;
+      state: string;
+      failures: number;
+      lastError: string | null;
+      retryAt: string | null;
+      notAfter: string | null;
+    }[];
+  };
   expiryHistogram: number[];
   recentEvents: EventView[];
 }

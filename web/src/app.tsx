@@ -63,7 +63,13 @@ export function App() {
     }
   };
   if (!me?.user) return <SignInPage onSignedIn={signedIn} />;
-  if (me.user.mustChangePassword) return <ChangePasswordPage me={me} onChanged={() => setMe({ ...me, user: { ...me.user!, mustChangePassword: false } })} />;
+  if (me.user.mustChangePassword)
+    return (
+      <ChangePasswordPage
+        me={me}
+        onChanged={() => setMe({ ...me, user: { ...me.user!, mustChangePassword: false } })}
+      />
+    );
   return (
     <Shell me={me} onSignedOut={signedOut}>
       <Page path={path} me={me} />
@@ -75,8 +81,10 @@ function Page({ path, me }: { path: string; me: Me }) {
   if (path === '/' || path === '/sign-in') return <DashboardPage me={me} />;
   if (path === '/certificates') return <CertificatesPage me={me} />;
   if (path === '/new-certificate') return <NewCertificatePage me={me} />;
-  if (path.startsWith('/certificates/')) return <CertificatePage me={me} name={decodeURIComponent(path.slice('/certificates/'.length))} />;
-  if (path === '/settings' || path.startsWith('/settings/')) return <SettingsPage me={me} section={path.split('/')[2] ?? ''} />;
+  if (path.startsWith('/certificates/'))
+    return <CertificatePage me={me} name={decodeURIComponent(path.slice('/certificates/'.length))} />;
+  if (path === '/settings' || path.startsWith('/settings/'))
+    return <SettingsPage me={me} section={path.split('/')[2] ?? ''} />;
   if (path === '/account') return <AccountPage me={me} />;
   return (
     <div class="stack">
@@ -90,11 +98,23 @@ function Page({ path, me }: { path: string; me: Me }) {
 
 const NAV = [
   { href: '/', label: 'Dashboard', match: (p: string) => p === '/' },
-  { href: '/certificates', label: 'Certificates', match: (p: string) => p.startsWith('/certificates') || p === '/new-certificate' },
+  {
+    href: '/certificates',
+    label: 'Certificates',
+    match: (p: string) => p.startsWith('/certificates') || p === '/new-certificate',
+  },
   { href: '/settings', label: 'Settings', match: (p: string) => p.startsWith('/settings') },
 ];
 
-function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void; children: preact.ComponentChildren }) {
+function Shell({
+  me,
+  onSignedOut,
+  children,
+}: {
+  me: Me;
+  onSignedOut: () => void;
+  children: preact.ComponentChildren;
+}) {
   const { path } = useLocation();
   const signOut = async () => {
     try {
@@ -123,7 +143,11 @@ function Shell({ me, onSignedOut, children }: { me: Me; onSignedOut: () => void;
             ))}
           </nav>
           <div class="account">
-            <Link href="/account" class="account-link" aria-current={path === '/account' ? 'page' : undefined}>
+            <Link
+              href="/account"
+              class="account-link"
+              aria-current={path === '/account' ? 'page' : undefined}
+            >
               <span class="account-email">{me.user!.email}</span>
               <span class="account-short">Your account</span>
               <span class="role">{me.user!.role}</span>

@@ -14,7 +14,10 @@ export interface OrderChange {
   updatedAt: string;
 }
 
-export type LiveMessage = { kind: 'event'; event: EventView } | { kind: 'order'; order: OrderChange } | { kind: 'reconnected' };
+export type LiveMessage =
+  | { kind: 'event'; event: EventView }
+  | { kind: 'order'; order: OrderChange }
+  | { kind: 'reconnected' };
 
 type Listener = (message: LiveMessage) => void;
 
@@ -25,8 +28,12 @@ let wasOpen = false;
 function open(): void {
   if (source) return;
   source = new EventSource('/api/v1/events/stream');
-  source.addEventListener('event', (e) => emit({ kind: 'event', event: JSON.parse((e as MessageEvent).data) }));
-  source.addEventListener('order', (e) => emit({ kind: 'order', order: JSON.parse((e as MessageEvent).data) }));
+  source.addEventListener('event', (e) =>
+    emit({ kind: 'event', event: JSON.parse((e as MessageEvent).data) }),
+  );
+  source.addEventListener('order', (e) =>
+    emit({ kind: 'order', order: JSON.parse((e as MessageEvent).data) }),
+  );
   source.addEventListener('open', () => {
     if (wasOpen) emit({ kind: 'reconnected' });
     wasOpen = true;

@@ -21,9 +21,10 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[]): Resourc
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => mine === generation.current && setState({ data, loading: false }),
-      (error) => mine === generation.current && setState((s) => ({ data: s.data, error: messageOf(error), loading: false })),
+      (error) =>
+        mine === generation.current &&
+        setState((s) => ({ data: s.data, error: messageOf(error), loading: false })),
     );
-    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   }, deps);
   useEffect(run, [run]);
   return { data: state.data, error: state.error, loading: state.loading, reload: run };
@@ -42,7 +43,15 @@ export function useDebounced(fn: () => void, ms: number): () => void {
 }
 
 /** The page's heading: it names the tab and takes the focus, so that a screen reader announces the new page. */
-export function PageTitle({ children, title, actions }: { children: ComponentChildren; title: string; actions?: ComponentChildren }) {
+export function PageTitle({
+  children,
+  title,
+  actions,
+}: {
+  children: ComponentChildren;
+  title: string;
+  actions?: ComponentChildren;
+}) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} · certkeep`;
@@ -58,7 +67,13 @@ export function PageTitle({ children, title, actions }: { children: ComponentChi
   );
 }
 
-const STATE_WORDS: Record<string, string> = { valid: 'Valid', issuing: 'Issuing', failed: 'Failed', revoked: 'Revoked', pending: 'Pending' };
+const STATE_WORDS: Record<string, string> = {
+  valid: 'Valid',
+  issuing: 'Issuing',
+  failed: 'Failed',
+  revoked: 'Revoked',
+  pending: 'Pending',
+};
 
 export function stateWord(state: string): string {
   return STATE_WORDS[state] ?? state.charAt(0).toUpperCase() + state.slice(1);
@@ -79,11 +94,20 @@ type FieldProps = {
 /** A labelled input with its hint and its error, tied together for assistive technology. */
 export function Field({ label, name, hint, error, children, ...input }: FieldProps) {
   const id = `field-${name}`;
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const described =
+    [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div class={`field${error ? ' has-error' : ''}`}>
       <label for={id}>{label}</label>
-      {children ?? <input id={id} name={name} aria-describedby={described} aria-invalid={error ? true : undefined} {...(input as Record<string, unknown>)} />}
+      {children ?? (
+        <input
+          id={id}
+          name={name}
+          aria-describedby={described}
+          aria-invalid={error ? true : undefined}
+          {...(input as Record<string, unknown>)}
+        />
+      )}
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}
@@ -98,7 +122,13 @@ export function Field({ label, name, hint, error, children, ...input }: FieldPro
   );
 }
 
-export function Notice({ kind = 'error', children }: { kind?: 'error' | 'info' | 'success' | 'warning'; children: ComponentChildren }) {
+export function Notice({
+  kind = 'error',
+  children,
+}: {
+  kind?: 'error' | 'info' | 'success' | 'warning';
+  children: ComponentChildren;
+}) {
   return (
     <div class={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
       {children}
@@ -162,7 +192,11 @@ export function ConfirmButton({
   };
   return (
     <>
-      <button type="button" class={`button ${danger ? 'button-danger-outline' : 'button-secondary'}${small ? ' button-small' : ''}`} onClick={() => dialog.current?.showModal()}>
+      <button
+        type="button"
+        class={`button ${danger ? 'button-danger-outline' : 'button-secondary'}${small ? ' button-small' : ''}`}
+        onClick={() => dialog.current?.showModal()}
+      >
         {label}
       </button>
       <dialog ref={dialog} aria-labelledby={`${title}-title`} onClose={() => setError(undefined)}>
@@ -173,7 +207,12 @@ export function ConfirmButton({
           <button type="button" class="button button-secondary" onClick={close} autofocus>
             Cancel
           </button>
-          <button type="button" class={`button ${danger ? 'button-danger' : 'button-primary'}`} onClick={act} disabled={busy}>
+          <button
+            type="button"
+            class={`button ${danger ? 'button-danger' : 'button-primary'}`}
+            onClick={act}
+            disabled={busy}
+          >
             {busy ? 'Working…' : confirm}
           </button>
         </div>
@@ -201,7 +240,12 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     setTimeout(() => setCopied(false), 1500);
   };
   return (
-    <button type="button" class="button button-secondary button-small copy" onClick={copy} aria-label={`Copy ${label}`}>
+    <button
+      type="button"
+      class="button button-secondary button-small copy"
+      onClick={copy}
+      aria-label={`Copy ${label}`}
+    >
       {copied ? 'Copied' : 'Copy'}
     </button>
   );
@@ -223,7 +267,13 @@ export function relativeDays(time: string, now = Date.now()): string {
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-const timeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 
 export function formatDate(time: string | null): string {
   return time ? dateFormat.format(new Date(time)) : '—';
@@ -261,7 +311,9 @@ export function eventWord(type: string): string {
 }
 
 export function eventTone(type: string): 'good' | 'bad' | 'neutral' {
-  if (type.endsWith('failed') || type === 'certificate.expired' || type === 'deployment.overdue') return 'bad';
-  if (type === 'certificate.issued' || type === 'certificate.renewed' || type === 'deployment.succeeded') return 'good';
+  if (type.endsWith('failed') || type === 'certificate.expired' || type === 'deployment.overdue')
+    return 'bad';
+  if (type === 'certificate.issued' || type === 'certificate.renewed' || type === 'deployment.succeeded')
+    return 'good';
   return 'neutral';
 }

@@ -29,7 +29,10 @@ function PasswordForm({ onChanged, knownCurrent }: { onChanged: () => void; know
     setErrors({});
     setBusy(true);
     try {
-      await api('POST', '/session/password', { currentPassword: String(form.get('currentPassword')), newPassword: next });
+      await api('POST', '/session/password', {
+        currentPassword: String(form.get('currentPassword')),
+        newPassword: next,
+      });
       formElement.reset();
       setDone(true);
       onChanged();
@@ -52,8 +55,24 @@ function PasswordForm({ onChanged, knownCurrent }: { onChanged: () => void; know
         required
         error={errors.currentPassword}
       />
-      <Field label="New password" name="newPassword" type="password" autocomplete="new-password" required minLength={12} hint="At least 12 characters. A few unrelated words make a good one." error={errors.newPassword} />
-      <Field label="Repeat the new password" name="repeat" type="password" autocomplete="new-password" required error={errors.repeat} />
+      <Field
+        label="New password"
+        name="newPassword"
+        type="password"
+        autocomplete="new-password"
+        required
+        minLength={12}
+        hint="At least 12 characters. A few unrelated words make a good one."
+        error={errors.newPassword}
+      />
+      <Field
+        label="Repeat the new password"
+        name="repeat"
+        type="password"
+        autocomplete="new-password"
+        required
+        error={errors.repeat}
+      />
       <div>
         <button type="submit" class="button button-primary" disabled={busy}>
           {busy ? 'Saving…' : 'Change password'}
@@ -73,7 +92,8 @@ export function ChangePasswordPage({ me, onChanged }: { me: Me; onChanged: () =>
         </div>
         <PageTitle title="Choose your password">Choose your own password</PageTitle>
         <p class="muted">
-          You signed in as {me.user?.email} with a one-time password. Replace it with one only you know to continue.
+          You signed in as {me.user?.email} with a one-time password. Replace it with one only you know to
+          continue.
         </p>
         <PasswordForm onChanged={onChanged} knownCurrent />
       </div>
@@ -110,4 +130,3 @@ export function AccountPage({ me }: { me: Me }) {
     </div>
   );
 }
-

@@ -6,10 +6,36 @@ import { useState } from 'preact/hooks';
 import { api, type CertificateDetails, type Me, messageOf, type Order } from '../api.ts';
 import { useLive } from '../live.ts';
 import { Link, navigate } from '../router.tsx';
-import { ConfirmButton, CopyButton, DaysLeft, Empty, eventTone, eventWord, formatDate, formatTime, Loading, Notice, PageTitle, relativeDays, StateBadge, useDebounced, useResource } from '../ui.tsx';
+import {
+  ConfirmButton,
+  CopyButton,
+  DaysLeft,
+  Empty,
+  eventTone,
+  eventWord,
+  formatDate,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  relativeDays,
+  StateBadge,
+  useDebounced,
+  useResource,
+} from '../ui.tsx';
 
-const KEY_TYPES: Record<string, string> = { 'ec-p256': 'ECDSA P-256', 'ec-p384': 'ECDSA P-384', 'rsa-2048': 'RSA 2048', 'rsa-3072': 'RSA 3072', 'rsa-4096': 'RSA 4096' };
-const CHALLENGES: Record<string, string> = { 'http-01': 'HTTP (a file on the web server)', 'dns-01': 'DNS (a TXT record)', 'tls-alpn-01': 'TLS-ALPN' };
+const KEY_TYPES: Record<string, string> = {
+  'ec-p256': 'ECDSA P-256',
+  'ec-p384': 'ECDSA P-384',
+  'rsa-2048': 'RSA 2048',
+  'rsa-3072': 'RSA 3072',
+  'rsa-4096': 'RSA 4096',
+};
+const CHALLENGES: Record<string, string> = {
+  'http-01': 'HTTP (a file on the web server)',
+  'dns-01': 'DNS (a TXT record)',
+  'tls-alpn-01': 'TLS-ALPN',
+};
 const REASONS = [
   { value: 'unspecified', label: 'No particular reason' },
   { value: 'keyCompromise', label: 'The private key was exposed' },
@@ -26,7 +52,10 @@ export function CertificatePage({ me, name }: { me: Me; name: string }) {
   useLive((message) => {
     if (message.kind === 'reconnected') return refresh();
     if (message.kind === 'order' && message.order.certificate === name) return refresh();
-    if (message.kind === 'event' && (message.event.certificate === name || message.event.payload.name === name)) {
+    if (
+      message.kind === 'event' &&
+      (message.event.certificate === name || message.event.payload.name === name)
+    ) {
       if (message.event.type === 'certificate.deleted') setDeleted(true);
       else refresh();
     }
@@ -56,22 +85,27 @@ export function CertificatePage({ me, name }: { me: Me; name: string }) {
       </nav>
       <PageTitle
         title={cert.name}
-        actions={
-          mayWrite &&
-          !deleted && <Actions cert={cert} path={path} onChanged={details.reload} />
-        }
+        actions={mayWrite && !deleted && <Actions cert={cert} path={path} onChanged={details.reload} />}
       >
         <span class="title-name">{cert.name}</span> <StateBadge state={cert.state} />
       </PageTitle>
-      {deleted && <Notice kind="warning">This certificate was deleted. <Link href="/certificates">Back to the list</Link></Notice>}
+      {deleted && (
+        <Notice kind="warning">
+          This certificate was deleted. <Link href="/certificates">Back to the list</Link>
+        </Notice>
+      )}
       {details.error && <Notice>{details.error}</Notice>}
       {cert.lastError && cert.state !== 'revoked' && (
         <Notice kind="warning">
           The last attempt failed: {cert.lastError}
-          {cert.retryAt ? ` certkeep tries again ${relativeDays(cert.retryAt)} (${formatTime(cert.retryAt)}).` : ''}
+          {cert.retryAt
+            ? ` certkeep tries again ${relativeDays(cert.retryAt)} (${formatTime(cert.retryAt)}).`
+            : ''}
         </Notice>
       )}
-      {order && (order.step !== 'valid' || Date.parse(order.updatedAt) > Date.now() - 10 * 60_000) && <OrderProgress order={order} mayWrite={mayWrite} onChanged={details.reload} />}
+      {order && (order.step !== 'valid' || Date.parse(order.updatedAt) > Date.now() - 10 * 60_000) && (
+        <OrderProgress order={order} mayWrite={mayWrite} onChanged={details.reload} />
+      )}
       <div class="columns columns-wide-left">
         <Facts cert={cert} />
         <Downloads cert={cert} path={path} mayWrite={mayWrite} />
@@ -83,23 +117,56 @@ export function CertificatePage({ me, name }: { me: Me; name: string }) {
   );
 }
 
-function Actions({ cert, path, onChanged }: { cert: CertificateDetails; path: string; onChanged: () => void }) {
+function Actions({
+  cert,
+  path,
+  onChanged,
+}: {
+  cert: CertificateDetails;
+  path: string;
+  onChanged: () => void;
+}) {
   const [reason, setReason] = useState('unspecified');
   return (
     <>
       {cert.state !== 'revoked' && (
-        <ConfirmButton label="Renew now" title="Renew this certificate now?" confirm="Renew now" onConfirm={async () => (await api('POST', `${path}/renew`), onChanged())}>
-          <p>certkeep orders a new certificate for the same names with a new key. The current one stays in use until the new one is issued.</p>
+        <ConfirmButton
+          label="Renew now"
+          title="Renew this certificate now?"
+          confirm="Renew now"
+          onConfirm={async () => {
+            await api('POST', `${path}/renew`);
+            onChanged();
+          }}
+        >
+          <p>
+            certkeep orders a new certificate for the same names with a new key. The current one stays in use
+            until the new one is issued.
+          </p>
         </ConfirmButton>
       )}
       {cert.state !== 'revoked' && cert.serial && (
-        <ConfirmButton label="Revoke" title="Revoke this certificate?" confirm="Revoke" danger onConfirm={async () => (await api('POST', `${path}/revoke`, { reason }), onChanged())}>
+        <ConfirmButton
+          label="Revoke"
+          title="Revoke this certificate?"
+          confirm="Revoke"
+          danger
+          onConfirm={async () => {
+            await api('POST', `${path}/revoke`, { reason });
+            onChanged();
+          }}
+        >
           <p>
-            The CA marks serial <span class="mono">{cert.serial}</span> as revoked: browsers may refuse it from then on. This cannot be undone, and the certificate is no longer renewed.
+            The CA marks serial <span class="mono">{cert.serial}</span> as revoked: browsers may refuse it
+            from then on. This cannot be undone, and the certificate is no longer renewed.
           </p>
           <div class="field">
             <label for="reason">Why</label>
-            <select id="reason" value={reason} onChange={(e) => setReason((e.target as HTMLSelectElement).value)}>
+            <select
+              id="reason"
+              value={reason}
+              onChange={(e) => setReason((e.target as HTMLSelectElement).value)}
+            >
               {REASONS.map((r) => (
                 <option key={r.value} value={r.value}>
                   {r.label}
@@ -119,7 +186,10 @@ function Actions({ cert, path, onChanged }: { cert: CertificateDetails; path: st
           navigate('/certificates');
         }}
       >
-        <p>Its versions, keys and orders are removed from certkeep. It is not revoked: a copy already deployed keeps working until it expires.</p>
+        <p>
+          Its versions, keys and orders are removed from certkeep. It is not revoked: a copy already deployed
+          keeps working until it expires.
+        </p>
       </ConfirmButton>
     </>
   );
@@ -135,10 +205,19 @@ const STEPS = [
 ];
 const ORDER = ['new', 'placed', 'provisioned', 'responded', 'ready', 'finalized', 'valid'];
 
-function OrderProgress({ order, mayWrite, onChanged }: { order: Order; mayWrite: boolean; onChanged: () => void }) {
+function OrderProgress({
+  order,
+  mayWrite,
+  onChanged,
+}: {
+  order: Order;
+  mayWrite: boolean;
+  onChanged: () => void;
+}) {
   const failed = order.step === 'invalid' || order.step === 'failed';
   const reached = ORDER.indexOf(order.step);
-  const waitingForClient = order.answeredBy === 'client' && order.goal === 'placed' && order.step === 'placed';
+  const waitingForClient =
+    order.answeredBy === 'client' && order.goal === 'placed' && order.step === 'placed';
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const validate = async () => {
@@ -153,7 +232,13 @@ function OrderProgress({ order, mayWrite, onChanged }: { order: Order; mayWrite:
       setBusy(false);
     }
   };
-  const current = failed ? 'failed' : order.step === 'valid' ? 'done' : waitingForClient ? 'waiting for you' : 'in progress';
+  const current = failed
+    ? 'failed'
+    : order.step === 'valid'
+      ? 'done'
+      : waitingForClient
+        ? 'waiting for you'
+        : 'in progress';
   return (
     <section class="card stack" aria-labelledby="order-heading">
       <div class="card-head">
@@ -165,12 +250,31 @@ function OrderProgress({ order, mayWrite, onChanged }: { order: Order; mayWrite:
       <ol class="steps" aria-live="polite">
         {STEPS.map((s) => {
           const index = ORDER.indexOf(s.step);
-          const state = failed && index === reached + 1 ? 'failed' : index <= reached ? 'done' : index === reached + 1 && !waitingForClient && !failed ? 'current' : 'todo';
+          const state =
+            failed && index === reached + 1
+              ? 'failed'
+              : index <= reached
+                ? 'done'
+                : index === reached + 1 && !waitingForClient && !failed
+                  ? 'current'
+                  : 'todo';
           return (
-            <li key={s.step} class={`step step-${state}`} aria-current={state === 'current' ? 'step' : undefined}>
+            <li
+              key={s.step}
+              class={`step step-${state}`}
+              aria-current={state === 'current' ? 'step' : undefined}
+            >
               <span class="step-dot" aria-hidden="true" />
               <span class="step-label">{s.label}</span>
-              <span class="visually-hidden">{state === 'done' ? ' (done)' : state === 'current' ? ' (now)' : state === 'failed' ? ' (failed)' : ''}</span>
+              <span class="visually-hidden">
+                {state === 'done'
+                  ? ' (done)'
+                  : state === 'current'
+                    ? ' (now)'
+                    : state === 'failed'
+                      ? ' (failed)'
+                      : ''}
+              </span>
             </li>
           );
         })}
@@ -185,7 +289,10 @@ function OrderProgress({ order, mayWrite, onChanged }: { order: Order; mayWrite:
               {busy ? 'Asking the CA…' : 'Validate'}
             </button>
           </div>
-          <p class="hint">Once every record or file above is in place, Validate asks the CA to check them; the certificate is issued right after.</p>
+          <p class="hint">
+            Once every record or file above is in place, Validate asks the CA to check them; the certificate
+            is issued right after.
+          </p>
         </div>
       )}
     </section>
@@ -203,7 +310,9 @@ function Tokens({ order }: { order: Order }) {
       </p>
       <ul class="tokens">
         {order.tokens.map((token) => {
-          const where = dns ? token.recordName : `http://${token.identifier}/.well-known/acme-challenge/${token.token}`;
+          const where = dns
+            ? token.recordName
+            : `http://${token.identifier}/.well-known/acme-challenge/${token.token}`;
           const what = dns ? token.dnsValue : token.keyAuthorization;
           return (
             <li key={`${token.identifier}-${token.token}`} class="token">
@@ -212,7 +321,10 @@ function Tokens({ order }: { order: Order }) {
                 <code class="token-value" data-copy={where}>
                   {where}
                 </code>
-                <CopyButton text={where} label={`${dns ? 'record name' : 'address'} for ${token.identifier}`} />
+                <CopyButton
+                  text={where}
+                  label={`${dns ? 'record name' : 'address'} for ${token.identifier}`}
+                />
               </div>
               <div class="token-row">
                 <span class="token-label">{dns ? 'Value' : 'Content'}</span>
@@ -262,7 +374,15 @@ function Facts({ cert }: { cert: CertificateDetails }) {
         </div>
         <div>
           <dt>Next renewal</dt>
-          <dd>{cert.state === 'revoked' ? 'Never: revoked' : !cert.autoRenew ? 'Off: renew by hand' : cert.nextRenewalAt ? `${formatDate(cert.nextRenewalAt)} (${relativeDays(cert.nextRenewalAt)})` : 'After it is issued'}</dd>
+          <dd>
+            {cert.state === 'revoked'
+              ? 'Never: revoked'
+              : !cert.autoRenew
+                ? 'Off: renew by hand'
+                : cert.nextRenewalAt
+                  ? `${formatDate(cert.nextRenewalAt)} (${relativeDays(cert.nextRenewalAt)})`
+                  : 'After it is issued'}
+          </dd>
         </div>
         {window && (
           <div>
@@ -287,7 +407,8 @@ function Facts({ cert }: { cert: CertificateDetails }) {
         <div>
           <dt>Challenge</dt>
           <dd>
-            {CHALLENGES[cert.challengeType] ?? cert.challengeType}, {cert.answeredBy === 'client' ? 'answered by you' : 'answered by certkeep'}
+            {CHALLENGES[cert.challengeType] ?? cert.challengeType},{' '}
+            {cert.answeredBy === 'client' ? 'answered by you' : 'answered by certkeep'}
           </dd>
         </div>
         {cert.serial && (
@@ -303,11 +424,21 @@ function Facts({ cert }: { cert: CertificateDetails }) {
 
 const FILES = [
   { format: 'cert', label: 'PEM', what: 'The certificate alone', secret: false },
-  { format: 'fullchain', label: 'Full chain', what: 'Certificate and intermediates, for most web servers', secret: false },
+  {
+    format: 'fullchain',
+    label: 'Full chain',
+    what: 'Certificate and intermediates, for most web servers',
+    secret: false,
+  },
   { format: 'chain', label: 'Chain', what: 'The intermediates only', secret: false },
   { format: 'der', label: 'DER', what: 'The certificate in binary form', secret: false },
   { format: 'key', label: 'Key', what: 'The private key, PEM', secret: true },
-  { format: 'pfx', label: 'PFX', what: 'Certificate, chain and key (PKCS#12), under the PFX password', secret: true },
+  {
+    format: 'pfx',
+    label: 'PFX',
+    what: 'Certificate, chain and key (PKCS#12), under the PFX password',
+    secret: true,
+  },
 ];
 
 function Downloads({ cert, path, mayWrite }: { cert: CertificateDetails; path: string; mayWrite: boolean }) {
@@ -329,17 +460,25 @@ function Downloads({ cert, path, mayWrite }: { cert: CertificateDetails; path: s
                     {f.label}
                   </span>
                 ) : (
-                  <a class="button button-secondary button-small" href={`/api/v1${path}/files/${f.format}`} download>
+                  <a
+                    class="button button-secondary button-small"
+                    href={`/api/v1${path}/files/${f.format}`}
+                    download
+                  >
                     {f.label}
                   </a>
                 )}
-                <span class="muted small">{unavailable ? 'Needs a PFX password, set when the certificate is created' : f.what}</span>
+                <span class="muted small">
+                  {unavailable ? 'Needs a PFX password, set when the certificate is created' : f.what}
+                </span>
               </li>
             );
           })}
         </ul>
       )}
-      {!mayWrite && cert.serial && <p class="hint">The private key and the PFX file need the operator or admin role.</p>}
+      {!mayWrite && cert.serial && (
+        <p class="hint">The private key and the PFX file need the operator or admin role.</p>
+      )}
     </section>
   );
 }
@@ -425,7 +564,9 @@ function History({ cert }: { cert: CertificateDetails }) {
             <li key={event.id} class="row-wrap">
               <span class={`dot dot-${eventTone(event.type)}`} aria-hidden="true" />
               <span class="event-word">{eventWord(event.type)}</span>
-              {typeof event.payload.error === 'string' && <span class="error-text small">{event.payload.error}</span>}
+              {typeof event.payload.error === 'string' && (
+                <span class="error-text small">{event.payload.error}</span>
+              )}
               <time class="muted small push" dateTime={event.createdAt}>
                 {formatTime(event.createdAt)}
               </time>
@@ -436,4 +577,3 @@ function History({ cert }: { cert: CertificateDetails }) {
     </section>
   );
 }
-

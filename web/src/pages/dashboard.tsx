@@ -4,7 +4,19 @@
 import { api, type Dashboard, type Me } from '../api.ts';
 import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
-import { DaysLeft, Empty, eventTone, eventWord, formatTime, Loading, Notice, PageTitle, relativeDays, useDebounced, useResource } from '../ui.tsx';
+import {
+  DaysLeft,
+  Empty,
+  eventTone,
+  eventWord,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  relativeDays,
+  useDebounced,
+  useResource,
+} from '../ui.tsx';
 
 const CARDS = [
   { state: 'valid', label: 'Valid', tone: 'good' },
@@ -65,7 +77,10 @@ function Overview({ data }: { data: Dashboard }) {
             <span class="stat-label">{card.label}</span>
           </Link>
         ))}
-        <Link href="/certificates?expiry=30" class={`stat ${data.expiring.count > 0 ? 'stat-warn' : 'stat-neutral'}`}>
+        <Link
+          href="/certificates?expiry=30"
+          class={`stat ${data.expiring.count > 0 ? 'stat-warn' : 'stat-neutral'}`}
+        >
           <span class="stat-value">{data.expiring.count.toLocaleString()}</span>
           <span class="stat-label">Expire within {data.expiring.withinDays} days</span>
         </Link>
@@ -73,9 +88,17 @@ function Overview({ data }: { data: Dashboard }) {
       <section class="card" aria-labelledby="chart-heading">
         <div class="card-head">
           <h2 id="chart-heading">Expiries in the next 90 days</h2>
-          <span class="muted">{data.expiryHistogram.reduce((a, b) => a + b, 0).toLocaleString()} certificates, by week</span>
+          {data.expiryHistogram.some((n) => n > 0) && (
+            <span class="muted">
+              {data.expiryHistogram.reduce((a, b) => a + b, 0).toLocaleString()} certificates, by week
+            </span>
+          )}
         </div>
-        {data.expiryHistogram.some((n) => n > 0) ? <ExpiryChart days={data.expiryHistogram} /> : <Empty title="No certificate expires in the next 90 days" />}
+        {data.expiryHistogram.some((n) => n > 0) ? (
+          <ExpiryChart days={data.expiryHistogram} />
+        ) : (
+          <Empty title="No certificate expires in the next 90 days" />
+        )}
       </section>
       <div class="columns">
         <section class="card" aria-labelledby="soon-heading">
@@ -132,7 +155,9 @@ function Overview({ data }: { data: Dashboard }) {
                 <span class={`dot dot-${eventTone(event.type)}`} aria-hidden="true" />
                 <span class="event-word">{eventWord(event.type)}</span>
                 {event.certificate ? (
-                  <Link href={`/certificates/${encodeURIComponent(event.certificate)}`}>{event.certificate}</Link>
+                  <Link href={`/certificates/${encodeURIComponent(event.certificate)}`}>
+                    {event.certificate}
+                  </Link>
                 ) : (
                   <span>{String(event.payload.name ?? '')}</span>
                 )}
@@ -150,7 +175,9 @@ function Overview({ data }: { data: Dashboard }) {
 
 /** Weekly bars (13 weeks) drawn in SVG; a table says the same for screen readers. */
 function ExpiryChart({ days }: { days: number[] }) {
-  const weeks = Array.from({ length: Math.ceil(days.length / 7) }, (_, w) => days.slice(w * 7, w * 7 + 7).reduce((a, b) => a + b, 0));
+  const weeks = Array.from({ length: Math.ceil(days.length / 7) }, (_, w) =>
+    days.slice(w * 7, w * 7 + 7).reduce((a, b) => a + b, 0),
+  );
   const max = Math.max(1, ...weeks);
   const width = 100 / weeks.length;
   return (
@@ -158,7 +185,17 @@ function ExpiryChart({ days }: { days: number[] }) {
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" aria-hidden="true" class="chart-svg">
         {weeks.map((count, i) => {
           const height = count === 0 ? 0.4 : Math.max(1.5, (count / max) * 38);
-          return <rect key={i} x={i * width + width * 0.15} y={40 - height} width={width * 0.7} height={height} rx="0.6" class={i < 1 ? 'bar bar-urgent' : i < 5 ? 'bar bar-soon' : 'bar'} />;
+          return (
+            <rect
+              key={i}
+              x={i * width + width * 0.15}
+              y={40 - height}
+              width={width * 0.7}
+              height={height}
+              rx="0.6"
+              class={i < 1 ? 'bar bar-urgent' : i < 5 ? 'bar bar-soon' : 'bar'}
+            />
+          );
         })}
       </svg>
       <div class="chart-axis" aria-hidden="true">
@@ -189,4 +226,3 @@ function ExpiryChart({ days }: { days: number[] }) {
     </div>
   );
 }
-

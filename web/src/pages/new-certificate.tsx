@@ -18,7 +18,9 @@ const KEY_TYPES = [
 /** The managed zone that holds a name's challenge record: the longest suffix of _acme-challenge.<name>. */
 export function zoneOf(name: string, zones: Zone[]): Zone | undefined {
   const record = `_acme-challenge.${name.replace(/^\*\./, '')}`.toLowerCase();
-  return zones.filter((z) => record === z.zone || record.endsWith(`.${z.zone}`)).sort((a, b) => b.zone.length - a.zone.length)[0];
+  return zones
+    .filter((z) => record === z.zone || record.endsWith(`.${z.zone}`))
+    .sort((a, b) => b.zone.length - a.zone.length)[0];
 }
 
 export function NewCertificatePage({ me }: { me: Me }) {
@@ -42,7 +44,9 @@ export function NewCertificatePage({ me }: { me: Me }) {
     return (
       <div class="stack-lg">
         <PageTitle title="New certificate">New certificate</PageTitle>
-        <Notice kind="info">Your role (viewer) cannot create certificates; an operator or admin of your subscription can.</Notice>
+        <Notice kind="info">
+          Your role (viewer) cannot create certificates; an operator or admin of your subscription can.
+        </Notice>
       </div>
     );
   }
@@ -72,7 +76,12 @@ export function NewCertificatePage({ me }: { me: Me }) {
       const created = await api<{ certificate: { name: string } }>('POST', '/certificates', body);
       navigate(`/certificates/${encodeURIComponent(created.certificate.name)}`);
     } catch (e) {
-      if (e instanceof ApiError) setErrors(Object.fromEntries(Object.entries(e.fields).map(([field, message]) => [field.split('.')[0], message])));
+      if (e instanceof ApiError)
+        setErrors(
+          Object.fromEntries(
+            Object.entries(e.fields).map(([field, message]) => [field.split('.')[0], message]),
+          ),
+        );
       setError(messageOf(e));
       setBusy(false);
     }
@@ -86,7 +95,12 @@ export function NewCertificatePage({ me }: { me: Me }) {
       <PageTitle title="New certificate">New certificate</PageTitle>
       <form onSubmit={submit} class="card stack form" noValidate>
         {error && <Notice>{error}</Notice>}
-        <Field label="Names" name="names" hint="One name per line, e.g. example.com and www.example.com. A wildcard (*.example.com) needs DNS." error={errors.names}>
+        <Field
+          label="Names"
+          name="names"
+          hint="One name per line, e.g. example.com and www.example.com. A wildcard (*.example.com) needs DNS."
+          error={errors.names}
+        >
           <textarea
             id="field-names"
             name="names"
@@ -105,14 +119,28 @@ export function NewCertificatePage({ me }: { me: Me }) {
         <fieldset class="choice">
           <legend>Who answers the CA's challenges</legend>
           <label class="option">
-            <input type="radio" name="answeredBy" value="certkeep" checked={answeredBy === 'certkeep'} onChange={() => setAnsweredBy('certkeep')} />
+            <input
+              type="radio"
+              name="answeredBy"
+              value="certkeep"
+              checked={answeredBy === 'certkeep'}
+              onChange={() => setAnsweredBy('certkeep')}
+            />
             <span>
               <strong>certkeep answers them</strong>
-              <span class="hint">It serves the HTTP file or writes the DNS record itself, and renews on its own.</span>
+              <span class="hint">
+                It serves the HTTP file or writes the DNS record itself, and renews on its own.
+              </span>
             </span>
           </label>
           <label class="option">
-            <input type="radio" name="answeredBy" value="client" checked={answeredBy === 'client'} onChange={() => setAnsweredBy('client')} />
+            <input
+              type="radio"
+              name="answeredBy"
+              value="client"
+              checked={answeredBy === 'client'}
+              onChange={() => setAnsweredBy('client')}
+            />
             <span>
               <strong>I place the tokens myself</strong>
               <span class="hint">certkeep shows each record or file to create, then you click Validate.</span>
@@ -123,14 +151,27 @@ export function NewCertificatePage({ me }: { me: Me }) {
         <fieldset class="choice">
           <legend>How control of the names is proven</legend>
           <label class="option">
-            <input type="radio" name="challenge" value="http-01" checked={type === 'http-01'} disabled={wildcard} onChange={() => setChallenge('http-01')} />
+            <input
+              type="radio"
+              name="challenge"
+              value="http-01"
+              checked={type === 'http-01'}
+              disabled={wildcard}
+              onChange={() => setChallenge('http-01')}
+            />
             <span>
               <strong>HTTP</strong>
               <span class="hint">A file under /.well-known/acme-challenge/ on port 80 of each name.</span>
             </span>
           </label>
           <label class="option">
-            <input type="radio" name="challenge" value="dns-01" checked={type === 'dns-01'} onChange={() => setChallenge('dns-01')} />
+            <input
+              type="radio"
+              name="challenge"
+              value="dns-01"
+              checked={type === 'dns-01'}
+              onChange={() => setChallenge('dns-01')}
+            />
             <span>
               <strong>DNS</strong>
               <span class="hint">A TXT record at _acme-challenge.&lt;name&gt;. Needed for wildcards.</span>
@@ -146,14 +187,16 @@ export function NewCertificatePage({ me }: { me: Me }) {
                 const zone = zoneOf(n, known);
                 return (
                   <li key={n}>
-                    <span class="mono">{n}</span>: {zone ? `zone ${zone.zone} (${zone.provider})` : 'no managed zone'}
+                    <span class="mono">{n}</span>:{' '}
+                    {zone ? `zone ${zone.zone} (${zone.provider})` : 'no managed zone'}
                   </li>
                 );
               })}
             </ul>
             {answeredBy === 'certkeep' && outside.length > 0 && (
               <Notice kind="warning">
-                certkeep can write records only in the zones it manages. Add the zone under <Link href="/settings/zones">Settings</Link>, or choose “I place the tokens myself”.
+                certkeep can write records only in the zones it manages. Add the zone under{' '}
+                <Link href="/settings/zones">Settings</Link>, or choose “I place the tokens myself”.
               </Notice>
             )}
           </div>
@@ -169,10 +212,36 @@ export function NewCertificatePage({ me }: { me: Me }) {
               ))}
             </select>
           </Field>
-          <Field label="Certificate name (optional)" name="name" hint="How it is listed; the first name if left empty." error={errors.name} spellcheck={false} autocapitalize="off" />
-          <Field label="CA (optional)" name="ca" type="url" placeholder="https://…/directory" hint="An ACME directory URL; empty for the server's default CA." error={errors.ca} />
-          <Field label="Profile (optional)" name="profile" hint="A certificate profile the CA offers, e.g. shortlived." error={errors.profile} />
-          <Field label="PFX password (optional)" name="pfxPassword" type="password" autocomplete="new-password" hint="Protects the PFX file; without one there is no PFX download." error={errors.pfxPassword} />
+          <Field
+            label="Certificate name (optional)"
+            name="name"
+            hint="How it is listed; the first name if left empty."
+            error={errors.name}
+            spellcheck={false}
+            autocapitalize="off"
+          />
+          <Field
+            label="CA (optional)"
+            name="ca"
+            type="url"
+            placeholder="https://…/directory"
+            hint="An ACME directory URL; empty for the server's default CA."
+            error={errors.ca}
+          />
+          <Field
+            label="Profile (optional)"
+            name="profile"
+            hint="A certificate profile the CA offers, e.g. shortlived."
+            error={errors.profile}
+          />
+          <Field
+            label="PFX password (optional)"
+            name="pfxPassword"
+            type="password"
+            autocomplete="new-password"
+            hint="Protects the PFX file; without one there is no PFX download."
+            error={errors.pfxPassword}
+          />
         </div>
 
         <div class="form-actions">

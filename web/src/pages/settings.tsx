@@ -5,7 +5,17 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, type Me, messageOf, type Provider, type Zone } from '../api.ts';
 import { Link } from '../router.tsx';
-import { ConfirmButton, CopyButton, Empty, Field, formatTime, Loading, Notice, PageTitle, useResource } from '../ui.tsx';
+import {
+  ConfirmButton,
+  CopyButton,
+  Empty,
+  Field,
+  formatTime,
+  Loading,
+  Notice,
+  PageTitle,
+  useResource,
+} from '../ui.tsx';
 
 const SECTIONS = [
   { id: 'zones', label: 'DNS zones', admin: false },
@@ -74,12 +84,17 @@ function Zones({ admin }: { admin: boolean }) {
         <h2 id="zones-heading" class="card-title">
           Managed zones
         </h2>
-        <p class="card-intro muted">certkeep writes DNS-01 records in these zones itself, so certificates for names in them need no manual steps.</p>
+        <p class="card-intro muted">
+          certkeep writes DNS-01 records in these zones itself, so certificates for names in them need no
+          manual steps.
+        </p>
         {zones.error && <Notice>{zones.error}</Notice>}
         {!zones.data ? (
           <Loading what="zones" />
         ) : zones.data.zones.length === 0 ? (
-          <Empty title="No zones yet">{admin && <p>Add one below to let certkeep answer DNS challenges.</p>}</Empty>
+          <Empty title="No zones yet">
+            {admin && <p>Add one below to let certkeep answer DNS challenges.</p>}
+          </Empty>
         ) : (
           <ul class="list">
             {zones.data.zones.map((zone) => (
@@ -100,8 +115,18 @@ function ZoneRow({ zone, admin, onRemoved }: { zone: Zone; admin: boolean; onRem
     setTesting(true);
     setResult(undefined);
     try {
-      const outcome = await api<{ ok: true; elapsedMs: number } | { ok: false; error: string }>('POST', `/zones/${encodeURIComponent(zone.zone)}/test`);
-      setResult(outcome.ok ? { ok: true, text: `Works: a test record was served by every nameserver after ${(outcome.elapsedMs / 1000).toFixed(1)} s, and removed.` } : { ok: false, text: `Failed: ${outcome.error}` });
+      const outcome = await api<{ ok: true; elapsedMs: number } | { ok: false; error: string }>(
+        'POST',
+        `/zones/${encodeURIComponent(zone.zone)}/test`,
+      );
+      setResult(
+        outcome.ok
+          ? {
+              ok: true,
+              text: `Works: a test record was served by every nameserver after ${(outcome.elapsedMs / 1000).toFixed(1)} s, and removed.`,
+            }
+          : { ok: false, text: `Failed: ${outcome.error}` },
+      );
     } catch (e) {
       setResult({ ok: false, text: messageOf(e) });
     } finally {
@@ -120,7 +145,8 @@ function ZoneRow({ zone, admin, onRemoved }: { zone: Zone; admin: boolean; onRem
         </span>
         {zone.delegation && (
           <span class="small">
-            Create once at your DNS: <code>{zone.delegation.record}</code> CNAME <code>{zone.delegation.target}</code>
+            Create once at your DNS: <code>{zone.delegation.record}</code> CNAME{' '}
+            <code>{zone.delegation.target}</code>
           </span>
         )}
         {result && (
@@ -131,11 +157,30 @@ function ZoneRow({ zone, admin, onRemoved }: { zone: Zone; admin: boolean; onRem
       </div>
       {admin && (
         <div class="list-actions">
-          <button type="button" class="button button-secondary button-small" onClick={test} disabled={testing} aria-label={`Test zone ${zone.zone}`}>
+          <button
+            type="button"
+            class="button button-secondary button-small"
+            onClick={test}
+            disabled={testing}
+            aria-label={`Test zone ${zone.zone}`}
+          >
             {testing ? 'Testing…' : 'Test'}
           </button>
-          <ConfirmButton small danger label="Remove" title={`Remove zone ${zone.zone}?`} confirm="Remove zone" onConfirm={async () => (await api('DELETE', `/zones/${encodeURIComponent(zone.zone)}`), onRemoved())}>
-            <p>certkeep stops writing records there. Certificates for its names then need their tokens placed by hand, or another zone.</p>
+          <ConfirmButton
+            small
+            danger
+            label="Remove"
+            title={`Remove zone ${zone.zone}?`}
+            confirm="Remove zone"
+            onConfirm={async () => {
+              await api('DELETE', `/zones/${encodeURIComponent(zone.zone)}`);
+              onRemoved();
+            }}
+          >
+            <p>
+              certkeep stops writing records there. Certificates for its names then need their tokens placed
+              by hand, or another zone.
+            </p>
           </ConfirmButton>
         </div>
       )}
@@ -147,9 +192,20 @@ function AddZone({ providers, onAdded }: { providers: Provider[]; onAdded: () =>
   const [providerName, setProviderName] = useState(providers[0]?.name ?? '');
   const provider = providers.find((p) => p.name === providerName);
   const form = useSubmit(async (data) => {
-    const settings = Object.fromEntries((provider?.settings ?? []).map((s) => [s.name, String(data.get(`setting-${s.name}`) ?? '').trim()]).filter(([, v]) => v !== ''));
-    const nameservers = String(data.get('nameservers') ?? '').split(/[\s,]+/).filter(Boolean);
-    await api('POST', '/zones', { zone: String(data.get('zone')).trim(), provider: providerName, settings, ...(nameservers.length ? { nameservers } : {}) });
+    const settings = Object.fromEntries(
+      (provider?.settings ?? [])
+        .map((s) => [s.name, String(data.get(`setting-${s.name}`) ?? '').trim()])
+        .filter(([, v]) => v !== ''),
+    );
+    const nameservers = String(data.get('nameservers') ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean);
+    await api('POST', '/zones', {
+      zone: String(data.get('zone')).trim(),
+      provider: providerName,
+      settings,
+      ...(nameservers.length ? { nameservers } : {}),
+    });
     onAdded();
   });
   return (
@@ -158,9 +214,23 @@ function AddZone({ providers, onAdded }: { providers: Provider[]; onAdded: () =>
       <form onSubmit={form.onSubmit} class="stack form" noValidate>
         {form.error && <Notice>{form.error}</Notice>}
         <div class="grid-2">
-          <Field label="Zone" name="zone" placeholder="example.com" required spellcheck={false} autocapitalize="off" error={form.errors.zone} />
+          <Field
+            label="Zone"
+            name="zone"
+            placeholder="example.com"
+            required
+            spellcheck={false}
+            autocapitalize="off"
+            error={form.errors.zone}
+          />
           <Field label="Provider" name="provider" hint={provider?.description} error={form.errors.provider}>
-            <select id="field-provider" name="provider" value={providerName} onChange={(e) => setProviderName((e.target as HTMLSelectElement).value)} aria-describedby="field-provider-hint">
+            <select
+              id="field-provider"
+              name="provider"
+              value={providerName}
+              onChange={(e) => setProviderName((e.target as HTMLSelectElement).value)}
+              aria-describedby="field-provider-hint"
+            >
               {providers.map((p) => (
                 <option key={p.name} value={p.name}>
                   {p.name}
@@ -181,7 +251,14 @@ function AddZone({ providers, onAdded }: { providers: Provider[]; onAdded: () =>
               error={form.errors[`settings.${s.name}`] ?? form.errors[s.name]}
             />
           ))}
-          <Field label="Nameservers to check (optional)" name="nameservers" placeholder="ns1.example.com:53" spellcheck={false} hint="host:port of each server to wait for; empty to ask the zone's public nameservers." error={form.errors.nameservers} />
+          <Field
+            label="Nameservers to check (optional)"
+            name="nameservers"
+            placeholder="ns1.example.com:53"
+            spellcheck={false}
+            hint="host:port of each server to wait for; empty to ask the zone's public nameservers."
+            error={form.errors.nameservers}
+          />
         </div>
         <div>
           <button type="submit" class="button button-primary" disabled={form.busy}>
@@ -212,14 +289,26 @@ interface Delivery {
   createdAt: string;
 }
 
-const EVENT_TYPES = ['certificate.issued', 'certificate.renewed', 'certificate.revoked', 'certificate.deleted', 'certificate.expiring', 'certificate.expired', 'issuance.failed', 'renewal.failed'];
+const EVENT_TYPES = [
+  'certificate.issued',
+  'certificate.renewed',
+  'certificate.revoked',
+  'certificate.deleted',
+  'certificate.expiring',
+  'certificate.expired',
+  'issuance.failed',
+  'renewal.failed',
+];
 
 function Webhooks({ admin }: { admin: boolean }) {
   const hooks = useResource(() => api<{ webhooks: Webhook[] }>('GET', '/webhooks'), []);
   const [secret, setSecret] = useState<string>();
   const form = useSubmit(async (data) => {
     const eventTypes = data.getAll('eventTypes').map(String);
-    const created = await api<{ secret: string }>('POST', '/webhooks', { url: String(data.get('url')).trim(), eventTypes });
+    const created = await api<{ secret: string }>('POST', '/webhooks', {
+      url: String(data.get('url')).trim(),
+      eventTypes,
+    });
     setSecret(created.secret);
     hooks.reload();
   });
@@ -229,7 +318,9 @@ function Webhooks({ admin }: { admin: boolean }) {
         <h2 id="hooks-heading" class="card-title">
           Webhooks
         </h2>
-        <p class="card-intro muted">certkeep POSTs each event to these addresses, signed with the webhook's secret.</p>
+        <p class="card-intro muted">
+          certkeep POSTs each event to these addresses, signed with the webhook's secret.
+        </p>
         {hooks.error && <Notice>{hooks.error}</Notice>}
         {!hooks.data ? (
           <Loading what="webhooks" />
@@ -248,17 +339,26 @@ function Webhooks({ admin }: { admin: boolean }) {
           <h2 id="add-hook-heading">Add a webhook</h2>
           {secret && (
             <Notice kind="success">
-              Signing secret, shown only now: <code data-copy={secret}>{secret}</code> <CopyButton text={secret} label="signing secret" />
+              Signing secret, shown only now: <code data-copy={secret}>{secret}</code>{' '}
+              <CopyButton text={secret} label="signing secret" />
             </Notice>
           )}
           <form onSubmit={form.onSubmit} class="stack form" noValidate>
             {form.error && <Notice>{form.error}</Notice>}
-            <Field label="URL" name="url" type="url" placeholder="https://hooks.example.com/certkeep" required error={form.errors.url} />
+            <Field
+              label="URL"
+              name="url"
+              type="url"
+              placeholder="https://hooks.example.com/certkeep"
+              required
+              error={form.errors.url}
+            />
             <fieldset class="checks">
               <legend>Events (none checked: every event)</legend>
               {EVENT_TYPES.map((type) => (
                 <label key={type} class="check">
-                  <input type="checkbox" name="eventTypes" value={type} /> <span class="mono small">{type}</span>
+                  <input type="checkbox" name="eventTypes" value={type} />{' '}
+                  <span class="mono small">{type}</span>
                 </label>
               ))}
             </fieldset>
@@ -282,15 +382,31 @@ function WebhookRow({ hook, admin, onRemoved }: { hook: Webhook; admin: boolean;
         <div class="list-main">
           <span class="strong break">{hook.url}</span>
           <span class="muted small">
-            {hook.eventTypes.length === 0 ? 'every event' : hook.eventTypes.join(', ')} · added {formatTime(hook.createdAt)}
+            {hook.eventTypes.length === 0 ? 'every event' : hook.eventTypes.join(', ')} · added{' '}
+            {formatTime(hook.createdAt)}
           </span>
         </div>
         <div class="list-actions">
-          <button type="button" class="button button-secondary button-small" aria-expanded={open} onClick={() => setOpen(!open)}>
+          <button
+            type="button"
+            class="button button-secondary button-small"
+            aria-expanded={open}
+            onClick={() => setOpen(!open)}
+          >
             {open ? 'Hide deliveries' : 'Deliveries'}
           </button>
           {admin && (
-            <ConfirmButton small danger label="Remove" title="Remove this webhook?" confirm="Remove webhook" onConfirm={async () => (await api('DELETE', `/webhooks/${hook.id}`), onRemoved())}>
+            <ConfirmButton
+              small
+              danger
+              label="Remove"
+              title="Remove this webhook?"
+              confirm="Remove webhook"
+              onConfirm={async () => {
+                await api('DELETE', `/webhooks/${hook.id}`);
+                onRemoved();
+              }}
+            >
               <p>No more events are sent to {hook.url}; its delivery log goes too.</p>
             </ConfirmButton>
           )}
@@ -302,7 +418,10 @@ function WebhookRow({ hook, admin, onRemoved }: { hook: Webhook; admin: boolean;
 }
 
 function DeliveryLog({ id }: { id: string }) {
-  const log = useResource(() => api<{ deliveries: Delivery[] }>('GET', `/webhooks/${id}/deliveries?limit=20`), [id]);
+  const log = useResource(
+    () => api<{ deliveries: Delivery[] }>('GET', `/webhooks/${id}/deliveries?limit=20`),
+    [id],
+  );
   if (log.error) return <Notice>{log.error}</Notice>;
   if (!log.data) return <Loading what="deliveries" />;
   if (log.data.deliveries.length === 0) return <p class="muted small">Nothing sent yet.</p>;
@@ -323,7 +442,13 @@ function DeliveryLog({ id }: { id: string }) {
             <td data-label="Event" class="mono small">
               {d.eventType}
             </td>
-            <td data-label="Result">{d.status === 'delivered' ? `Delivered (${d.lastStatusCode})` : d.status === 'pending' ? `Retrying${d.lastError ? `: ${d.lastError}` : ''}` : `Gave up: ${d.lastError ?? d.lastStatusCode}`}</td>
+            <td data-label="Result">
+              {d.status === 'delivered'
+                ? `Delivered (${d.lastStatusCode})`
+                : d.status === 'pending'
+                  ? `Retrying${d.lastError ? `: ${d.lastError}` : ''}`
+                  : `Gave up: ${d.lastError ?? d.lastStatusCode}`}
+            </td>
             <td data-label="Tries">{d.attempts}</td>
             <td data-label="When">{formatTime(d.createdAt)}</td>
           </tr>
@@ -340,22 +465,41 @@ function Notifications({ admin }: { admin: boolean }) {
   const [saved, setSaved] = useState(false);
   const form = useSubmit(async (data) => {
     setSaved(false);
-    const emails = String(data.get('emails') ?? '').split(/[\s,;]+/).filter(Boolean);
+    const emails = String(data.get('emails') ?? '')
+      .split(/[\s,;]+/)
+      .filter(Boolean);
     await api('PUT', '/notifications', { emails });
     setSaved(true);
     recipients.reload();
   });
-  if (!recipients.data) return recipients.error ? <Notice>{recipients.error}</Notice> : <Loading what="recipients" />;
+  if (!recipients.data)
+    return recipients.error ? <Notice>{recipients.error}</Notice> : <Loading what="recipients" />;
   return (
     <section class="card stack" aria-labelledby="mail-heading">
       <h2 id="mail-heading">Notification mail</h2>
-      <p class="muted">Who gets a message when a renewal fails, when it recovers, and before a certificate expires (if the server sends mail).</p>
+      <p class="muted">
+        Who gets a message when a renewal fails, when it recovers, and before a certificate expires (if the
+        server sends mail).
+      </p>
       {admin ? (
         <form onSubmit={form.onSubmit} class="stack form-narrow" noValidate>
           {form.error && <Notice>{form.error}</Notice>}
           {saved && <Notice kind="success">Saved.</Notice>}
-          <Field label="Recipients" name="emails" hint="One address per line; empty for no mail." error={form.errors.emails}>
-            <textarea id="field-emails" name="emails" rows={4} aria-describedby="field-emails-hint" spellcheck={false} defaultValue={recipients.data.emails.join('\n')} key={recipients.data.emails.join(',')} />
+          <Field
+            label="Recipients"
+            name="emails"
+            hint="One address per line; empty for no mail."
+            error={form.errors.emails}
+          >
+            <textarea
+              id="field-emails"
+              name="emails"
+              rows={4}
+              aria-describedby="field-emails-hint"
+              spellcheck={false}
+              defaultValue={recipients.data.emails.join('\n')}
+              key={recipients.data.emails.join(',')}
+            />
           </Field>
           <div>
             <button type="submit" class="button button-primary" disabled={form.busy}>
@@ -387,13 +531,20 @@ interface ApiKey {
   revokedAt: string | null;
 }
 
-const SCOPE_WORDS: Record<string, string> = { read: 'Read', write: 'Read and change certificates', admin: 'Everything (admin)' };
+const SCOPE_WORDS: Record<string, string> = {
+  read: 'Read',
+  write: 'Read and change certificates',
+  admin: 'Everything (admin)',
+};
 
 function ApiKeys() {
   const keys = useResource(() => api<{ keys: ApiKey[] }>('GET', '/api-keys'), []);
   const [shown, setShown] = useState<string>();
   const form = useSubmit(async (data) => {
-    const created = await api<{ apiKey: string }>('POST', '/api-keys', { scope: String(data.get('scope')), label: String(data.get('label') ?? '').trim() });
+    const created = await api<{ apiKey: string }>('POST', '/api-keys', {
+      scope: String(data.get('scope')),
+      label: String(data.get('label') ?? '').trim(),
+    });
     setShown(created.apiKey);
     keys.reload();
   });
@@ -405,7 +556,10 @@ function ApiKeys() {
         <h2 id="keys-heading" class="card-title">
           API keys
         </h2>
-        <p class="card-intro muted">Programs use these with the REST API (Authorization: Bearer &lt;key&gt;). A key has the rights of the role of the same name.</p>
+        <p class="card-intro muted">
+          Programs use these with the REST API (Authorization: Bearer &lt;key&gt;). A key has the rights of
+          the role of the same name.
+        </p>
         {keys.error && <Notice>{keys.error}</Notice>}
         {!keys.data ? (
           <Loading what="keys" />
@@ -423,7 +577,17 @@ function ApiKeys() {
                   </span>
                 </div>
                 <div class="list-actions">
-                  <ConfirmButton small danger label="Revoke" title="Revoke this key?" confirm="Revoke key" onConfirm={async () => (await api('DELETE', `/api-keys/${key.id}`), keys.reload())}>
+                  <ConfirmButton
+                    small
+                    danger
+                    label="Revoke"
+                    title="Revoke this key?"
+                    confirm="Revoke key"
+                    onConfirm={async () => {
+                      await api('DELETE', `/api-keys/${key.id}`);
+                      keys.reload();
+                    }}
+                  >
                     <p>
                       Programs using <span class="mono">{key.prefix}…</span> are refused from now on.
                     </p>
@@ -433,7 +597,11 @@ function ApiKeys() {
             ))}
           </ul>
         )}
-        {revoked.length > 0 && <p class="card-intro muted small">{revoked.length} revoked {revoked.length === 1 ? 'key' : 'keys'} not shown.</p>}
+        {revoked.length > 0 && (
+          <p class="card-intro muted small">
+            {revoked.length} revoked {revoked.length === 1 ? 'key' : 'keys'} not shown.
+          </p>
+        )}
       </section>
       <section class="card stack" aria-labelledby="new-key-heading">
         <h2 id="new-key-heading">Create a key</h2>
@@ -447,7 +615,13 @@ function ApiKeys() {
         )}
         <form onSubmit={form.onSubmit} class="stack form-narrow" noValidate>
           {form.error && <Notice>{form.error}</Notice>}
-          <Field label="What it is for" name="label" placeholder="deploy script on web-1" maxLength={100} error={form.errors.label} />
+          <Field
+            label="What it is for"
+            name="label"
+            placeholder="deploy script on web-1"
+            maxLength={100}
+            error={form.errors.label}
+          />
           <Field label="Rights" name="scope" error={form.errors.scope}>
             <select id="field-scope" name="scope">
               <option value="read">Read (like a viewer)</option>
@@ -483,7 +657,10 @@ function Users({ me }: { me: Me }) {
   const users = useResource(() => api<{ users: User[] }>('GET', '/users'), []);
   const [password, setPassword] = useState<{ email: string; password: string }>();
   const form = useSubmit(async (data) => {
-    const created = await api<{ user: User; oneTimePassword: string }>('POST', '/users', { email: String(data.get('email')).trim(), role: String(data.get('role')) });
+    const created = await api<{ user: User; oneTimePassword: string }>('POST', '/users', {
+      email: String(data.get('email')).trim(),
+      role: String(data.get('role')),
+    });
     setPassword({ email: created.user.email, password: created.oneTimePassword });
     users.reload();
   });
@@ -497,10 +674,12 @@ function Users({ me }: { me: Me }) {
       {password && (
         <Notice kind="success">
           <p>
-            One-time password for {password.email}, shown only now. Give it to them; they choose their own at the first sign-in.
+            One-time password for {password.email}, shown only now. Give it to them; they choose their own at
+            the first sign-in.
           </p>
           <p class="secret-line">
-            <code data-copy={password.password}>{password.password}</code> <CopyButton text={password.password} label="one-time password" />
+            <code data-copy={password.password}>{password.password}</code>{' '}
+            <CopyButton text={password.password} label="one-time password" />
           </p>
         </Notice>
       )}
@@ -519,15 +698,40 @@ function Users({ me }: { me: Me }) {
                   <span class="strong">{user.email}</span>
                   <span class="pill">{ROLE_WORDS[user.role] ?? user.role}</span>
                   <span class="muted small">
-                    {user.lockedUntil ? `Locked after wrong passwords until ${formatTime(user.lockedUntil)}` : user.mustChangePassword ? 'Has not chosen a password yet' : user.lastSignInAt ? `Last signed in ${formatTime(user.lastSignInAt)}` : 'Never signed in'}
+                    {user.lockedUntil
+                      ? `Locked after wrong passwords until ${formatTime(user.lockedUntil)}`
+                      : user.mustChangePassword
+                        ? 'Has not chosen a password yet'
+                        : user.lastSignInAt
+                          ? `Last signed in ${formatTime(user.lastSignInAt)}`
+                          : 'Never signed in'}
                   </span>
                 </div>
                 {user.id !== me.user?.id && (
                   <div class="list-actions">
-                    <ConfirmButton small label="Reset password" title={`Reset the password of ${user.email}?`} confirm="Reset password" onConfirm={() => reset(user)}>
-                      <p>They are signed out everywhere and get a one-time password to replace at their next sign-in.</p>
+                    <ConfirmButton
+                      small
+                      label="Reset password"
+                      title={`Reset the password of ${user.email}?`}
+                      confirm="Reset password"
+                      onConfirm={() => reset(user)}
+                    >
+                      <p>
+                        They are signed out everywhere and get a one-time password to replace at their next
+                        sign-in.
+                      </p>
                     </ConfirmButton>
-                    <ConfirmButton small danger label="Remove" title={`Remove ${user.email}?`} confirm="Remove user" onConfirm={async () => (await api('DELETE', `/users/${user.id}`), users.reload())}>
+                    <ConfirmButton
+                      small
+                      danger
+                      label="Remove"
+                      title={`Remove ${user.email}?`}
+                      confirm="Remove user"
+                      onConfirm={async () => {
+                        await api('DELETE', `/users/${user.id}`);
+                        users.reload();
+                      }}
+                    >
                       <p>They are signed out at once and can no longer sign in.</p>
                     </ConfirmButton>
                   </div>
@@ -541,7 +745,14 @@ function Users({ me }: { me: Me }) {
         <h2 id="add-user-heading">Add a user</h2>
         <form onSubmit={form.onSubmit} class="stack form-narrow" noValidate>
           {form.error && <Notice>{form.error}</Notice>}
-          <Field label="Their email" name="email" type="email" autocomplete="off" required error={form.errors.email} />
+          <Field
+            label="Their email"
+            name="email"
+            type="email"
+            autocomplete="off"
+            required
+            error={form.errors.email}
+          />
           <Field label="Role" name="role" error={form.errors.role}>
             <select id="field-role" name="role">
               <option value="viewer">Viewer: sees certificates, never keys</option>

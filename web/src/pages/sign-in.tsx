@@ -13,9 +13,16 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      onSignedIn(await api<Me>('POST', '/session', { email: String(form.get('email')), password: String(form.get('password')) }));
+      onSignedIn(
+        await api<Me>('POST', '/session', {
+          email: String(form.get('email')),
+          password: String(form.get('password')),
+        }),
+      );
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 400 ? 'Enter your email and your password.' : messageOf(e));
+      setError(
+        e instanceof ApiError && e.status === 400 ? 'Enter your email and your password.' : messageOf(e),
+      );
       setBusy(false);
     }
   };
@@ -35,7 +42,10 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
-        <p class="hint auth-foot">No account yet? An admin of your subscription can add you, or on the server: certkeep admin user create.</p>
+        <p class="hint auth-foot">
+          No account yet? An admin of your subscription can add you, or on the server: certkeep admin user
+          create.
+        </p>
       </div>
     </main>
   );
