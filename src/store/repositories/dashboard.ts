@@ -98,7 +98,8 @@ export async function expiryHistogram(
   const day = sql<number | string>`(v.not_after - ${now}) / ${DAY_MS}`;
   const rows = await expiringBetween(db, subscriptionId, now, now + days * DAY_MS)
     .select([day.as('day'), (eb) => eb.fn.countAll<number | string>().as('count')])
-    .groupBy(day)
+    // By position: PostgreSQL would not see the parameters of the select list and of GROUP BY as one expression.
+    .groupBy(sql`1`)
     .execute();
   const counts = new Array<number>(days).fill(0);
   for (const row of rows) counts[Math.floor(Number(row.day))] += Number(row.count);
