@@ -1,6 +1,7 @@
 // What the live stream reads to learn what changed since it last looked: new
 // events, and orders whose step moved (on this instance or another).
 import type { Db } from './db.ts';
+import { eventsWithNames } from './events.ts';
 
 export async function newestEventId(db: Db): Promise<number> {
   const row = await db.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
@@ -8,15 +9,7 @@ export async function newestEventId(db: Db): Promise<number> {
 }
 
 export function eventsAfter(db: Db, afterId: number, limit: number) {
-  return db
-    .selectFrom('events')
-    .leftJoin('certificates', 'certificates.id', 'events.certificate_id')
-    .selectAll('events')
-    .select('certificates.name as certificate_name')
-    .where('events.id', '>', afterId)
-    .orderBy('events.id')
-    .limit(limit)
-    .execute();
+  return eventsWithNames(db).where('events.id', '>', afterId).orderBy('events.id').limit(limit).execute();
 }
 
 /** Orders changed at or after `since`, with their certificate's name and owner. */

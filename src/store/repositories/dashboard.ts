@@ -4,8 +4,20 @@
 import { sql } from 'kysely';
 import type { Db } from './db.ts';
 import type { CertificateWithDates } from './certificates.ts';
+import { eventsWithNames } from './events.ts';
 
 const DAY_MS = 86_400_000;
+
+/** What a certificate summary shows (views.ts): its own columns and its current version's serial and dates. */
+const SUMMARY_COLUMNS = [
+  'c.name',
+  'c.state',
+  'c.identifiers',
+  'c.next_renewal_at',
+  'v.serial',
+  'v.not_before',
+  'v.not_after',
+] as const;
 
 /** A subscription's live certificates (not deleted) with their current version. */
 function live(db: Db, subscriptionId: string) {
@@ -52,15 +64,7 @@ export function soonestExpiring(
   limit: number,
 ): Promise<CertificateWithDates[]> {
   return expiringBetween(db, subscriptionId, from, to)
-    .select([
-      'c.name',
-      'c.state',
-      'c.identifiers',
-      'c.next_renewal_at',
-      'v.serial',
-      'v.not_before',
-      'v.not_after',
-    ])
+    .select(SUMMARY_COLUMNS)
     .orderBy('v.not_after')
     .limit(limit)
     .execute();
@@ -138,15 +142,7 @@ export async function searchCertificates(
   subscriptionId: string,
   query: ListQuery,
 ): Promise<{ rows: CertificateWithDates[]; total: number }> {
-  let page = filtered(db, subscriptionId, query).select([
-    'c.name',
-    'c.state',
-    'c.identifiers',
-    'c.next_renewal_at',
-    'v.serial',
-    'v.not_before',
-    'v.not_after',
-  ]);
+  let page = filtered(db, subscriptionId, query).select(SUMMARY_COLUMNS);
   const sort = query.sort ?? 'name';
   if (sort === 'expiry' || sort === '-expiry') {
     // Certificates not issued yet last either way (SQLite and PostgreSQL put NULLs at opposite ends).
@@ -169,12 +165,7 @@ export async function searchCertificates(
 
 /** A subscription's newest events, acknowledged or not (or one certificate's), newest first. */
 export function recentEvents(db: Db, subscriptionId: string, limit: number, certificateId?: string) {
-  let query = db
-    .selectFrom('events')
-    .leftJoin('certificates', 'certificates.id', 'events.certificate_id')
-    .selectAll('events')
-    .select('certificates.name as certificate_name')
-    .where('events.subscription_id', '=', subscriptionId);
+  let query = eventsWithNames(db).where('events.subscription_id', '=', subscriptionId);
   if (certificateId !== undefined) query = query.where('events.certificate_id', '=', certificateId);
   return query.orderBy('events.id', 'desc').limit(limit).execute();
 }

@@ -9,6 +9,7 @@ import {
   ConfirmButton,
   CopyButton,
   Empty,
+  eventWord,
   Field,
   formatTime,
   Loading,
@@ -357,8 +358,7 @@ function Webhooks({ admin }: { admin: boolean }) {
               <legend>Events (none checked: every event)</legend>
               {EVENT_TYPES.map((type) => (
                 <label key={type} class="check">
-                  <input type="checkbox" name="eventTypes" value={type} />{' '}
-                  <span class="mono small">{type}</span>
+                  <input type="checkbox" name="eventTypes" value={type} /> <span>{eventWord(type)}</span>
                 </label>
               ))}
             </fieldset>
@@ -382,7 +382,7 @@ function WebhookRow({ hook, admin, onRemoved }: { hook: Webhook; admin: boolean;
         <div class="list-main">
           <span class="strong break">{hook.url}</span>
           <span class="muted small">
-            {hook.eventTypes.length === 0 ? 'every event' : hook.eventTypes.join(', ')} · added{' '}
+            {hook.eventTypes.length === 0 ? 'every event' : hook.eventTypes.map(eventWord).join(', ')} · added{' '}
             {formatTime(hook.createdAt)}
           </span>
         </div>
@@ -439,9 +439,7 @@ function DeliveryLog({ id }: { id: string }) {
       <tbody>
         {log.data.deliveries.map((d) => (
           <tr key={d.id}>
-            <td data-label="Event" class="mono small">
-              {d.eventType}
-            </td>
+            <td data-label="Event">{eventWord(d.eventType)}</td>
             <td data-label="Result">
               {d.status === 'delivered'
                 ? `Delivered (${d.lastStatusCode})`
