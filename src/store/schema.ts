@@ -123,6 +123,16 @@ export interface ChallengeTokensTable {
   created_at: number;
 }
 
+/** TLS-ALPN-01 answers for open orders by identifier, so that any instance's listener can serve them. */
+export interface TlsAlpnAnswersTable {
+  token: string;
+  /** What the CA names in the SNI: a lower-case DNS name or a canonical IP. */
+  identifier: string;
+  order_id: string;
+  key_authorization: string;
+  created_at: number;
+}
+
 export interface WebhooksTable {
   id: string;
   subscription_id: string;
@@ -178,6 +188,7 @@ export interface Database {
   events: EventsTable;
   audit_log: AuditLogTable;
   challenge_tokens: ChallengeTokensTable;
+  tls_alpn_answers: TlsAlpnAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -19,7 +19,7 @@ const CreateCertificate = Type.Object(
     challengeType: Type.Optional(Type.Union([Type.Literal('http-01'), Type.Literal('dns-01'), Type.Literal('tls-alpn-01')])),
     answeredBy: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('certkeep'), Type.Literal('client')], {
-        description: 'auto (default): certkeep answers HTTP-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
+        description: 'auto (default): certkeep answers HTTP-01, TLS-ALPN-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
       }),
     ),
     keyType: Type.Optional(Type.String({ maxLength: 20 })),
@@ -123,7 +123,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
       });
-      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword });
+      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.solvers });
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
