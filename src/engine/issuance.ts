@@ -22,6 +22,7 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import { deactivatePending } from './authorizations.ts';
+import { downloadPreferredChain } from './chains.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
 import { parseIssuers } from './issuers.ts';
@@ -338,7 +339,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
   if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
-  const { pem } = await run.client.downloadCertificate(certificateUrl);
+  const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, ctx.progress);
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
   const parsed = parseCertificate(pem);
   const versionId = newId('ver');

@@ -70,6 +70,8 @@ export interface CertificatesTable {
   warned_days: number | null;
   /** When to ask the CA's renewalInfo (ARI) again. */
   ari_check_at: number | null;
+  /** Of the CA's alternate chains, the one whose top certificate this issuer CN signed; null: the CA's default. */
+  preferred_chain: Generated<string | null>;
 }
 
 export interface CertificateVersionsTable {

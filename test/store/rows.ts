@@ -69,6 +69,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       updated_at: LATE + 9,
       warned_days: 3,
       ari_check_at: LATE + 27,
+      preferred_chain: 'Root CA ü',
     },
     orders: {
       id: orderId,

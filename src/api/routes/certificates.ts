@@ -44,6 +44,13 @@ const CreateCertificate = Type.Object(
     ),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
     profile: Type.Optional(Text(100)),
+    preferredChain: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "when the CA offers several chains: the one whose top certificate this issuer CN signed (e.g. \"ISRG Root X1\"), else the CA's default",
+      }),
+    ),
     autoRenew: Type.Optional(Type.Boolean()),
     renewBefore: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. 30d, 12h or 33%' })),
     pfxPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -122,6 +129,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
+        preferredChain: body.preferredChain,
       });
       const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.solvers });
       return reply

@@ -1,5 +1,6 @@
 // Every challenge type (issue 15): the TLS-ALPN-01 answers any instance's
-// listener serves, found by the identifier the CA names in the SNI.
+// listener serves, found by the identifier the CA names in the SNI, and the
+// chain a certificate prefers among its CA's alternates.
 import type { Kysely, Migration } from 'kysely';
 import { createTable, dialectKind, timestampType } from './dialect.ts';
 
@@ -19,5 +20,7 @@ export const challengesSchema: Migration = {
       .execute();
     await db.schema.createIndex('tls_alpn_answers_identifier_idx').on('tls_alpn_answers').columns(['identifier', 'created_at']).execute();
     await db.schema.createIndex('tls_alpn_answers_order_id_idx').on('tls_alpn_answers').columns(['order_id']).execute();
+    // The issuer CN of the chain's top certificate, as certbot's and lego's --preferred-chain; null: the CA's default.
+    await db.schema.alterTable('certificates').addColumn('preferred_chain', 'text').execute();
   },
 };
