@@ -7,11 +7,27 @@ import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../rig/ports.ts';
 import { oneLine, ordersOf, type Rig, startRig, ZONE } from './harness.ts';
 import { openssl } from './openssl.ts';
 import { eventually, type Server, startServer } from './server.ts';
+
+/** A certificate's orders as plain objects (node:sqlite rows have no prototype). */
+function stepsAndUrls(dataDir: string, name: string): { step: string; order_url: string | null }[] {
+  return ordersOf(dataDir, name).map(({ step, order_url }) => ({ step, order_url }));
+}
+
+/** TLS-ALPN-01 answers left in the rig's store (read-only, beside the running servers). */
+function storedAnswers(dataDir: string): number {
+  const db = new DatabaseSync(join(dataDir, 'certkeep.db'), { readOnly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM tls_alpn_answers').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 describe('TLS-ALPN-01 with the CLI', () => {
   let rig: Rig;
@@ -40,6 +56,21 @@ describe('TLS-ALPN-01 with the CLI', () => {
     const renewed = await rig.certkeep(['renew', name, '--force', '--json']);
     assert.equal(renewed.code, 0, renewed.stderr);
     assert.equal(renewed.json().status, 'renewed');
+  });
+
+  test('killed after the challenge was provisioned: issuing again completes that same order', async () => {
+    const name = `alpn-crash.${ZONE}`;
+    const args = ['issue', '-d', name, '--challenge', 'tls-alpn-01', '--tls-port', String(tlsPort), '--json'];
+    const killed = await rig.certkeep(args, { env: { CERTKEEP_CRASH_AFTER_STEP: 'provisioned' } });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    const [killedOrder] = ordersOf(rig.dataDir, name);
+    assert.equal(killedOrder.step, 'provisioned');
+    const newOrders = rig.pebble.requestCount('/order-plz');
+    const resumed = await rig.certkeep(args);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.json().status, 'resumed');
+    assert.equal(rig.pebble.requestCount('/order-plz'), newOrders, 'no second newOrder');
+    assert.deepEqual(stepsAndUrls(rig.dataDir, name), [{ step: 'valid', order_url: killedOrder.order_url }]);
   });
 
   test('an IP address, validated with its reverse name in the SNI (RFC 8738)', async () => {
@@ -130,6 +161,37 @@ describe('TLS-ALPN-01 in the server: the listener answers from the store', () =>
     assert.equal(done.status, 'valid', JSON.stringify(done));
     const pem = await listening.call('GET', `/api/v1/certificates/${name}/files/cert`, { key: tenant.readKey });
     assert.match(new X509Certificate(await pem.text()).subjectAltName ?? '', new RegExp(`DNS:${name.replaceAll('.', '\\.')}`));
+  });
+
+  test('the worker killed after storing the answers: a restarted one resumes the same order, validated through the listener', async () => {
+    const name = `srv-crash.${ZONE}`;
+    // The doomed instance is the only one running orders until it dies.
+    assert.equal(await working.stop(), 0);
+    // A short lease: the restarted instance's workers take the dead one's order over soon.
+    const doomed = await startServer(rig, {
+      httpChallengeListen: 'off',
+      args: ['--workers', '2', '--lease-seconds', '2'],
+      env: { CERTKEEP_CRASH_AFTER_STEP: 'provisioned' },
+    });
+    const created = await listening.call('POST', '/api/v1/certificates', { key: tenant.apiKey, body: { names: [name], challengeType: 'tls-alpn-01' } });
+    const body = await created.json();
+    assert.equal(created.status, 202, JSON.stringify(body));
+    await eventually(async () => doomed.process.signalCode, (signal) => signal !== null, 60_000, 'the worker killed after "provisioned"');
+    assert.equal(doomed.process.signalCode, 'SIGKILL', doomed.output());
+    const [killedOrder] = ordersOf(rig.dataDir, name);
+    assert.equal(killedOrder.step, 'provisioned');
+    assert.equal(storedAnswers(rig.dataDir), 1, 'the answer is in the store, for any listener');
+    working = await startServer(rig, { httpChallengeListen: 'off', args: ['--workers', '2'] });
+
+    const done = await eventually(
+      async () => (await listening.call('GET', `/api/v1/orders/${body.order.id}`, { key: tenant.readKey })).json(),
+      (order) => order.status === 'valid' || order.status === 'invalid',
+      60_000,
+      'order valid',
+    );
+    assert.equal(done.status, 'valid', JSON.stringify(done));
+    assert.deepEqual(stepsAndUrls(rig.dataDir, name), [{ step: 'valid', order_url: killedOrder.order_url }], 'the same ACME order');
+    assert.equal(storedAnswers(rig.dataDir), 0, 'answers are removed once validated');
   });
 
   test('a server without --tls-alpn-listen refuses tls-alpn-01 with a 400 naming challengeType; nothing is stored', async () => {
