@@ -20,7 +20,7 @@ export function registerIssue(program: Command): void {
     .option('--tls-port <n>', 'port of the built-in TLS-ALPN-01 responder (default 443, where CAs connect)')
     .option('--key-type <type>', 'ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096', 'ec-p256')
     .option('--profile <name>', "the CA's certificate profile (when the CA offers profiles)")
-    .option('--preferred-chain <issuer>', 'when the CA offers several chains, the one whose top certificate this CN issued, e.g. "ISRG Root X1"')
+    .option('--preferred-chain <issuer>', 'of the chains the CA offers, take the one whose top certificate was issued by this CN, e.g. "ISRG Root X1"')
     .option('--renew-before <when>', 'renew this long before expiry (30d, 12h) or at this share of the lifetime left (33%)')
     .option('--eab-kid <kid>', 'External Account Binding key id (ZeroSSL, Google, …)')
     .option('--eab-hmac-key <key>', 'External Account Binding HMAC key, base64url')

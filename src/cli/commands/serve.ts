@@ -30,11 +30,11 @@ interface ServeOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
+    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
-    .option('--tls-alpn-listen <host:port>', 'answer TLS-ALPN-01 challenges from the store here (port 443 of the names must reach it); off by default')
-    .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--tls-alpn-listen <host:port>', 'where TLS-ALPN-01 challenges are answered from the store; off by default (port 443 of the names must reach it)')
+    .option('--workers <n>', 'orders this instance drives at once (0: API and challenge responders only)', '16')
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
