@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
 import { openssl } from './openssl.ts';
-import { eventually, type Server, startServer } from './server.ts';
+import { type Server, settledOrder, startServer } from './server.ts';
 
 /** The CN of a root, as the chains' top certificates name their issuer. */
 function commonName(pem: string): string {
@@ -102,12 +102,7 @@ describe('choosing among the CA’s chains', () => {
       const created = await server.call('POST', '/api/v1/certificates', { key: tenant.apiKey, body: { names: [name], preferredChain: roots[1].name } });
       const body = await created.json();
       assert.equal(created.status, 202, JSON.stringify(body));
-      const done = await eventually(
-        async () => (await server.call('GET', `/api/v1/orders/${body.order.id}`, { key: tenant.readKey })).json(),
-        (order) => order.status === 'valid' || order.status === 'invalid',
-        60_000,
-        'order valid',
-      );
+      const done = await settledOrder(server, body.order.id, tenant.readKey);
       assert.equal(done.status, 'valid', JSON.stringify(done));
       const chain = await server.call('GET', `/api/v1/certificates/${name}/files/fullchain`, { key: tenant.readKey });
       assert.equal(topIssuer(await chain.text()), roots[1].name);

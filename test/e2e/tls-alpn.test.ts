@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { freePort } from '../rig/ports.ts';
 import { oneLine, ordersOf, type Rig, startRig, ZONE } from './harness.ts';
 import { openssl } from './openssl.ts';
-import { eventually, type Server, startServer } from './server.ts';
+import { eventually, type Server, settledOrder, startServer } from './server.ts';
 
 /** A certificate's orders as plain objects (node:sqlite rows have no prototype). */
 function stepsAndUrls(dataDir: string, name: string): { step: string; order_url: string | null }[] {
@@ -152,12 +152,7 @@ describe('TLS-ALPN-01 in the server: the listener answers from the store', () =>
     const body = await created.json();
     assert.equal(created.status, 202, JSON.stringify(body));
     assert.equal(body.order.answeredBy, 'certkeep');
-    const done = await eventually(
-      async () => (await listening.call('GET', `/api/v1/orders/${body.order.id}`, { key: tenant.readKey })).json(),
-      (order) => order.status === 'valid' || order.status === 'invalid',
-      60_000,
-      'order valid',
-    );
+    const done = await settledOrder(listening, body.order.id, tenant.readKey);
     assert.equal(done.status, 'valid', JSON.stringify(done));
     const pem = await listening.call('GET', `/api/v1/certificates/${name}/files/cert`, { key: tenant.readKey });
     assert.match(new X509Certificate(await pem.text()).subjectAltName ?? '', new RegExp(`DNS:${name.replaceAll('.', '\\.')}`));
@@ -183,12 +178,7 @@ describe('TLS-ALPN-01 in the server: the listener answers from the store', () =>
     assert.equal(storedAnswers(rig.dataDir), 1, 'the answer is in the store, for any listener');
     working = await startServer(rig, { httpChallengeListen: 'off', args: ['--workers', '2'] });
 
-    const done = await eventually(
-      async () => (await listening.call('GET', `/api/v1/orders/${body.order.id}`, { key: tenant.readKey })).json(),
-      (order) => order.status === 'valid' || order.status === 'invalid',
-      60_000,
-      'order valid',
-    );
+    const done = await settledOrder(listening, body.order.id, tenant.readKey);
     assert.equal(done.status, 'valid', JSON.stringify(done));
     assert.deepEqual(stepsAndUrls(rig.dataDir, name), [{ step: 'valid', order_url: killedOrder.order_url }], 'the same ACME order');
     assert.equal(storedAnswers(rig.dataDir), 0, 'answers are removed once validated');
