@@ -66,7 +66,8 @@ export function registerServe(program: Command): void {
           tlsAlpnListener: tlsAlpn !== undefined,
         });
         const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
+        const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
+        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns });
         const listeners = new Listeners();
         const responder = challenge
           ? await listeners.open(startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }))
