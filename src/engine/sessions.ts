@@ -106,7 +106,7 @@ export async function authenticateSession(
   if (!/^cks_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
   const row = await findLiveSession(ctx.store.db, sessionId(token), ctx.clock.now());
   if (!row) return undefined;
-  const role = row.role as Role;
+  const { role } = row;
   return {
     subscriptionId: row.subscription_id,
     scopes: scopesOfRole(role),

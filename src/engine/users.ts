@@ -20,8 +20,14 @@ import { checkNewPassword, hashPassword, oneTimePassword } from './passwords.ts'
 import { type Scope, scopesUpTo } from './tenancy.ts';
 import { isoTime } from '../time/iso.ts';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../store/records.ts';
+
+export type { Role } from '../store/records.ts';
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
 
 const ROLE_SCOPE: Record<Role, Scope> = { viewer: 'read', operator: 'write', admin: 'admin' };
 
@@ -132,7 +138,7 @@ export function userView(row: UserRow, now: number): UserView {
     id: row.id,
     subscriptionId: row.subscription_id,
     email: row.email,
-    role: row.role as Role,
+    role: row.role,
     mustChangePassword: row.must_change_password === 1,
     lockedUntil: row.locked_until !== null && row.locked_until > now ? isoTime(row.locked_until) : null,
     lastSignInAt: row.last_sign_in_at === null ? null : isoTime(row.last_sign_in_at),
@@ -149,13 +155,13 @@ export function normalizeEmail(email: string): string {
 }
 
 function checkRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role)) {
+  if (!isRole(role)) {
     throw new UsageError(
       `role: "${role}" is not a role; use viewer (reads), operator (also creates, renews, revokes and deletes certificates) or admin (also users, keys, zones, webhooks)`,
       'role',
     );
   }
-  return role as Role;
+  return role;
 }
 
 async function mustFindUser(

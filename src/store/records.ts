@@ -68,6 +68,9 @@ export type Scope = 'read' | 'write' | 'admin';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
+/** What a person signed in to the portal may do: viewer reads, operator also writes, admin also manages the subscription. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
 /** The columns of certificates whose values are JSON or unions, decoded. */
 export interface CertificateFields {
   identifiers: Identifier[];
