@@ -53,8 +53,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: Engine
 });
 
 function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  // The scheme is case-insensitive (RFC 7235 §2.1), as the compatibility routes read it too.
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (bearer) return bearer;
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }

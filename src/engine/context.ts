@@ -4,6 +4,7 @@ import type { Store } from '../store/database.ts';
 import { AcmeClients } from './acme-clients.ts';
 import type { ReadyAccount } from './accounts.ts';
 import { type Clock, systemClock } from './clock.ts';
+import type { TenantLimits } from './tenant-limits.ts';
 
 export type ProgressListener = (message: string) => void;
 
@@ -16,6 +17,8 @@ export interface EngineContext {
   progress: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
+  limits?: TenantLimits;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {

@@ -167,6 +167,38 @@ export async function claimDueCertificate(db: Db, id: string, owner: string, now
   return row?.lease_token;
 }
 
+/**
+ * Stuck: issuing, yet without an order in progress, since before `before` (a
+ * process killed between writing the certificate and its order, in a version
+ * that did not write both in one transaction); unleased.
+ */
+function whereStuck(db: Db, now: number, before: number) {
+  return db
+    .selectFrom('certificates as c')
+    .where('c.state', '=', 'issuing')
+    .where('c.updated_at', '<', before)
+    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
+    );
+}
+
+export function stuckCertificates(db: Db, now: number, before: number, limit: number): Promise<{ id: string }[]> {
+  return whereStuck(db, now, before).select('c.id').orderBy('c.updated_at').limit(limit).execute();
+}
+
+/** Claims a stuck certificate as claimDueCertificate does a due one: of several instances, one gets it. */
+export async function claimStuckCertificate(db: Db, id: string, owner: string, now: number, before: number, leaseMs: number): Promise<number | undefined> {
+  const stuck = whereStuck(db, now, before).select('c.id').where('c.id', '=', id);
+  const row = await db
+    .updateTable('certificates')
+    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
+    .where('id', 'in', stuck)
+    .returning('lease_token')
+    .executeTakeFirst();
+  return row?.lease_token;
+}
+
 export async function releaseCertificate(db: Db, id: string, leaseToken: number): Promise<void> {
   await db.updateTable('certificates').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_token', '=', leaseToken).execute();
 }
