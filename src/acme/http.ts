@@ -186,8 +186,8 @@ export function isRetryable(err: AcmeNetworkError): boolean {
 function networkError(err: unknown, operation: string, request: string, url: string, guard: ConnectionGuard | undefined): AcmeNetworkError {
   const code = errorCode(err);
   if (guard) {
-    // The same words whatever failed (refused, unknown name, TLS, timeout): the caller is not told how the network looks.
-    return new AcmeNetworkError(`${operation} failed: could not reach the ACME CA at ${url}: ${guard.explain(err, url)}`, operation, url, code, err);
+    // The same words and the same retries whatever failed (refused, unknown name, TLS, timeout): the caller is not told how the network looks.
+    return new AcmeNetworkError(`${operation} failed: could not reach the ACME CA at ${url}: ${guard.explain(err, url)}`, operation, url, 'UNREACHABLE', err);
   }
   if (TLS_TRUST_CODES.has(code)) return new AcmeTlsTrustError(operation, url, code, err);
   const message = (err as Error)?.message ?? String(err);

@@ -52,9 +52,14 @@ export class TenantLimits {
     return command.startsWith('/') && this.#allowExec.has(normalize(command));
   }
 
+  /** The operator's CA (--ca) is not limited: the operator chose it. */
+  isOperatorCa(caUrl: string): boolean {
+    return this.#operatorCas.has(caUrl);
+  }
+
   /** The ACME client options for a CA: none for the operator's, checked connections and short waits for a tenant's. */
   acmeOptions(caUrl: string): Pick<AcmeClientOptions, 'guard' | 'requestTimeoutMs' | 'retry'> {
-    if (this.#operatorCas.has(caUrl)) return {};
+    if (this.isOperatorCa(caUrl)) return {};
     return {
       guard: { wrap: (base) => guardConnector(this.outbound, base), explain: (error, url) => this.explain(error, { url }) },
       requestTimeoutMs: TENANT_REQUEST_TIMEOUT_MS,
@@ -96,6 +101,12 @@ const strictest = new TenantLimits();
 /** The context's limits; without any (webhooks exist only for tenants), the strictest: public addresses only. */
 export function tenantLimitsOf(ctx: { limits?: TenantLimits }): TenantLimits {
   return ctx.limits ?? strictest;
+}
+
+/** A CA directory a tenant names (not the operator's): refused when it is, or resolves only to, an address not allowed. */
+export async function checkTenantCa(limits: TenantLimits, caUrl: string, field: string): Promise<void> {
+  if (limits.isOperatorCa(caUrl)) return;
+  await refuseWith(field, () => limits.outbound.check(new URL(caUrl).hostname));
 }
 
 /** A tenant's zone before it is stored: each refusal names the setting and what to do instead. */

@@ -8,7 +8,6 @@
 // the store's revocation mark (one small query), and when it moved every entry
 // is dropped.
 import type { Store } from '../store/database.ts';
-import { revocationMark } from '../store/repositories/api-keys.ts';
 import type { Caller } from './tenancy.ts';
 
 export const VERIFIED_KEY_TTL_MS = 5_000;

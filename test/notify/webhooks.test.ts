@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { TenantLimits } from '../../src/engine/tenant-limits.ts';
 import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import {
@@ -609,6 +610,23 @@ describe('webhooks', () => {
       await running.stop();
     }
     await running.stop(); // a second stop is harmless
+  });
+
+  test('the address is checked when connecting: a loopback URL stored some other way gets no request', async () => {
+    const owner = await tenant();
+    await receive();
+    const hook = await createWebhook(owner, { url: receiver.url() });
+    await append(owner);
+    const allowing = ctx.limits;
+    ctx.limits = new TenantLimits(); // the server without --allow-outbound
+    try {
+      await dispatcher().tick();
+    } finally {
+      ctx.limits = allowing;
+    }
+    assert.equal(receiver.received.length, 0);
+    const [delivery] = await deliveries(owner, hook.id);
+    assert.match(delivery.lastError ?? '', /^no answer: 127\.0\.0\.1 is not a public address.*--allow-outbound CIDR/);
   });
 
   test('the OpenAPI document describes the webhook routes and the signature', async () => {
