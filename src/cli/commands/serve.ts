@@ -1,13 +1,14 @@
 // certkeep serve: the multi-tenant server — REST API and compatibility routes,
-// the HTTP-01 responder answering from the store, and the workers that drive
-// orders in the background.
+// the HTTP-01 (and, when asked, TLS-ALPN-01) responder answering from the
+// store, and the workers that drive orders in the background.
 import type { Command } from 'commander';
-import { parseAddress } from '../../address.ts';
+import { addressText, parseAddress } from '../../address.ts';
 import { UsageError } from '../../errors.ts';
 import { startHttpResponder } from '../../challenges/http-responder.ts';
+import { startTlsAlpnResponder } from '../../challenges/tls-alpn-responder.ts';
 import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
 import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
-import { ServerSolvers } from '../../engine/solvers.ts';
+import { ServerSolvers, storedTlsAlpnAnswers } from '../../engine/solvers.ts';
 import { RenewalScheduler } from '../../engine/scheduler.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
@@ -19,6 +20,7 @@ import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-lim
 interface ServeOptions extends ServeLimitFlags {
   listen: string;
   httpChallengeListen: string;
+  tlsAlpnListen?: string;
   workers: string;
   leaseSeconds: string;
   dnsListen?: string;
@@ -29,10 +31,11 @@ interface ServeOptions extends ServeLimitFlags {
 
 export function registerServe(program: Command): void {
   limitOptions(program.command('serve'))
-    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
+    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
-    .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--tls-alpn-listen <host:port>', 'where TLS-ALPN-01 challenges are answered from the store; off by default (port 443 of the names must reach it)')
+    .option('--workers <n>', 'orders this instance drives at once (0: API and challenge responders only)', '16')
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
@@ -43,6 +46,7 @@ export function registerServe(program: Command): void {
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
+      const tlsAlpn = options.tlsAlpnListen === undefined ? undefined : parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443);
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
@@ -65,15 +69,20 @@ export function registerServe(program: Command): void {
         const solvers = new ServerSolvers(ctx, {
           resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
           propagationTimeoutMs: session.config.dnsTimeoutMs,
+          tlsAlpnListener: tlsAlpn !== undefined,
         });
         const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
         app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+        const listeners = new Listeners();
         const responder = challenge
-          ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
+          ? await listeners.open(startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }))
+          : undefined;
+        const tlsAlpnResponder = tlsAlpn
+          ? await listeners.open(startTlsAlpnResponder({ ...tlsAlpn, answers: storedTlsAlpnAnswers(ctx), option: '--tls-alpn-listen' }))
           : undefined;
         // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
         const dnsServer = options.dnsListen
-          ? await startDelegatedDnsServer({ listen: options.dnsListen, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) })
+          ? await listeners.open(startDelegatedDnsServer({ listen: options.dnsListen, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) }))
           : undefined;
         const worker = new OrderWorker(ctx, solvers, {
           concurrency,
@@ -88,11 +97,13 @@ export function registerServe(program: Command): void {
         const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
         const address = await app.listen({ host, port });
         const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
+        const tlsAlpnChallenge = tlsAlpnResponder ? addressText({ host: tlsAlpn!.host, port: tlsAlpnResponder.port }) : null;
         session.output.result(
-          { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
+          { listening: address, httpChallenge, tlsAlpnChallenge, dns: dnsServer?.address ?? null },
           [
             `certkeep serving on ${address}`,
             httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
+            tlsAlpnChallenge ? `; TLS-ALPN-01 on ${tlsAlpnChallenge}` : '',
             dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
           ].join(''),
         );
@@ -105,11 +116,28 @@ export function registerServe(program: Command): void {
         await mailer?.stop();
         await app.close();
         await responder?.close();
+        await tlsAlpnResponder?.close();
         await dnsServer?.stop();
         await solvers.close();
         await ctx.limits.close();
       });
     });
+}
+
+/** The challenge listeners started so far: when the next cannot start, the open ones are closed, or their ports would keep the process alive. */
+class Listeners {
+  readonly #open: (() => Promise<void>)[] = [];
+
+  async open<T extends { close(): Promise<void> } | { stop(): Promise<void> }>(starting: Promise<T>): Promise<T> {
+    try {
+      const listener = await starting;
+      this.#open.push(() => ('close' in listener ? listener.close() : listener.stop()));
+      return listener;
+    } catch (error) {
+      await Promise.allSettled(this.#open.map((close) => close()));
+      throw error;
+    }
+  }
 }
 
 function signalled(): Promise<void> {
