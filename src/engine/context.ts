@@ -17,6 +17,8 @@ export interface EngineContext {
   progress: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
+  notifyChange: () => void;
   /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
   limits?: TenantLimits;
 }
@@ -30,6 +32,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},
+    notifyChange: () => {},
   };
 }
 

@@ -26,7 +26,7 @@ describe('tenant input the server refuses', () => {
     }
   }
 
-  const post = (url: string, payload: object, key = api.a.writeKey) => api.request({ method: 'POST', url, key, payload });
+  const post = (url: string, payload: object, key = api.a.adminKey) => api.request({ method: 'POST', url, key, payload });
 
   function assertRefused(response: { statusCode: number; json(): { detail: string; errors?: { field: string }[] } }, field: string, detail: RegExp) {
     assert.equal(response.statusCode, 400, JSON.stringify(response.json()));

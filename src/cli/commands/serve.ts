@@ -72,7 +72,8 @@ export function registerServe(program: Command): void {
           tlsAlpnListener: tlsAlpn !== undefined,
         });
         const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-        app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+        const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
+        app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns, connections: limits.connections, trustProxy: limits.trustProxy });
         const listeners = new Listeners();
         const responder = challenge
           ? await listeners.open(startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }))
