@@ -16,6 +16,7 @@ import {
   validateDnsName,
 } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
+import type { Db } from '../store/repositories/db.ts';
 import {
   type CertificateRow,
   findCertificate,
@@ -156,8 +157,12 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
     challenge_config: JSON.stringify(request.challengeConfig),
   });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const certificate = await saveCertificate(ctx, request, existing);
-  const { order, key } = await createOrder(ctx, certificate, account, null);
+  const key = await orderKey(request.keyType);
+  // One transaction: a process killed here leaves the certificate with its order, or neither.
+  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
+    const saved = await saveCertificate(ctx, request, existing, db);
+    return { certificate: saved, order: (await createOrder(ctx, saved, account, null, { key, db })).order };
+  });
   const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
@@ -209,7 +214,12 @@ async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAcco
   return leased.result;
 }
 
-export async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+export async function saveCertificate(
+  ctx: EngineContext,
+  request: ValidRequest,
+  existing: CertificateRow | undefined,
+  db: Db = ctx.store.db,
+): Promise<CertificateRow> {
   const now = ctx.clock.now();
   const spec = {
     identifiers: JSON.stringify(request.identifiers),
@@ -224,8 +234,8 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     updated_at: now,
   };
   if (existing) {
-    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
-    return reload(ctx, existing);
+    await updateCertificate(db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return (await getCertificate(db, existing.id)) ?? existing;
   }
   const row: CertificateRow = {
     id: newId('crt'),
@@ -239,8 +249,15 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  await insertCertificate(ctx.store.db, row);
+  await insertCertificate(db, row);
   return row;
+}
+
+/** A new certificate key for an order (none when the client sends its own CSR), made before a transaction takes the store. */
+export async function orderKey(keyType: string, csrPem?: string): Promise<{ pem: string; object: KeyObject } | undefined> {
+  if (csrPem) return undefined;
+  const object = await generateKey(keyType as KeyType);
+  return { pem: privateKeyToPem(object), object };
 }
 
 /**
@@ -252,11 +269,12 @@ export async function createOrder(
   certificate: CertificateRow,
   account: ReadyAccount,
   replaces: string | null,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
+  options: { goal?: OrderGoal; csrPem?: string; key?: { pem: string; object: KeyObject }; db?: Db } = {},
 ): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } }> {
   const id = newId('ord');
-  const object = options.csrPem ? undefined : await generateKey(certificate.key_type as KeyType);
-  const keyPem = object ? privateKeyToPem(object) : undefined;
+  const key = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
+  const object = key?.object;
+  const keyPem = key?.pem;
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -281,7 +299,7 @@ export async function createOrder(
     lease_token: 0,
     lease_until: null,
   };
-  await insertOrder(ctx.store.db, row);
+  await insertOrder(options.db ?? ctx.store.db, row);
   return { order: row, key: object && keyPem ? { pem: keyPem, object } : undefined };
 }
 

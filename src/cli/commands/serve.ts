@@ -14,8 +14,10 @@ import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { crashSeam, withSession } from '../session.ts';
 import { issuerFrom } from './issue.ts';
+import { wholeNumber } from './options.ts';
+import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
 
-interface ServeOptions {
+interface ServeOptions extends ServeLimitFlags {
   listen: string;
   httpChallengeListen: string;
   tlsAlpnListen?: string;
@@ -28,8 +30,7 @@ interface ServeOptions {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
+  limitOptions(program.command('serve'))
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
@@ -54,8 +55,13 @@ export function registerServe(program: Command): void {
       }
       const { parseRateLimit } = await import('../../api/rate-limit.ts');
       const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
+      const limits = readServeLimits(options);
       await withSession(command.optsWithGlobals(), async (session) => {
         const { ctx } = session;
+        const { TenantLimits } = await import('../../engine/tenant-limits.ts');
+        let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+        // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
+        ctx.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [issuerFrom(session).caUrl], log: (details, message) => app?.log.warn(details, message) });
         // Loaded here so that the other commands start without Fastify.
         const { buildApp } = await import('../../api/app.ts');
         const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
@@ -67,7 +73,7 @@ export function registerServe(program: Command): void {
         });
         const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
         const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
-        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns });
+        app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns, connections: limits.connections, trustProxy: limits.trustProxy });
         const listeners = new Listeners();
         const responder = challenge
           ? await listeners.open(startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }))
@@ -86,7 +92,7 @@ export function registerServe(program: Command): void {
           onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
         });
         if (concurrency > 0) worker.start();
-        const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
+        const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, stuckAfterMs: leaseMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
         if (renewEveryMs > 0) scheduler.start();
         const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
         const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
@@ -114,6 +120,7 @@ export function registerServe(program: Command): void {
         await tlsAlpnResponder?.close();
         await dnsServer?.stop();
         await solvers.close();
+        await ctx.limits.close();
       });
     });
 }
@@ -139,12 +146,4 @@ function signalled(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-}
-
-function wholeNumber(text: string, option: string, min: number, max = 1000): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
-  }
-  return value;
 }
