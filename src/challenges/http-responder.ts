@@ -62,18 +62,21 @@ function reply(response: import('node:http').ServerResponse, status: number, bod
   response.end(body);
 }
 
+/** Worded for `certkeep issue`; the cause keeps the errno code for callers with other flags (serve). */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
   if (error.code === 'EADDRINUSE') {
     return new OperationError(
       `HTTP-01: port ${port} on ${host} is already in use — stop what listens there, pass --http-port N (and forward port 80 to it), or use --webroot DIR with your web server`,
+      { cause: error },
     );
   }
   if (error.code === 'EACCES') {
     return new OperationError(
       `HTTP-01: not allowed to listen on port ${port} — run as root, grant CAP_NET_BIND_SERVICE, pass --http-port N, or use --webroot DIR`,
+      { cause: error },
     );
   }
-  return new OperationError(`HTTP-01: cannot listen on ${host}:${port}: ${error.message}`);
+  return new OperationError(`HTTP-01: cannot listen on ${host}:${port}: ${error.message}`, { cause: error });
 }
 
 /** The solver over a responder this process runs itself. */

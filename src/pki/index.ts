@@ -16,5 +16,5 @@ export {
   privateKeyFromPem,
   privateKeyToPem,
 } from './keys.ts';
-export { type Identifier, identifiersFromNames, validateDnsName } from './names.ts';
+export { type Identifier, identifiersFromNames, normalizeName, validateDnsName } from './names.ts';
 export { PKCS12_ITERATIONS, type Pkcs12Options, toPkcs12 } from './pkcs12.ts';

@@ -23,7 +23,7 @@ export function registerAdmin(program: Command): void {
           `✔ subscription ${created.name}: ${created.id}`,
           `  API key (shown once, keep it safe): ${created.key.apiKey}`,
         ]);
-      });
+      }, { create: true });
     });
 
   subscription

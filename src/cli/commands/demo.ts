@@ -77,11 +77,12 @@ export function registerDemo(program: Command): void {
               `  serial ${outcome.version.serial}, valid until ${new Date(outcome.version.notAfter).toISOString()}`,
               `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
               `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
-              `  the store: certkeep --data-dir ${dataDir} list`,
+              // npx finds the package's own command in this checkout, where `npm run demo` runs.
+              `  the store: npx certkeep --data-dir ${shellWord(dataDir)} list`,
             ],
           );
           if (!chainOk) process.exitCode = 1;
-        });
+        }, { create: true });
       } finally {
         await pebble.stop();
         await bind.stop();
@@ -105,6 +106,11 @@ function ensurePackages(quiet: boolean): void {
     result = spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio, env });
   }
   if (result.status !== 0) throw new OperationError(`could not install ${missing.join(', ')}; try: ${install}`);
+}
+
+/** A path as a POSIX shell reads it back: quoted when it holds more than plain path characters. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** Each certificate is signed by the next; the last by one of the roots. */

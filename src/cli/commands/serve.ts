@@ -3,7 +3,7 @@
 // orders in the background.
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
-import { UsageError } from '../../errors.ts';
+import { OperationError, UsageError } from '../../errors.ts';
 import { startHttpResponder } from '../../challenges/http-responder.ts';
 import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
 import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
@@ -13,6 +13,9 @@ import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { crashSeam, withSession } from '../session.ts';
 import { issuerFrom } from './issue.ts';
+
+/** Orders in flight get 10 s (worker.ts); the rest of the shutdown is quick. */
+const SHUTDOWN_LIMIT_MS = 30_000;
 
 interface ServeOptions {
   listen: string;
@@ -50,65 +53,120 @@ export function registerServe(program: Command): void {
       }
       const { parseRateLimit } = await import('../../api/rate-limit.ts');
       const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
-      await withSession(command.optsWithGlobals(), async (session) => {
-        const { ctx } = session;
-        // Loaded here so that the other commands start without Fastify.
-        const { buildApp } = await import('../../api/app.ts');
-        const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
-        const { startEmailDispatcher } = await import('../../notify/email.ts');
-        const solvers = new ServerSolvers(ctx, {
-          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
-          propagationTimeoutMs: session.config.dnsTimeoutMs,
-        });
-        const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
-        const responder = challenge
-          ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
-          : undefined;
-        // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
-        const dnsServer = options.dnsListen
-          ? await startDelegatedDnsServer({ listen: options.dnsListen, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) })
-          : undefined;
-        const worker = new OrderWorker(ctx, solvers, {
-          concurrency,
-          leaseMs,
-          afterStep: crashSeam(),
-          onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
-        });
-        if (concurrency > 0) worker.start();
-        const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
-        if (renewEveryMs > 0) scheduler.start();
-        const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
-        const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
-        const address = await app.listen({ host, port });
-        const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
-        session.output.result(
-          { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
-          [
-            `certkeep serving on ${address}`,
-            httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
-            dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
-          ].join(''),
-        );
-        await signalled();
-        // Stop taking work, let the orders in flight finish (or park them at their
-        // stored step), finish the requests in flight, then close the store.
-        await scheduler.stop();
-        await worker.stop();
-        await webhooks.stop();
-        await mailer?.stop();
-        await app.close();
-        await responder?.close();
-        await dnsServer?.stop();
-        await solvers.close();
-      });
+      await withSession(
+        command.optsWithGlobals(),
+        async (session) => {
+          const { ctx } = session;
+          // Loaded here so that the other commands start without Fastify.
+          const { buildApp } = await import('../../api/app.ts');
+          const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
+          const { startEmailDispatcher } = await import('../../notify/email.ts');
+          const solvers = new ServerSolvers(ctx, {
+            resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
+            propagationTimeoutMs: session.config.dnsTimeoutMs,
+          });
+          const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
+          const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
+          // Every listener opens before any work starts: one that cannot open ends serve
+          // with exit 1 and nothing left running, so that systemd's Restart= takes over.
+          const opened: (() => Promise<void>)[] = [async () => void (await app.close()), () => solvers.close()];
+          let address: string;
+          let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
+          let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
+          try {
+            address = await listening('--listen', options.listen, () => app.listen({ host, port }));
+            responder = challenge
+              ? await listening('--http-challenge-listen', options.httpChallengeListen, () =>
+                  startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }),
+                )
+              : undefined;
+            if (responder) opened.push(responder.close);
+            // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
+            dnsServer = options.dnsListen
+              ? await listening('--dns-listen', options.dnsListen, () =>
+                  startDelegatedDnsServer({ listen: options.dnsListen!, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) }),
+                )
+              : undefined;
+            if (dnsServer) opened.push(dnsServer.stop);
+          } catch (error) {
+            for (const close of opened.reverse()) await close().catch(() => {});
+            throw error;
+          }
+          const worker = new OrderWorker(ctx, solvers, {
+            concurrency,
+            leaseMs,
+            afterStep: crashSeam(),
+            onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
+          });
+          if (concurrency > 0) worker.start();
+          const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
+          if (renewEveryMs > 0) scheduler.start();
+          const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
+          const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
+          const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
+          session.output.result(
+            { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
+            [
+              `certkeep serving on ${address}`,
+              httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
+              dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
+            ].join(''),
+          );
+          await signalled();
+          // Stop taking work, let the orders in flight finish (or park them at their
+          // stored step), finish the requests in flight, then close the store.
+          await scheduler.stop();
+          await worker.stop();
+          await webhooks.stop();
+          await mailer?.stop();
+          await app.close();
+          await responder?.close();
+          await dnsServer?.stop();
+          await solvers.close();
+        },
+        { create: true },
+      );
     });
 }
 
+/** Opens one listener; its failure is one line naming serve's own flag for it. */
+async function listening<T>(flag: string, address: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    throw new OperationError(`${flag}: cannot listen on ${address}: ${listenProblem(error)}`);
+  }
+}
+
+function listenProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use; stop what listens there, or give another address';
+    case 'EACCES':
+      return 'not allowed to listen there; ports below 1024 need root or CAP_NET_BIND_SERVICE';
+    case 'EADDRNOTAVAIL':
+      return 'this machine has no such address';
+    default:
+      return (error as Error).message;
+  }
+}
+
+/** The first SIGINT, SIGTERM or SIGHUP. Repeats (a wrapper forwarding the same signal) must not cut the shutdown short. */
 function signalled(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    const stop = () => {
+      // A shutdown that hangs must still end the process.
+      setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
+      resolve();
+    };
+    let received = false;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        if (!received) stop();
+        received = true;
+      });
+    }
   });
 }
 
