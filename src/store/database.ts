@@ -121,7 +121,8 @@ async function statOrUndefined(path: string) {
   try {
     return await stat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new StoreError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}; check --data-dir / CERTKEEP_DATA_DIR and its permissions`);
   }
 }

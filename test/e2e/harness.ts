@@ -86,9 +86,12 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   });
 }
 
-/** Exactly one line on stderr, and no stack trace. */
+/** Exactly one line on stderr (besides notes such as the one about a missing --email), and no stack trace. */
 export function oneLine(stderr: string): string {
-  const lines = stderr.trim().split('\n');
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('note: '));
   if (lines.length !== 1 || /\n\s+at /.test(stderr)) throw new Error(`expected one line on stderr, got:\n${stderr}`);
   return lines[0];
 }

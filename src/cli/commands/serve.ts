@@ -16,6 +16,8 @@ import { issuerFrom } from './issue.ts';
 
 /** Orders in flight get 10 s (worker.ts); the rest of the shutdown is quick. */
 const SHUTDOWN_LIMIT_MS = 30_000;
+/** How often a server started by npm looks whether npm is still there. */
+const LAUNCHER_CHECK_MS = 500;
 
 interface ServeOptions {
   listen: string;
@@ -74,7 +76,6 @@ export function registerServe(program: Command): void {
           let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
           let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
           try {
-            address = await listening('--listen', options.listen, () => app.listen({ host, port }));
             responder = challenge
               ? await listening('--http-challenge-listen', options.httpChallengeListen, () =>
                   startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }),
@@ -88,6 +89,8 @@ export function registerServe(program: Command): void {
                 )
               : undefined;
             if (dnsServer) opened.push(dnsServer.stop);
+            // The API last: its "listening" log line then means that serve is up.
+            address = await listening('--listen', options.listen, () => app.listen({ host, port }));
           } catch (error) {
             for (const close of opened.reverse()) await close().catch(() => {});
             throw error;
@@ -152,21 +155,28 @@ function listenProblem(error: unknown): string {
   }
 }
 
-/** The first SIGINT, SIGTERM or SIGHUP. Repeats (a wrapper forwarding the same signal) must not cut the shutdown short. */
+/**
+ * The first SIGINT, SIGTERM or SIGHUP. Repeats (a wrapper forwarding the same
+ * signal) must not cut the shutdown short. Under npm (npx, npm run) the server
+ * runs below an `sh -c` that dies of the SIGTERM npm forwards without passing it
+ * on: there, the launcher's death counts as the signal.
+ */
 function signalled(): Promise<void> {
   return new Promise((resolve) => {
+    let received = false;
     const stop = () => {
+      if (received) return;
+      received = true;
+      clearInterval(launcherWatch);
       // A shutdown that hangs must still end the process.
       setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
       resolve();
     };
-    let received = false;
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.on(signal, () => {
-        if (!received) stop();
-        received = true;
-      });
-    }
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    const launcher = process.ppid;
+    const launcherWatch = setInterval(() => {
+      if (process.env.npm_command && process.ppid !== launcher) stop();
+    }, LAUNCHER_CHECK_MS);
   });
 }
 
