@@ -158,9 +158,10 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
     challenge_config: JSON.stringify(request.challengeConfig),
   });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const certificate = await saveCertificate(ctx, request, existing);
-  const created = await createOrderOrJoin(ctx, certificate, account, null);
+  const created = await createOrderOrJoin(ctx, account, null, () => saveCertificate(ctx, request, existing));
+  // Another process got there first: look again, as if this run had started after it.
   if (!created) return issueCertificate(ctx, request, { ...options, force: false });
+  const { certificate } = created;
   const version = await runLeased(ctx, created.order.id, account, { solver, key: created.key, ...runOptions(options) });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
@@ -181,20 +182,22 @@ function runOptions(options: RunOptions): Pick<RunOrderOptions, 'afterStep' | 's
 }
 
 /**
- * A new order, unless another process opened one for the certificate first (the
- * open order is the lock): then undefined, and the caller joins that order.
+ * Stores the certificate (`save`) and a new order for it, unless another process
+ * stored either first (the open order is the lock): then undefined, and the
+ * caller looks again — it will join that process's order, or find its result.
  */
 async function createOrderOrJoin(
   ctx: EngineContext,
-  certificate: CertificateRow,
   account: ReadyAccount,
   replaces: string | null,
-): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } } | undefined> {
+  save: () => Promise<CertificateRow>,
+): Promise<{ certificate: CertificateRow; order: OrderRow; key?: { pem: string; object: KeyObject } } | undefined> {
   try {
-    return await createOrder(ctx, certificate, account, replaces);
+    const certificate = await save();
+    return { certificate, ...(await createOrder(ctx, certificate, account, replaces)) };
   } catch (error) {
     if (!(error instanceof OrderInProgressError)) throw error;
-    ctx.progress(`another certkeep process is issuing ${certificate.name}; waiting for it`);
+    ctx.progress(`${error.message}; waiting for it`);
     return undefined;
   }
 }
@@ -211,7 +214,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const created = await createOrderOrJoin(ctx, certificate, account, replaces);
+  const created = await createOrderOrJoin(ctx, account, replaces, async () => certificate);
   if (!created) return renewCertificate(ctx, subscriptionId, name, { ...options, force: false });
   const version = await runLeased(ctx, created.order.id, account, { solver, key: created.key, ...runOptions(options) });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
@@ -292,11 +295,9 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  // Two runs for one new name: the first insert wins, the other carries on with its row.
-  if (await insertCertificateUnlessNamed(ctx.store.db, row)) return row;
-  const winner = await findCertificate(ctx.store.db, request.subscriptionId, request.name);
-  if (!winner) throw new OperationError(`certificate "${request.name}" could not be stored; try again`);
-  return winner;
+  // Two runs for one new name: the first insert wins; the other is told, as for an open order.
+  if (!(await insertCertificateUnlessNamed(ctx.store.db, row))) throw new OrderInProgressError(request.name);
+  return row;
 }
 
 /**
@@ -344,7 +345,7 @@ export async function createOrder(
 /** The certificate has an open order already, placed by another process (or request) a moment ago. */
 export class OrderInProgressError extends OperationError {
   constructor(certificateName: string) {
-    super(`another certkeep process is issuing "${certificateName}" right now; wait for it to finish (certkeep show ${certificateName})`);
+    super(`another certkeep process is issuing ${certificateName} right now`);
     this.name = 'OrderInProgressError';
   }
 }

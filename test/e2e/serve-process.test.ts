@@ -47,7 +47,7 @@ function processesOf(dataDir: string): { pid: number; args: string }[] {
   return table
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-    .filter((match) => match !== null && match[2].includes(dataDir) && !match[2].startsWith('ps '))
+    .filter((match) => match?.[2].includes(dataDir))
     .map((match) => ({ pid: Number(match![1]), args: match![2] }));
 }
 
