@@ -5,15 +5,13 @@
 // so that several processes can answer at once.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { startNginx } from '../rig/nginx.ts';
 import { startPostgres, type PostgresServer } from '../rig/postgres.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { startSilentServer } from '../dns/silent-server.ts';
-import { oneLine, ordersOf, type Rig, runCli, startRig, ZONE } from './harness.ts';
+import { oneLine, ordersOf, type Rig, runCli, startWebrootRig, ZONE } from './harness.ts';
 
 const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 // Liveness bound for the waits below, not a timing.
@@ -40,18 +38,14 @@ async function until(condition: () => boolean): Promise<void> {
 describe('certkeep as a certbot user expects it', () => {
   let rig: Rig;
   let webroot: string;
-  let stopNginx: (() => Promise<void>) | undefined;
+  let stop: (() => Promise<void>) | undefined;
   let postgres: PostgresServer | undefined;
   after(async () => {
     await postgres?.stop();
-    await stopNginx?.();
-    await rig?.stop();
+    await stop?.();
   });
   before(async () => {
-    rig = await startRig();
-    webroot = join(rig.dataDir, 'www');
-    await mkdir(webroot);
-    stopNginx = (await startNginx({ root: webroot, port: rig.httpPort })).stop;
+    ({ rig, webroot, stop } = await startWebrootRig());
   });
 
   const issue = (name: string, ...more: string[]) => rig.certkeep(['issue', '-d', name, '--webroot', webroot, ...more]);
