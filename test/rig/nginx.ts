@@ -1,6 +1,7 @@
 // nginx (Debian's /usr/sbin/nginx) serving a directory on loopback, for
-// webroot http-01 and agent tests. One process (master_process off), every
-// path it writes in a temp dir.
+// webroot http-01 and agent tests, and with `tls` also HTTPS from certificate
+// files the test names (for deploy tests; then with a master process, so that
+// `reloadCommand` can reload it). Every path it writes in a temp dir.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -14,12 +15,21 @@ export interface NginxOptions {
   /** The directory served at / (any Host). */
   root: string;
   port?: number;
+  /** Also serve HTTPS on a port of its own from these files (read again at each reload). */
+  tls?: { certificateFile: string; keyFile: string };
 }
 
 export interface Nginx {
   port: number;
+  /** The HTTPS port, when started with `tls`. */
+  tlsPort?: number;
+  configFile: string;
+  /** `nginx -t`, then `nginx -s reload`: exits non-zero when the config is broken. */
+  reloadCommand: string;
   stop(): Promise<void>;
 }
+
+const BINARY = '/usr/sbin/nginx';
 
 const START_TIMEOUT_MS = 10_000;
 
@@ -27,17 +37,18 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
   const prefix = await tempDir('certkeep-nginx-');
   try {
     const port = opts.port ?? (await freePort());
+    const tlsPort = opts.tls ? await freePort() : undefined;
     const conf = join(prefix.path, 'nginx.conf');
     // Readiness asks for this marker, so another server on the port cannot pass for this one.
     const marker = randomBytes(8).toString('hex');
-    await writeFile(conf, renderConf(prefix.path, opts.root, port, marker));
-    const child = spawn(
-      '/usr/sbin/nginx',
-      ['-p', `${prefix.path}/`, '-c', conf, '-e', join(prefix.path, 'error.log')],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    await writeFile(
+      conf,
+      renderConf(prefix.path, opts.root, port, marker, opts.tls && { ...opts.tls, port: tlsPort! }),
     );
+    const args = ['-p', `${prefix.path}/`, '-c', conf, '-e', join(prefix.path, 'error.log')];
+    const child = spawn(BINARY, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.once('error', (error) => {
       stderr += `cannot start /usr/sbin/nginx: ${error.message} (install nginx)\n`;
@@ -46,8 +57,12 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
       stderr = (stderr + chunk).slice(-4096);
     });
     await waitUntilServing(child, port, marker, async () => `${stderr}${await readErrorLog(prefix.path)}`);
+    const nginx = `${BINARY} ${args.join(' ')}`;
     return {
       port,
+      tlsPort,
+      configFile: conf,
+      reloadCommand: `${nginx} -t -q && ${nginx} -s reload`,
       async stop() {
         await stopProcess(child);
         await prefix.remove();
@@ -59,10 +74,26 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
   }
 }
 
-function renderConf(prefix: string, root: string, port: number, marker: string): string {
+function renderConf(
+  prefix: string,
+  root: string,
+  port: number,
+  marker: string,
+  tls?: { certificateFile: string; keyFile: string; port: number },
+): string {
   const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
+  const https = tls
+    ? `
+  server {
+    listen 127.0.0.1:${tls.port} ssl;
+    server_name _;
+    ssl_certificate ${JSON.stringify(tls.certificateFile)};
+    ssl_certificate_key ${JSON.stringify(tls.keyFile)};
+    location = /.certkeep-rig-ready { return 200 "${marker}"; }
+  }`
+    : '';
   return `daemon off;
-master_process off;
+master_process ${tls ? 'on' : 'off'};
 worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
 events { worker_connections 64; }
@@ -75,7 +106,7 @@ http {
     server_name _;
     root ${JSON.stringify(root)};
     location = /.certkeep-rig-ready { return 200 "${marker}"; }
-  }
+  }${https}
 }
 `;
 }
