@@ -169,9 +169,11 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
 /** Why a certificate needs no new version now, or undefined when it does: revoked or expired means due. */
 async function notDueReason(ctx: EngineContext, certificate: CertificateRow): Promise<string | undefined> {
   const now = ctx.clock.now();
-  if (certificate.state === 'revoked' || !certificate.current_version_id) return undefined;
-  const current = await getVersionDates(ctx.store.db, certificate.current_version_id);
-  if (!current || current.not_after <= now) return undefined;
+  if (certificate.state === 'revoked') return undefined;
+  if (certificate.current_version_id) {
+    const current = await getVersionDates(ctx.store.db, certificate.current_version_id);
+    if (!current || current.not_after <= now) return undefined;
+  }
   if (isDue(certificate.next_renewal_at, now)) return undefined;
   const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
   return `not due for renewal until ${when}`;
