@@ -1,8 +1,10 @@
 // Solvers are opened once per configuration and shared by every order that
-// needs them (one HTTP-01 responder per port, not one per certificate).
+// needs them (one HTTP-01 or TLS-ALPN-01 responder per port, not one per
+// certificate).
 import { UsageError } from '../errors.ts';
 import { HttpResponderSolver } from './http-responder.ts';
 import type { ChallengeSolver, ChallengeType } from './solver.ts';
+import { TlsAlpnSolver } from './tls-alpn-responder.ts';
 import { WebrootSolver } from './webroot.ts';
 
 /** How a certificate's challenges are answered; stored with the certificate so renewals answer the same way. */
@@ -10,6 +12,8 @@ export interface ChallengeConfig {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
+  /** Where this process answers TLS-ALPN-01 (default 443, the port CAs connect to). */
+  tlsPort?: number;
   /** The client places the answers itself, from the tokens it is given (server only). */
   manual?: boolean;
   /** The domain the client names its challenge records under (the RCL API's rootDomain); shown to it, never used to answer. */
@@ -24,6 +28,7 @@ export const SOLVER_FACTORIES: Partial<Record<ChallengeType, SolverFactory>> = {
     config.webroot
       ? WebrootSolver.open(config.webroot)
       : HttpResponderSolver.start({ host: config.httpHost, port: config.httpPort ?? 80 }),
+  'tls-alpn-01': (config) => TlsAlpnSolver.start({ port: config.tlsPort ?? 443 }),
 };
 
 export class SolverPool {

@@ -21,6 +21,8 @@ import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDate
 import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
+import { deactivatePending } from './authorizations.ts';
+import { downloadPreferredChain } from './chains.ts';
 import type { EngineContext } from './context.ts';
 import { OperationError } from '../errors.ts';
 import { parseIssuers } from './issuers.ts';
@@ -94,6 +96,8 @@ interface Run {
   presenting: Promise<unknown>[];
   /** Set when the run was stopped from outside: no more answers are placed. */
   stopped: boolean;
+  /** The authorizations of an order placed in this run, known before the order is stored. */
+  placedAuthorizations?: string[];
   keyPem?: string;
   key?: KeyObject;
   fence?: number;
@@ -131,7 +135,10 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
       await options.afterStep?.(run.order.step as OrderStep);
     }
   } catch (error) {
-    if (!(error instanceof LeaseLostError || error instanceof OrderInterruptedError)) await recordFailure(ctx, orderId, error);
+    if (!(error instanceof LeaseLostError || error instanceof OrderInterruptedError)) {
+      await recordFailure(ctx, orderId, error);
+      await deactivateIfEnded(run);
+    }
     throw error;
   } finally {
     await cleanupAll(run);
@@ -213,6 +220,7 @@ async function placeOrder(run: Run): Promise<void> {
   const identifiers = identifiersOf(run);
   run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
   const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
+  run.placedAuthorizations = placed.authorizations;
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
     url: authorizationUrl,
     identifier: { type: 'dns', value: '' },
@@ -375,7 +383,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
   if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
-  const { pem } = await run.client.downloadCertificate(certificateUrl);
+  const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, ctx.progress);
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
   const parsed = parseCertificate(pem);
   const versionId = newId('ver');
@@ -474,6 +482,24 @@ function authorizationFailed(authorization: AcmeAuthorization): OperationError {
   const failed = authorization.challenges.find((c) => c.error);
   const reason = failed?.error ? `: ${failed.error.detail ?? failed.error.type}` : '';
   return new OperationError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
+}
+
+/**
+ * An order that ended (recordFailure stored it invalid), or that this run placed
+ * at the CA but could not store (the next run places another), gives its pending
+ * authorizations back to the CA; an order that will be resumed keeps them.
+ */
+async function deactivateIfEnded(run: Run): Promise<void> {
+  try {
+    const order = await getOrder(run.ctx.store.db, run.order.id);
+    const abandoned = order?.step === 'new' && run.placedAuthorizations !== undefined;
+    if (!order || (order.step !== 'invalid' && !abandoned)) return;
+    const stored = (JSON.parse(order.authorizations) as AuthorizationRecord[]).filter((record) => record.status !== 'valid').map((record) => record.url);
+    const deactivated = await deactivatePending(run.client, [...stored, ...(run.placedAuthorizations ?? [])]);
+    if (deactivated > 0) run.ctx.progress(`deactivated ${deactivated} pending authorization${deactivated === 1 ? '' : 's'} of the failed order`);
+  } catch {
+    // Best effort (authorizations.ts): the order's own error is the one to report.
+  }
 }
 
 /**

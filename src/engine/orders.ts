@@ -36,6 +36,8 @@ export interface StartOptions {
   csrPem?: string;
   /** A certificate of that name may exist: take the new settings and open a new order for it. */
   replaceExisting?: boolean;
+  /** The solvers that will answer, asked whether they can (TLS-ALPN-01 needs the server's listener). */
+  solvers?: SolverSource;
 }
 
 export interface StartedOrder {
@@ -53,6 +55,7 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
     throw new UsageError('challengeType: tls-alpn-01 needs certkeep to answer; use http-01 or dns-01', 'challengeType');
   }
+  if (!manual) options.solvers?.checkAnswerable?.(request.challengeType);
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0]);
   const certificate = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing);
   if (options.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, options.pfxPassword);

@@ -70,6 +70,8 @@ export interface CertificatesTable {
   warned_days: number | null;
   /** When to ask the CA's renewalInfo (ARI) again. */
   ari_check_at: number | null;
+  /** Of the CA's alternate chains, the one whose top certificate this issuer CN signed; null: the CA's default. */
+  preferred_chain: Generated<string | null>;
 }
 
 export interface CertificateVersionsTable {
@@ -118,6 +120,16 @@ export interface OrdersTable {
 /** HTTP-01 answers for open orders, so that any instance can serve them. */
 export interface ChallengeTokensTable {
   token: string;
+  order_id: string;
+  key_authorization: string;
+  created_at: number;
+}
+
+/** TLS-ALPN-01 answers for open orders by identifier, so that any instance's listener can serve them. */
+export interface TlsAlpnAnswersTable {
+  token: string;
+  /** What the CA names in the SNI: a lower-case DNS name or a canonical IP. */
+  identifier: string;
   order_id: string;
   key_authorization: string;
   created_at: number;
@@ -178,6 +190,7 @@ export interface Database {
   events: EventsTable;
   audit_log: AuditLogTable;
   challenge_tokens: ChallengeTokensTable;
+  tls_alpn_answers: TlsAlpnAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -88,6 +88,10 @@ describe('serve: a listener that cannot open ends the process', () => {
     ['--listen', async () => ['--listen', `127.0.0.1:${await takenTcpPort()}`, '--http-challenge-listen', 'off']],
     ['--http-challenge-listen', async () => ['--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', `127.0.0.1:${await takenTcpPort()}`]],
     [
+      '--tls-alpn-listen',
+      async () => ['--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', 'off', '--tls-alpn-listen', `127.0.0.1:${await takenTcpPort()}`],
+    ],
+    [
       '--dns-listen',
       async () => ['--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', 'off', '--dns-listen', `127.0.0.1:${await takenUdpPort()}`, '--dns-zone', 'acme.example.test'],
     ],
@@ -101,7 +105,7 @@ describe('serve: a listener that cannot open ends the process', () => {
         assert.equal(code, 1, run.output());
         const line = oneLine(run.output());
         assert.match(line, new RegExp(`^certkeep: error: ${flag}: cannot listen on 127\\.0\\.0\\.1:\\d+: the port is already in use`));
-        assert.doesNotMatch(line, /--http-port|--webroot/, "serve's own flags, not issue's");
+        assert.doesNotMatch(line, /--http-port|--webroot|--tls-port/, "serve's own flags, not issue's");
         assertNoneLeft(data.path);
       } finally {
         await data.remove();

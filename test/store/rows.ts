@@ -69,6 +69,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       updated_at: LATE + 9,
       warned_days: 3,
       ari_check_at: LATE + 27,
+      preferred_chain: 'Root CA ü',
     },
     orders: {
       id: orderId,
@@ -130,6 +131,13 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       key_authorization: `tok-${orderId}.thumbprint`,
       created_at: LATE + 22,
     },
+    tls_alpn_answers: {
+      token: `alpn-${orderId}`,
+      identifier: 'www.example.test',
+      order_id: orderId,
+      key_authorization: `alpn-${orderId}.thumbprint`,
+      created_at: LATE + 29,
+    },
     webhooks: {
       id: webhookId,
       subscription_id: subscriptionId,
@@ -165,6 +173,7 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'events',
   'audit_log',
   'challenge_tokens',
+  'tls_alpn_answers',
   'webhooks',
   'webhook_deliveries',
 ];

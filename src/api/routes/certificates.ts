@@ -19,7 +19,7 @@ const CreateCertificate = Type.Object(
     challengeType: Type.Optional(Type.Union([Type.Literal('http-01'), Type.Literal('dns-01'), Type.Literal('tls-alpn-01')])),
     answeredBy: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('certkeep'), Type.Literal('client')], {
-        description: 'auto (default): certkeep answers HTTP-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
+        description: 'auto (default): certkeep answers HTTP-01, TLS-ALPN-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
       }),
     ),
     keyType: Type.Optional(Type.String({ maxLength: 20 })),
@@ -44,6 +44,13 @@ const CreateCertificate = Type.Object(
     ),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
     profile: Type.Optional(Text(100)),
+    preferredChain: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "when the CA offers several chains: the one whose top certificate this issuer CN signed (e.g. \"ISRG Root X1\"), else the CA's default",
+      }),
+    ),
     autoRenew: Type.Optional(Type.Boolean()),
     renewBefore: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. 30d, 12h or 33%' })),
     pfxPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -122,8 +129,9 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
+        preferredChain: body.preferredChain,
       });
-      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword });
+      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.solvers });
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)

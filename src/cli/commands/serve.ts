@@ -1,13 +1,14 @@
 // certkeep serve: the multi-tenant server — REST API and compatibility routes,
-// the HTTP-01 responder answering from the store, and the workers that drive
-// orders in the background.
+// the HTTP-01 (and, when asked, TLS-ALPN-01) responder answering from the
+// store, and the workers that drive orders in the background.
 import type { Command } from 'commander';
-import { parseAddress } from '../../address.ts';
+import { addressText, parseAddress } from '../../address.ts';
 import { OperationError, UsageError } from '../../errors.ts';
 import { startHttpResponder } from '../../challenges/http-responder.ts';
+import { startTlsAlpnResponder } from '../../challenges/tls-alpn-responder.ts';
 import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
 import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
-import { ServerSolvers } from '../../engine/solvers.ts';
+import { ServerSolvers, storedTlsAlpnAnswers } from '../../engine/solvers.ts';
 import { RenewalScheduler } from '../../engine/scheduler.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
@@ -22,6 +23,7 @@ const LAUNCHER_CHECK_MS = 500;
 interface ServeOptions {
   listen: string;
   httpChallengeListen: string;
+  tlsAlpnListen?: string;
   workers: string;
   leaseSeconds: string;
   dnsListen?: string;
@@ -33,10 +35,11 @@ interface ServeOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
+    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
-    .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--tls-alpn-listen <host:port>', 'where TLS-ALPN-01 challenges are answered from the store; off by default (port 443 of the names must reach it)')
+    .option('--workers <n>', 'orders this instance drives at once (0: API and challenge responders only)', '16')
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
@@ -47,6 +50,7 @@ export function registerServe(program: Command): void {
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
+      const tlsAlpn = options.tlsAlpnListen === undefined ? undefined : parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443);
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
@@ -66,6 +70,7 @@ export function registerServe(program: Command): void {
           const solvers = new ServerSolvers(ctx, {
             resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
             propagationTimeoutMs: session.config.dnsTimeoutMs,
+            tlsAlpnListener: tlsAlpn !== undefined,
           });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
           const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
@@ -74,6 +79,7 @@ export function registerServe(program: Command): void {
           const opened: (() => Promise<void>)[] = [async () => void (await app.close()), () => solvers.close()];
           let address: string;
           let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
+          let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
           let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
           try {
             responder = challenge
@@ -82,6 +88,12 @@ export function registerServe(program: Command): void {
                 )
               : undefined;
             if (responder) opened.push(responder.close);
+            tlsAlpnResponder = tlsAlpn
+              ? await listening('--tls-alpn-listen', options.tlsAlpnListen!, () =>
+                  startTlsAlpnResponder({ ...tlsAlpn, answers: storedTlsAlpnAnswers(ctx), option: '--tls-alpn-listen' }),
+                )
+              : undefined;
+            if (tlsAlpnResponder) opened.push(tlsAlpnResponder.close);
             // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
             dnsServer = options.dnsListen
               ? await listening('--dns-listen', options.dnsListen, () =>
@@ -107,11 +119,13 @@ export function registerServe(program: Command): void {
           const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
           const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
           const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
+          const tlsAlpnChallenge = tlsAlpnResponder ? addressText({ host: tlsAlpn!.host, port: tlsAlpnResponder.port }) : null;
           session.output.result(
-            { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
+            { listening: address, httpChallenge, tlsAlpnChallenge, dns: dnsServer?.address ?? null },
             [
               `certkeep serving on ${address}`,
               httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
+              tlsAlpnChallenge ? `; TLS-ALPN-01 on ${tlsAlpnChallenge}` : '',
               dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
             ].join(''),
           );
@@ -124,6 +138,7 @@ export function registerServe(program: Command): void {
           await mailer?.stop();
           await app.close();
           await responder?.close();
+          await tlsAlpnResponder?.close();
           await dnsServer?.stop();
           await solvers.close();
         },
