@@ -23,6 +23,14 @@ import { zoneRoutes } from './routes/zones.ts';
 import { autodnsRoutes } from './compat/autodns/index.ts';
 import { rclRoutes } from './compat/rcl/index.ts';
 import { downloadRoutes } from './routes/downloads.ts';
+import { LiveFeed } from '../engine/live.ts';
+import { portalRoutes } from './portal.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { type DnsCheckOptions, providerRoutes } from './routes/providers.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { userRoutes } from './routes/users.ts';
 
 export interface AppOptions {
   ctx: EngineContext;
@@ -39,6 +47,10 @@ export interface AppOptions {
    * else 600 a minute. See rate-limit.ts.
    */
   rateLimit?: RateLimit | false;
+  /** How zone tests look for their record (serve's --resolver and --dns-timeout). */
+  dns?: DnsCheckOptions;
+  /** The built portal (web/dist); default: found beside the code. */
+  portalDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -66,8 +78,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'certkeep API', version: '1' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' },
+          session: { type: 'apiKey', in: 'cookie', name: 'certkeep_session', description: 'the portal session (POST /api/v1/session); changes also need the x-csrf-token header' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
@@ -88,6 +105,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
   await app.register(notificationRoutes, { ctx: options.ctx, prefix: '/api/v1' });
   await app.register(rclRoutes, services);
+  await app.register(sessionRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(userRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(apiKeyRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(dashboardRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(providerRoutes, { ctx: options.ctx, dns: options.dns ?? {}, prefix: '/api/v1' });
+  const live = new LiveFeed(options.ctx);
+  app.addHook('onClose', async () => live.close());
+  await app.register(streamRoutes, { live, prefix: '/api/v1' });
+  await app.register(portalRoutes, { dir: options.portalDir });
   return app;
 }
 

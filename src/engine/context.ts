@@ -18,6 +18,8 @@ export interface EngineContext {
   notice: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
+  notifyChange: () => void;
 }
 
 export function createEngineContext(
@@ -33,6 +35,7 @@ export function createEngineContext(
     progress: options.progress ?? (() => {}),
     notice: options.notice ?? (() => {}),
     wakeWorkers: () => {},
+    notifyChange: () => {},
   };
 }
 

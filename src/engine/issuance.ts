@@ -201,6 +201,7 @@ async function advance(run: Run, patch: Partial<OrderRow> & { step: OrderStep })
   const update = { ...patch, updated_at: run.ctx.clock.now() };
   await writeOrder(run, run.ctx.store.db, update);
   run.order = { ...run.order, ...update };
+  run.ctx.notifyChange();
 }
 
 async function writeOrder(run: Run, db: Db, update: Partial<OrderRow>): Promise<void> {
@@ -431,6 +432,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     );
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
+  run.ctx.notifyChange();
 }
 
 function orderKey(run: Run): KeyObject {
@@ -557,6 +559,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       now,
     );
   });
+  ctx.notifyChange();
 }
 
 /**

@@ -30,6 +30,7 @@ export function revocationReason(name: string | undefined): number {
 
 export async function revokeCertificate(ctx: EngineContext, subscriptionId: string, name: string, reason: number): Promise<{ serial: string }> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
+  if (certificate.state === 'revoked') throw new OperationError(`certificate "${name}" is revoked already (serial ${version.serial}); issue a new one to replace it`);
   const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === version.ca_url);
   if (!issuer) throw new OperationError(`certificate "${name}" came from ${version.ca_url}, which is no longer among its CAs`);
   const order = version.order_id ? await getOrder(ctx.store.db, version.order_id) : undefined;
@@ -41,5 +42,6 @@ export async function revokeCertificate(ctx: EngineContext, subscriptionId: stri
     await updateCertificate(trx, certificate.id, { state: 'revoked', next_renewal_at: null, updated_at: now });
     await appendEvent(trx, { subscriptionId, certificateId: certificate.id, type: 'certificate.revoked', payload: { name, serial: version.serial, reason } }, now);
   });
+  ctx.notifyChange();
   return { serial: version.serial };
 }

@@ -6,7 +6,7 @@
 // another process (another instance, `certkeep admin apikey revoke`) reaches
 // this one within VERIFIED_KEY_TTL_MS, when the entry expires.
 import type { Store } from '../store/database.ts';
-import type { Caller } from './tenancy.ts';
+import type { KeyCaller as Caller } from './tenancy.ts';
 
 export const VERIFIED_KEY_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;

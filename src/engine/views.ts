@@ -36,7 +36,7 @@ export async function listCertificateSummaries(db: Db, subscriptionId: string, f
   return (await listCertificatesWithDates(db, subscriptionId, filter)).map(summarize);
 }
 
-function summarize(row: CertificateWithDates): CertificateSummary {
+export function summarize(row: CertificateWithDates): CertificateSummary {
   return {
     name: row.name,
     state: row.state,

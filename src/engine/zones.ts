@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/delegated.ts';
+import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
 import { createProvider, providers } from '../dns/providers.ts';
@@ -195,4 +195,54 @@ function normalizeZone(zone: string): string {
 
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export interface ProviderSetting {
+  name: string;
+  description: string;
+  required: boolean;
+  /** Written once, never shown back. */
+  secret: boolean;
+}
+
+export interface ProviderDescription {
+  name: string;
+  description: string;
+  settings: ProviderSetting[];
+}
+
+/** Each DNS provider and its settings, from the provider's own definition: what the portal's zone form is drawn from. */
+export function describeProviders(): ProviderDescription[] {
+  return [...providers.values()].map((definition) => {
+    const secrets = new Set(definition.secrets);
+    const setting = (required: boolean) => ([name, description]: [string, string]) => ({ name, description, required, secret: secrets.has(name) });
+    return {
+      name: definition.name,
+      description: definition.description,
+      settings: [...Object.entries(definition.required).map(setting(true)), ...Object.entries(definition.optional).map(setting(false))],
+    };
+  });
+}
+
+/**
+ * A zone's test for the API and the portal: writes a TXT record, waits until
+ * every authoritative server has it, removes it. A failure is an answer, not an error.
+ */
+export async function testManagedZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ ok: true; fqdn: string; elapsedMs: number } | { ok: false; error: string }> {
+  const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed by this subscription; add it first`);
+  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+  try {
+    const result = await testZone(directory, row.zone, options);
+    return { ok: true, fqdn: result.fqdn, elapsedMs: Math.round(result.elapsedMs) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  } finally {
+    await directory.close();
+  }
 }

@@ -20,6 +20,8 @@ export interface ApiKeysTable {
   scopes: string; // JSON string[]
   created_at: number;
   revoked_at: number | null;
+  /** What the key is for, as its creator put it; '' when not given. */
+  label: Generated<string>;
 }
 
 export interface AcmeAccountsTable {
@@ -179,6 +181,29 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** People who sign in to the portal; each belongs to one subscription. */
+export interface UsersTable {
+  id: string;
+  subscription_id: string;
+  email: string; // lower case, unique in the installation
+  role: string; // viewer | operator | admin
+  password_hash: string; // scrypt$N$r$p$salt$hash
+  must_change_password: number; // 1: a one-time password, to be changed at the next sign-in
+  failed_sign_ins: number; // wrong passwords since the last success
+  locked_until: number | null;
+  last_sign_in_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Portal sessions: the cookie holds a random token, the store its SHA-256. */
+export interface SessionsTable {
+  id: string; // hex SHA-256 of the token
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   api_keys: ApiKeysTable;
@@ -193,4 +218,6 @@ export interface Database {
   tls_alpn_answers: TlsAlpnAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }

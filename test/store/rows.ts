@@ -14,6 +14,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
   const accountId = newId('acc');
   const orderId = newId('ord');
   const webhookId = newId('whk');
+  const userId = newId('usr');
   return {
     subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE, notify_emails: '["ops@bücher.example"]' },
     api_keys: {
@@ -24,6 +25,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       scopes: '["certificates:read","certificates:write"]',
       created_at: LATE + 1,
       revoked_at: LATE + 2,
+      label: 'deploy script ü',
     },
     acme_accounts: {
       id: accountId,
@@ -158,6 +160,25 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       created_at: LATE + 26,
       delivered_at: null,
     },
+    users: {
+      id: userId,
+      subscription_id: subscriptionId,
+      email: `ops-${userId}@bücher.example`,
+      role: 'operator',
+      password_hash: 'scrypt$32768$8$1$c2FsdA$aGFzaA',
+      must_change_password: 1,
+      failed_sign_ins: 2,
+      locked_until: LATE + 27,
+      last_sign_in_at: LATE + 28,
+      created_at: LATE + 29,
+      updated_at: LATE + 30,
+    },
+    sessions: {
+      id: newId().repeat(2),
+      user_id: userId,
+      created_at: LATE + 31,
+      expires_at: LATE + 32,
+    },
   };
 }
 
@@ -176,4 +197,6 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'tls_alpn_answers',
   'webhooks',
   'webhook_deliveries',
+  'users',
+  'sessions',
 ];

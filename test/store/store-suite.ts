@@ -63,7 +63,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_open_order'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -129,7 +129,7 @@ export function storeSuite(backend: Backend): void {
     assert.equal(await insertOrderUnlessOpen(store.db, order('new')), true, 'once it ended, a new one may open');
   });
 
-  test(`${backend.kind}: migration 0005 keeps the newest of two open orders and lower-cases names`, async (t) => {
+  test(`${backend.kind}: migration 0006 keeps the newest of two open orders and lower-cases names`, async (t) => {
     const options = await backend.freshOptions(t);
     const first = await openStore(options);
     const rows = rowsFor();
@@ -137,7 +137,7 @@ export function storeSuite(backend: Backend): void {
     try {
       // The state before 0004: no index, so a race could leave two open orders; names as typed.
       await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0005_open_order'`.execute(first.db);
+      await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
       await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();

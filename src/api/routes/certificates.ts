@@ -6,7 +6,10 @@ import { validateRequest } from '../../engine/certificates.ts';
 import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
 import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
+import { certificateDetails, searchCertificateSummaries } from '../../engine/dashboard.ts';
+import { REVOCATION_REASONS, revocationReason, revokeCertificate } from '../../engine/revocation.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
+import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 
@@ -73,15 +76,61 @@ const CreateCertificate = Type.Object(
 
 const Started = Type.Object({ certificate: CertificateSummary, order: OrderView });
 
+const SORTS = ['name', '-name', 'expiry', '-expiry', 'state'] as const;
+
 const ListQuery = Type.Object(
   {
+    q: Type.Optional(Type.String({ maxLength: 253, description: "part of the certificate's name or of one of its domain names, any case" })),
     state: Type.Optional(Type.Union(['issuing', 'valid', 'failed', 'revoked'].map((s) => Type.Literal(s)))),
     expiresBefore: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time: only certificates expiring before it' })),
-    after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page' })),
+    sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'name (default), -name, expiry (soonest first), -expiry or state' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'skip this many (with sort, q or offset the page comes with `total`)' })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page (name order only)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },
 );
+
+const RevokeBody = Type.Object(
+  {
+    reason: Type.Optional(
+      Type.Union(Object.keys(REVOCATION_REASONS).map((r) => Type.Literal(r)), { description: 'RFC 5280 reason; default unspecified' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Version = Type.Object({
+  id: Type.String(),
+  serial: Type.String(),
+  notBefore: Type.String(),
+  notAfter: Type.String(),
+  ca: Type.String(),
+  renewalWindow: Type.Union([Type.Object({ start: Type.String(), end: Type.String() }), Type.Null()]),
+  createdAt: Type.String(),
+  current: Type.Boolean(),
+});
+
+const Details = Type.Composite([
+  CertificateSummary,
+  Type.Object({
+    keyType: Type.String(),
+    profile: Type.Union([Type.String(), Type.Null()]),
+    challengeType: Type.String(),
+    answeredBy: Type.Union([Type.Literal('certkeep'), Type.Literal('client')]),
+    autoRenew: Type.Boolean(),
+    renewBefore: Type.Union([Type.String(), Type.Null()]),
+    cas: Type.Array(Type.String()),
+    hasPfxPassword: Type.Boolean(),
+    failures: Type.Integer(),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    retryAt: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String(),
+    versions: Type.Array(Version),
+    orders: Type.Array(Type.Composite([OrderView, Type.Object({ createdAt: Type.String(), updatedAt: Type.String() })])),
+    events: Type.Array(Event),
+  }),
+]);
 
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { ctx } = services;
@@ -91,16 +140,60 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     '/certificates',
     {
       config: { scope: 'read' },
-      schema: { querystring: ListQuery, response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary), next: Type.Union([Type.String(), Type.Null()]) }) } },
+      schema: {
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({
+            certificates: Type.Array(CertificateSummary),
+            next: Type.Union([Type.String(), Type.Null()], { description: 'the `after` of the next page (name order without offset)' }),
+            total: Type.Optional(Type.Integer({ description: 'how many certificates match in all' })),
+          }),
+        },
+      },
     },
     async (request) => {
-      const { state, expiresBefore, after, limit = 100 } = request.query;
+      const { q, state, expiresBefore, sort, offset, after, limit = 100 } = request.query;
+      if (q !== undefined || (sort !== undefined && sort !== 'name') || offset !== undefined) {
+        if (after !== undefined) throw new UsageError('after: page with offset when searching or sorting', 'after');
+        const page = await searchCertificateSummaries(ctx, request.caller.subscriptionId, { search: q, state, expiresBefore, sort, offset, limit });
+        return { ...page, next: null };
+      }
       const before = expiresBefore === undefined ? undefined : Date.parse(expiresBefore);
       if (before !== undefined && Number.isNaN(before)) throw new UsageError(`expiresBefore: "${expiresBefore}" is not a time like 2026-12-31T00:00:00Z`, 'expiresBefore');
       // One more than asked tells whether there is a next page.
       const rows = await listCertificateSummaries(db, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return { certificates: page, next: rows.length > limit ? page[page.length - 1].name : null };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/certificates/:name/details',
+    {
+      config: { scope: 'read' },
+      schema: { summary: "Everything a certificate's page shows: settings, versions, orders with their steps and tokens, events", params: CertificateNameParams, response: { 200: Details } },
+    },
+    async (request) => certificateDetails(ctx, request.caller.subscriptionId, request.params.name),
+  );
+
+  app.post<{ Params: { name: string }; Body: Static<typeof RevokeBody> }>(
+    '/certificates/:name/revoke',
+    {
+      config: { scope: 'write' },
+      // The body is optional: without one, the reason is unspecified.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        summary: 'Revoke the current version at its CA (RFC 8555 §7.6); 409 when it is revoked already',
+        params: CertificateNameParams,
+        body: RevokeBody,
+        response: { 200: Type.Object({ name: Type.String(), serial: Type.String(), state: Type.Literal('revoked') }) },
+      },
+    },
+    async (request) => {
+      const { serial } = await revokeCertificate(ctx, request.caller.subscriptionId, request.params.name, revocationReason(request.body.reason));
+      return { name: request.params.name, serial, state: 'revoked' as const };
     },
   );
 

@@ -32,7 +32,7 @@ export async function fileRoutes(app: FastifyInstance, options: { ctx: EngineCon
       const { name, format } = request.params;
       const spec = FORMATS[format];
       if (spec.secret && !request.caller.scopes.includes('write')) {
-        return sendProblem(reply, problem(403, `the ${format} file holds the private key: it needs a write-scoped API key`));
+        return sendProblem(reply, problem(403, `the ${format} file holds the private key: it needs a write-scoped API key, or the operator or admin role`));
       }
       const files = await certificateFiles(options.ctx, request.caller.subscriptionId, name);
       const body = format === 'pfx' ? files.pfx : format === 'der' ? files.der : files[format === 'pem' ? 'fullchain' : format];

@@ -26,7 +26,9 @@ const ZONE = 'certkeep.test';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND')
+    .description(
+      'issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND',
+    )
     .action(async (_options, command: Command) => {
       const flags = command.optsWithGlobals();
       ensurePackages(flags.json === true);
@@ -38,51 +40,66 @@ export function registerDemo(program: Command): void {
         throw error;
       });
       try {
-        await withSession({ ...flags, dataDir, ca: pebble.directoryUrl, caCert: pebble.caCertFile }, async (session) => {
-          const out = session.output;
-          out.note(`BIND serves ${ZONE} on ${bind.address}; Pebble's ACME directory is ${pebble.directoryUrl}`);
-          const request = validateRequest({
-            subscriptionId: session.subscriptionId,
-            name: `demo.${ZONE}`,
-            names: [`demo.${ZONE}`, `www.demo.${ZONE}`],
-            challengeType: 'http-01',
-            challengeConfig: { httpHost: '127.0.0.1', httpPort },
-            issuers: [{ caUrl: pebble.directoryUrl, caCertPem: pebble.caCertPem }],
-          });
-          const started = performance.now();
-          const outcome = await issueCertificate(session.ctx, request, { solvers: session.solvers, force: true });
-          const seconds = (performance.now() - started) / 1000;
-          if (outcome.status === 'unchanged') throw new OperationError('the demo certificate was not issued');
-          const files = await certificateFiles(session.ctx, session.subscriptionId, request.name, 'demo');
-          const folder = join(dataDir, 'files', request.name);
-          await mkdir(folder, { recursive: true });
-          await writeFile(join(folder, 'fullchain.pem'), files.fullchain);
-          await writeFile(join(folder, 'privkey.pem'), files.key!, { mode: 0o600 });
-          await writeFile(join(folder, 'cert.pfx'), files.pfx!, { mode: 0o600 });
-          const chainOk = verifiesAgainst(files.fullchain, await pebble.rootsPem());
-          out.result(
-            {
-              name: request.name,
-              names: request.identifiers.map((i) => i.value),
-              serial: outcome.version.serial,
-              notAfter: new Date(outcome.version.notAfter).toISOString(),
-              seconds: Number(seconds.toFixed(3)),
-              chainVerified: chainOk,
-              dataDir,
-              files: folder,
-            },
-            [
-              `✔ issued ${request.name} for ${request.identifiers.map((i) => i.value).join(', ')} in ${seconds.toFixed(2)} s`,
-              `  Pebble validated it over HTTP-01: it looked the names up in BIND and fetched the token from certkeep's responder on 127.0.0.1:${httpPort}`,
-              `  serial ${outcome.version.serial}, valid until ${new Date(outcome.version.notAfter).toISOString()}`,
-              `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
-              `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
-              // npx finds the package's own command in this checkout, where `npm run demo` runs.
-              `  the store: npx certkeep --data-dir ${shellWord(dataDir)} list`,
-            ],
-          );
-          if (!chainOk) process.exitCode = 1;
-        }, { create: true });
+        await withSession(
+          { ...flags, dataDir, ca: pebble.directoryUrl, caCert: pebble.caCertFile },
+          async (session) => {
+            const out = session.output;
+            out.note(
+              `BIND serves ${ZONE} on ${bind.address}; Pebble's ACME directory is ${pebble.directoryUrl}`,
+            );
+            const request = validateRequest({
+              subscriptionId: session.subscriptionId,
+              name: `demo.${ZONE}`,
+              names: [`demo.${ZONE}`, `www.demo.${ZONE}`],
+              challengeType: 'http-01',
+              challengeConfig: { httpHost: '127.0.0.1', httpPort },
+              issuers: [{ caUrl: pebble.directoryUrl, caCertPem: pebble.caCertPem }],
+            });
+            const started = performance.now();
+            const outcome = await issueCertificate(session.ctx, request, {
+              solvers: session.solvers,
+              force: true,
+            });
+            const seconds = (performance.now() - started) / 1000;
+            if (outcome.status === 'unchanged')
+              throw new OperationError('the demo certificate was not issued');
+            const files = await certificateFiles(session.ctx, session.subscriptionId, request.name, 'demo');
+            const folder = join(dataDir, 'files', request.name);
+            await mkdir(folder, { recursive: true });
+            await writeFile(join(folder, 'fullchain.pem'), files.fullchain);
+            await writeFile(join(folder, 'privkey.pem'), files.key!, { mode: 0o600 });
+            await writeFile(join(folder, 'cert.pfx'), files.pfx!, { mode: 0o600 });
+            const chainOk = verifiesAgainst(files.fullchain, await pebble.rootsPem());
+            out.result(
+              {
+                name: request.name,
+                names: request.identifiers.map((i) => i.value),
+                serial: outcome.version.serial,
+                notAfter: new Date(outcome.version.notAfter).toISOString(),
+                seconds: Number(seconds.toFixed(3)),
+                chainVerified: chainOk,
+                dataDir,
+                files: folder,
+                portal:
+                  'certkeep admin user create EMAIL --subscription ID --role admin; certkeep serve; open http://127.0.0.1:8080/',
+              },
+              [
+                `✔ issued ${request.name} for ${request.identifiers.map((i) => i.value).join(', ')} in ${seconds.toFixed(2)} s`,
+                `  Pebble validated it over HTTP-01: it looked the names up in BIND and fetched the token from certkeep's responder on 127.0.0.1:${httpPort}`,
+                `  serial ${outcome.version.serial}, valid until ${new Date(outcome.version.notAfter).toISOString()}`,
+                `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
+                `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
+                // npx finds the package's own command in this checkout, where `npm run demo` runs.
+                `  the store: npx certkeep --data-dir ${shellWord(dataDir)} list`,
+                '  the web portal: npx certkeep admin subscription create "My team" --json, then',
+                '    npx certkeep admin user create you@example.com --subscription <id> --role admin,',
+                '    npx certkeep serve, and open http://127.0.0.1:8080/ (sign in with the one-time password it printed)',
+              ],
+            );
+            if (!chainOk) process.exitCode = 1;
+          },
+          { create: true },
+        );
       } finally {
         await pebble.stop();
         await bind.stop();
@@ -105,7 +122,8 @@ function ensurePackages(quiet: boolean): void {
     spawnSync('apt-get', ['update', '-q'], { stdio, env });
     result = spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio, env });
   }
-  if (result.status !== 0) throw new OperationError(`could not install ${missing.join(', ')}; try: ${install}`);
+  if (result.status !== 0)
+    throw new OperationError(`could not install ${missing.join(', ')}; try: ${install}`);
 }
 
 /** A path as a POSIX shell reads it back: quoted when it holds more than plain path characters. */

@@ -73,7 +73,8 @@ export function registerServe(program: Command): void {
             tlsAlpnListener: tlsAlpn !== undefined,
           });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-          const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
+          const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
+          const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns });
           // Every listener opens before any work starts: one that cannot open ends serve
           // with exit 1 and nothing left running, so that systemd's Restart= takes over.
           const opened: (() => Promise<void>)[] = [async () => void (await app.close()), () => solvers.close()];
