@@ -1,6 +1,7 @@
 // The seam between DNS-01 and the DNS servers that hold a zone: a provider
 // puts one TXT value at a name and takes exactly that value away again.
 // Providers register by name in providers.ts (one table, as lego does).
+import type { Dispatcher } from 'undici';
 
 /** One TXT value at one name. `fqdn` has no trailing dot, e.g. `_acme-challenge.example.test`. */
 export interface TxtRecord {
@@ -21,6 +22,16 @@ export interface DnsProvider {
 export interface ZoneConfig {
   zone: string; // lower case, no trailing dot
   settings: Record<string, string>;
+  /** Given when the caller limits where the provider's HTTP requests may go (the server, for a tenant's zone). */
+  outbound?: OutboundLimits;
+}
+
+/** How a provider that speaks HTTP connects for a tenant: through `dispatcher`, for at most `timeoutMs` a request. */
+export interface OutboundLimits {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  /** What to tell the tenant when a request got no answer, instead of its cause (which may be logged). */
+  explain(error: unknown): string;
 }
 
 export interface ProviderDefinition {

@@ -17,6 +17,7 @@ import {
   validateDnsName,
 } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
+import type { Db } from '../store/repositories/db.ts';
 import {
   type CertificateRow,
   findCertificate,
@@ -173,7 +174,7 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
     challenge_config: JSON.stringify(request.challengeConfig),
   });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const created = await createOrderOrJoin(ctx, account, null, () => saveCertificate(ctx, request, existing));
+  const created = await createOrderOrJoin(ctx, account, null, request.keyType, (db) => saveCertificate(ctx, request, existing, db));
   // Another process got there first: look again, as if this run had started after it.
   if (!created) return issueCertificate(ctx, request, { ...options, force: false });
   const { certificate } = created;
@@ -199,19 +200,26 @@ function runOptions(options: RunOptions): Pick<RunOrderOptions, 'afterStep' | 's
 }
 
 /**
- * Stores the certificate (`save`) and a new order for it, unless another process
- * stored either first (the open order is the lock): then undefined, and the
- * caller looks again — it will join that process's order, or find its result.
+ * Stores the certificate (`save`) and a new order for it in one transaction (a
+ * process killed here leaves the certificate with its order, or neither), unless
+ * another process stored either first (the open order is the lock): then
+ * undefined, and the caller looks again — it will join that process's order, or
+ * find its result.
  */
 async function createOrderOrJoin(
   ctx: EngineContext,
   account: ReadyAccount,
   replaces: string | null,
-  save: () => Promise<CertificateRow>,
+  keyType: string,
+  save: (db: Db) => Promise<CertificateRow>,
 ): Promise<{ certificate: CertificateRow; order: OrderRow; key?: { pem: string; object: KeyObject } } | undefined> {
+  const key = await orderKey(keyType);
   try {
-    const certificate = await save();
-    return { certificate, ...(await createOrder(ctx, certificate, account, replaces)) };
+    return await ctx.store.db.transaction().execute(async (db) => {
+      const certificate = await save(db);
+      const { order } = await createOrder(ctx, certificate, account, replaces, { key, db });
+      return { certificate, order, key };
+    });
   } catch (error) {
     if (!(error instanceof OrderInProgressError)) throw error;
     ctx.progress(`${error.message}; waiting for it`);
@@ -231,7 +239,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const created = await createOrderOrJoin(ctx, account, replaces, async () => certificate);
+  const created = await createOrderOrJoin(ctx, account, replaces, certificate.key_type, async () => certificate);
   if (!created) return renewCertificate(ctx, subscriptionId, name, { ...options, force: false });
   const version = await runLeased(ctx, created.order.id, account, { solver, key: created.key, ...runOptions(options) });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
@@ -283,7 +291,12 @@ async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAcco
   }
 }
 
-export async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+export async function saveCertificate(
+  ctx: EngineContext,
+  request: ValidRequest,
+  existing: CertificateRow | undefined,
+  db: Db = ctx.store.db,
+): Promise<CertificateRow> {
   const now = ctx.clock.now();
   const spec = {
     identifiers: JSON.stringify(request.identifiers),
@@ -298,8 +311,8 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     updated_at: now,
   };
   if (existing) {
-    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
-    return reload(ctx, existing);
+    await updateCertificate(db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return (await getCertificate(db, existing.id)) ?? existing;
   }
   const row: CertificateRow = {
     id: newId('crt'),
@@ -314,8 +327,15 @@ export async function saveCertificate(ctx: EngineContext, request: ValidRequest,
     created_at: now,
   };
   // Two runs for one new name: the first insert wins; the other is told, as for an open order.
-  if (!(await insertCertificateUnlessNamed(ctx.store.db, row))) throw new OrderInProgressError(request.name);
+  if (!(await insertCertificateUnlessNamed(db, row))) throw new OrderInProgressError(request.name);
   return row;
+}
+
+/** A new certificate key for an order (none when the client sends its own CSR), made before a transaction takes the store. */
+export async function orderKey(keyType: string, csrPem?: string): Promise<{ pem: string; object: KeyObject } | undefined> {
+  if (csrPem) return undefined;
+  const object = await generateKey(keyType as KeyType);
+  return { pem: privateKeyToPem(object), object };
 }
 
 /**
@@ -327,11 +347,12 @@ export async function createOrder(
   certificate: CertificateRow,
   account: ReadyAccount,
   replaces: string | null,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
+  options: { goal?: OrderGoal; csrPem?: string; key?: { pem: string; object: KeyObject }; db?: Db } = {},
 ): Promise<{ order: OrderRow; key?: { pem: string; object: KeyObject } }> {
   const id = newId('ord');
-  const object = options.csrPem ? undefined : await generateKey(certificate.key_type as KeyType);
-  const keyPem = object ? privateKeyToPem(object) : undefined;
+  const key = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
+  const object = key?.object;
+  const keyPem = key?.pem;
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -356,7 +377,7 @@ export async function createOrder(
     lease_token: 0,
     lease_until: null,
   };
-  if (!(await insertOrderUnlessOpen(ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
+  if (!(await insertOrderUnlessOpen(options.db ?? ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
   return { order: row, key: object && keyPem ? { pem: keyPem, object } : undefined };
 }
 

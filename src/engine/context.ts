@@ -4,6 +4,7 @@ import type { Store } from '../store/database.ts';
 import { AcmeClients } from './acme-clients.ts';
 import type { ReadyAccount } from './accounts.ts';
 import { type Clock, systemClock } from './clock.ts';
+import type { TenantLimits } from './tenant-limits.ts';
 
 export type ProgressListener = (message: string) => void;
 
@@ -20,6 +21,8 @@ export interface EngineContext {
   wakeWorkers: () => void;
   /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
   notifyChange: () => void;
+  /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
+  limits?: TenantLimits;
 }
 
 export function createEngineContext(

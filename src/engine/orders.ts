@@ -16,7 +16,8 @@ import {
 import { appendEvent } from '../store/repositories/events.ts';
 import { FINISHED_STEPS, findOpenOrder, findOrderByUrl, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
-import { createOrder, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
+import { createOrder, orderKey, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
+import type { Db } from '../store/repositories/db.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
 import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
@@ -57,10 +58,15 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   }
   if (!manual) options.solvers?.checkAnswerable?.(request.challengeType);
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0]);
-  const certificate = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing);
-  if (options.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, options.pfxPassword);
-  if (existing) await supersedeOpenOrder(ctx, existing.id);
-  const { order } = await createOrder(ctx, certificate, account, null, { goal: options.goal ?? (manual ? 'placed' : 'valid'), csrPem: options.csrPem });
+  const key = await orderKey(request.keyType, options.csrPem);
+  // One transaction: a process killed here leaves the certificate with its first order, or neither (no row stuck in issuing).
+  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
+    const saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
+    if (options.pfxPassword !== undefined) await setPfxPassword(ctx, saved, options.pfxPassword, db);
+    if (existing) await supersedeOpenOrder(ctx, existing.id, db);
+    const goal = options.goal ?? (manual ? 'placed' : 'valid');
+    return { certificate: saved, order: (await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db })).order };
+  });
   ctx.wakeWorkers();
   return { certificate: (await getCertificate(ctx.store.db, certificate.id)) ?? certificate, order };
 }
@@ -259,9 +265,9 @@ export async function mustFindCertificate(ctx: EngineContext, subscriptionId: st
   return certificate;
 }
 
-async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string): Promise<void> {
+async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<void> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
-  await updateCertificate(ctx.store.db, certificate.id, { pfx_password_enc: sealed });
+  await updateCertificate(db, certificate.id, { pfx_password_enc: sealed });
 }
 
 /** HTTP-01 certkeep answers from the store; DNS-01 where every name lies in a managed zone. */
@@ -272,9 +278,9 @@ async function clientAnswers(ctx: EngineContext, request: ValidRequest, answers:
 }
 
 /** A new order for a certificate takes the place of the one still open. */
-export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
-  const open = await findOpenOrder(ctx.store.db, certificateId);
-  if (open) await updateOrder(ctx.store.db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
+export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string, db: Db = ctx.store.db): Promise<void> {
+  const open = await findOpenOrder(db, certificateId);
+  if (open) await updateOrder(db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
 }
 
 function checkCsrNames(certificate: CertificateRow, csrPem: string): void {

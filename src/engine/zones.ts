@@ -10,6 +10,7 @@ import { createProvider, providers } from '../dns/providers.ts';
 import { newId } from '../store/ids.ts';
 import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
+import { checkTenantZone, openTenantZone } from './tenant-limits.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
 
 export interface ZoneSpec {
@@ -44,6 +45,7 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
     }
   }
   const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, '--nameserver', 53)));
+  if (ctx.limits) await checkTenantZone(ctx.limits, { provider: spec.provider, settings, nameservers });
   try {
     createProvider(spec.provider, { zone, settings });
   } catch (error) {
@@ -104,12 +106,18 @@ export class ZoneDirectory {
     let handle = this.#handles.get(row.id);
     if (!handle) {
       const settings = decryptSettings(this.#ctx, row);
-      if (row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
+      const stored = JSON.parse(row.nameservers) as string[];
+      const { limits } = this.#ctx;
+      // In the server only `serve --dns-listen` opens the challenge DNS server, never a stored setting.
+      if (!limits && row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
+      const opened = limits
+        ? await openTenantZone(limits, row.provider, row.zone, settings, stored)
+        : { provider: createProvider(row.provider, { zone: row.zone, settings }), nameservers: stored };
       handle = {
         zone: row.zone,
-        provider: createProvider(row.provider, { zone: row.zone, settings }),
+        provider: opened.provider,
         providerName: row.provider,
-        nameservers: JSON.parse(row.nameservers) as string[],
+        nameservers: opened.nameservers,
         ...(row.provider === 'delegated' ? { delegationTarget: (domain: string) => delegationTarget(domain, settings.delegationZone).target } : {}),
       };
       this.#handles.set(row.id, handle);
@@ -168,7 +176,7 @@ export async function testZone(
 function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
   const settings = decryptSettings(ctx, row);
   const secrets = new Set(providers.get(row.provider)?.secrets ?? []);
-  const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : v]));
+  const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : withoutCredentials(v)]));
   return {
     zone: row.zone,
     provider: row.provider,
@@ -180,6 +188,12 @@ function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
 
 function decryptSettings(ctx: EngineContext, row: ZoneRow): Record<string, string> {
   return JSON.parse(ctx.store.secrets.decryptString(row.config_enc, settingsAad(row.id)));
+}
+
+/** A URL setting (an API's address) is shown without a user name and password someone put in it. */
+function withoutCredentials(value: string): string {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i.exec(value);
+  return match ? `${match[1]}(credentials hidden)@${value.slice(match[0].length)}` : value;
 }
 
 function normalizeZone(zone: string): string {

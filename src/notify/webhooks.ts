@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineContext } from '../engine/context.ts';
 import { isoTime } from '../engine/views.ts';
+import { tenantLimitsOf } from '../engine/tenant-limits.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import {
@@ -61,6 +62,11 @@ export async function createWebhook(
   spec: WebhookSpec,
 ): Promise<WebhookView & { secret: string }> {
   const url = checkWebhookUrl(spec.url);
+  await tenantLimitsOf(ctx)
+    .outbound.check(new URL(url).hostname)
+    .catch((error: Error) => {
+      throw new UsageError(`url: ${error.message}`, 'url');
+    });
   const eventTypes = checkEventTypes(spec.eventTypes ?? []);
   if ((await countWebhooks(ctx.store.db, subscriptionId)) >= MAX_WEBHOOKS) {
     throw new UsageError(`a subscription may have at most ${MAX_WEBHOOKS} webhooks; delete one first`);

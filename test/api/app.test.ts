@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
@@ -21,7 +22,7 @@ describe('API', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store);
+    ctx = allowLoopback(createEngineContext(store));
     app = await buildApp({ ctx });
     for (const tenant of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${tenant}`);

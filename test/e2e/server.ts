@@ -3,6 +3,7 @@
 // the default CA. For the native API and the compatibility API tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { ALLOW_LOOPBACK_ARGS } from '../rig/limits.ts';
 import { freePort } from '../rig/ports.ts';
 import { type Rig, runCli } from './harness.ts';
 
@@ -25,6 +26,8 @@ export interface ServerOptions {
   /** Default: the rig's HTTP port (where Pebble validates HTTP-01); 'off' for none. */
   httpChallengeListen?: string;
   args?: string[];
+  /** Tenants' URLs may reach loopback, where the rig's CAs, DNS servers and receivers listen (default true). */
+  allowLoopback?: boolean;
   env?: Record<string, string>;
   dataDir?: string;
 }
@@ -48,6 +51,7 @@ export async function startServer(rig: Rig, options: ServerOptions = {}): Promis
       `127.0.0.1:${port}`,
       '--http-challenge-listen',
       options.httpChallengeListen ?? `127.0.0.1:${rig.httpPort}`,
+      ...(options.allowLoopback === false ? [] : ALLOW_LOOPBACK_ARGS),
       ...(options.args ?? []),
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -4,6 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateRequest } from '../../engine/certificates.ts';
 import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
+import { checkTenantCa, tenantLimitsOf } from '../../engine/tenant-limits.ts';
 import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
 import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
 import { certificateDetails, searchCertificateSummaries } from '../../engine/dashboard.ts';
@@ -212,13 +213,15 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
     async (request, reply) => {
       const body = request.body;
+      const issuers = issuersOf(body, services, ctx);
+      await Promise.all(issuers.map((issuer, index) => checkTenantCa(tenantLimitsOf(ctx), issuer.caUrl, body.issuers ? `issuers.${index}.ca` : 'ca')));
       const valid = validateRequest({
         subscriptionId: request.caller.subscriptionId,
         name: body.name,
         names: body.names,
         challengeType: body.challengeType,
         keyType: body.keyType,
-        issuers: issuersOf(body, services, ctx),
+        issuers,
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },

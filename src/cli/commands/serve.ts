@@ -14,13 +14,15 @@ import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { crashSeam, withSession } from '../session.ts';
 import { issuerFrom } from './issue.ts';
+import { wholeNumber } from './options.ts';
+import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
 
 /** Orders in flight get 10 s (worker.ts); the rest of the shutdown is quick. */
 const SHUTDOWN_LIMIT_MS = 30_000;
 /** How often a server started by npm looks whether npm is still there. */
 const LAUNCHER_CHECK_MS = 500;
 
-interface ServeOptions {
+interface ServeOptions extends ServeLimitFlags {
   listen: string;
   httpChallengeListen: string;
   tlsAlpnListen?: string;
@@ -33,8 +35,7 @@ interface ServeOptions {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
+  limitOptions(program.command('serve'))
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
@@ -59,6 +60,7 @@ export function registerServe(program: Command): void {
       }
       const { parseRateLimit } = await import('../../api/rate-limit.ts');
       const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
+      const limits = readServeLimits(options);
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
@@ -67,6 +69,10 @@ export function registerServe(program: Command): void {
           const { buildApp } = await import('../../api/app.ts');
           const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
           const { startEmailDispatcher } = await import('../../notify/email.ts');
+          const { TenantLimits } = await import('../../engine/tenant-limits.ts');
+          let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+          // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
+          ctx.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [issuerFrom(session).caUrl], log: (details, message) => app?.log.warn(details, message) });
           const solvers = new ServerSolvers(ctx, {
             resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
             propagationTimeoutMs: session.config.dnsTimeoutMs,
@@ -74,10 +80,10 @@ export function registerServe(program: Command): void {
           });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
           const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
-          const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns });
+          app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns, connections: limits.connections, trustProxy: limits.trustProxy });
           // Every listener opens before any work starts: one that cannot open ends serve
           // with exit 1 and nothing left running, so that systemd's Restart= takes over.
-          const opened: (() => Promise<void>)[] = [async () => void (await app.close()), () => solvers.close()];
+          const opened: (() => Promise<void>)[] = [async () => ctx.limits?.close(), async () => void (await app.close()), () => solvers.close()];
           let address: string;
           let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
           let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
@@ -115,7 +121,7 @@ export function registerServe(program: Command): void {
             onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
           });
           if (concurrency > 0) worker.start();
-          const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
+          const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, stuckAfterMs: leaseMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
           if (renewEveryMs > 0) scheduler.start();
           const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
           const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
@@ -142,6 +148,7 @@ export function registerServe(program: Command): void {
           await tlsAlpnResponder?.close();
           await dnsServer?.stop();
           await solvers.close();
+          await ctx.limits.close();
         },
         { create: true },
       );
@@ -194,12 +201,4 @@ function signalled(): Promise<void> {
       if (process.env.npm_command && process.ppid !== launcher) stop();
     }, LAUNCHER_CHECK_MS);
   });
-}
-
-function wholeNumber(text: string, option: string, min: number, max = 1000): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
-  }
-  return value;
 }
