@@ -21,11 +21,23 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(flags: ConfigFlags): Promise<Session> {
+export interface SessionOptions {
+  /** Whether this command may create the data dir and the store (issue, zone add, …); the others need them to exist. */
+  create?: boolean;
+  /** renew --quiet: nothing but failures. */
+  quiet?: boolean;
+}
+
+export async function openSession(flags: ConfigFlags, options: SessionOptions = {}): Promise<Session> {
   const config = loadConfig(flags);
-  const output = new Output(config.json, config.debug);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, masterKey: config.masterKey });
-  const ctx = createEngineContext(store, { progress: output.progress });
+  const output = new Output({ json: config.json, timestamps: config.debug, quiet: options.quiet });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    masterKey: config.masterKey,
+    mode: options.create ? 'create' : 'existing',
+  });
+  const ctx = createEngineContext(store, { progress: output.progress, notice: output.note });
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
   const zones = new ZoneDirectory(ctx, DEFAULT_SUBSCRIPTION_ID, challengeValues);
   const pool = new SolverPool({
@@ -46,7 +58,6 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
     zones,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
-      output.stopProgress();
       await solvers.close();
       await zones.close();
       await closeEngineContext(ctx);
@@ -55,8 +66,8 @@ export async function openSession(flags: ConfigFlags): Promise<Session> {
   };
 }
 
-export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(flags);
+export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, options: SessionOptions = {}): Promise<T> {
+  const session = await openSession(flags, options);
   try {
     return await run(session);
   } finally {

@@ -11,6 +11,7 @@ import {
   isKeyType,
   KEY_TYPES,
   type KeyType,
+  normalizeName,
   privateKeyToPem,
   validateCsrSubject,
   validateDnsName,
@@ -22,17 +23,27 @@ import {
   findCertificate,
   getCertificate,
   getVersion,
-  insertCertificate,
+  getVersionDates,
+  insertCertificateUnlessNamed,
   UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
-import { findOpenOrder, insertOrder, type OrderRow } from '../store/repositories/orders.ts';
+import { findOpenOrder, insertOrderUnlessOpen, type OrderRow } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { NotFoundError, OperationError, UsageError } from '../errors.ts';
-import { type IssuedVersion, orderKeyAad, type OrderGoal, type OrderStep, type RunOrderOptions, runOrder } from './issuance.ts';
+import {
+  type IssuedVersion,
+  OrderInterruptedError,
+  orderKeyAad,
+  type OrderGoal,
+  type OrderStep,
+  type RunOrderOptions,
+  runOrder,
+  storedVersion,
+} from './issuance.ts';
 import { currentIssuer, type EabCredentials, type IssuerSpec, parseIssuers } from './issuers.ts';
-import { withOrderLease } from './leases.ts';
+import { awaitOrderElsewhere, withOrderLease } from './leases.ts';
 import type { SolverSource } from './solvers.ts';
 import { DEFAULT_RENEWAL_POLICY, isDue, parseRenewBefore, type RenewalPolicy } from './renewal-policy.ts';
 
@@ -72,7 +83,12 @@ export interface RunOptions {
   eab?: EabCredentials;
   force?: boolean;
   afterStep?: (step: OrderStep) => void | Promise<void>;
+  /** Stops the run (the CLI's Ctrl-C): the order keeps its step, the answers this run placed are removed. */
+  signal?: AbortSignal;
 }
+
+/** How long a run waits for another process that holds the certificate's open order. */
+const WAIT_FOR_OTHER_RUN_MS = 10 * 60_000;
 
 export type IssueOutcome =
   | { status: 'issued' | 'renewed' | 'resumed'; certificate: CertificateRow; version: IssuedVersion }
@@ -101,7 +117,7 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
   }
   const keyType = request.keyType ?? 'ec-p256';
   if (!isKeyType(keyType)) throw new UsageError(`--key-type: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
-  const name = request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.');
+  const name = normalizeName(request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.'));
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
     throw new UsageError(`--name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
   }
@@ -145,8 +161,9 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   if (existing) {
     const open = await findOpenOrder(ctx.store.db, existing.id);
     if (open) return resumeOrder(ctx, existing, open, options);
-    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request) && !isDue(existing.next_renewal_at, ctx.clock.now())) {
-      return { status: 'unchanged', certificate: existing, reason: `not due for renewal until ${new Date(existing.next_renewal_at!).toISOString()}` };
+    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request)) {
+      const notDue = await notDueReason(ctx, existing);
+      if (notDue) return { status: 'unchanged', certificate: existing, reason: notDue };
     }
   }
   // Open the solver and the account before storing anything: a port in use or an
@@ -157,14 +174,57 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
     challenge_config: JSON.stringify(request.challengeConfig),
   });
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const key = await orderKey(request.keyType);
-  // One transaction: a process killed here leaves the certificate with its order, or neither.
-  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
-    const saved = await saveCertificate(ctx, request, existing, db);
-    return { certificate: saved, order: (await createOrder(ctx, saved, account, null, { key, db })).order };
-  });
-  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
+  const created = await createOrderOrJoin(ctx, account, null, request.keyType, (db) => saveCertificate(ctx, request, existing, db));
+  // Another process got there first: look again, as if this run had started after it.
+  if (!created) return issueCertificate(ctx, request, { ...options, force: false });
+  const { certificate } = created;
+  const version = await runLeased(ctx, created.order.id, account, { solver, key: created.key, ...runOptions(options) });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
+}
+
+/** Why a certificate needs no new version now, or undefined when it does: revoked or expired means due. */
+async function notDueReason(ctx: EngineContext, certificate: CertificateRow): Promise<string | undefined> {
+  const now = ctx.clock.now();
+  if (certificate.state === 'revoked') return undefined;
+  if (certificate.current_version_id) {
+    const current = await getVersionDates(ctx.store.db, certificate.current_version_id);
+    if (!current || current.not_after <= now) return undefined;
+  }
+  if (isDue(certificate.next_renewal_at, now)) return undefined;
+  const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
+  return `not due for renewal until ${when}`;
+}
+
+function runOptions(options: RunOptions): Pick<RunOrderOptions, 'afterStep' | 'signal'> {
+  return { afterStep: options.afterStep, signal: options.signal };
+}
+
+/**
+ * Stores the certificate (`save`) and a new order for it in one transaction (a
+ * process killed here leaves the certificate with its order, or neither), unless
+ * another process stored either first (the open order is the lock): then
+ * undefined, and the caller looks again — it will join that process's order, or
+ * find its result.
+ */
+async function createOrderOrJoin(
+  ctx: EngineContext,
+  account: ReadyAccount,
+  replaces: string | null,
+  keyType: string,
+  save: (db: Db) => Promise<CertificateRow>,
+): Promise<{ certificate: CertificateRow; order: OrderRow; key?: { pem: string; object: KeyObject } } | undefined> {
+  const key = await orderKey(keyType);
+  try {
+    return await ctx.store.db.transaction().execute(async (db) => {
+      const certificate = await save(db);
+      const { order } = await createOrder(ctx, certificate, account, replaces, { key, db });
+      return { certificate, order, key };
+    });
+  } catch (error) {
+    if (!(error instanceof OrderInProgressError)) throw error;
+    ctx.progress(`${error.message}; waiting for it`);
+    return undefined;
+  }
 }
 
 /** `certkeep renew`: a new version when due (or forced), with ARI's `replaces` where the CA offers it. */
@@ -173,16 +233,15 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open) return resumeOrder(ctx, certificate, open, options);
-  if (!options.force && !isDue(certificate.next_renewal_at, ctx.clock.now())) {
-    const when = certificate.next_renewal_at ? new Date(certificate.next_renewal_at).toISOString() : 'never (auto-renew is off)';
-    return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
-  }
+  const notDue = options.force ? undefined : await notDueReason(ctx, certificate);
+  if (notDue) return { status: 'unchanged', certificate, reason: notDue };
   const issuer = currentIssuer(certificate);
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, subscriptionId, issuer, options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const { order, key } = await createOrder(ctx, certificate, account, replaces);
-  const version = await runLeased(ctx, order.id, account, { solver, key, afterStep: options.afterStep });
+  const created = await createOrderOrJoin(ctx, account, replaces, certificate.key_type, async () => certificate);
+  if (!created) return renewCertificate(ctx, subscriptionId, name, { ...options, force: false });
+  const version = await runLeased(ctx, created.order.id, account, { solver, key: created.key, ...runOptions(options) });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -193,25 +252,43 @@ export async function resumeOrder(ctx: EngineContext, certificate: CertificateRo
   const solver = await options.solvers.solverFor(certificate);
   const account = await ensureAccount(ctx, certificate.subscription_id, issuer);
   try {
-    const version = await runLeased(ctx, order.id, account, { solver, afterStep: options.afterStep });
+    const version = await runLeased(ctx, order.id, account, { solver, ...runOptions(options) });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   } catch (error) {
+    if (error instanceof OrderInterruptedError) throw error;
     // The CA may have judged the order while this process was down (a validation
     // that found the built-in responder gone): one fresh order, as a re-run would.
     const after = await findOpenOrder(ctx.store.db, certificate.id);
     if (after) throw error;
     ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
     const fresh = await createOrder(ctx, await reload(ctx, certificate), account, order.replaces);
-    const version = await runLeased(ctx, fresh.order.id, account, { solver, key: fresh.key, afterStep: options.afterStep });
+    const version = await runLeased(ctx, fresh.order.id, account, { solver, key: fresh.key, ...runOptions(options) });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   }
 }
 
-/** Runs the order under its lease, so that a server working on the same store leaves it alone. */
+/**
+ * Runs the order under its lease, so that a server working on the same store
+ * leaves it alone. While another process holds the lease, waits for it: its
+ * certificate is this run's too. A holder that stops without finishing leaves
+ * the order to this run.
+ */
 async function runLeased(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
-  const leased = await withOrderLease(ctx, orderId, (fence) => runOrder(ctx, orderId, account, { ...options, fence }));
-  if (!leased) throw new OperationError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
-  return leased.result;
+  const deadline = Date.now() + WAIT_FOR_OTHER_RUN_MS;
+  for (;;) {
+    const leased = await withOrderLease(ctx, orderId, (fence) => runOrder(ctx, orderId, account, { ...options, fence }));
+    if (leased) return leased.result;
+    ctx.progress(`order ${orderId} is being worked on by another certkeep process; waiting for it`);
+    const order = await awaitOrderElsewhere(ctx, orderId, 'valid', Math.max(0, deadline - Date.now()), options.signal);
+    if (options.signal?.aborted) throw new OrderInterruptedError(order.step as OrderStep);
+    if (order.step === 'valid') return storedVersion(ctx, order);
+    if (order.step === 'invalid' || order.step === 'failed') {
+      throw new OperationError(`another certkeep process worked on order ${order.order_url ?? order.id} and it ended ${order.step}: ${order.error ?? 'no reason given'}`);
+    }
+    if (Date.now() >= deadline) {
+      throw new OperationError(`another certkeep process is still working on order ${orderId} (step "${order.step}"); run certkeep resume once it has stopped`);
+    }
+  }
 }
 
 export async function saveCertificate(
@@ -249,7 +326,8 @@ export async function saveCertificate(
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  await insertCertificate(db, row);
+  // Two runs for one new name: the first insert wins; the other is told, as for an open order.
+  if (!(await insertCertificateUnlessNamed(db, row))) throw new OrderInProgressError(request.name);
   return row;
 }
 
@@ -299,8 +377,16 @@ export async function createOrder(
     lease_token: 0,
     lease_until: null,
   };
-  await insertOrder(options.db ?? ctx.store.db, row);
+  if (!(await insertOrderUnlessOpen(options.db ?? ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
   return { order: row, key: object && keyPem ? { pem: keyPem, object } : undefined };
+}
+
+/** The certificate has an open order already, placed by another process (or request) a moment ago. */
+export class OrderInProgressError extends OperationError {
+  constructor(certificateName: string) {
+    super(`another certkeep process is issuing ${certificateName} right now`);
+    this.name = 'OrderInProgressError';
+  }
 }
 
 /** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */

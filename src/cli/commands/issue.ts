@@ -3,6 +3,7 @@ import type { ChallengeConfig } from '../../challenges/pool.ts';
 import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/certificates.ts';
 import { UsageError } from '../../errors.ts';
 import type { IssuerSpec } from '../../engine/issuers.ts';
+import { interruptible } from '../interrupt.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 import { collect, eabFrom, portFrom } from './options.ts';
@@ -39,14 +40,12 @@ export function registerIssue(program: Command): void {
           profile: options.profile,
           renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
         });
-        const outcome = await issueCertificate(session.ctx, request, {
-          solvers: session.solvers,
-          eab: eabFrom(options),
-          force: options.force,
-          afterStep: crashSeam(),
+        const outcome = await interruptible(({ signal, working }) => {
+          working(request.name);
+          return issueCertificate(session.ctx, request, { solvers: session.solvers, eab: eabFrom(options), force: options.force, afterStep: crashSeam(), signal });
         });
         printOutcome(session, outcome);
-      });
+      }, { create: true });
     });
 }
 

@@ -1,3 +1,4 @@
+import { normalizeName } from '../../pki/names.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 import { FINISHED_STEPS } from './orders.ts';
@@ -5,12 +6,13 @@ import { FINISHED_STEPS } from './orders.ts';
 export type CertificateRow = Row<'certificates'>;
 export type VersionRow = Row<'certificate_versions'>;
 
+/** Certificates are found by name in its one normal form (pki/names.ts), whatever case or trailing dot was typed. */
 export function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
   return db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
-    .where('name', '=', name)
+    .where('name', '=', normalizeName(name))
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
 }
@@ -43,6 +45,12 @@ export const UNTOUCHED_RENEWAL_STATE = {
 
 export async function insertCertificate(db: Db, row: NewRow<'certificates'>): Promise<void> {
   await db.insertInto('certificates').values(row).execute();
+}
+
+/** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
+export async function insertCertificateUnlessNamed(db: Db, row: NewRow<'certificates'>): Promise<boolean> {
+  const result = await db.insertInto('certificates').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 export async function updateCertificate(db: Db, id: string, patch: RowPatch<'certificates'>): Promise<void> {
@@ -81,7 +89,7 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  return (await certificateWithDates(db, subscriptionId, name))[0];
+  return (await certificateWithDates(db, subscriptionId, normalizeName(name)))[0];
 }
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));

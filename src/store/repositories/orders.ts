@@ -43,6 +43,16 @@ export async function insertOrder(db: Db, row: NewRow<'orders'>): Promise<void> 
   await db.insertInto('orders').values(row).execute();
 }
 
+/**
+ * Inserts an order unless its certificate has an open one already (the unique
+ * index orders_one_open_idx); false then. The open order is the lock between
+ * processes on one store.
+ */
+export async function insertOrderUnlessOpen(db: Db, row: NewRow<'orders'>): Promise<boolean> {
+  const result = await db.insertInto('orders').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
 export async function updateOrder(db: Db, id: string, patch: RowPatch<'orders'>): Promise<void> {
   await db.updateTable('orders').set(patch).where('id', '=', id).execute();
 }
