@@ -5,7 +5,7 @@
 // that the other commands start without the senders.
 
 // Opening the engine, and the shapes of what it keeps.
-export { databaseStatus, type Engine, type EngineConfig, engineOn, type EngineOptions, openEngine } from './engine.ts';
+export { databaseStatus, type Engine, type EngineConfig, engineOn, type EngineOptions, openEngine, type OpenOptions } from './engine.ts';
 export type { ProgressListener } from './context.ts';
 export { asCertkeepError } from './failures.ts';
 export { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
@@ -33,7 +33,7 @@ export { type CertificateFiles, certificateFiles, storedPfxPassword, versionFile
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
 export { type EabCredentials, withEab } from './issuers.ts';
-export { stepReached } from './issuance.ts';
+export { OrderInterruptedError, stepReached } from './issuance.ts';
 
 // How certificates and orders are shown.
 export {
