@@ -11,7 +11,7 @@ export { asCertkeepError } from './failures.ts';
 export { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
 export type { CertificateRow, VersionRow } from '../store/repositories/certificates.ts';
 export { isFinished, type OrderRow } from '../store/repositories/orders.ts';
-export type { ChallengeConfig, ChallengeType, CsrSubject, IssuerSpec, OrderStep, Scope } from '../store/records.ts';
+export type { ChallengeConfig, ChallengeType, CsrSubject, IssuerSpec, OrderStep } from '../store/records.ts';
 export type { SecretBox } from '../store/secret-box.ts';
 export { isoTime } from '../time/iso.ts';
 
@@ -52,19 +52,16 @@ export {
 } from './views.ts';
 
 // Tenants, their keys and their people; managed DNS zones.
+export { type Caller, type KeyCaller, principalOf, type Role, ROLES, type Scope, scopesOfRole, scopesUpTo, type UserCaller } from './callers.ts';
 export {
   type ApiKeyView,
   authenticateApiKey,
-  type Caller,
   createApiKey,
   createSubscription,
   type IssuedKey,
-  type KeyCaller,
   listSubscriptionKeys,
   listSubscriptions,
-  principalOf,
   revokeApiKey,
-  scopesUpTo,
 } from './tenancy.ts';
 export {
   authenticateSession,
@@ -74,9 +71,8 @@ export {
   SignInRefusedError,
   signIn,
   signOut,
-  type UserCaller,
 } from './sessions.ts';
-export { createUser, listUsers, type NewUser, removeUser, resetUser, type Role, ROLES, scopesOfRole, type UserView } from './users.ts';
+export { createUser, listUsers, type NewUser, removeUser, resetUser, type UserView } from './users.ts';
 export {
   addZone,
   describeProviders,
