@@ -39,7 +39,7 @@ const connections = Number(values.connections);
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 const CA_URL = 'https://acme-v02.api.letsencrypt.org/directory';
 const DAY = 86_400_000;
 
@@ -123,15 +123,18 @@ async function insertCertificateWithVersion(store: Store, subscriptionId: string
     id: certificateId,
     subscription_id: subscriptionId,
     name,
-    identifiers: JSON.stringify([{ type: 'dns', value: name }, { type: 'dns', value: `www.${name}` }]),
+    identifiers: [
+      { type: 'dns', value: name },
+      { type: 'dns', value: `www.${name}` },
+    ],
     challenge_type: 'http-01',
-    challenge_config: JSON.stringify({ httpPort: 80 }),
+    challenge_config: { httpPort: 80 },
     key_type: 'ec-p256',
-    issuers: JSON.stringify([{ caUrl: CA_URL }]),
+    issuers: [{ caUrl: CA_URL }],
     profile: null,
-    renewal_policy: JSON.stringify(DEFAULT_RENEWAL_POLICY),
+    renewal_policy: DEFAULT_RENEWAL_POLICY,
     pfx_password_enc: null,
-    csr_info: '{}',
+    csr_info: {},
     state: 'valid',
     current_version_id: versionId,
     next_renewal_at: renewalTime(notBefore, notAfter, DEFAULT_RENEWAL_POLICY),

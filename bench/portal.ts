@@ -16,7 +16,7 @@ import { findPortalDir } from '../src/api/portal.ts';
 import { closeEngineContext, createEngineContext } from '../src/engine/context.ts';
 import { createSubscription } from '../src/engine/tenancy.ts';
 import { createUser } from '../src/engine/users.ts';
-import { seedDueCertificates } from '../src/rig/due-certificates.ts';
+import { seedDueCertificates } from '../test/rig/due-certificates.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore } from '../src/store/database.ts';
 import { launchChromium } from '../test/portal/browser.ts';
@@ -26,7 +26,7 @@ const { values } = parseArgs({
 });
 const certificates = Number(values.certificates);
 const runs = Number(values.runs);
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 const EMAIL = 'bench@example.test';
 const PASSWORD = 'bench password, long enough';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
-import { seedDueCertificates } from '../src/rig/due-certificates.ts';
+import { seedDueCertificates } from '../test/rig/due-certificates.ts';
 import { startPebble } from '../src/rig/pebble.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore } from '../src/store/database.ts';
@@ -23,7 +23,7 @@ const { values } = parseArgs({ options: { count: { type: 'string', default: '200
 const count = Number(values.count);
 const ATTEMPTS = 8;
 const STALL_MS = 8_000;
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 
 interface Progress {
   renewed: number;

@@ -35,6 +35,9 @@ export interface AcmeIdentifier {
   value: string;
 }
 
+/** The challenge types certkeep answers: RFC 8555 §8.3 and §8.4, RFC 8737. */
+export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
 export type AcmeOrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
 
 export interface AcmeOrder {

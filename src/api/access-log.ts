@@ -5,7 +5,7 @@
 // normal log still shows who knocked with what.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import fp from 'fastify-plugin';
-import { principalOf } from '../engine/tenancy.ts';
+import { principalOf } from '../engine/index.ts';
 
 /** Fastify's logging without its two lines per request; its error and stream-error lines stay. */
 export class QuietRequestLogs extends LogController {

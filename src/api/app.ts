@@ -3,14 +3,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import type { EngineContext } from '../engine/context.ts';
+import { type Engine, LiveFeed, TenantLimits } from '../engine/index.ts';
 import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { strictValidation } from './validation.ts';
-import { ServerSolvers, type SolverSource } from '../engine/solvers.ts';
-import type { IssuerSpec } from '../engine/issuers.ts';
-import { TenantLimits } from '../engine/tenant-limits.ts';
 import { connectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { redactedUrl } from './access-log.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
@@ -26,21 +23,17 @@ import { zoneRoutes } from './routes/zones.ts';
 import { autodnsRoutes } from './compat/autodns/index.ts';
 import { rclRoutes } from './compat/rcl/index.ts';
 import { downloadRoutes } from './routes/downloads.ts';
-import { LiveFeed } from '../engine/live.ts';
 import { portalRoutes } from './portal.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
-import { type DnsCheckOptions, providerRoutes } from './routes/providers.ts';
+import { providerRoutes } from './routes/providers.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { userRoutes } from './routes/users.ts';
 
 export interface AppOptions {
-  ctx: EngineContext;
-  /** Answers challenges for requests that drive an order themselves; default: the server's (store, zones, client). */
-  solvers?: SolverSource;
-  /** The CA new certificates use unless the request names one (serve's --ca, --ca-cert, --email). */
-  issuer?: IssuerSpec;
+  /** The engine the routes call: its solvers answer for requests that drive an order themselves, its issuer is the CA new certificates use unless the request names one. */
+  engine: Engine;
   /** pino options, or false; API keys in headers are always redacted. */
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
@@ -54,15 +47,13 @@ export interface AppOptions {
   connections?: Partial<ConnectionLimits>;
   /** The reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs); default none. */
   trustProxy?: string[];
-  /** How zone tests look for their record (serve's --resolver and --dns-timeout). */
-  dns?: DnsCheckOptions;
   /** The built portal (web/dist); default: found beside the code. */
   portalDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The API serves tenants: without limits from the server, the strictest (no commands, public addresses only).
-  options.ctx.limits ??= new TenantLimits();
+  options.engine.limits ??= new TenantLimits();
   const connections = connectionLimits(options.connections);
   const app = Fastify({
     ...connections.fastify,
@@ -84,7 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
   await app.register(accessLogPlugin);
-  await app.register(authPlugin, { ctx: options.ctx });
+  await app.register(authPlugin, { engine: options.engine });
   const limit = options.rateLimit ?? rateLimitFromEnv() ?? DEFAULT_RATE_LIMIT;
   if (limit) await app.register(rateLimitPlugin, limit);
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
@@ -102,28 +93,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { ctx: options.ctx });
-  const services: Services = {
-    ctx: options.ctx,
-    solvers: options.solvers ?? new ServerSolvers(options.ctx),
-    issuer: options.issuer ?? { caUrl: 'https://acme-v02.api.letsencrypt.org/directory' },
-  };
+  await app.register(healthRoutes, { engine: options.engine });
+  const services: Services = { engine: options.engine };
   await app.register(certificateRoutes, { ...services, prefix: '/api/v1' });
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
-  await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(downloadRoutes, { ctx: options.ctx });
+  await app.register(fileRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(zoneRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(eventRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(webhookRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(downloadRoutes, services);
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
-  await app.register(notificationRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(notificationRoutes, { ...services, prefix: '/api/v1' });
   await app.register(rclRoutes, services);
-  await app.register(sessionRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(userRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(apiKeyRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(dashboardRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(providerRoutes, { ctx: options.ctx, dns: options.dns ?? {}, prefix: '/api/v1' });
-  const live = new LiveFeed(options.ctx);
+  await app.register(sessionRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(userRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(apiKeyRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(dashboardRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(providerRoutes, { ...services, prefix: '/api/v1' });
+  const live = new LiveFeed(options.engine);
   app.addHook('onClose', async () => live.close());
   await app.register(streamRoutes, { live, prefix: '/api/v1' });
   await app.register(portalRoutes, { dir: options.portalDir });

@@ -13,9 +13,7 @@
 // - preParsing: 401 or 403, before any body is read.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { EngineContext } from '../engine/context.ts';
-import { authenticateSession, csrfTokenMatches, type UserCaller } from '../engine/sessions.ts';
-import { authenticateApiKey, type Caller, type Scope } from '../engine/tenancy.ts';
+import { authenticateApiKey, authenticateSession, type Caller, csrfTokenMatches, type Engine, type Scope, type UserCaller } from '../engine/index.ts';
 import { sessionCookie } from './cookies.ts';
 import { problem, sendProblem } from './problems.ts';
 
@@ -43,7 +41,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const NEEDS: Record<Scope, string> = { read: 'a read', write: 'a write', admin: 'an admin' };
 const ROLE_FOR: Record<Scope, string> = { read: 'viewer', write: 'operator', admin: 'admin' };
 
-export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: EngineContext }) => {
+export const authPlugin = fp(async (app: FastifyInstance, options: { engine: Engine }) => {
   app.decorateRequest<Caller | null>('caller', null);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -51,9 +49,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: Engine
     const key = presentedKey(request);
     const cookie = key ? undefined : sessionCookie(request);
     const caller = key
-      ? await authenticateApiKey(options.ctx, key)
+      ? await authenticateApiKey(options.engine, key)
       : cookie
-        ? await authenticateSession(options.ctx, cookie)
+        ? await authenticateSession(options.engine, cookie)
         : undefined;
     if (caller) request.caller = caller;
   });

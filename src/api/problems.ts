@@ -1,9 +1,8 @@
 // Every error leaves the API as an RFC 9457 problem document: what went wrong,
 // and for validation failures which field and why. Never a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AcmeError, AcmeRateLimitError } from '../acme/index.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
-import { PkiInputError } from '../pki/index.ts';
+import { asCertkeepError } from '../engine/index.ts';
+import { type ErrorCategory, RateLimitedError } from '../errors.ts';
 
 export interface Problem {
   type: string;
@@ -29,6 +28,18 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The native API's answer to each category of error. */
+const STATUS: Record<ErrorCategory, number> = {
+  'bad-input': 400,
+  'not-found': 404,
+  conflict: 409,
+  forbidden: 403,
+  // The CA said no or could not be reached: the request was fine, the upstream was not.
+  'upstream-failed': 502,
+  'rate-limited': 429,
+  unavailable: 503,
+};
+
 export function problem(status: number, detail?: string, extra: Partial<Problem> = {}): Problem {
   return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...extra };
 }
@@ -47,22 +58,23 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     const detail = errors.map((e) => `${e.field || error.validationContext || 'request'} ${e.message}`).join('; ');
     return sendProblem(reply, problem(400, detail, { errors }));
   }
-  if (error instanceof UsageError) return sendProblem(reply, problem(400, error.message, error.field ? { errors: [{ field: error.field, message: error.message }] } : {}));
-  if (error instanceof NotFoundError) return sendProblem(reply, problem(404, error.message));
-  if (error instanceof OperationError) return sendProblem(reply, problem(409, error.message));
-  if (error instanceof PkiInputError) return sendProblem(reply, problem(400, error.message));
-  if (error instanceof AcmeRateLimitError) {
-    if (error.retryAfter) reply.header('retry-after', Math.max(1, Math.ceil((error.retryAfter.getTime() - Date.now()) / 1000)));
-    return sendProblem(reply, problem(429, `the CA's rate limit: ${error.message}`));
+  const failure = asCertkeepError(error);
+  if (failure) {
+    if (failure instanceof RateLimitedError) reply.header('retry-after', retryAfterSeconds(failure.retryAfter));
+    const errors = failure.field ? { errors: [{ field: failure.field, message: failure.message }] } : {};
+    return sendProblem(reply, problem(STATUS[failure.category], failure.message, errors));
   }
-  // The CA said no or could not be reached: the request was fine, the upstream was not.
-  if (error instanceof AcmeError) return sendProblem(reply, problem(502, `the CA: ${error.message}`));
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) {
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem(500, 'the server could not complete the request; the error is in its log'));
   }
   return sendProblem(reply, problem(status, requestErrorDetail(error, request)));
+}
+
+/** Seconds until `at`, at least 1, for a Retry-After header. */
+export function retryAfterSeconds(at: Date): number {
+  return Math.max(1, Math.ceil((at.getTime() - Date.now()) / 1000));
 }
 
 /** Fastify's own messages for a malformed request, said so that the client knows what to change. */

@@ -3,7 +3,7 @@
 // of them serve it — no fixed sleeps.
 import type { DnsProvider } from '../dns/provider.ts';
 import { resolveChallengeName, waitForTxt } from '../dns/propagation.ts';
-import { OperationError } from '../errors.ts';
+import { ConflictError } from '../errors.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 /** A managed zone, ready to write to. */
@@ -72,7 +72,7 @@ export class Dns01Solver implements ChallengeSolver {
   async #checkDelegation(domain: string, target: string): Promise<void> {
     const found = await resolveChallengeName(domain, { resolvers: this.#options.resolvers });
     if (found.toLowerCase() !== target.toLowerCase()) {
-      throw new OperationError(
+      throw new ConflictError(
         `dns-01 for ${domain}: _acme-challenge.${domain} must be a CNAME to ${target} (it ${found === `_acme-challenge.${domain}` ? 'has none' : `points to ${found}`}); create: _acme-challenge.${domain}. CNAME ${target}.`,
       );
     }

@@ -1,7 +1,7 @@
 // Opening a challenge responder's port, with errors that say what to do when
 // the port is taken or privileged, naming the option that chose it.
 import type { Server } from 'node:net';
-import { OperationError } from '../errors.ts';
+import { ConflictError, ForbiddenError } from '../errors.ts';
 
 export interface ListenAdvice {
   /** The challenge, as the messages name it: "HTTP-01". */
@@ -25,7 +25,7 @@ export async function listenOn(server: Server, host: string, port: number, advic
 /** Worded for `certkeep issue`; the cause keeps the errno code for callers with other flags (serve). */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number, advice: ListenAdvice): Error {
   const cause = { cause: error };
-  if (error.code === 'EADDRINUSE') return new OperationError(`${advice.what}: port ${port} on ${host} is already in use — ${advice.inUse}`, cause);
-  if (error.code === 'EACCES') return new OperationError(`${advice.what}: not allowed to listen on port ${port} — ${advice.denied}`, cause);
-  return new OperationError(`${advice.what}: cannot listen on ${host}:${port}: ${error.message}`, cause);
+  if (error.code === 'EADDRINUSE') return new ConflictError(`${advice.what}: port ${port} on ${host} is already in use — ${advice.inUse}`, cause);
+  if (error.code === 'EACCES') return new ForbiddenError(`${advice.what}: not allowed to listen on port ${port} — ${advice.denied}`, cause);
+  return new ConflictError(`${advice.what}: cannot listen on ${host}:${port}: ${error.message}`, cause);
 }

@@ -7,20 +7,16 @@ import type { ChallengeSolver, ChallengeType } from './solver.ts';
 import { TlsAlpnSolver } from './tls-alpn-responder.ts';
 import { WebrootSolver } from './webroot.ts';
 
-/** How a certificate's challenges are answered; stored with the certificate so renewals answer the same way. */
-export interface ChallengeConfig {
+/** Where this process answers: its HTTP-01 responder (on httpHost:httpPort) or a web server's document root, its TLS-ALPN-01 responder (on tlsPort). */
+export interface SolverOptions {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
   /** Where this process answers TLS-ALPN-01 (default 443, the port CAs connect to). */
   tlsPort?: number;
-  /** The client places the answers itself, from the tokens it is given (server only). */
-  manual?: boolean;
-  /** The domain the client names its challenge records under (the RCL API's rootDomain); shown to it, never used to answer. */
-  rootDomain?: string;
 }
 
-export type SolverFactory = (config: ChallengeConfig) => Promise<ChallengeSolver>;
+export type SolverFactory = (config: SolverOptions) => Promise<ChallengeSolver>;
 
 /** Solvers by challenge type (the one table where they are registered). */
 export const SOLVER_FACTORIES: Partial<Record<ChallengeType, SolverFactory>> = {
@@ -39,12 +35,12 @@ export class SolverPool {
     this.#factories = factories;
   }
 
-  get(type: ChallengeType, config: ChallengeConfig): Promise<ChallengeSolver> {
+  get(type: ChallengeType, config: SolverOptions): Promise<ChallengeSolver> {
     const key = `${type} ${JSON.stringify(config)}`;
     let solver = this.#open.get(key);
     if (!solver) {
       const factory = this.#factories[type];
-      if (!factory) throw new UsageError(`--challenge: ${type} is not supported here; use ${Object.keys(this.#factories).join(' or ')}`, 'challenge');
+      if (!factory) throw new UsageError(`challengeType: ${type} is not supported here; use ${Object.keys(this.#factories).join(' or ')}`, 'challengeType');
       solver = factory(config);
       this.#open.set(key, solver);
       // A failed open (port in use) must not be cached.

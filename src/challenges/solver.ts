@@ -2,7 +2,9 @@
 // name (RFC 8555 §8). A solver makes one challenge answerable and takes the
 // answer away again; the engine decides when.
 
-export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+import type { ChallengeType } from '../acme/index.ts';
+
+export type { ChallengeType } from '../acme/index.ts';
 
 export interface ChallengeTask {
   type: ChallengeType;

@@ -16,7 +16,7 @@ export class WebrootSolver implements ChallengeSolver {
     try {
       await access(webroot, constants.W_OK);
     } catch {
-      throw new UsageError(`--webroot: ${webroot} does not exist or is not writable — give the directory your web server serves for this domain`, 'webroot');
+      throw new UsageError(`webroot: ${webroot} does not exist or is not writable — give the directory your web server serves for this domain`, 'webroot');
     }
     return new WebrootSolver(webroot);
   }

@@ -4,7 +4,7 @@
 // signal are ignored — a wrapper (npx, bin/certkeep.js under an old Node)
 // forwards the signal the terminal already sent to the whole process group —
 // and a run that cannot stop in time is ended anyway.
-import { OrderInterruptedError } from '../engine/issuance.ts';
+import { OrderInterruptedError } from '../engine/index.ts';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof SIGNALS)[number];

@@ -4,7 +4,7 @@
 // one that reports 0 columns (script, some docker exec and CI terminals) made
 // the spinner redraw forever. Lines, as certbot and lego print them, work on
 // every terminal and stay readable in scrollback and logs.
-import { isoTime } from '../engine/views.ts';
+import { isoTime } from '../engine/index.ts';
 
 export interface OutputOptions {
   json: boolean;

@@ -4,7 +4,8 @@
 // signal exits 128 + its number, as shells report it.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
-import { UsageError } from '../errors.ts';
+import { asCertkeepError } from '../engine/index.ts';
+import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerExport } from './commands/export.ts';
@@ -14,9 +15,22 @@ import { registerIssue } from './commands/issue.ts';
 import { registerRenew } from './commands/renew.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerZone } from './commands/zone.ts';
+import { withFlagName } from './flags.ts';
 import { Interrupted } from './interrupt.ts';
+import type { Surfaces } from './surfaces.ts';
 
-export function buildProgram(): Command {
+/** The exit code for each category of error: 2 for a request that is wrong as given, 1 for the rest. */
+const EXIT_CODES: Record<ErrorCategory, number> = {
+  'bad-input': 2,
+  'not-found': 1,
+  conflict: 1,
+  forbidden: 1,
+  'upstream-failed': 1,
+  'rate-limited': 1,
+  unavailable: 1,
+};
+
+export function buildProgram(surfaces: Surfaces = {}): Command {
   const program = new Command('certkeep')
     .description('TLS certificates from any ACME CA: issued, stored safely, renewed before they expire')
     .option('--data-dir <dir>', 'where certkeep keeps its database and master key (env CERTKEEP_DATA_DIR)')
@@ -38,7 +52,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerZone(program);
   registerAdmin(program);
-  registerServe(program);
+  registerServe(program, surfaces);
   registerInstallSystemd(program);
   registerDemo(program);
   configureAll(program);
@@ -52,8 +66,8 @@ function configureAll(parent: Command): void {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], surfaces: Surfaces = {}): Promise<number> {
+  const program = buildProgram(surfaces);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -77,8 +91,9 @@ function reportError(error: unknown, debug: boolean): number {
     process.stderr.write(`certkeep: ${error.message}\n`);
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof CertkeepError ? withFlagName(error.message, error.field) : error instanceof Error ? error.message : String(error);
   process.stderr.write(`certkeep: error: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  return error instanceof UsageError ? 2 : 1;
+  const failure = asCertkeepError(error);
+  return failure ? EXIT_CODES[failure.category] : 1;
 }

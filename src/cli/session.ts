@@ -1,27 +1,19 @@
-// What every command opens: configuration, store and engine; and closes after.
-import { Dns01Solver } from '../challenges/dns01.ts';
-import { SOLVER_FACTORIES, SolverPool } from '../challenges/pool.ts';
-import { challengeValues } from '../dns/delegated.ts';
-import { ZoneDirectory } from '../engine/zones.ts';
+// What every command opens: the configuration, and the engine over the store
+// it names (answering challenges from this process); and closes after.
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../engine/context.ts';
-import type { OrderStep } from '../engine/issuance.ts';
-import { openStore } from '../store/database.ts';
-import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../store/repositories/subscriptions.ts';
+import { DEFAULT_SUBSCRIPTION_ID, type Engine, type EngineOptions, openEngine, type OrderStep } from '../engine/index.ts';
 import { Output } from './output.ts';
-import { poolSolvers, type SolverSource } from '../engine/solvers.ts';
 
 export interface Session {
   config: Config;
-  ctx: EngineContext;
+  engine: Engine;
   output: Output;
-  solvers: SolverSource;
-  zones: ZoneDirectory;
   subscriptionId: string;
   close(): Promise<void>;
 }
 
-export interface SessionOptions {
+/** What the engine answers ('local' for the commands, 'server' for `certkeep serve`: engine.ts, EngineOptions), and how the command opens it. */
+export interface SessionOptions extends Partial<Pick<EngineOptions, 'answers' | 'tlsAlpnListener'>> {
   /** Whether this command may create the data dir and the store (issue, zone add, …); the others need them to exist. */
   create?: boolean;
   /** renew --quiet: nothing but failures. */
@@ -31,37 +23,20 @@ export interface SessionOptions {
 export async function openSession(flags: ConfigFlags, options: SessionOptions = {}): Promise<Session> {
   const config = loadConfig(flags);
   const output = new Output({ json: config.json, timestamps: config.debug, quiet: options.quiet });
-  const store = await openStore({
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    masterKey: config.masterKey,
-    mode: options.create ? 'create' : 'existing',
+  const engine = await openEngine(config, {
+    answers: options.answers ?? 'local',
+    tlsAlpnListener: options.tlsAlpnListener,
+    create: options.create,
+    progress: output.progress,
+    notice: output.note,
   });
-  const ctx = createEngineContext(store, { progress: output.progress, notice: output.note });
-  await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
-  const zones = new ZoneDirectory(ctx, DEFAULT_SUBSCRIPTION_ID, challengeValues);
-  const pool = new SolverPool({
-    ...SOLVER_FACTORIES,
-    'dns-01': async () =>
-      new Dns01Solver({
-        zoneFor: (recordName, domain) => zones.zoneFor(recordName, domain),
-        resolvers: config.resolvers.length > 0 ? config.resolvers : undefined,
-        propagationTimeoutMs: config.dnsTimeoutMs,
-      }),
-  });
-  const solvers = poolSolvers(pool);
   return {
     config,
-    ctx,
+    engine,
     output,
-    solvers,
-    zones,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
-      await solvers.close();
-      await zones.close();
-      await closeEngineContext(ctx);
-      await store.close();
+      await engine.close();
     },
   };
 }

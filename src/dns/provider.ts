@@ -1,6 +1,7 @@
 // The seam between DNS-01 and the DNS servers that hold a zone: a provider
 // puts one TXT value at a name and takes exactly that value away again.
-// Providers register by name in providers.ts (one table, as lego does).
+// Each provider lives in its own folder under providers/ and registers by name
+// in providers/index.ts (one table, as lego does).
 import type { Dispatcher } from 'undici';
 
 /** One TXT value at one name. `fqdn` has no trailing dot, e.g. `_acme-challenge.example.test`. */
@@ -34,6 +35,10 @@ export interface OutboundLimits {
   explain(error: unknown): string;
 }
 
+/**
+ * A provider's settings, described as data (help text, forms, redaction), and
+ * how it is created from them. `create` checks the settings, each once.
+ */
 export interface ProviderDefinition {
   name: string;
   /** A line for `certkeep zone add --help` and error messages. */
@@ -44,4 +49,33 @@ export interface ProviderDefinition {
   /** Settings whose values are secrets: never printed back. */
   secrets: string[];
   create(config: ZoneConfig): DnsProvider;
+}
+
+/** A zone's settings do not fit its provider; `setting` names the one at fault (none: the provider itself). */
+export class ProviderSettingsError extends Error {
+  readonly setting: string | undefined;
+  constructor(message: string, setting?: string) {
+    super(message);
+    this.name = 'ProviderSettingsError';
+    this.setting = setting;
+  }
+}
+
+/**
+ * The settings with every required one present (and trimmed), as the
+ * definition describes them; the first missing one is refused with what it is for.
+ */
+export function requireSettings(definition: Omit<ProviderDefinition, 'create'>, config: ZoneConfig): Record<string, string> {
+  const settings = { ...config.settings };
+  for (const [name, purpose] of Object.entries(definition.required)) {
+    const value = settings[name]?.trim();
+    if (!value) {
+      throw new ProviderSettingsError(
+        `${definition.name} zone ${config.zone}: missing setting "${name}" (${purpose}); the ${definition.name} DNS provider needs the setting ${name}`,
+        name,
+      );
+    }
+    settings[name] = value;
+  }
+  return settings;
 }

@@ -8,12 +8,13 @@ import { type ParsedCsr, PkiInputError, parseCsr } from '../pki/index.ts';
 import { type CertificateRow, findCertificate, getVersion } from '../store/repositories/certificates.ts';
 import { findOpenOrder, listOrders } from '../store/repositories/orders.ts';
 import type { ChallengeType } from '../challenges/solver.ts';
-import { validateRequest } from './certificates.ts';
+import { validateRequest } from './requests.ts';
 import type { EngineContext } from './context.ts';
 import type { OrderGoal } from './issuance.ts';
 import type { IssuerSpec } from './issuers.ts';
 import { inManagedZones } from './solvers.ts';
-import { type Answerer, mustFindCertificate, raiseGoal, type StartedOrder, startCertificate, startRenewal, supersedeOpenOrder } from './orders.ts';
+import { mustFindCertificate } from './lookups.ts';
+import { type Answerer, raiseGoal, type StartedOrder, startCertificate, startRenewal, supersedeOpenOrder } from './orders.ts';
 
 /** The smallest RSA modulus accepted in a client's CSR. */
 export const MIN_RSA_BITS = 2048;
@@ -103,7 +104,7 @@ export async function finishClientOrder(ctx: EngineContext, subscriptionId: stri
   const csr = csrPem === undefined ? undefined : checkClientCsr(csrPem);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open && (!csr || sameCsr(open.csr, csr))) return { certificate, order: await raiseGoal(ctx, open, 'valid') };
-  if (JSON.parse(certificate.challenge_config).manual === true) {
+  if (certificate.challenge_config.manual === true) {
     throw new UsageError(
       `certificate "${name}" has no prepared order${open ? ' for this CSR' : ''}; prepare one with the CSR first, place the validation records it returns, then renew`,
       'csr',

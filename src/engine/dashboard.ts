@@ -20,9 +20,8 @@ import {
 } from '../store/repositories/dashboard.ts';
 import { findCertificateWithDates } from '../store/repositories/certificates.ts';
 import type { EngineContext } from './context.ts';
-import { parseIssuers } from './issuers.ts';
-import { type OrderView, orderView } from './orders.ts';
-import { type CertificateSummary, isoTime, summarize } from './views.ts';
+import { isoTime } from '../time/iso.ts';
+import { type CertificateSummary, type OrderView, orderView, summarize } from './views.ts';
 
 const DAY_MS = 86_400_000;
 export const HISTOGRAM_DAYS = 90;
@@ -158,16 +157,16 @@ export async function certificateDetails(
     recentOrders(db, certificate.id, 10),
     recentEvents(db, subscriptionId, 30, certificate.id),
   ]);
-  const policy = JSON.parse(certificate.renewal_policy) as { autoRenew?: boolean; renewBefore?: string };
+  const policy = certificate.renewal_policy;
   return {
     ...summarize(summary!),
     keyType: certificate.key_type,
     profile: certificate.profile,
     challengeType: certificate.challenge_type,
-    answeredBy: JSON.parse(certificate.challenge_config).manual ? 'client' : 'certkeep',
+    answeredBy: certificate.challenge_config.manual ? 'client' : 'certkeep',
     autoRenew: policy.autoRenew !== false,
     renewBefore: policy.renewBefore ?? null,
-    cas: parseIssuers(certificate.issuers).map((issuer) => issuer.caUrl),
+    cas: certificate.issuers.map((issuer) => issuer.caUrl),
     hasPfxPassword: certificate.pfx_password_enc !== null,
     failures: certificate.failure_count,
     lastError: certificate.last_error,

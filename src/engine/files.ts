@@ -4,6 +4,7 @@ import { type CertificateRow, findCertificate, getVersion, type VersionRow } fro
 import type { EngineContext } from './context.ts';
 import { NotFoundError } from '../errors.ts';
 import { versionKeyAad } from './issuance.ts';
+import { mustFindCertificate } from './lookups.ts';
 
 export interface CertificateFiles extends Omit<ExportFiles, 'key'> {
   /** The private key, PEM; absent when the client sent its own CSR and holds the key itself. */
@@ -16,10 +17,9 @@ export interface CertificateFiles extends Omit<ExportFiles, 'key'> {
 export const pfxPasswordAad = (certificateId: string) => `certificate:${certificateId}:pfx_password`;
 
 export async function currentVersion(ctx: EngineContext, subscriptionId: string, name: string): Promise<{ certificate: CertificateRow; version: VersionRow }> {
-  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
-  if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
+  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const version = certificate.current_version_id ? await getVersion(ctx.store.db, certificate.current_version_id) : undefined;
-  if (!version) throw new NotFoundError(`certificate "${name}" has not been issued yet (state: ${certificate.state}); run certkeep issue or certkeep resume`);
+  if (!version) throw new NotFoundError(`certificate "${name}" has not been issued yet (state: ${certificate.state}); its files exist once an order for it is valid`);
   return { certificate, version };
 }
 

@@ -14,50 +14,32 @@ import type { KeyObject } from 'node:crypto';
 import type { AcmeAuthorization, AcmeChallenge, AcmeClient, AcmeOrder } from '../acme/index.ts';
 import type { Db } from '../store/repositories/db.ts';
 import { AcmeError, AcmeNetworkError, AcmeNotFoundError, AcmeProblemError, AcmeRateLimitError, AcmeTimeoutError } from '../acme/index.ts';
-import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
+import type { ChallengeSolver, ChallengeTask } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
+import type { AuthorizationRecord, OrderStep } from '../store/records.ts';
 import { newId } from '../store/ids.ts';
 import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDates, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
-import { fencedUpdateOrder, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { fencedUpdateOrder, getOrder, type OrderPatch, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
 import { deactivatePending } from './authorizations.ts';
 import { downloadPreferredChain } from './chains.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError } from '../errors.ts';
-import { parseIssuers } from './issuers.ts';
+import { ConflictError, UpstreamError } from '../errors.ts';
+import { mustGetCertificate, mustGetOrder } from './lookups.ts';
 import { FAILURES_PER_ISSUER, plannedRenewal, retryTime, severity } from './planner.ts';
 
-/** What the order row remembers of each authorization (orders.authorizations). */
-export interface AuthorizationRecord {
-  url: string;
-  identifier: Identifier;
-  wildcard: boolean;
-  status: 'pending' | 'presented' | 'responded' | 'valid';
-  challengeUrl?: string;
-  token?: string;
-  /** The answer (RFC 8555 §8.1), kept so that clients can be shown their tokens without the account key. */
-  keyAuthorization?: string;
-  /** The DNS-01 TXT value (RFC 8555 §8.4). */
-  dnsValue?: string;
-}
-
-export type OrderStep = 'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized' | 'valid' | 'invalid' | 'failed';
+export type { AuthorizationRecord, OrderGoal, OrderStep } from '../store/records.ts';
 
 /** The steps in the order they are taken, for comparing where an order stands with its goal. */
 export const STEP_ORDER: readonly OrderStep[] = ['new', 'placed', 'provisioned', 'responded', 'ready', 'finalized', 'valid'];
 
-/** The goals a client may set: stop once the tokens are known, once validated, or run to the end. */
-export type OrderGoal = 'placed' | 'ready' | 'valid';
-
-export function stepReached(step: string, goal: string): boolean {
-  return STEP_ORDER.indexOf(step as OrderStep) >= STEP_ORDER.indexOf(goal as OrderStep);
+export function stepReached(step: OrderStep, goal: OrderStep): boolean {
+  return STEP_ORDER.indexOf(step) >= STEP_ORDER.indexOf(goal);
 }
 
 export interface RunOrderOptions {
   solver: ChallengeSolver;
-  /** The order's key when the caller just made it, to spare a decryption and a parse. */
-  key?: { pem: string; object: KeyObject };
   /** Seam for crash tests: called after a step is stored, before the next begins. */
   afterStep?: (step: OrderStep) => void | Promise<void>;
   /** The lease token this runner holds: a write after another runner took the order over fails. */
@@ -67,6 +49,16 @@ export interface RunOrderOptions {
    * the step it has stored, and the answers this run placed are removed.
    */
   signal?: AbortSignal;
+  /** The order's new key as this process made it a moment ago (orders.ts): spares decrypting and parsing the stored copy. */
+  key?: FreshKey;
+  /** The order's certificate, as the caller read it just before the run (spares reading it again). */
+  certificate?: CertificateRow;
+}
+
+/** A certificate key generated for an order, in memory and as the PEM stored (encrypted) with the order. */
+export interface FreshKey {
+  pem: string;
+  object: KeyObject;
 }
 
 export interface IssuedVersion {
@@ -103,13 +95,6 @@ interface Run {
   fence?: number;
 }
 
-/** Drives one order from wherever it stands to a stored certificate version. */
-export async function runOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<IssuedVersion> {
-  const order = await advanceOrder(ctx, orderId, account, options);
-  if (order.step !== 'valid') throw new OperationError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
-  return storedVersion(ctx, order);
-}
-
 /** Drives one order from wherever it stands to its goal (orders.goal); returns the stored row. */
 export async function advanceOrder(ctx: EngineContext, orderId: string, account: ReadyAccount, options: RunOrderOptions): Promise<OrderRow> {
   const order = await mustGetOrder(ctx, orderId);
@@ -117,7 +102,7 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
     ctx,
     client: account.client,
     solver: options.solver,
-    certificate: await mustGetCertificate(ctx, order.certificate_id),
+    certificate: options.certificate ?? (await mustGetCertificate(ctx, order.certificate_id)),
     order,
     presented: [],
     presenting: [],
@@ -128,11 +113,11 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
   };
   try {
     for (;;) {
-      const step = run.order.step as OrderStep;
-      if (step === 'invalid' || step === 'failed') throw new OperationError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
-      if (stepReached(step, run.order.goal)) return run.order;
-      await untilStopped(run, STEPS[step as keyof typeof STEPS](run), options.signal);
-      await options.afterStep?.(run.order.step as OrderStep);
+      const { step } = run.order;
+      if (step === 'invalid' || step === 'failed') throw new ConflictError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
+      if (step === 'valid' || step === 'deployed' || stepReached(step, run.order.goal)) return run.order;
+      await untilStopped(run, STEPS[step](run), options.signal);
+      await options.afterStep?.(run.order.step);
     }
   } catch (error) {
     if (!(error instanceof LeaseLostError || error instanceof OrderInterruptedError)) {
@@ -175,7 +160,7 @@ async function untilStopped(run: Run, step: Promise<void>, signal: AbortSignal |
   const stopped = new Promise<never>((_, reject) => {
     onAbort = () => {
       run.stopped = true;
-      reject(new OrderInterruptedError(run.order.step as OrderStep));
+      reject(new OrderInterruptedError(run.order.step));
     };
   });
   if (signal.aborted) onAbort();
@@ -187,7 +172,7 @@ async function untilStopped(run: Run, step: Promise<void>, signal: AbortSignal |
   }
 }
 
-const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | 'finalized', (run: Run) => Promise<void>> = {
+const STEPS: Record<Exclude<OrderStep, 'valid' | 'deployed' | 'invalid' | 'failed'>, (run: Run) => Promise<void>> = {
   new: placeOrder,
   placed: provisionChallenges,
   provisioned: respondToChallenges,
@@ -197,28 +182,25 @@ const STEPS: Record<'new' | 'placed' | 'provisioned' | 'responded' | 'ready' | '
 };
 
 /** Stores the step's result; only then may the next step talk to the CA. */
-async function advance(run: Run, patch: Partial<OrderRow> & { step: OrderStep }): Promise<void> {
+async function advance(run: Run, patch: OrderPatch & { step: OrderStep }): Promise<void> {
   const update = { ...patch, updated_at: run.ctx.clock.now() };
   await writeOrder(run, run.ctx.store.db, update);
   run.order = { ...run.order, ...update };
   run.ctx.notifyChange();
 }
 
-async function writeOrder(run: Run, db: Db, update: Partial<OrderRow>): Promise<void> {
+async function writeOrder(run: Run, db: Db, update: OrderPatch): Promise<void> {
   if (run.fence === undefined) return updateOrder(db, run.order.id, update);
   if (!(await fencedUpdateOrder(db, run.order.id, run.fence, update))) throw new LeaseLostError(run.order.id);
 }
 
+/** The order's authorizations, as a copy this run may change before it stores them. */
 function records(run: Run): AuthorizationRecord[] {
-  return JSON.parse(run.order.authorizations) as AuthorizationRecord[];
-}
-
-function identifiersOf(run: Run): Identifier[] {
-  return JSON.parse(run.certificate.identifiers) as Identifier[];
+  return run.order.authorizations.map((record) => ({ ...record }));
 }
 
 async function placeOrder(run: Run): Promise<void> {
-  const identifiers = identifiersOf(run);
+  const { identifiers } = run.certificate;
   run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
   const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
   run.placedAuthorizations = placed.authorizations;
@@ -232,7 +214,7 @@ async function placeOrder(run: Run): Promise<void> {
   // tokens with the placed order. A crash before the next write abandons this ACME order
   // either way: the re-run places a new one.
   await Promise.all(authorizations.map((record) => readChallenge(run, record)));
-  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations: JSON.stringify(authorizations), replaces });
+  await advance(run, { step: 'placed', order_url: url, finalize_url: placed.finalize, authorizations, replaces });
 }
 
 /**
@@ -254,9 +236,9 @@ async function newOrderReplacing(run: Run, identifiers: Identifier[]): Promise<{
 
 /** Fills in the record from the CA's authorization: the identifier and the challenge of the certificate's type. */
 async function readChallenge(run: Run, record: AuthorizationRecord): Promise<void> {
-  const type = run.certificate.challenge_type as ChallengeType;
+  const type = run.certificate.challenge_type;
   const authorization = await run.client.getAuthorization(record.url);
-  record.identifier = authorization.identifier as Identifier;
+  record.identifier = authorization.identifier;
   record.wildcard = authorization.wildcard === true;
   if (authorization.status === 'valid') {
     record.status = 'valid';
@@ -266,7 +248,7 @@ async function readChallenge(run: Run, record: AuthorizationRecord): Promise<voi
   const challenge = authorization.challenges.find((c) => c.type === type);
   if (!challenge) {
     const offered = authorization.challenges.map((c) => c.type).join(', ');
-    throw new OperationError(`the CA offers no ${type} challenge for ${record.identifier.value} (it offers ${offered}); choose another challenge type`);
+    throw new ConflictError(`the CA offers no ${type} challenge for ${record.identifier.value} (it offers ${offered}); choose another challenge type`);
   }
   record.challengeUrl = challenge.url;
   record.token = challenge.token;
@@ -292,7 +274,7 @@ async function provisionChallenges(run: Run): Promise<void> {
   if (solver.waitUntilVisible) {
     await Promise.all(tasks.filter((t) => t !== undefined).map((task) => solver.waitUntilVisible!(task)));
   }
-  await advance(run, { step: 'provisioned', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'provisioned', authorizations });
 }
 
 async function respondToChallenges(run: Run): Promise<void> {
@@ -309,7 +291,7 @@ async function respondToChallenges(run: Run): Promise<void> {
         record.status = challenge.status === 'valid' ? 'valid' : 'responded';
       }),
   );
-  await advance(run, { step: 'responded', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'responded', authorizations });
 }
 
 /**
@@ -345,7 +327,7 @@ async function awaitValidation(run: Run): Promise<void> {
       }),
   );
   await cleanupAll(run);
-  await advance(run, { step: 'ready', authorizations: JSON.stringify(authorizations) });
+  await advance(run, { step: 'ready', authorizations });
 }
 
 /**
@@ -353,7 +335,7 @@ async function awaitValidation(run: Run): Promise<void> {
  * finalize at once and only poll the order if the CA has not caught up yet.
  */
 async function finalizeOrder(run: Run): Promise<void> {
-  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), identifiersOf(run), JSON.parse(run.certificate.csr_info));
+  const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), run.certificate.identifiers, run.certificate.csr_info);
   run.ctx.progress('finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;
@@ -382,7 +364,7 @@ async function downloadCertificate(run: Run): Promise<void> {
   // (RFC 8555 §7.4). Pebble 2.4 can even deadlock when an order is read while it signs.
   const certificateUrl =
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
-  if (!certificateUrl) throw new OperationError(`the CA marked order ${order.order_url} valid without a certificate URL`);
+  if (!certificateUrl) throw new UpstreamError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
   const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, ctx.progress);
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
@@ -410,7 +392,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     await updateCertificate(trx, certificate.id, {
       state: 'valid',
       current_version_id: versionId,
-      next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), JSON.parse(certificate.renewal_policy)) : null,
+      next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), certificate.renewal_policy) : null,
       retry_at: null,
       failure_count: 0,
       last_error: null,
@@ -467,7 +449,7 @@ async function representIfNeeded(run: Run, authorizations: AuthorizationRecord[]
 
 /** Places an answer, remembered before it is placed so that a run stopped meanwhile still takes it away. */
 async function present(run: Run, task: ChallengeTask): Promise<void> {
-  if (run.stopped) throw new OrderInterruptedError(run.order.step as OrderStep);
+  if (run.stopped) throw new OrderInterruptedError(run.order.step);
   run.presented.push(task);
   const placing = run.solver.present(task);
   run.presenting.push(placing);
@@ -480,10 +462,10 @@ async function cleanupAll(run: Run): Promise<void> {
   await Promise.allSettled(tasks.map((task) => run.solver.cleanup(task)));
 }
 
-function authorizationFailed(authorization: AcmeAuthorization): OperationError {
+function authorizationFailed(authorization: AcmeAuthorization): ConflictError {
   const failed = authorization.challenges.find((c) => c.error);
   const reason = failed?.error ? `: ${failed.error.detail ?? failed.error.type}` : '';
-  return new OperationError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
+  return new ConflictError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
 }
 
 /**
@@ -496,7 +478,7 @@ async function deactivateIfEnded(run: Run): Promise<void> {
     const order = await getOrder(run.ctx.store.db, run.order.id);
     const abandoned = order?.step === 'new' && run.placedAuthorizations !== undefined;
     if (!order || (order.step !== 'invalid' && !abandoned)) return;
-    const stored = (JSON.parse(order.authorizations) as AuthorizationRecord[]).filter((record) => record.status !== 'valid').map((record) => record.url);
+    const stored = order.authorizations.filter((record) => record.status !== 'valid').map((record) => record.url);
     const deactivated = await deactivatePending(run.client, [...stored, ...(run.placedAuthorizations ?? [])]);
     if (deactivated > 0) run.ctx.progress(`deactivated ${deactivated} pending authorization${deactivated === 1 ? '' : 's'} of the failed order`);
   } catch {
@@ -513,7 +495,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
   if (!order) return;
   const certificate = await getCertificate(ctx.store.db, order.certificate_id);
   const message = error instanceof Error ? error.message : String(error);
-  const final = orderEnds(error, order.attempt + 1, certificate === undefined ? 1 : parseIssuers(certificate.issuers).length);
+  const final = orderEnds(error, order.attempt + 1, certificate === undefined ? 1 : certificate.issuers.length);
   const now = ctx.clock.now();
   const current = certificate?.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
   const notAfter = current?.not_after ?? null;
@@ -585,7 +567,7 @@ export function certificateRetry(
 
 /** Whether certkeep renews this certificate by itself: auto-renew on, and certkeep answers its challenges. */
 export function autoRenews(certificate: Pick<CertificateRow, 'renewal_policy' | 'challenge_config'>): boolean {
-  return JSON.parse(certificate.renewal_policy).autoRenew !== false && JSON.parse(certificate.challenge_config).manual !== true;
+  return certificate.renewal_policy.autoRenew !== false && certificate.challenge_config.manual !== true;
 }
 
 /**
@@ -607,24 +589,12 @@ export function retryDelay(attempt: number, random = Math.random): number {
 /** The CA said no, or the order cannot go on; a network failure or a timeout may heal, so the step is kept. */
 function endsOrder(error: unknown): boolean {
   if (error instanceof AcmeNetworkError || error instanceof AcmeTimeoutError) return false;
-  return error instanceof AcmeError || error instanceof OperationError;
+  return error instanceof AcmeError || error instanceof ConflictError || error instanceof UpstreamError;
 }
 
+/** The version a valid order stored. */
 export async function storedVersion(ctx: EngineContext, order: OrderRow): Promise<IssuedVersion> {
   const version = await findVersionOfOrder(ctx.store.db, order.id);
-  if (!version) throw new OperationError(`order ${order.id} is valid but its certificate version is missing from the store`);
+  if (!version) throw new ConflictError(`order ${order.id} is valid but its certificate version is missing from the store`);
   return { versionId: version.id, serial: version.serial, notBefore: version.not_before, notAfter: version.not_after };
 }
-
-async function mustGetOrder(ctx: EngineContext, id: string): Promise<OrderRow> {
-  const order = await getOrder(ctx.store.db, id);
-  if (!order) throw new OperationError(`order ${id} is no longer in the store`);
-  return order;
-}
-
-async function mustGetCertificate(ctx: EngineContext, id: string): Promise<CertificateRow> {
-  const certificate = await getCertificate(ctx.store.db, id);
-  if (!certificate) throw new OperationError(`certificate ${id} is no longer in the store`);
-  return certificate;
-}
-

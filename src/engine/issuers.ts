@@ -1,18 +1,10 @@
 // An issuer is one CA a certificate may come from, with the account to use there.
 // A certificate lists its issuers in order of preference (DESIGN.md, renewal).
+import { ConflictError } from '../errors.ts';
+import type { IssuerSpec } from '../store/records.ts';
 import { issuerIndex } from './planner.ts';
 
-export interface IssuerSpec {
-  caUrl: string; // ACME directory URL
-  email?: string;
-  /** Extra trust anchor for the CA's HTTPS (test CAs such as Pebble). Public, so stored as is. */
-  caCertPem?: string;
-  /**
-   * EAB for a CA that needs it, kept (HMAC key sealed) so that a fallback CA's
-   * account can be created when renewal first falls back to it, maybe months later.
-   */
-  eab?: { kid: string; hmacKeySealed: string };
-}
+export type { IssuerSpec } from '../store/records.ts';
 
 /** External Account Binding credentials (RFC 8555 §7.3.4), used when the account is created. */
 export interface EabCredentials {
@@ -29,12 +21,19 @@ export function withEab(issuer: IssuerSpec, eab: EabCredentials | undefined, sea
   return { ...issuer, eab: { kid: eab.kid, hmacKeySealed: seal(eab.hmacKey, eabAad(issuer.caUrl, eab.kid)) } };
 }
 
-export function parseIssuers(json: string): IssuerSpec[] {
-  return JSON.parse(json) as IssuerSpec[];
+/** The CA to order from now: the first, or the next one after repeated failures (planner.ts). */
+export function currentIssuer(certificate: { issuers: IssuerSpec[]; failure_count: number }): IssuerSpec {
+  return certificate.issuers[issuerIndex(certificate.failure_count, certificate.issuers.length)];
 }
 
-/** The CA to order from now: the first, or the next one after repeated failures (planner.ts). */
-export function currentIssuer(certificate: { issuers: string; failure_count: number }): IssuerSpec {
-  const issuers = parseIssuers(certificate.issuers);
-  return issuers[issuerIndex(certificate.failure_count, issuers.length)];
+/** The certificate's issuer at `caUrl` (where an order was placed, where a version came from), if it still lists it. */
+export function findIssuerAt(certificate: { issuers: IssuerSpec[] }, caUrl: string): IssuerSpec | undefined {
+  return certificate.issuers.find((issuer) => issuer.caUrl === caUrl);
+}
+
+/** As findIssuerAt, for work that cannot go on without it. */
+export function issuerAt(certificate: { name: string; issuers: IssuerSpec[] }, caUrl: string): IssuerSpec {
+  const issuer = findIssuerAt(certificate, caUrl);
+  if (!issuer) throw new ConflictError(`certificate "${certificate.name}" was ordered at ${caUrl}, which is no longer among its CAs`);
+  return issuer;
 }

@@ -2,18 +2,49 @@
 // lease (a fencing token in the row), keeps it alive while it works, and every
 // write it makes is checked against the token (issuance.ts). A runner that
 // dies loses the lease when it expires, and another resumes the same order.
+// Likewise one process at a time opens a due certificate's order: it holds the
+// certificate's claim meanwhile.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { claimDueCertificate, claimStuckCertificate, releaseCertificate } from '../store/repositories/certificates.ts';
 import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError } from '../errors.ts';
-import { stepReached } from './issuance.ts';
+import { mustGetOrder } from './lookups.ts';
+import { type OrderGoal, stepReached } from './issuance.ts';
 
 /** Long enough to ride out a slow CA response between heartbeats, short enough that a dead worker's orders resume soon. */
 export const LEASE_MS = 30_000;
 
 /** This process's name in lease_owner. */
 export const PROCESS_OWNER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/** Long enough to open an order (the CA's directory and account included). */
+const DUE_CLAIM_MS = 60_000;
+
+/**
+ * Runs `work` holding the claim on a due certificate (the store re-checks that
+ * it is due and has no order in progress), so that of the processes that see
+ * it due, one opens its order; undefined when another process has it or it is
+ * no longer due.
+ */
+export function whileClaimedDue<T>(ctx: EngineContext, certificateId: string, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  return whileClaimed(ctx, certificateId, () => claimDueCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), DUE_CLAIM_MS), work);
+}
+
+/** As whileClaimedDue, for a certificate left issuing without an order since before `before` (the scheduler gives it one). */
+export function whileClaimedStuck<T>(ctx: EngineContext, certificateId: string, before: number, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  return whileClaimed(ctx, certificateId, () => claimStuckCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), before, DUE_CLAIM_MS), work);
+}
+
+async function whileClaimed<T>(ctx: EngineContext, certificateId: string, claim: () => Promise<number | undefined>, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  const lease = await claim();
+  if (lease === undefined) return undefined;
+  try {
+    return { result: await work() };
+  } finally {
+    await releaseCertificate(ctx.store.db, certificateId, lease);
+  }
+}
 
 /**
  * Runs `work` holding the order's lease; undefined when another runner holds it.
@@ -63,11 +94,10 @@ function processAlive(pid: number): boolean {
 }
 
 /** Waits while another runner works on the order, until it reaches `goal`, ends, the time is up or `signal` fires. */
-export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: string, timeoutMs: number, signal?: AbortSignal): Promise<OrderRow> {
+export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: OrderGoal, timeoutMs: number, signal?: AbortSignal): Promise<OrderRow> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
-    const order = await getOrder(ctx.store.db, orderId);
-    if (!order) throw new OperationError(`order ${orderId} is no longer in the store`);
+    const order = await mustGetOrder(ctx, orderId);
     const free = order.lease_until === null || order.lease_until < ctx.clock.now();
     if (free || stepReached(order.step, goal) || order.step === 'invalid' || order.step === 'failed') return order;
     if (Date.now() > deadline || signal?.aborted) return order;

@@ -12,8 +12,8 @@
 import { type EventView, eventView } from '../notify/events.ts';
 import { eventsAfter, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
 import type { EngineContext } from './context.ts';
-import { type OrderStatus, orderStatus } from './orders.ts';
-import { isoTime } from './views.ts';
+import { isoTime } from '../time/iso.ts';
+import { type OrderStatus, orderStatus } from './views.ts';
 
 export interface OrderChange {
   id: string;

@@ -1,28 +1,31 @@
-// Orders as the server's clients see them: certificates created over the API
-// start an order that workers drive in the background; a client that answers
-// the challenges itself gets its tokens with the placed order, places them,
-// then asks for validation and finalization. The native API and both
-// compatibility adapters call these functions and only translate shapes.
-import { randomBytes } from 'node:crypto';
-import { type CsrSubject, parseCsr, validateCsrSubject } from '../pki/index.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+// Opening orders: the one way a certificate gets a new order, whoever asks —
+// the CLI's issue and renew, the native API, both compatibility adapters, the
+// renewal scheduler. The order is stored (with its new key) before the CA hears
+// of it; then the workers drive it in the background, or the caller drives it
+// itself (runs.ts). A client that answers the challenges itself gets its tokens
+// once the order is placed, places them, then raises the order's goal.
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
+import type { KeyObject } from 'node:crypto';
+import { generateKey, type KeyType, parseCsr, privateKeyToPem } from '../pki/index.ts';
+import { newId } from '../store/ids.ts';
 import {
   type CertificateRow,
-  deleteCertificateRow,
   findCertificate,
   getCertificate,
+  getVersion,
+  insertCertificateUnlessNamed,
+  UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
-import { appendEvent } from '../store/repositories/events.ts';
-import { FINISHED_STEPS, findOpenOrder, findOrderByUrl, getOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
-import { ensureAccount, type ReadyAccount } from './accounts.ts';
-import { createOrder, orderKey, replacedCertId, saveCertificate, type ValidRequest } from './certificates.ts';
 import type { Db } from '../store/repositories/db.ts';
+import { findOpenOrder, findOrderByUrl, getOrder, insertOrderUnlessOpen, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
-import { type AuthorizationRecord, advanceOrder, type OrderGoal, type RunOrderOptions, stepReached } from './issuance.ts';
-import { currentIssuer, parseIssuers } from './issuers.ts';
-import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
+import { type FreshKey, orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
+import { currentIssuer, type EabCredentials } from './issuers.ts';
+import { mustFindCertificate } from './lookups.ts';
+import type { ValidRequest } from './requests.ts';
 import { inManagedZones, type SolverSource } from './solvers.ts';
 
 /** Who answers the challenges: certkeep, the client from its tokens, or certkeep where it can. */
@@ -37,6 +40,13 @@ export interface StartOptions {
   csrPem?: string;
   /** A certificate of that name may exist: take the new settings and open a new order for it. */
   replaceExisting?: boolean;
+  /**
+   * An order the certificate has open: taken over by the new one (default), or
+   * left to whoever opened it (the CLI, which then joins it): OrderInProgressError.
+   */
+  openOrder?: 'supersede' | 'keep';
+  /** External Account Binding for an account created now (RFC 8555 §7.3.4). */
+  eab?: EabCredentials;
   /** The solvers that will answer, asked whether they can (TLS-ALPN-01 needs the server's listener). */
   solvers?: SolverSource;
 }
@@ -44,31 +54,34 @@ export interface StartOptions {
 export interface StartedOrder {
   certificate: CertificateRow;
   order: OrderRow;
+  /** The new order's key, when this call made it: a run in this process may use it (RunOrderOptions.key). */
+  key?: FreshKey;
 }
 
 /** Creates (or with replaceExisting, re-specifies) a certificate and opens its order. */
 export async function startCertificate(ctx: EngineContext, request: ValidRequest, options: StartOptions = {}): Promise<StartedOrder> {
   const existing = await findCertificate(ctx.store.db, request.subscriptionId, request.name);
   if (existing && !options.replaceExisting) {
-    throw new OperationError(`a certificate named "${request.name}" exists; renew it (POST /certificates/${request.name}/renew) or delete it first`);
+    throw new ConflictError(`a certificate named "${request.name}" exists; renew it (POST /certificates/${request.name}/renew) or delete it first`);
   }
   const manual = await clientAnswers(ctx, request, options.answers ?? 'auto');
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
     throw new UsageError('challengeType: tls-alpn-01 needs certkeep to answer; use http-01 or dns-01', 'challengeType');
   }
   if (!manual) options.solvers?.checkAnswerable?.(request.challengeType);
-  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0]);
+  // The account comes before anything is stored: a CA that cannot be reached leaves the store as it was.
+  const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const key = await orderKey(request.keyType, options.csrPem);
   // One transaction: a process killed here leaves the certificate with its first order, or neither (no row stuck in issuing).
-  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
-    const saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
-    if (options.pfxPassword !== undefined) await setPfxPassword(ctx, saved, options.pfxPassword, db);
-    if (existing) await supersedeOpenOrder(ctx, existing.id, db);
+  const { certificate, order, key: fresh } = await ctx.store.db.transaction().execute(async (db) => {
+    let saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
+    if (options.pfxPassword !== undefined) saved = { ...saved, pfx_password_enc: await setPfxPassword(ctx, saved, options.pfxPassword, db) };
+    if (existing && options.openOrder !== 'keep') await supersedeOpenOrder(ctx, existing.id, db);
     const goal = options.goal ?? (manual ? 'placed' : 'valid');
-    return { certificate: saved, order: (await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db })).order };
+    return { certificate: saved, ...(await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db })) };
   });
   ctx.wakeWorkers();
-  return { certificate: (await getCertificate(ctx.store.db, certificate.id)) ?? certificate, order };
+  return { certificate, order, key: fresh };
 }
 
 /** A new order for a stored certificate (its open one, if it has one): the same names, a new key. */
@@ -76,7 +89,7 @@ export async function startRenewal(
   ctx: EngineContext,
   subscriptionId: string,
   name: string,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
+  options: { goal?: OrderGoal; csrPem?: string; eab?: EabCredentials } = {},
 ): Promise<StartedOrder> {
   const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
@@ -85,22 +98,22 @@ export async function startRenewal(
     return { certificate, order: (await getOrder(ctx.store.db, open.id)) ?? open };
   }
   if (options.csrPem) checkCsrNames(certificate, options.csrPem);
-  const manual = JSON.parse(certificate.challenge_config).manual === true;
-  const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate));
+  const manual = certificate.challenge_config.manual === true;
+  const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate), options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const { order } = await createOrder(ctx, certificate, account, replaces, {
+  const { order, key } = await createOrder(ctx, certificate, account, replaces, {
     goal: options.goal ?? (manual ? 'placed' : 'valid'),
     csrPem: options.csrPem,
   });
   await updateCertificate(ctx.store.db, certificate.id, { state: certificate.current_version_id ? certificate.state : 'issuing', updated_at: ctx.clock.now() });
   ctx.wakeWorkers();
-  return { certificate, order };
+  return { certificate, order, key };
 }
 
 /** Asks the workers to take the order further (never back): 'ready' validates, 'valid' also finalizes. */
 export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: OrderGoal): Promise<OrderRow> {
   if (order.step === 'invalid' || order.step === 'failed') {
-    throw new OperationError(`order ${order.id} is ${order.step}${order.error ? ` (${order.error})` : ''}; it cannot be validated again — create a new order`);
+    throw new ConflictError(`order ${order.id} is ${order.step}${order.error ? ` (${order.error})` : ''}; it cannot be validated again — create a new order`);
   }
   if (stepReached(order.goal, goal)) return order;
   const patch = { goal, retry_at: null, updated_at: ctx.clock.now() };
@@ -109,47 +122,10 @@ export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: Order
   return { ...order, ...patch };
 }
 
-/**
- * Drives the order towards its goal in this request, or waits while another
- * runner does; returns where it stands when the goal is reached, the order
- * ended, or `timeoutMs` passed (the workers carry on from there).
- */
-export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, timeoutMs = 30_000): Promise<OrderRow> {
-  const deadline = Date.now() + timeoutMs;
-  // A lease owner of its own: this process's workers (which claim as PROCESS_OWNER)
-  // must not take the order over while the request drives it.
-  const owner = `${PROCESS_OWNER}:drive:${randomBytes(4).toString('hex')}`;
-  for (;;) {
-    const order = await mustGetOrder(ctx, orderId);
-    if (stepReached(order.step, order.goal) || (FINISHED_STEPS as readonly string[]).includes(order.step)) return order;
-    const ran = await runOrderOnce(ctx, solvers, order, { owner });
-    if (ran) return mustGetOrder(ctx, orderId);
-    const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
-    if (Date.now() >= deadline) return seen;
-  }
-}
-
-/**
- * One run of an order under its lease (as `owner`, default this process); false when another runner holds it.
- * Failures are stored with the order (issuance.ts) and thrown.
- */
-export interface RunOptions {
-  /** The lease holder's name (default: this process's workers). */
-  owner?: string;
-  leaseMs?: number;
-  afterStep?: RunOrderOptions['afterStep'];
-}
-
-export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<boolean> {
-  const certificate = await getCertificate(ctx.store.db, order.certificate_id);
-  if (!certificate) throw new NotFoundError(`the certificate of order ${order.id} was deleted`);
-  const account = await accountFor(ctx, certificate, order);
-  const solver = await solvers.solverFor(certificate);
-  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
-    owner: options.owner,
-    leaseMs: options.leaseMs,
-  });
-  return leased !== undefined;
+/** A new order for a certificate takes the place of the one still open. */
+export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string, db: Db = ctx.store.db): Promise<void> {
+  const open = await findOpenOrder(db, certificateId);
+  if (open) await updateOrder(db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
 }
 
 /** An order of the caller's subscription, by certkeep's id or by the CA's order URL (the compatibility APIs' orderUri). */
@@ -164,110 +140,114 @@ export async function findOrder(ctx: EngineContext, subscriptionId: string, refe
   return { order, certificate };
 }
 
-/** Deletes the certificate with its versions and orders; its events stay, without the link. */
-export async function deleteCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<void> {
-  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
-  const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await deleteCertificateRow(trx, certificate.id);
-    await appendEvent(trx, { subscriptionId, certificateId: null, type: 'certificate.deleted', payload: { name } }, now);
-  });
-}
-
-export type OrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
-
-export interface ValidationToken {
-  identifier: string;
-  wildcard: boolean;
-  challengeType: string;
-  token: string;
-  /** HTTP-01: the file's content at /.well-known/acme-challenge/<token>. */
-  keyAuthorization: string;
-  /** DNS-01: the TXT value at recordName. */
-  dnsValue: string;
-  recordName: string;
-  status: string;
-}
-
-export interface OrderView {
-  id: string;
-  certificate: string;
-  status: OrderStatus;
-  step: string;
-  goal: string;
-  challengeType: string;
-  answeredBy: 'certkeep' | 'client';
-  orderUrl: string | null;
-  certificateUrl: string | null;
-  error: string | null;
-  tokens: ValidationToken[];
-}
-
-/** The ACME status (RFC 8555 §7.1.6) the order's stored step stands for. */
-export function orderStatus(step: string): OrderStatus {
-  if (step === 'ready') return 'ready';
-  if (step === 'finalized') return 'processing';
-  if (step === 'valid' || step === 'deployed') return 'valid';
-  if (step === 'invalid' || step === 'failed') return 'invalid';
-  return 'pending';
-}
-
-export function orderView(order: OrderRow, certificate: CertificateRow): OrderView {
-  const records = JSON.parse(order.authorizations) as AuthorizationRecord[];
-  return {
-    id: order.id,
-    certificate: certificate.name,
-    status: orderStatus(order.step),
-    step: order.step,
-    goal: order.goal,
-    challengeType: certificate.challenge_type,
-    answeredBy: JSON.parse(certificate.challenge_config).manual ? 'client' : 'certkeep',
-    orderUrl: order.order_url,
-    certificateUrl: order.certificate_url,
-    error: order.error,
-    tokens: records
-      .filter((record) => record.token)
-      .map((record) => ({
-        identifier: record.wildcard ? `*.${record.identifier.value}` : record.identifier.value,
-        wildcard: record.wildcard,
-        challengeType: certificate.challenge_type,
-        token: record.token!,
-        keyAuthorization: record.keyAuthorization ?? '',
-        dnsValue: record.dnsValue ?? '',
-        recordName: `_acme-challenge.${record.identifier.value}`,
-        status: record.status,
-      })),
-  };
-}
-
-export interface CertificateChanges {
-  /** The subject details of the CSRs sent from now on, the open order's included unless it is finalized. */
-  csrInfo?: CsrSubject;
-  /** The password that protects the PFX; '' removes it. */
-  pfxPassword?: string;
-}
-
-/** Changes what a certificate's next CSR and its PFX use: details some clients give only when they finalize. */
-export async function changeCertificate(ctx: EngineContext, subscriptionId: string, name: string, changes: CertificateChanges): Promise<CertificateRow> {
-  const certificate = await mustFindCertificate(ctx, subscriptionId, name);
-  if (changes.csrInfo) {
-    const problem = validateCsrSubject(changes.csrInfo);
-    if (problem) throw new UsageError(`csrInfo.${problem.field}: ${problem.reason}`, `csrInfo.${problem.field}`);
-    await updateCertificate(ctx.store.db, certificate.id, { csr_info: JSON.stringify(changes.csrInfo), updated_at: ctx.clock.now() });
-  }
-  if (changes.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, changes.pfxPassword);
-  return (await getCertificate(ctx.store.db, certificate.id)) ?? certificate;
-}
-
-export async function mustFindCertificate(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateRow> {
-  const certificate = await findCertificate(ctx.store.db, subscriptionId, name);
-  if (!certificate) throw new NotFoundError(`no certificate named "${name}" in this subscription`);
-  return certificate;
-}
-
-async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<void> {
+/** Seals the PFX password ('' removes it) and stores it; the sealed value stored. */
+export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<string | null> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
   await updateCertificate(db, certificate.id, { pfx_password_enc: sealed });
+  return sealed;
+}
+
+async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined, db: Db): Promise<CertificateRow> {
+  const now = ctx.clock.now();
+  const spec = {
+    identifiers: request.identifiers,
+    challenge_type: request.challengeType,
+    challenge_config: request.challengeConfig,
+    key_type: request.keyType,
+    issuers: request.issuers,
+    profile: request.profile,
+    renewal_policy: request.renewalPolicy,
+    csr_info: request.csrInfo,
+    preferred_chain: request.preferredChain,
+    updated_at: now,
+  };
+  if (existing) {
+    await updateCertificate(db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return (await getCertificate(db, existing.id)) ?? existing;
+  }
+  const row: CertificateRow = {
+    id: newId('crt'),
+    subscription_id: request.subscriptionId,
+    name: request.name,
+    ...spec,
+    pfx_password_enc: null,
+    state: 'issuing',
+    current_version_id: null,
+    next_renewal_at: null,
+    ...UNTOUCHED_RENEWAL_STATE,
+    created_at: now,
+  };
+  // Two runs for one new name: the first insert wins; the other is told, as for an open order.
+  if (!(await insertCertificateUnlessNamed(db, row))) throw new OrderInProgressError(request.name);
+  return row;
+}
+
+/** A new certificate key for an order (none when the client sends its own CSR), made before a transaction takes the store. */
+async function orderKey(keyType: KeyType, csrPem?: string): Promise<KeyObject | undefined> {
+  return csrPem ? undefined : generateKey(keyType);
+}
+
+/**
+ * The new certificate key is generated and stored with the order before the CA
+ * hears of it — unless the client sent its own CSR and keeps its key.
+ */
+async function createOrder(
+  ctx: EngineContext,
+  certificate: CertificateRow,
+  account: ReadyAccount,
+  replaces: string | null,
+  options: { goal?: OrderGoal; csrPem?: string; key?: KeyObject; db?: Db } = {},
+): Promise<{ order: OrderRow; key?: FreshKey }> {
+  const id = newId('ord');
+  const object = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
+  const key = object && { object, pem: privateKeyToPem(object) };
+  const now = ctx.clock.now();
+  const row: OrderRow = {
+    id,
+    certificate_id: certificate.id,
+    account_id: account.row.id,
+    ca_url: account.row.ca_url,
+    step: 'new',
+    order_url: null,
+    finalize_url: null,
+    certificate_url: null,
+    authorizations: [],
+    key_enc: key ? ctx.store.secrets.encrypt(key.pem, orderKeyAad(id)) : '',
+    replaces,
+    error: null,
+    attempt: 0,
+    retry_at: null,
+    created_at: now,
+    updated_at: now,
+    goal: options.goal ?? 'valid',
+    csr: options.csrPem ?? null,
+    lease_owner: null,
+    lease_token: 0,
+    lease_until: null,
+  };
+  if (!(await insertOrderUnlessOpen(options.db ?? ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
+  return { order: row, key };
+}
+
+/**
+ * The certificate has an open order already, placed by another process (or
+ * request) a moment ago: a certificate has at most one open order (the unique
+ * index orders_one_open_idx), the lock between processes on one store.
+ */
+export class OrderInProgressError extends ConflictError {
+  constructor(certificateName: string) {
+    super(`another certkeep process is issuing ${certificateName} right now`);
+    this.name = 'OrderInProgressError';
+  }
+}
+
+/** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */
+async function replacedCertId(ctx: EngineContext, certificate: CertificateRow, account: ReadyAccount): Promise<string | null> {
+  if (!certificate.current_version_id) return null;
+  const directory = await account.client.directory();
+  if (!directory.renewalInfo) return null;
+  const version = await getVersion(ctx.store.db, certificate.current_version_id);
+  return version && version.ca_url === account.row.ca_url ? version.ari_cert_id : null;
 }
 
 /** HTTP-01 certkeep answers from the store; DNS-01 where every name lies in a managed zone. */
@@ -277,28 +257,10 @@ async function clientAnswers(ctx: EngineContext, request: ValidRequest, answers:
   return !(await inManagedZones(ctx, request.subscriptionId, request.identifiers.map((i) => i.value)));
 }
 
-/** A new order for a certificate takes the place of the one still open. */
-export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string, db: Db = ctx.store.db): Promise<void> {
-  const open = await findOpenOrder(db, certificateId);
-  if (open) await updateOrder(db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
-}
-
 function checkCsrNames(certificate: CertificateRow, csrPem: string): void {
-  const wanted = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value).sort();
+  const wanted = certificate.identifiers.map((i) => i.value).sort();
   const named = parseCsr(csrPem).identifiers.map((i) => i.value.toLowerCase()).sort();
   if (wanted.join(',') !== named.join(',')) {
     throw new UsageError(`csr: it names ${named.join(', ')} but certificate "${certificate.name}" is for ${wanted.join(', ')}`, 'csr');
   }
-}
-
-async function accountFor(ctx: EngineContext, certificate: CertificateRow, order: OrderRow): Promise<ReadyAccount> {
-  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === order.ca_url);
-  if (!issuer) throw new OperationError(`order ${order.id} was placed at ${order.ca_url}, which is no longer among the certificate's CAs`);
-  return ensureAccount(ctx, certificate.subscription_id, issuer);
-}
-
-async function mustGetOrder(ctx: EngineContext, id: string): Promise<OrderRow> {
-  const order = await getOrder(ctx.store.db, id);
-  if (!order) throw new NotFoundError(`order ${id} is no longer in the store`);
-  return order;
 }

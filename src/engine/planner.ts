@@ -48,6 +48,17 @@ export function retryTime(now: number, failures: number, notAfter: number | null
   return Math.max(now + Math.round(wait), retryAfter ?? 0);
 }
 
+/**
+ * Whether a certificate is due: at its retry time while a retry is pending,
+ * otherwise at its planned renewal time (none: auto-renew is off). The
+ * scheduler's query (store: dueCertificates) is this rule in SQL, and
+ * `certkeep renew` applies it here.
+ */
+export function isDue(retryAt: number | null, nextRenewalAt: number | null, now: number): boolean {
+  const at = retryAt ?? nextRenewalAt;
+  return at !== null && at <= now;
+}
+
 /** Which of the certificate's CAs to use after `failures` consecutive failures. */
 export function issuerIndex(failures: number, issuers: number): number {
   if (issuers <= 1) return 0;

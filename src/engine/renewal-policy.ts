@@ -2,12 +2,9 @@
 // (DESIGN.md, renewal): when a third of its lifetime remains, half for
 // lifetimes of ten days or less, unless the certificate says otherwise.
 import { UsageError } from '../errors.ts';
+import type { RenewalPolicy } from '../store/records.ts';
 
-export interface RenewalPolicy {
-  autoRenew: boolean;
-  /** A duration before expiry ("30d", "12h", "90m") or a share of the lifetime ("33%"). */
-  renewBefore?: string;
-}
+export type { RenewalPolicy } from '../store/records.ts';
 
 export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = { autoRenew: true };
 
@@ -36,8 +33,4 @@ export function parseRenewBefore(value: string, lifetime: number): number {
     return (lifetime * amount) / 100;
   }
   return amount * UNIT_MS[match[2]];
-}
-
-export function isDue(nextRenewalAt: number | null, now: number): boolean {
-  return nextRenewalAt !== null && nextRenewalAt <= now;
 }

@@ -6,9 +6,9 @@ import { getOrder } from '../store/repositories/orders.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { OperationError, UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../errors.ts';
 import { currentVersion } from './files.ts';
-import { parseIssuers } from './issuers.ts';
+import { issuerAt } from './issuers.ts';
 
 /** RFC 5280 §5.3.1 reason codes that ACME CAs accept. */
 export const REVOCATION_REASONS: Record<string, number> = {
@@ -23,16 +23,15 @@ export function revocationReason(name: string | undefined): number {
   if (name === undefined) return 0;
   const code = REVOCATION_REASONS[name];
   if (code === undefined) {
-    throw new UsageError(`--reason: "${name}" is not a reason; use one of ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
+    throw new UsageError(`reason: "${name}" is not a reason; use one of ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
   }
   return code;
 }
 
 export async function revokeCertificate(ctx: EngineContext, subscriptionId: string, name: string, reason: number): Promise<{ serial: string }> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
-  if (certificate.state === 'revoked') throw new OperationError(`certificate "${name}" is revoked already (serial ${version.serial}); issue a new one to replace it`);
-  const issuer = parseIssuers(certificate.issuers).find((i) => i.caUrl === version.ca_url);
-  if (!issuer) throw new OperationError(`certificate "${name}" came from ${version.ca_url}, which is no longer among its CAs`);
+  if (certificate.state === 'revoked') throw new ConflictError(`certificate "${name}" is revoked already (serial ${version.serial}); issue a new one to replace it`);
+  const issuer = issuerAt(certificate, version.ca_url);
   const order = version.order_id ? await getOrder(ctx.store.db, version.order_id) : undefined;
   const ordering = order ? await getAccount(ctx.store.db, order.account_id) : undefined;
   const account = await ensureAccount(ctx, subscriptionId, { ...issuer, email: ordering?.contact || issuer.email });

@@ -3,16 +3,13 @@
 // nears, and asks CAs that speak ARI for their renewal windows. Instances that
 // share a database claim certificates with a conditional update, so each due
 // certificate gets one order, whichever instance sees it first.
-import { parseIssuers } from './issuers.ts';
+import { findIssuerAt } from './issuers.ts';
 import {
   ariChecksDue,
-  claimDueCertificate,
-  claimStuckCertificate,
   dueCertificates,
   getCertificate,
   getVersionDates,
   nearingExpiry,
-  releaseCertificate,
   stuckCertificates,
   updateCertificate,
   updateVersion,
@@ -21,8 +18,8 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
-import { PROCESS_OWNER } from './leases.ts';
-import { Ticker } from './ticker.ts';
+import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
+import { Ticker } from '../time/ticker.ts';
 import { startRenewal } from './orders.ts';
 import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
@@ -95,19 +92,19 @@ export class RenewalScheduler {
     const before = now - this.#stuckAfterMs;
     let repaired = 0;
     for (const { id } of await stuckCertificates(ctx.store.db, now, before, this.#batch)) {
-      const lease = await claimStuckCertificate(ctx.store.db, id, PROCESS_OWNER, now, before, 60_000);
-      if (lease === undefined) continue;
-      try {
+      const claim = await whileClaimedStuck(ctx, id, before, async () => {
         const certificate = await getCertificate(ctx.store.db, id);
-        if (!certificate) continue;
-        await startRenewal(ctx, certificate.subscription_id, certificate.name);
-        repaired++;
-      } catch (error) {
-        await recordPlanningFailure(ctx, id, error);
-        this.#onError(error);
-      } finally {
-        await releaseCertificate(ctx.store.db, id, lease);
-      }
+        if (!certificate) return false;
+        try {
+          await startRenewal(ctx, certificate.subscription_id, certificate.name);
+          return true;
+        } catch (error) {
+          await recordPlanningFailure(ctx, id, error);
+          this.#onError(error);
+          return false;
+        }
+      });
+      if (claim?.result) repaired++;
     }
     return repaired;
   }
@@ -120,14 +117,10 @@ export class RenewalScheduler {
       let claimed = 0;
       await Promise.all(
         due.map(async ({ id }) => {
-          const lease = await claimDueCertificate(ctx.store.db, id, PROCESS_OWNER, ctx.clock.now(), 60_000);
-          if (lease === undefined) return;
+          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id));
+          if (!claim) return;
           claimed++;
-          try {
-            if (await this.#openOrder(id)) opened++;
-          } finally {
-            await releaseCertificate(ctx.store.db, id, lease);
-          }
+          if (claim.result) opened++;
         }),
       );
       // Another instance took the rest, or there is no more: either way, done for this tick.
@@ -188,7 +181,7 @@ export class RenewalScheduler {
       rows.map(async (row) => {
         const now = ctx.clock.now();
         try {
-          const issuer = parseIssuers(row.issuers).find((i) => i.caUrl === row.ca_url);
+          const issuer = findIssuerAt(row, row.ca_url);
           if (!issuer || !row.ari_cert_id) return updateCertificate(ctx.store.db, row.id, { ari_check_at: null });
           const account = await ensureAccount(ctx, row.subscription_id, issuer);
           const info = await account.client.renewalInfo(row.ari_cert_id);
@@ -202,7 +195,7 @@ export class RenewalScheduler {
             if (changed) await updateVersion(trx, row.version_id, { ari_window_start: window.start, ari_window_end: window.end });
             await updateCertificate(trx, row.id, {
               ari_check_at: nextAriCheck(now, info.retryAfter?.getTime()),
-              ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, JSON.parse(row.renewal_policy), window) } : {}),
+              ...(replan ? { next_renewal_at: plannedRenewal(row.not_before, row.not_after, row.renewal_policy, window) } : {}),
             });
           });
         } catch (error) {

@@ -4,7 +4,7 @@
 // which every change made with the cookie must carry. After five wrong
 // passwords an account refuses sign-ins for a while, whatever is typed.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { OperationError, UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../errors.ts';
 import {
   countFailedSignIn,
   deleteExpiredSessions,
@@ -18,23 +18,13 @@ import {
 } from '../store/repositories/users.ts';
 import type { EngineContext } from './context.ts';
 import { checkNewPassword, hashPassword, NO_USER_HASH, verifyPassword } from './passwords.ts';
-import type { Scope } from './tenancy.ts';
-import { type Role, scopesOfRole, type UserView, userView } from './users.ts';
+import { scopesOfRole, type UserCaller } from './callers.ts';
+import { type UserView, userView } from './users.ts';
 
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 /** Wrong passwords in a row before an account is locked. */
 export const LOCKOUT_AFTER = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
-
-/** A person signed in to the portal, as the API sees them. */
-export interface UserCaller {
-  subscriptionId: string;
-  scopes: Scope[];
-  user: { id: string; email: string; role: Role; mustChangePassword: boolean };
-  sessionId: string;
-  /** Sent back in the x-csrf-token header of every change. */
-  csrfToken: string;
-}
 
 export interface StartedSession {
   /** The cookie's value; shown once. */
@@ -106,7 +96,7 @@ export async function authenticateSession(
   if (!/^cks_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
   const row = await findLiveSession(ctx.store.db, sessionId(token), ctx.clock.now());
   if (!row) return undefined;
-  const role = row.role as Role;
+  const { role } = row;
   return {
     subscriptionId: row.subscription_id,
     scopes: scopesOfRole(role),
@@ -136,7 +126,7 @@ export async function changePassword(
   next: string,
 ): Promise<void> {
   const user = await getUser(ctx.store.db, caller.user.id);
-  if (!user) throw new OperationError('this user was removed; sign in again');
+  if (!user) throw new ConflictError('this user was removed; sign in again');
   if (!(await verifyPassword(current, user.password_hash))) {
     throw new UsageError('currentPassword: that is not your current password', 'currentPassword');
   }

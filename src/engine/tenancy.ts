@@ -14,19 +14,10 @@ import {
   revokeApiKey as markRevoked,
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
+import { isoTime } from '../time/iso.ts';
+import { isScope, type KeyCaller, type Scope, scopesUpTo } from './callers.ts';
 import type { EngineContext } from './context.ts';
-import { isoTime } from './views.ts';
-import type { UserCaller } from './sessions.ts';
 import { verifiedKeys } from './verified-keys.ts';
-
-/** What a key or a person may do; each scope includes the ones before it. */
-export type Scope = 'read' | 'write' | 'admin';
-const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
-
-/** A scope with the ones it includes: write may also read, admin may do everything. */
-export function scopesUpTo(scope: Scope): Scope[] {
-  return SCOPES.slice(0, SCOPES.indexOf(scope) + 1);
-}
 
 export interface IssuedKey {
   id: string;
@@ -35,22 +26,6 @@ export interface IssuedKey {
   apiKey: string;
   scopes: Scope[];
   label: string;
-}
-
-/** Who makes an API request: an API key, or a person signed in to the portal (sessions.ts). */
-export type Caller = KeyCaller | UserCaller;
-
-export interface KeyCaller {
-  subscriptionId: string;
-  keyId: string;
-  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
-  keyPrefix: string;
-  scopes: Scope[];
-}
-
-/** What a request made with a key or a session may be logged and rate-limited as: never a secret. */
-export function principalOf(caller: Caller): string {
-  return 'user' in caller ? `user:${caller.user.id}` : caller.keyPrefix;
 }
 
 const KEY_PATTERN = /^(ck_[a-z2-7]{12})\.([A-Za-z0-9_-]{43})$/;
@@ -80,21 +55,21 @@ export async function listSubscriptions(ctx: EngineContext): Promise<{ id: strin
 
 /** A `write` key may also read; an `admin` key may also manage zones, webhooks, notifications, keys and users. */
 export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write', label = ''): Promise<IssuedKey> {
-  if (!SCOPES.includes(scope as Scope)) throw new UsageError(`scope: "${scope}" is not a scope (--scope on the command line); use read, write or admin`, 'scope');
+  if (!isScope(scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read, write or admin`, 'scope');
   if (label.length > 100) throw new UsageError('label: at most 100 characters', 'label');
   if (!(await getSubscription(ctx.store.db, subscriptionId))) {
     throw new NotFoundError(`no subscription ${subscriptionId}; see certkeep admin subscription list`);
   }
   const prefix = `ck_${base32(randomBytes(8)).slice(0, 12)}`;
   const apiKey = `${prefix}.${randomBytes(32).toString('base64url')}`;
-  const scopes = scopesUpTo(scope as Scope);
+  const scopes = scopesUpTo(scope);
   const id = newId('key');
   await insertApiKey(ctx.store.db, {
     id,
     subscription_id: subscriptionId,
     prefix,
     secret_hash: sha256Hex(apiKey),
-    scopes: JSON.stringify(scopes),
+    scopes,
     created_at: ctx.clock.now(),
     revoked_at: null,
     label: label.trim(),
@@ -117,7 +92,7 @@ export async function listSubscriptionKeys(ctx: EngineContext, subscriptionId: s
   return (await listApiKeys(ctx.store.db, subscriptionId)).map((row) => ({
     id: row.id,
     prefix: row.prefix,
-    scopes: JSON.parse(row.scopes) as Scope[],
+    scopes: row.scopes,
     label: row.label,
     createdAt: isoTime(row.created_at),
     revokedAt: row.revoked_at === null ? null : isoTime(row.revoked_at),
@@ -151,8 +126,7 @@ export async function authenticateApiKey(ctx: EngineContext, presented: string):
   for (const row of await activeKeysByPrefix(ctx.store.db, match[1])) {
     if (timingSafeEqual(presentedHash, Buffer.from(row.secret_hash, 'hex'))) {
       // Shared by every request the entry serves: frozen so that none can change it for the others.
-      const scopes = Object.freeze(JSON.parse(row.scopes)) as Scope[];
-      const caller = Object.freeze({ subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes });
+      const caller = Object.freeze({ subscriptionId: row.subscription_id, keyId: row.id, keyPrefix: row.prefix, scopes: Object.freeze(row.scopes) as Scope[] });
       verified.set(hash, caller, now, generation);
       return caller;
     }

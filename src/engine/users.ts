@@ -2,7 +2,7 @@
 // role that maps onto the API keys' scopes (viewer reads, operator also
 // changes certificates, admin also manages the subscription), so a person
 // and a key with the same scope may do exactly the same things.
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { getSubscription } from '../store/repositories/subscriptions.ts';
 import {
@@ -17,18 +17,8 @@ import {
 } from '../store/repositories/users.ts';
 import type { EngineContext } from './context.ts';
 import { checkNewPassword, hashPassword, oneTimePassword } from './passwords.ts';
-import { type Scope, scopesUpTo } from './tenancy.ts';
-import { isoTime } from './views.ts';
-
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-const ROLE_SCOPE: Record<Role, Scope> = { viewer: 'read', operator: 'write', admin: 'admin' };
-
-/** viewer: read (no private keys or PFX); operator: also write; admin: also admin. */
-export function scopesOfRole(role: Role): Scope[] {
-  return scopesUpTo(ROLE_SCOPE[role]);
-}
+import { isoTime } from '../time/iso.ts';
+import { isRole, type Role } from './callers.ts';
 
 export interface UserView {
   id: string;
@@ -62,7 +52,7 @@ export async function createUser(
     throw new NotFoundError(`no subscription ${spec.subscriptionId}; see certkeep admin subscription list`);
   }
   if (await findUserByEmail(ctx.store.db, email)) {
-    throw new OperationError(
+    throw new ConflictError(
       `a user with the email ${email} exists already (emails are unique across the installation); reset or remove that user instead`,
     );
   }
@@ -132,7 +122,7 @@ export function userView(row: UserRow, now: number): UserView {
     id: row.id,
     subscriptionId: row.subscription_id,
     email: row.email,
-    role: row.role as Role,
+    role: row.role,
     mustChangePassword: row.must_change_password === 1,
     lockedUntil: row.locked_until !== null && row.locked_until > now ? isoTime(row.locked_until) : null,
     lastSignInAt: row.last_sign_in_at === null ? null : isoTime(row.last_sign_in_at),
@@ -149,13 +139,13 @@ export function normalizeEmail(email: string): string {
 }
 
 function checkRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role)) {
+  if (!isRole(role)) {
     throw new UsageError(
       `role: "${role}" is not a role; use viewer (reads), operator (also creates, renews, revokes and deletes certificates) or admin (also users, keys, zones, webhooks)`,
       'role',
     );
   }
-  return role as Role;
+  return role;
 }
 
 async function mustFindUser(

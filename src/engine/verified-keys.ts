@@ -8,7 +8,7 @@
 // the store's revocation mark (one small query), and when it moved every entry
 // is dropped.
 import type { Store } from '../store/database.ts';
-import type { KeyCaller as Caller } from './tenancy.ts';
+import type { KeyCaller as Caller } from './callers.ts';
 
 export const VERIFIED_KEY_TTL_MS = 5_000;
 export const REVOCATION_CHECK_MS = 1_000;

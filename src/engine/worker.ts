@@ -3,10 +3,10 @@
 // a worker claims an order's lease before it runs it (leases.ts), so instances
 // sharing a database never run the same order twice at once, and an order whose
 // runner died is taken up again when its lease expires.
-import { dueOrders, FINISHED_STEPS, getOrder, updateOrder } from '../store/repositories/orders.ts';
+import { dueOrders, getOrder, isFinished, updateOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { type RunOrderOptions, retryDelay } from './issuance.ts';
-import { type RunOptions, runOrderOnce } from './orders.ts';
+import { type RunOptions, runOrderOnce } from './runs.ts';
 import type { SolverSource } from './solvers.ts';
 
 export interface WorkerOptions {
@@ -132,7 +132,7 @@ export class OrderWorker {
    */
   async #postpone(orderId: string): Promise<void> {
     const order = await getOrder(this.#ctx.store.db, orderId);
-    if (!order || order.retry_at !== null || (FINISHED_STEPS as readonly string[]).includes(order.step)) return;
+    if (!order || order.retry_at !== null || isFinished(order.step)) return;
     const now = this.#ctx.clock.now();
     await updateOrder(this.#ctx.store.db, orderId, { attempt: order.attempt + 1, retry_at: now + retryDelay(order.attempt + 1), updated_at: now });
   }

@@ -3,15 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/delegated.ts';
-import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/delegated-server.ts';
+import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/providers/delegated/delegated.ts';
+import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
-import { createProvider, providers } from '../dns/providers.ts';
+import { requireSettings } from '../dns/provider.ts';
+import { createProvider, getProviderDefinition, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
-import { deleteZone, findZone, insertZone, listZones, type ZoneRow } from '../store/repositories/zones.ts';
+import { deleteZone, findZone, insertZone, listZones, openZoneSettings, sealZoneSettings, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
-import { checkTenantZone, openTenantZone } from './tenant-limits.ts';
-import { NotFoundError, OperationError, UsageError } from '../errors.ts';
+import { asCertkeepError } from './failures.ts';
+import { checkTenantZone, openTenantZone } from '../outbound/tenant-limits.ts';
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 
 export interface ZoneSpec {
   zone: string;
@@ -30,29 +32,16 @@ export interface ZoneSummary {
   delegation?: { record: string; target: string };
 }
 
-const settingsAad = (id: string) => `dns_zone:${id}:config`;
-
 export async function addZone(ctx: EngineContext, subscriptionId: string, spec: ZoneSpec): Promise<ZoneSummary> {
   const zone = normalizeZone(spec.zone);
-  const definition = providers.get(spec.provider);
-  if (!definition) {
-    throw new UsageError(`--provider: "${spec.provider}" is not a DNS provider; use one of ${[...providers.keys()].join(', ')}`, 'provider');
-  }
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
-  for (const [name, purpose] of Object.entries(definition.required)) {
-    if (!settings[name]) {
-      throw new UsageError(`${spec.provider} zones need the setting "${name}" (--${kebab(name)} on the command line): ${purpose}`, name);
-    }
-  }
-  const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, '--nameserver', 53)));
+  // First the settings the provider needs, then what the server's operator allows tenants, then the provider's own checks.
+  checkProvider(() => requireSettings(getProviderDefinition(spec.provider), { zone, settings }), zone);
+  const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, 'nameservers', 53)));
   if (ctx.limits) await checkTenantZone(ctx.limits, { provider: spec.provider, settings, nameservers });
-  try {
-    createProvider(spec.provider, { zone, settings });
-  } catch (error) {
-    throw new UsageError(`zone ${zone}: ${(error as Error).message}`, 'provider');
-  }
+  checkProvider(() => createProvider(spec.provider, { zone, settings }), zone);
   if (await findZone(ctx.store.db, subscriptionId, zone)) {
-    throw new UsageError(`zone ${zone} is already managed; remove it first with certkeep zone remove ${zone}`, 'zone');
+    throw new UsageError(`zone: ${zone} is already managed; remove it first`, 'zone');
   }
   const id = newId('zone');
   const row: ZoneRow = {
@@ -60,12 +49,21 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
     subscription_id: subscriptionId,
     zone,
     provider: spec.provider,
-    config_enc: ctx.store.secrets.encrypt(JSON.stringify(settings), settingsAad(id)),
-    nameservers: JSON.stringify(nameservers),
+    config_enc: sealZoneSettings(ctx.store.secrets, id, settings),
+    nameservers,
     created_at: ctx.clock.now(),
   };
   await insertZone(ctx.store.db, row);
   return summarize(ctx, row);
+}
+
+/** A check of the provider's (dns/providers), refused by the setting it is about. */
+function checkProvider(check: () => unknown, zone: string): void {
+  try {
+    check();
+  } catch (error) {
+    throw asCertkeepError(error) ?? new UsageError(`provider: zone ${zone}: ${(error as Error).message}`, 'provider');
+  }
 }
 
 export async function listManagedZones(ctx: EngineContext, subscriptionId: string): Promise<ZoneSummary[]> {
@@ -74,7 +72,7 @@ export async function listManagedZones(ctx: EngineContext, subscriptionId: strin
 
 export async function removeZone(ctx: EngineContext, subscriptionId: string, zone: string): Promise<void> {
   const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
-  if (!row) throw new NotFoundError(`zone ${zone} is not managed; see certkeep zone list`);
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed`);
   await deleteZone(ctx.store.db, row.id);
 }
 
@@ -99,14 +97,14 @@ export class ZoneDirectory {
   async zoneFor(recordName: string, domain: string): Promise<ZoneHandle> {
     const row = holdingZone(await listZones(this.#ctx.store.db, this.#subscriptionId), recordName);
     if (!row) {
-      throw new OperationError(
-        `no managed zone holds ${recordName} (for ${domain}); add one with: certkeep zone add ZONE --provider rfc2136|powerdns|exec|delegated …`,
+      throw new ConflictError(
+        `no managed zone holds ${recordName} (for ${domain}); manage the zone that holds it (certkeep zone add, or POST /api/v1/zones) with a provider: ${[...providers.keys()].join(', ')}`,
       );
     }
     let handle = this.#handles.get(row.id);
     if (!handle) {
-      const settings = decryptSettings(this.#ctx, row);
-      const stored = JSON.parse(row.nameservers) as string[];
+      const settings = openZoneSettings(this.#ctx.store.secrets, row);
+      const stored = row.nameservers;
       const { limits } = this.#ctx;
       // In the server only `serve --dns-listen` opens the challenge DNS server, never a stored setting.
       if (!limits && row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
@@ -150,6 +148,20 @@ export function holdingZone<T extends { zone: string }>(zones: T[], recordName: 
 
 /** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
 export async function testZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ fqdn: string; elapsedMs: number }> {
+  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+  try {
+    return await writeTestRecord(directory, zone, options);
+  } finally {
+    await directory.close();
+  }
+}
+
+async function writeTestRecord(
   directory: ZoneDirectory,
   zone: string,
   options: { resolvers?: string[]; timeoutMs?: number },
@@ -174,20 +186,16 @@ export async function testZone(
 }
 
 function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
-  const settings = decryptSettings(ctx, row);
+  const settings = openZoneSettings(ctx.store.secrets, row);
   const secrets = new Set(providers.get(row.provider)?.secrets ?? []);
   const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : withoutCredentials(v)]));
   return {
     zone: row.zone,
     provider: row.provider,
-    nameservers: JSON.parse(row.nameservers),
+    nameservers: row.nameservers,
     settings: shown,
     ...(row.provider === 'delegated' ? { delegation: delegationTarget(row.zone, settings.delegationZone) } : {}),
   };
-}
-
-function decryptSettings(ctx: EngineContext, row: ZoneRow): Record<string, string> {
-  return JSON.parse(ctx.store.secrets.decryptString(row.config_enc, settingsAad(row.id)));
 }
 
 /** A URL setting (an API's address) is shown without a user name and password someone put in it. */
@@ -206,10 +214,6 @@ function normalizeZone(zone: string): string {
   return normalized;
 }
 
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
 
 export interface ProviderSetting {
   name: string;
@@ -250,13 +254,10 @@ export async function testManagedZone(
 ): Promise<{ ok: true; fqdn: string; elapsedMs: number } | { ok: false; error: string }> {
   const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
   if (!row) throw new NotFoundError(`zone ${zone} is not managed by this subscription; add it first`);
-  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
   try {
-    const result = await testZone(directory, row.zone, options);
+    const result = await testZone(ctx, subscriptionId, row.zone, options);
     return { ok: true, fqdn: result.fqdn, elapsedMs: Math.round(result.elapsedMs) };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
-  } finally {
-    await directory.close();
   }
 }

@@ -19,10 +19,10 @@
 //    lease. A 2xx answer delivers it; anything else is retried with exponential
 //    backoff and jitter, and after `maxAttempts` the row is marked failed.
 import { type Agent, request } from 'undici';
-import type { Clock } from '../engine/clock.ts';
-import type { EngineContext } from '../engine/context.ts';
-import { type TenantLimits, tenantLimitsOf } from '../engine/tenant-limits.ts';
-import { Ticker } from '../engine/ticker.ts';
+import type { Clock } from '../time/clock.ts';
+import type { NotifyContext } from './context.ts';
+import { type TenantLimits, tenantLimitsOf } from '../outbound/tenant-limits.ts';
+import { Ticker } from '../time/ticker.ts';
 import { guardedAgent } from '../outbound/connector.ts';
 import {
   type EventWithName,
@@ -30,9 +30,9 @@ import {
   getEventWithName,
   newestEventIdAtOrBefore,
 } from '../store/repositories/events.ts';
-import type { RowPatch } from '../store/repositories/db.ts';
 import {
   claimDelivery,
+  type DeliveryPatch,
   type DeliveryRow,
   dueDeliveryIds,
   finishAttempt,
@@ -80,7 +80,7 @@ interface Outcome {
 }
 
 export class WebhookDispatcher {
-  readonly #ctx: EngineContext;
+  readonly #ctx: NotifyContext;
   readonly #clock: Clock;
   readonly #options: Required<Omit<DispatcherOptions, 'clock'>>;
   readonly #agent: Agent;
@@ -90,7 +90,7 @@ export class WebhookDispatcher {
   readonly #ticker: Ticker<void>;
   #stopped: Promise<void> | undefined;
 
-  constructor(ctx: EngineContext, options: DispatcherOptions = {}) {
+  constructor(ctx: NotifyContext, options: DispatcherOptions = {}) {
     this.#ctx = ctx;
     this.#clock = options.clock ?? ctx.clock;
     this.#options = {
@@ -105,7 +105,7 @@ export class WebhookDispatcher {
         options.onError ??
         ((error) => console.error(`certkeep webhooks: ${(error as Error)?.message ?? error}`)),
     };
-    // Webhook URLs are the tenants': connections go only where the server's limits allow (tenant-limits.ts).
+    // Webhook URLs are the tenants': connections go only where the server's limits allow (outbound/tenant-limits.ts).
     this.#limits = tenantLimitsOf(ctx);
     this.#agent = guardedAgent(this.#limits.outbound, { connectTimeoutMs: this.#options.timeoutMs });
     this.#ticker = new Ticker(() => this.#tick(), { clock: this.#clock, intervalMs: this.#options.intervalMs, onError: this.#options.onError });
@@ -249,8 +249,7 @@ export class WebhookDispatcher {
     return `no answer: ${this.#limits.explain(error, { webhook: webhook.id, url: webhook.url })}`.slice(0, ERROR_TEXT_LIMIT);
   }
 
-
-  #afterAttempt(delivery: DeliveryRow, outcome: Outcome): RowPatch<'webhook_deliveries'> {
+  #afterAttempt(delivery: DeliveryRow, outcome: Outcome): DeliveryPatch {
     const now = this.#clock.now();
     const attempts = delivery.attempts + 1;
     const recorded = { attempts, last_status_code: outcome.statusCode, last_error: outcome.error };
@@ -264,7 +263,7 @@ export class WebhookDispatcher {
 
 /** Starts a dispatcher ticking every intervalMs; the server calls this once and stop() on shutdown. */
 export function startWebhookDispatcher(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   options: DispatcherOptions = {},
 ): WebhookDispatcher {
   const dispatcher = new WebhookDispatcher(ctx, options);
@@ -286,7 +285,7 @@ function eventFilter(webhook: WebhookRow, afterId: number, upToId: number, limit
   return {
     subscriptionId: webhook.subscription_id,
     createdSince: webhook.created_at,
-    types: JSON.parse(webhook.event_types) as string[],
+    types: webhook.event_types,
     afterId,
     upToId,
     limit,

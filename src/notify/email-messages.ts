@@ -1,7 +1,7 @@
 // The text of notification mail: a subject that says which certificate and
 // what happened, and a plain-text body with the CA's error, the expiry date
 // and what to do about it.
-import { isoTime } from '../engine/views.ts';
+import { isoTime } from '../time/iso.ts';
 import type { EventRow } from '../store/repositories/email-queue.ts';
 import { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
 import type { MailKind } from './email-policy.ts';
@@ -30,7 +30,7 @@ export interface MailText {
 }
 
 export function composeMessage(facts: MessageFacts, now: number): MailText {
-  const payload = parsePayload(facts.event.payload);
+  const { payload } = facts.event;
   // Certificate names are plain already; a control character must still never reach a header.
   const name = text(payload.name)?.replace(/\p{Cc}/gu, ' ') ?? 'a certificate';
   const body = BODIES[facts.kind](facts, payload, name, now);
@@ -141,15 +141,6 @@ function inDays(at: number, now: number): string {
   const days = Math.floor((at - now) / DAY_MS);
   if (at <= now) return 'already expired';
   return days < 1 ? 'less than a day from now' : `${days} ${days === 1 ? 'day' : 'days'} from now`;
-}
-
-function parsePayload(json: string): Payload {
-  try {
-    const value = JSON.parse(json) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Payload) : {};
-  } catch {
-    return {};
-  }
 }
 
 function text(value: unknown): string | undefined {

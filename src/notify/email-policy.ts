@@ -21,11 +21,12 @@
 // So the decision is the same whenever, and on whichever instance, it is made.
 import type { Db } from '../store/repositories/db.ts';
 import { type EventRow, previousEventOfType } from '../store/repositories/email-queue.ts';
+import type { EventType } from '../store/repositories/events.ts';
 
 export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired';
 
-const FAILURES = ['renewal.failed', 'issuance.failed'];
-const SUCCESSES = ['certificate.issued', 'certificate.renewed', 'renewal.recovered'];
+const FAILURES: readonly EventType[] = ['renewal.failed', 'issuance.failed'];
+const SUCCESSES: readonly EventType[] = ['certificate.issued', 'certificate.renewed'];
 const OUTCOMES = [...FAILURES, ...SUCCESSES];
 
 export interface MailDecision {

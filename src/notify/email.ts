@@ -26,13 +26,12 @@
 //     attempt, so correcting an address is enough.
 // Log lines name the server as smtp://user@host:port, never the password.
 import { createTransport, type NodemailerError, type SMTPTransportOptions } from 'nodemailer';
-import type { Clock } from '../engine/clock.ts';
-import type { EngineContext } from '../engine/context.ts';
-import { Ticker } from '../engine/ticker.ts';
+import type { Clock } from '../time/clock.ts';
+import type { NotifyContext } from './context.ts';
+import { Ticker } from '../time/ticker.ts';
 import { getCertificate, getVersionDates } from '../store/repositories/certificates.ts';
 import { type EventRow, dueEmailEvents, swapEmailState } from '../store/repositories/email-queue.ts';
-import type { Row } from '../store/repositories/db.ts';
-import { getSubscription } from '../store/repositories/subscriptions.ts';
+import { getSubscription, type SubscriptionRow } from '../store/repositories/subscriptions.ts';
 import { type MailDecision, mailDecision } from './email-policy.ts';
 import { composeMessage, type MailText } from './email-messages.ts';
 
@@ -69,13 +68,12 @@ export interface EmailDispatcherOptions {
   log?: (message: string) => void;
 }
 
-type SubscriptionRow = Row<'subscriptions'>;
 
 const ROUNDS_PER_TICK = 20;
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 
 /** A dispatcher ticking every intervalMs until stop(). */
-export function startEmailDispatcher(ctx: EngineContext, options: EmailDispatcherOptions): EmailDispatcher {
+export function startEmailDispatcher(ctx: NotifyContext, options: EmailDispatcherOptions): EmailDispatcher {
   const dispatcher = new EmailDispatcher(ctx, options);
   dispatcher.start();
   return dispatcher;
@@ -89,7 +87,7 @@ export function smtpText(smtp: Pick<SmtpSettings, 'host' | 'port' | 'secure' | '
 
 /** Sends on tick(); start() ticks every intervalMs (tests tick by hand). */
 export class EmailDispatcher {
-  readonly #ctx: EngineContext;
+  readonly #ctx: NotifyContext;
   readonly #clock: Clock;
   readonly #options: Required<Omit<EmailDispatcherOptions, 'clock' | 'smtp'>>;
   readonly #from: string;
@@ -101,7 +99,7 @@ export class EmailDispatcher {
   #pausedUntil = 0;
   #serverFailures = 0;
 
-  constructor(ctx: EngineContext, options: EmailDispatcherOptions) {
+  constructor(ctx: NotifyContext, options: EmailDispatcherOptions) {
     this.#ctx = ctx;
     this.#clock = options.clock ?? ctx.clock;
     this.#options = {
@@ -151,7 +149,7 @@ export class EmailDispatcher {
     const stale = seen === null && now - event.created_at > this.#options.staleAfterMs;
     const decision = stale ? undefined : await mailDecision(db, event);
     const subscription = decision ? await getSubscription(db, event.subscription_id) : undefined;
-    const recipients = subscription ? (JSON.parse(subscription.notify_emails) as string[]) : [];
+    const recipients = subscription?.notify_emails ?? [];
     if (!decision || !subscription || recipients.length === 0) {
       await swapEmailState(db, event.id, seen, now);
       return;
@@ -184,11 +182,9 @@ export class EmailDispatcher {
       {
         kind: decision.kind,
         event,
-        names: certificate
-          ? (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value)
-          : [],
+        names: certificate ? certificate.identifiers.map((i) => i.value) : [],
         notAfter: version?.not_after ?? null,
-        autoRenew: certificate ? JSON.parse(certificate.renewal_policy).autoRenew !== false : true,
+        autoRenew: certificate ? certificate.renewal_policy.autoRenew !== false : true,
         lastError: certificate?.last_error ?? null,
         previousError: decision.previous ? errorOf(decision.previous) : null,
         subscription: { id: subscription.id, name: subscription.name },
@@ -263,12 +259,8 @@ export function smtpTransportOptions(smtp: SmtpSettings, timeoutMs = 30_000): SM
 }
 
 function errorOf(event: EventRow): string | null {
-  try {
-    const error = (JSON.parse(event.payload) as { error?: unknown }).error;
-    return typeof error === 'string' ? error : null;
-  } catch {
-    return null;
-  }
+  const { error } = event.payload;
+  return typeof error === 'string' ? error : null;
 }
 
 function domainOf(from: string): string {

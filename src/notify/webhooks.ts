@@ -3,9 +3,9 @@
 // when the webhook is created, and kept encrypted; the dispatcher (dispatcher.ts)
 // sends the deliveries.
 import { randomBytes } from 'node:crypto';
-import type { EngineContext } from '../engine/context.ts';
-import { isoTime } from '../engine/views.ts';
-import { tenantLimitsOf } from '../engine/tenant-limits.ts';
+import type { NotifyContext } from './context.ts';
+import { isoTime } from '../time/iso.ts';
+import { tenantLimitsOf } from '../outbound/tenant-limits.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import {
@@ -18,6 +18,7 @@ import {
   listWebhooks as webhookRows,
   type WebhookRow,
 } from '../store/repositories/webhooks.ts';
+import { isEventType, type EventType } from '../store/repositories/events.ts';
 import { EVENT_TYPES } from './events.ts';
 
 export const MAX_URL_LENGTH = 2000;
@@ -57,7 +58,7 @@ export interface DeliveryView {
 export const webhookSecretAad = (id: string) => `webhook:${id}:secret`;
 
 export async function createWebhook(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   spec: WebhookSpec,
 ): Promise<WebhookView & { secret: string }> {
@@ -78,25 +79,25 @@ export async function createWebhook(
     subscription_id: subscriptionId,
     url,
     secret_enc: ctx.store.secrets.encrypt(secret, webhookSecretAad(id)),
-    event_types: JSON.stringify(eventTypes),
+    event_types: eventTypes,
     created_at: ctx.clock.now(),
   };
   await insertWebhook(ctx.store.db, row);
   return { ...webhookView(row), secret };
 }
 
-export async function listWebhooks(ctx: EngineContext, subscriptionId: string): Promise<WebhookView[]> {
+export async function listWebhooks(ctx: NotifyContext, subscriptionId: string): Promise<WebhookView[]> {
   return (await webhookRows(ctx.store.db, subscriptionId)).map(webhookView);
 }
 
 /** Removes the webhook and its delivery log; deliveries not yet sent are dropped. */
-export async function deleteWebhook(ctx: EngineContext, subscriptionId: string, id: string): Promise<void> {
+export async function deleteWebhook(ctx: NotifyContext, subscriptionId: string, id: string): Promise<void> {
   if (!(await deleteRow(ctx.store.db, subscriptionId, id))) throw notFound(id);
 }
 
 /** The delivery log, newest first; page back with `before` set to the last id read. */
 export async function listDeliveries(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   webhookId: string,
   options: { before?: number; limit?: number } = {},
@@ -136,9 +137,8 @@ export function checkWebhookUrl(text: string): string {
   return url.href;
 }
 
-function checkEventTypes(types: string[]): string[] {
-  const known: readonly string[] = EVENT_TYPES;
-  const unknown = types.filter((type) => !known.includes(type));
+function checkEventTypes(types: string[]): EventType[] {
+  const unknown = types.filter((type) => !isEventType(type));
   if (unknown.length > 0) {
     throw new UsageError(
       `eventTypes: ${unknown.map((t) => `"${t}"`).join(', ')} ${unknown.length === 1 ? 'is not an event type' : 'are not event types'}; ` +
@@ -146,14 +146,14 @@ function checkEventTypes(types: string[]): string[] {
       'eventTypes',
     );
   }
-  return [...new Set(types)];
+  return [...new Set(types.filter(isEventType))];
 }
 
 function webhookView(row: WebhookRow): WebhookView {
   return {
     id: row.id,
     url: row.url,
-    eventTypes: JSON.parse(row.event_types) as string[],
+    eventTypes: row.event_types,
     createdAt: isoTime(row.created_at),
   };
 }

@@ -1,6 +1,7 @@
-// Free loopback ports for the rig (src must not import from test/). The kernel
-// picks the port; we close the socket and hand the number out. A small race
-// window remains, so services retry their start on EADDRINUSE where they can.
+// Free loopback ports: one function for the rig that `certkeep demo` starts, the
+// tests and the benchmarks. The kernel picks the port; we close the socket and
+// hand the number out. A small race window remains, so services retry their
+// start on EADDRINUSE where they can.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 

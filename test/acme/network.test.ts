@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AcmeClient, AcmeNetworkError } from '../../src/acme/index.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { ecKey } from './helpers.ts';
 
 test('a closed port ends in AcmeNetworkError naming the URL, after retries', async (t) => {

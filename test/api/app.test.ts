@@ -3,17 +3,17 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('API', () => {
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let remove: () => Promise<void>;
   const tenants: Record<'a' | 'b', { id: string; key: string; readKey: string }> = {} as never;
@@ -22,8 +22,8 @@ describe('API', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = allowLoopback(createEngineContext(store));
-    app = await buildApp({ ctx });
+    ctx = allowLoopback(engineOn(store, { answers: 'server' }));
+    app = await buildApp({ engine: ctx });
     for (const tenant of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${tenant}`);
       const read = await createApiKey(ctx, created.id, 'read');
@@ -33,7 +33,7 @@ describe('API', () => {
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });
@@ -107,7 +107,7 @@ describe('API', () => {
     assert.equal(unknownProvider.json().errors[0].field, 'provider');
     const missingSetting = await post({ zone: 'c.example', provider: 'rfc2136', settings: {} }, tenants.a.key);
     assert.equal(missingSetting.statusCode, 400);
-    assert.match(missingSetting.json().detail, /--server/);
+    assert.equal(missingSetting.json().errors[0].field, 'settings.server');
     const wrongType = await post({ zone: 'd.example', provider: 'rfc2136', settings: 'no' }, tenants.a.key);
     assert.equal(wrongType.statusCode, 400);
     assert.equal(wrongType.json().errors[0].field, 'settings');
@@ -167,5 +167,5 @@ describe('API', () => {
 
 function certificateRow(subscriptionId: string, name: string) {
   const { certificates } = rowsFor(subscriptionId);
-  return { ...certificates, id: `crt_${name}`, name, identifiers: JSON.stringify([{ type: 'dns', value: name }]) };
+  return certificateRecord({ ...certificates, id: `crt_${name}`, name, identifiers: JSON.stringify([{ type: 'dns', value: name }]) });
 }

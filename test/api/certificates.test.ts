@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { certificateSummary } from '../../src/engine/views.ts';
 import { findCertificate, insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type ApiFixture, apiFixture } from './fixture.ts';
 
 describe('certificate summaries', () => {
@@ -12,7 +12,7 @@ describe('certificate summaries', () => {
     api = await apiFixture();
     const rows = rowsFor(api.a.subscriptionId);
     const version = { ...rows.certificate_versions, order_id: null, not_before: Date.UTC(2030, 0, 1), not_after: Date.UTC(2030, 3, 1) };
-    await insertCertificate(api.store.db, { ...rows.certificates, name: 'issued.a.example', current_version_id: version.id });
+    await insertCertificate(api.store.db, certificateRecord({ ...rows.certificates, name: 'issued.a.example', current_version_id: version.id }));
     await insertVersion(api.store.db, version);
   });
   after(() => api.close());
@@ -31,7 +31,7 @@ describe('certificate summaries', () => {
     });
     const row = await findCertificate(api.store.db, api.a.subscriptionId, 'issued.a.example');
     assert.ok(row);
-    assert.deepEqual(one.json(), await certificateSummary(api.store.db, row));
+    assert.deepEqual(one.json(), await certificateSummary(api.ctx, row));
 
     const list = await api.request({ method: 'GET', url: '/api/v1/certificates', key: api.a.readKey });
     assert.deepEqual(

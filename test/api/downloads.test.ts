@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
 import { DOWNLOAD_FORMATS, type DownloadFormat, downloadLinks, LINK_LIFETIME_MS, signDownloadToken } from '../../src/api/download-links.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { pfxPasswordAad } from '../../src/engine/files.ts';
 import { versionKeyAad } from '../../src/engine/issuance.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
@@ -14,11 +14,11 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import { deleteCertificateRow, insertCertificate, insertVersion, updateCertificate } from '../../src/store/repositories/certificates.ts';
 import { makeTestPki, type TestPki } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('download links', () => {
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let pki: TestPki;
   let remove: () => Promise<void>;
@@ -30,13 +30,13 @@ describe('download links', () => {
     remove = dir.remove;
     pki = await makeTestPki(dir.path);
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store);
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server' });
+    app = await buildApp({ engine: ctx });
     subscriptionId = (await createSubscription(ctx, 'links')).id;
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });
@@ -46,14 +46,14 @@ describe('download links', () => {
     const rows = rowsFor(subscriptionId);
     const certificateId = `crt_${name}`;
     const versionId = `ver_${name}`;
-    await insertCertificate(store.db, {
+    await insertCertificate(store.db, certificateRecord({
       ...rows.certificates,
       id: certificateId,
       name,
       state: 'valid',
       current_version_id: null,
       pfx_password_enc: store.secrets.encrypt('pfx-pass', pfxPasswordAad(certificateId)),
-    });
+    }));
     await insertVersion(store.db, {
       ...rows.certificate_versions,
       id: versionId,

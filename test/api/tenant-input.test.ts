@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { TenantLimits } from '../../src/engine/tenant-limits.ts';
+import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 import { type ApiFixture, apiFixture } from './fixture.ts';
 
 describe('tenant input the server refuses', () => {

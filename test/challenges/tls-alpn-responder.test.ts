@@ -10,7 +10,7 @@ import { startTlsAlpnResponder, type TlsAlpnResponder, TlsAlpnSolver } from '../
 import type { ChallengeTask } from '../../src/challenges/solver.ts';
 import { OID_ACME_IDENTIFIER } from '../../src/pki/index.ts';
 import { reverseName } from '../../src/pki/ip.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 interface Handshake {
   protocol: string | false | null;

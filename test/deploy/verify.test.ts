@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { createSecureContext, createServer, type SecureContext } from 'node:tls';
 import { deploy, type VersionBundle } from '../../src/deploy/index.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { assertCompletePem, deployFixture } from './helpers.ts';
 
 const fixture = deployFixture('certkeep-deploy-verify-');

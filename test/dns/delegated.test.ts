@@ -11,8 +11,8 @@ import {
   createDelegatedProvider,
   delegatedProviderFor,
   delegationTarget,
-} from '../../src/dns/delegated.ts';
-import { type DelegatedDnsServer, startDelegatedDnsServer } from '../../src/dns/delegated-server.ts';
+} from '../../src/dns/providers/delegated/delegated.ts';
+import { type DelegatedDnsServer, startDelegatedDnsServer } from '../../src/dns/providers/delegated/server.ts';
 
 const run = promisify(execFile);
 const ZONE = 'acme.certkeep.test';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createExecProvider, execProvider } from '../../src/dns/exec.ts';
+import { createExecProvider, execProvider } from '../../src/dns/providers/exec/exec.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 describe('exec DNS provider', () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createPowerDnsProvider, powerdnsProvider } from '../../src/dns/powerdns.ts';
-import { type PowerDns, startPowerDns } from '../../src/rig/powerdns.ts';
-import { freePort } from '../rig/ports.ts';
+import { createPowerDnsProvider, powerdnsProvider } from '../../src/dns/providers/powerdns/powerdns.ts';
+import { type PowerDns, startPowerDns } from '../rig/powerdns.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import {
   waitForTxt,
 } from '../../src/dns/propagation.ts';
 import type { DnsProvider } from '../../src/dns/provider.ts';
-import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { type Bind, startBind } from '../../src/rig/bind.ts';
 import { startSilentServer } from './silent-server.ts';
 

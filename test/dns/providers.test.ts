@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createProvider, getProviderDefinition, providers } from '../../src/dns/providers.ts';
+import { createProvider, getProviderDefinition, providers } from '../../src/dns/providers/index.ts';
 
 test('rfc2136 is registered by name', () => {
   assert.equal(providers.get('rfc2136')?.name, 'rfc2136');

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { parseServer, exchange } from '../../src/dns/transport.ts';
 import { findTsig, signMessage, type TsigKey, verifyResponse } from '../../src/dns/tsig.ts';
-import { buildTxtUpdate } from '../../src/dns/update-message.ts';
+import { buildTxtUpdate } from '../../src/dns/providers/rfc2136/update-message.ts';
 import { type Bind, startBind } from '../../src/rig/bind.ts';
 
 describe('TSIG against BIND', () => {

@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/database.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { oneLine, runCli } from './harness.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 describe('certkeep admin user', () => {
   let dataDir: string;

@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ensureAccount } from '../../src/engine/accounts.ts';
-import type { AuthorizationRecord } from '../../src/engine/issuance.ts';
 import { closeEngineContext, createEngineContext } from '../../src/engine/context.ts';
 import { openStore } from '../../src/store/database.ts';
 import { findCertificate } from '../../src/store/repositories/certificates.ts';
 import { listOrders } from '../../src/store/repositories/orders.ts';
 import { DEFAULT_SUBSCRIPTION_ID } from '../../src/store/repositories/subscriptions.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 describe('the authorizations of a failed order', () => {
@@ -27,7 +26,7 @@ describe('the authorizations of a failed order', () => {
     try {
       const certificate = await findCertificate(store.db, DEFAULT_SUBSCRIPTION_ID, name);
       assert.ok(certificate, `certificate ${name} is stored`);
-      const urls = (await listOrders(store.db, certificate.id)).flatMap((order) => (JSON.parse(order.authorizations) as AuthorizationRecord[]).map((r) => r.url));
+      const urls = (await listOrders(store.db, certificate.id)).flatMap((order) => order.authorizations.map((r) => r.url));
       assert.ok(urls.length > 0, 'the order was placed at the CA');
       const { client } = await ensureAccount(ctx, DEFAULT_SUBSCRIPTION_ID, { caUrl: rig.pebble.directoryUrl, caCertPem: rig.pebble.caCertPem });
       return await Promise.all(urls.map(async (url) => (await client.getAuthorization(url)).status));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 const BIN = new URL('../../bin/certkeep.js', import.meta.url).pathname;

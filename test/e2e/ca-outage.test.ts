@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { createEngineContext } from '../../src/engine/context.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
-import { seedDueCertificates } from '../../src/rig/due-certificates.ts';
+import { seedDueCertificates } from '../rig/due-certificates.ts';
 import { openStore, SQLITE_FILE } from '../../src/store/database.ts';
 import { type Rig, startRig } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';

@@ -13,7 +13,7 @@ import { tempDir } from '../rig/tmp.ts';
 import { startSilentServer } from '../dns/silent-server.ts';
 import { oneLine, ordersOf, type Rig, runCli, startWebrootRig, ZONE } from './harness.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 // Liveness bound for the waits below, not a timing.
 const HANG_LIMIT_MS = 60_000;
 

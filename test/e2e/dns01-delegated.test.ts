@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { delegationTarget } from '../../src/dns/delegated.ts';
+import { delegationTarget } from '../../src/dns/providers/delegated/delegated.ts';
 import { nameData, queryDns } from '../../src/dns/query.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { delegationCname, oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 const DELEGATION_ZONE = 'acme.delegated.test';

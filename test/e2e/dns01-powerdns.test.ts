@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { queryDns } from '../../src/dns/query.ts';
-import { type PowerDns, startPowerDns } from '../../src/rig/powerdns.ts';
+import { type PowerDns, startPowerDns } from '../rig/powerdns.ts';
 import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 async function txtAt(server: string, name: string): Promise<string[]> {

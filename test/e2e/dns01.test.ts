@@ -5,7 +5,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { queryDns } from '../../src/dns/query.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 async function txtAt(server: string, name: string): Promise<string[]> {

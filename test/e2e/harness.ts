@@ -4,15 +4,15 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { delegationTarget } from '../../src/dns/delegated.ts';
+import { delegationTarget } from '../../src/dns/providers/delegated/delegated.ts';
 import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
 import { startNginx } from '../rig/nginx.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 export const ZONE = 'example.test';
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface Rig {
   bind: Bind;

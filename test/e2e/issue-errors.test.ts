@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { oneLine, type Rig, startRig, ZONE } from './harness.ts';
 
 describe('certkeep issue refuses bad input and survives a hostile environment', () => {

@@ -2,7 +2,7 @@
 // delegated zone issues over the API with no credentials for the user's zone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { delegationCname, type Rig, startRig, ZONE } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';
 

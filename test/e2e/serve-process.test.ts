@@ -7,12 +7,12 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { oneLine } from './harness.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 const BIN = new URL('../../bin/certkeep.js', import.meta.url).pathname;
 // Liveness bound, not a timing: a process that does not end fails the test instead of hanging it.
 const HANG_LIMIT_MS = 60_000;

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { runCli } from './harness.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 describe('certkeep serve', () => {
   let dataDir: string;

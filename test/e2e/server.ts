@@ -2,12 +2,13 @@
 // its HTTP-01 responder on the port Pebble validates at, the rig's Pebble as
 // the default CA. For the native API and the compatibility API tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
+import { freePort } from '../../src/rig/ports.ts';
+import type { Pebble } from '../../src/rig/pebble.ts';
 import { ALLOW_LOOPBACK_ARGS } from '../rig/limits.ts';
-import { freePort } from '../rig/ports.ts';
 import { type Rig, runCli } from './harness.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface Server {
   base: string;
@@ -22,8 +23,16 @@ export interface Server {
   process: ChildProcess;
 }
 
+/** What a server runs against: a CA and a data dir; a full rig (harness.ts) also gives BIND as resolver and Pebble's HTTP-01 port. */
+export interface ServerTarget {
+  pebble: Pick<Pebble, 'directoryUrl' | 'caCertFile'>;
+  dataDir: string;
+  bind?: Pick<Rig['bind'], 'address'>;
+  httpPort?: number;
+}
+
 export interface ServerOptions {
-  /** Default: the rig's HTTP port (where Pebble validates HTTP-01); 'off' for none. */
+  /** Default: the rig's HTTP port (where Pebble validates HTTP-01), or 'off' when the target has none. */
   httpChallengeListen?: string;
   args?: string[];
   /** Tenants' URLs may reach loopback, where the rig's CAs, DNS servers and receivers listen (default true). */
@@ -32,14 +41,14 @@ export interface ServerOptions {
   dataDir?: string;
 }
 
-export async function startServer(rig: Rig, options: ServerOptions = {}): Promise<Server> {
+export async function startServer(rig: ServerTarget, options: ServerOptions = {}): Promise<Server> {
   const port = await freePort();
   const dataDir = options.dataDir ?? rig.dataDir;
   const env = {
     CERTKEEP_DATA_DIR: dataDir,
     CERTKEEP_CA: rig.pebble.directoryUrl,
     CERTKEEP_CA_CERT: rig.pebble.caCertFile,
-    CERTKEEP_RESOLVER: rig.bind.address,
+    ...(rig.bind ? { CERTKEEP_RESOLVER: rig.bind.address } : {}),
     ...options.env,
   };
   const child = spawn(
@@ -50,7 +59,7 @@ export async function startServer(rig: Rig, options: ServerOptions = {}): Promis
       '--listen',
       `127.0.0.1:${port}`,
       '--http-challenge-listen',
-      options.httpChallengeListen ?? `127.0.0.1:${rig.httpPort}`,
+      options.httpChallengeListen ?? (rig.httpPort ? `127.0.0.1:${rig.httpPort}` : 'off'),
       ...(options.allowLoopback === false ? [] : ALLOW_LOOPBACK_ARGS),
       ...(options.args ?? []),
     ],

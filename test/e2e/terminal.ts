@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../rig/tmp.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface TerminalRun {
   /** Everything the terminal showed so far (stdout and stderr interleaved, as on a screen). */

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { oneLine, ordersOf, type Rig, startRig, ZONE } from './harness.ts';
 import { openssl } from './openssl.ts';
 import { eventually, type Server, settledOrder, startServer } from './server.ts';

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { validateRequest } from '../../src/engine/certificates.ts';
-import type { Clock } from '../../src/engine/clock.ts';
+import { validateRequest } from '../../src/engine/requests.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { withEab } from '../../src/engine/issuers.ts';
-import { runOrderOnce, startCertificate, startRenewal } from '../../src/engine/orders.ts';
+import { runOrderOnce } from '../../src/engine/runs.ts';
+import { startCertificate, startRenewal } from '../../src/engine/orders.ts';
 import { RenewalScheduler } from '../../src/engine/scheduler.ts';
 import { ServerSolvers } from '../../src/engine/solvers.ts';
 import { type Pebble, startPebble } from '../../src/rig/pebble.ts';

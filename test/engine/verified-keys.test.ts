@@ -3,9 +3,10 @@
 // does, never refilled by a lookup that a revocation overtook.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Clock } from '../../src/engine/clock.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
-import { authenticateApiKey, type Caller, createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
+import type { Caller } from '../../src/engine/callers.ts';
+import { authenticateApiKey, createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { REVOCATION_CHECK_MS, VERIFIED_KEY_TTL_MS, VerifiedKeys } from '../../src/engine/verified-keys.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { revokeApiKey as markRevoked } from '../../src/store/repositories/api-keys.ts';

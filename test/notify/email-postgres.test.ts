@@ -13,7 +13,7 @@ import { insertCertificate } from '../../src/store/repositories/certificates.ts'
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { type PostgresServer, startPostgres } from '../rig/postgres.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.ts';
 
 const INSTANCES = 3;
@@ -64,7 +64,7 @@ test('postgres: three dispatchers ticking at once send every event exactly once'
   const subscription = (await createSubscription(ctx, 'tenant')).id;
   await setNotificationRecipients(ctx, subscription, ['ops@tenant.example']);
   const { certificates } = rowsFor(subscription);
-  await insertCertificate(store.db, certificates);
+  await insertCertificate(store.db, certificateRecord(certificates));
   for (let i = 0; i < EVENTS; i++) {
     await appendEvent(
       store.db,

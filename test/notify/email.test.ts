@@ -2,17 +2,17 @@
 // on) and a real SQLite store: what arrives, to whom, and what is left pending.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { type Clock, systemClock } from '../../src/engine/clock.ts';
+import { type Clock, systemClock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
-import { isoTime } from '../../src/engine/views.ts';
+import { isoTime } from '../../src/time/iso.ts';
 import { EmailDispatcher, type EmailDispatcherOptions } from '../../src/notify/email.ts';
 import { setNotificationRecipients } from '../../src/notify/recipients.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './smtp-sink.ts';
 
 const DAY = 86_400_000;
@@ -81,13 +81,13 @@ describe('email notifications', () => {
     const rows = rowsFor(subscriptionId);
     const name = `www${++certificateCount}.example`;
     const id = rows.certificates.id;
-    await insertCertificate(store.db, {
+    await insertCertificate(store.db, certificateRecord({
       ...rows.certificates,
       name,
       identifiers: JSON.stringify([{ type: 'dns', value: name }]),
       renewal_policy: '{"autoRenew":true}',
       last_error: CA_ERROR,
-    });
+    }));
     if (options.issued !== false) {
       await insertVersion(store.db, {
         ...rows.certificate_versions,

@@ -2,7 +2,7 @@
 // arrives, with authentication required. It can be stopped and started again
 // on the same port, made to refuse logins, or to refuse chosen recipients.
 import { SMTPServer } from 'smtp-server';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 export interface ReceivedMail {
   /** RCPT TO addresses, as the server saw them. */

@@ -9,8 +9,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
-import { TenantLimits } from '../../src/engine/tenant-limits.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
+import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import {
@@ -25,7 +25,7 @@ import { insertCertificate } from '../../src/store/repositories/certificates.ts'
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
 import { manualClock } from '../rig/clock.ts';
 import { tempDir } from '../rig/tmp.ts';
-import { rowsFor } from '../store/rows.ts';
+import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
 
 type Tenant = { id: string; key: string; readKey: string; certificate: string };
@@ -34,7 +34,7 @@ describe('webhooks', () => {
   const clock = manualClock(Date.parse('2030-05-01T12:00:00Z'));
   let dataDir: string;
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let receiver: Receiver;
   let remove: () => Promise<void>;
@@ -46,12 +46,12 @@ describe('webhooks', () => {
     remove = dir.remove;
     dataDir = dir.path;
     store = await openStore({ dataDir });
-    ctx = allowLoopback(createEngineContext(store, { clock }));
-    app = await buildApp({ ctx });
+    ctx = allowLoopback(engineOn(store, { answers: 'server', clock }));
+    app = await buildApp({ engine: ctx });
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });
@@ -68,7 +68,7 @@ describe('webhooks', () => {
     const readKey = (await createApiKey(ctx, created.id, 'read')).apiKey;
     const { certificates } = rowsFor(created.id);
     const name = `www.${created.id.slice(-6)}.example`;
-    await insertCertificate(store.db, { ...certificates, name });
+    await insertCertificate(store.db, certificateRecord({ ...certificates, name }));
     return { id: created.id, key: created.key.apiKey, readKey, certificate: certificates.id };
   }
   function dispatcher(options: DispatcherOptions = {}): WebhookDispatcher {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { AcmeClient } from '../../src/acme/index.ts';
-import { TenantLimits } from '../../src/engine/tenant-limits.ts';
+import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 import { guardedAgent } from '../../src/outbound/connector.ts';
 import { OutboundPolicy, parseCidr } from '../../src/outbound/policy.ts';
 

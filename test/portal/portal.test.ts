@@ -32,7 +32,7 @@ describe('the web portal in Chromium', () => {
       const child = spawn(
         process.execPath,
         [
-          new URL('../../src/cli/main.ts', import.meta.url).pathname,
+          new URL('../../src/main.ts', import.meta.url).pathname,
           'admin',
           'user',
           'create',

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { inTempDir, startTiedServer } from './tied-server.ts';
 
 const BINARY = '/usr/sbin/apache2';

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { nameData, queryDns, txtValues } from '../../src/dns/query.ts';
-import { createRfc2136Provider } from '../../src/dns/rfc2136.ts';
+import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { type Bind, startBind } from '../../src/rig/bind.ts';
 import { dig } from '../dns/dig.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 describe('BIND rig', () => {
   let bind: Bind;

@@ -2,7 +2,7 @@
 // unless the operator allows it: the tests allow it as an operator would
 // (`certkeep serve --allow-outbound 127.0.0.0/8`).
 import type { EngineContext } from '../../src/engine/context.ts';
-import { TenantLimits } from '../../src/engine/tenant-limits.ts';
+import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 
 export const LOOPBACK_RANGES = ['127.0.0.0/8', '::1/128'];
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { startNginx } from './nginx.ts';
 import { tempDir } from './tmp.ts';
 

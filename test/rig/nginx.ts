@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from './tmp.ts';
 
 export interface NginxOptions {

@@ -11,7 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from './tmp.ts';
 
 const run = promisify(execFile);

@@ -4,12 +4,12 @@
 // failure message.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SimulatedEvent } from '../../src/engine/simulation/event-stream.ts';
+import type { SimulatedEvent } from './event-stream.ts';
 import {
   type RenewalSimulationResult,
   simulateRenewalYear,
-} from '../../src/engine/simulation/renewal-simulation.ts';
-import { SimulatedCa } from '../../src/engine/simulation/simulated-ca.ts';
+} from './renewal-simulation.ts';
+import { SimulatedCa } from './simulated-ca.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

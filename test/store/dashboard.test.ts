@@ -7,6 +7,7 @@ import { dashboard, searchCertificateSummaries } from '../../src/engine/dashboar
 import { createSubscription } from '../../src/engine/tenancy.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { newId } from '../../src/store/ids.ts';
+import type { CertificateState } from '../../src/store/records.ts';
 import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
 import { manualClock } from '../rig/clock.ts';
@@ -18,7 +19,7 @@ const clock = manualClock();
 const NOW = clock.now();
 
 /** name, state, days until expiry (null: never issued), failures */
-const CERTIFICATES: [string, string, number | null, number][] = [
+const CERTIFICATES: [string, CertificateState, number | null, number][] = [
   ['alpha.example', 'valid', 5, 0],
   ['beta.example', 'valid', 20, 0],
   ['gamma.example', 'valid', 45, 2],
@@ -39,15 +40,18 @@ async function seed(ctx: EngineContext, subscriptionId: string, suffix = ''): Pr
       id,
       subscription_id: subscriptionId,
       name: `${name}${suffix}`,
-      identifiers: JSON.stringify([{ type: 'dns', value: `${name}${suffix}` }, { type: 'dns', value: `www.${name}${suffix}` }]),
+      identifiers: [
+        { type: 'dns', value: `${name}${suffix}` },
+        { type: 'dns', value: `www.${name}${suffix}` },
+      ],
       challenge_type: 'http-01',
-      challenge_config: '{}',
+      challenge_config: {},
       key_type: 'ec-p256',
-      issuers: '[{"caUrl":"https://ca.example/dir"}]',
+      issuers: [{ caUrl: 'https://ca.example/dir' }],
       profile: null,
-      renewal_policy: '{"autoRenew":true}',
+      renewal_policy: { autoRenew: true },
       pfx_password_enc: null,
-      csr_info: '{}',
+      csr_info: {},
       state,
       current_version_id: versionId,
       next_renewal_at: null,

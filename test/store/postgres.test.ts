@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { openStore } from '../../src/store/database.ts';
 import { generateMasterKey } from '../../src/store/master-key.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { type PostgresServer, startPostgres } from '../rig/postgres.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { storeSuite } from './store-suite.ts';

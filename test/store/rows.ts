@@ -1,6 +1,8 @@
 // One complete, related row for every table, with every column filled in:
 // timestamps past 2^32 ms (they need 64 bits) and JSON text with non-ASCII.
 import type { Insertable } from 'kysely';
+import type { NewCertificate } from '../../src/store/repositories/certificates.ts';
+import type { NewOrder } from '../../src/store/repositories/orders.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { newId } from '../../src/store/ids.ts';
 
@@ -200,3 +202,16 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'users',
   'sessions',
 ];
+
+/** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */
+export function certificateRecord(row: Rows['certificates']): NewCertificate {
+  const parsed = Object.fromEntries(
+    ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'].map((column) => [column, JSON.parse(row[column as keyof typeof row] as string)]),
+  );
+  return { ...row, ...parsed } as unknown as NewCertificate;
+}
+
+/** An orders row as the repositories take it: its authorizations parsed, its step narrowed (src/store/records.ts). */
+export function orderRecord(row: Rows['orders']): NewOrder {
+  return { ...row, authorizations: JSON.parse(row.authorizations as string) } as unknown as NewOrder;
+}

@@ -8,7 +8,7 @@ import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
 import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
 import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
-import { INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
+import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
   after(fn: () => Promise<void>): void;
@@ -121,12 +121,12 @@ export function storeSuite(backend: Backend): void {
     await store.db.insertInto('certificates').values(rows.certificates).execute();
     await store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
     const order = (step: string) => ({ ...rows.orders, id: newId('ord'), step });
-    assert.equal(await insertOrderUnlessOpen(store.db, order('valid')), true);
-    assert.equal(await insertOrderUnlessOpen(store.db, order('placed')), true, 'finished orders do not count');
-    assert.equal(await insertOrderUnlessOpen(store.db, order('new')), false, 'a second open order is refused');
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('valid'))), true);
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('placed'))), true, 'finished orders do not count');
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('new'))), false, 'a second open order is refused');
     await assert.rejects(store.db.insertInto('orders').values(order('ready')).execute(), /unique/i);
     await store.db.updateTable('orders').set({ step: 'invalid' }).where('step', '=', 'placed').execute();
-    assert.equal(await insertOrderUnlessOpen(store.db, order('new')), true, 'once it ended, a new one may open');
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('new'))), true, 'once it ended, a new one may open');
   });
 
   test(`${backend.kind}: migration 0006 keeps the newest of two open orders and lower-cases names`, async (t) => {
@@ -275,9 +275,9 @@ export function storeSuite(backend: Backend): void {
     const store = await fresh(t);
     const subscriptionId = await withSubscription(store);
     const rows = rowsFor(subscriptionId);
-    const issued = { ...rows.certificates, name: 'issued', current_version_id: rows.certificate_versions.id as string };
+    const issued = certificateRecord({ ...rows.certificates, name: 'issued', current_version_id: rows.certificate_versions.id as string });
     await insertCertificate(store.db, issued);
-    await insertCertificate(store.db, { ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null });
+    await insertCertificate(store.db, certificateRecord({ ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null }));
     await store.db.insertInto('certificate_versions').values({ ...rows.certificate_versions, order_id: null }).execute();
     const expected = { name: 'issued', state: 'valid', identifiers: issued.identifiers, next_renewal_at: LATE + 5, serial: '03a1b2c3d4', not_before: LATE + 13, not_after: LATE + 14 };
     // Twice each, so that the second call runs the query compiled by the first with other arguments.

@@ -2,8 +2,7 @@
 // shown once; only its hash is stored.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { createApiKey, listSubscriptionKeys, revokeApiKey } from '../../engine/tenancy.ts';
+import { createApiKey, type Engine, listSubscriptionKeys, revokeApiKey } from '../../engine/index.ts';
 
 const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')], {
   description:
@@ -26,8 +25,8 @@ const NewKey = Type.Object(
 
 const KeyId = Type.Object({ id: Type.String({ pattern: '^key_[0-9a-z]{26}$' }) });
 
-export async function apiKeyRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function apiKeyRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.get(
     '/api-keys',

@@ -2,13 +2,7 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { validateRequest } from '../../engine/certificates.ts';
-import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
-import { checkTenantCa, tenantLimitsOf } from '../../engine/tenant-limits.ts';
-import { deleteCertificate, orderView, startCertificate, startRenewal } from '../../engine/orders.ts';
-import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
-import { certificateDetails, searchCertificateSummaries } from '../../engine/dashboard.ts';
-import { REVOCATION_REASONS, revocationReason, revokeCertificate } from '../../engine/revocation.ts';
+import { certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
@@ -82,7 +76,7 @@ const SORTS = ['name', '-name', 'expiry', '-expiry', 'state'] as const;
 const ListQuery = Type.Object(
   {
     q: Type.Optional(Type.String({ maxLength: 253, description: "part of the certificate's name or of one of its domain names, any case" })),
-    state: Type.Optional(Type.Union(['issuing', 'valid', 'failed', 'revoked'].map((s) => Type.Literal(s)))),
+    state: Type.Optional(Type.Union([Type.Literal('issuing'), Type.Literal('valid'), Type.Literal('failed'), Type.Literal('revoked')])),
     expiresBefore: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time: only certificates expiring before it' })),
     sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'name (default), -name, expiry (soonest first), -expiry or state' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'skip this many (with sort, q or offset the page comes with `total`)' })),
@@ -134,8 +128,7 @@ const Details = Type.Composite([
 ]);
 
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
-  const { db } = ctx.store;
+  const { engine: ctx } = services;
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/certificates',
@@ -162,7 +155,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       const before = expiresBefore === undefined ? undefined : Date.parse(expiresBefore);
       if (before !== undefined && Number.isNaN(before)) throw new UsageError(`expiresBefore: "${expiresBefore}" is not a time like 2026-12-31T00:00:00Z`, 'expiresBefore');
       // One more than asked tells whether there is a next page.
-      const rows = await listCertificateSummaries(db, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
+      const rows = await listCertificateSummaries(ctx, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return { certificates: page, next: rows.length > limit ? page[page.length - 1].name : null };
     },
@@ -202,7 +195,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     '/certificates/:name',
     { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary } } },
     async (request) => {
-      const summary = await findCertificateSummary(db, request.caller.subscriptionId, request.params.name);
+      const summary = await findCertificateSummary(ctx, request.caller.subscriptionId, request.params.name);
       if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
       return summary;
     },
@@ -213,7 +206,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
     async (request, reply) => {
       const body = request.body;
-      const issuers = issuersOf(body, services, ctx);
+      const issuers = issuersOf(body, ctx);
       await Promise.all(issuers.map((issuer, index) => checkTenantCa(tenantLimitsOf(ctx), issuer.caUrl, body.issuers ? `issuers.${index}.ca` : 'ca')));
       const valid = validateRequest({
         subscriptionId: request.caller.subscriptionId,
@@ -227,11 +220,11 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
         preferredChain: body.preferredChain,
       });
-      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.solvers });
+      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.engine.solvers });
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -243,7 +236,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -258,10 +251,10 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 }
 
 /** The request's CAs: `issuers`, or `ca`, or the server's default; EAB keys sealed for later. */
-function issuersOf(body: Static<typeof CreateCertificate>, services: Services, ctx: Services['ctx']): IssuerSpec[] {
+function issuersOf(body: Static<typeof CreateCertificate>, engine: Engine): IssuerSpec[] {
   if (body.issuers && body.ca) throw new UsageError('issuers: give either ca or issuers, not both', 'issuers');
-  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }];
-  const seal = (plain: string, aad: string) => ctx.store.secrets.encrypt(plain, aad);
+  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...engine.issuer, ...(body.email ? { email: body.email } : {}) }];
+  const seal = (plain: string, aad: string) => engine.store.secrets.encrypt(plain, aad);
   return body.issuers.map((issuer, index) => {
     if (Boolean(issuer.eabKid) !== Boolean(issuer.eabHmacKey)) {
       throw new UsageError(`issuers[${index}]: eabKid and eabHmacKey go together`, `issuers.${index}.eabKid`);

@@ -1,8 +1,7 @@
 // /api/v1/dashboard: the subscription at a glance, computed by the database.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { dashboard, HISTOGRAM_DAYS } from '../../engine/dashboard.ts';
+import { dashboard, type Engine, HISTOGRAM_DAYS } from '../../engine/index.ts';
 import { CertificateSummary } from '../schemas.ts';
 import { Event } from './events.ts';
 
@@ -38,7 +37,7 @@ const Dashboard = Type.Object({
   recentEvents: Type.Array(Event),
 });
 
-export async function dashboardRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
   app.get(
     '/dashboard',
     {
@@ -49,6 +48,6 @@ export async function dashboardRoutes(app: FastifyInstance, options: { ctx: Engi
         response: { 200: Dashboard },
       },
     },
-    async (request) => dashboard(options.ctx, request.caller.subscriptionId),
+    async (request) => dashboard(options.engine, request.caller.subscriptionId),
   );
 }

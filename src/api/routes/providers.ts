@@ -3,8 +3,7 @@
 // credentials work.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { describeProviders, testManagedZone } from '../../engine/zones.ts';
+import { describeProviders, type Engine, testManagedZone } from '../../engine/index.ts';
 
 const Provider = Type.Object({
   name: Type.String(),
@@ -31,16 +30,13 @@ const TestResult = Type.Union([
   }),
 ]);
 
-export interface DnsCheckOptions {
-  resolvers?: string[];
-  timeoutMs?: number;
-}
-
 export async function providerRoutes(
   app: FastifyInstance,
-  options: { ctx: EngineContext; dns: DnsCheckOptions },
+  options: { engine: Engine },
 ): Promise<void> {
-  const { ctx } = options;
+  const { engine: ctx } = options;
+  // How zone tests look for their record: serve's --resolver and --dns-timeout.
+  const dns = { resolvers: ctx.dns.resolvers, timeoutMs: ctx.dns.propagationTimeoutMs };
 
   app.get(
     '/dns-providers',
@@ -65,6 +61,6 @@ export async function providerRoutes(
         response: { 200: TestResult },
       },
     },
-    async (request) => testManagedZone(ctx, request.caller.subscriptionId, request.params.zone, options.dns),
+    async (request) => testManagedZone(ctx, request.caller.subscriptionId, request.params.zone, dns),
   );
 }

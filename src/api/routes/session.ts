@@ -2,16 +2,7 @@
 // (with the CSRF token changes must carry), and changing one's password.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import {
-  changePassword,
-  SignInLockedError,
-  SignInRefusedError,
-  signIn,
-  signOut,
-  type UserCaller,
-} from '../../engine/sessions.ts';
-import { scopesOfRole } from '../../engine/users.ts';
+import { changePassword, type Engine, scopesOfRole, signIn, SignInLockedError, SignInRefusedError, signOut, type UserCaller } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { setSessionCookie } from '../cookies.ts';
 import { problem, sendProblem } from '../problems.ts';
@@ -55,8 +46,8 @@ const WhoAmI = Type.Object({
   expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
 });
 
-export async function sessionRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function sessionRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.post<{ Body: Static<typeof Credentials> }>(
     '/session',

@@ -2,7 +2,7 @@
 // subscription (as in the poll queue) and each step an order takes, as they
 // are stored. The portal updates its pages from it; nothing is acknowledged.
 import type { FastifyInstance } from 'fastify';
-import type { Change, LiveFeed } from '../../engine/live.ts';
+import type { Change, LiveFeed } from '../../engine/index.ts';
 import { problem, sendProblem } from '../problems.ts';
 
 const HEARTBEAT_MS = 20_000;

@@ -1,9 +1,8 @@
 // /api/v1/users: the people of the subscription who sign in to the portal (admins only).
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { createUser, listUsers, removeUser, resetUser } from '../../engine/users.ts';
-import { OperationError } from '../../errors.ts';
+import { createUser, type Engine, listUsers, removeUser, resetUser } from '../../engine/index.ts';
+import { ConflictError } from '../../errors.ts';
 
 const Role = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')], {
   description:
@@ -44,8 +43,8 @@ const WithPassword = Type.Object({
 
 const UserId = Type.Object({ id: Type.String({ pattern: '^usr_[0-9a-z]{26}$' }) });
 
-export async function userRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function userRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
   const view = ({ subscriptionId: _, ...user }: { subscriptionId: string } & Static<typeof User>) => user;
 
   app.get(
@@ -94,7 +93,7 @@ export async function userRoutes(app: FastifyInstance, options: { ctx: EngineCon
     async (request, reply) => {
       const { caller } = request;
       if ('user' in caller && caller.user.id === request.params.id)
-        throw new OperationError('you cannot remove yourself; ask another admin');
+        throw new ConflictError('you cannot remove yourself; ask another admin');
       await removeUser(ctx, request.params.id, caller.subscriptionId);
       return reply.code(204).send();
     },

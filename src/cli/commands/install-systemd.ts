@@ -11,7 +11,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { type ConfigFlags, loadConfig } from '../../config.ts';
-import { OperationError, UsageError } from '../../errors.ts';
+import { ConflictError, UsageError } from '../../errors.ts';
 import { Output } from '../output.ts';
 import { collect } from './options.ts';
 
@@ -257,8 +257,8 @@ async function writeUnit(path: string, text: string, force: boolean): Promise<vo
   }
 }
 
-function refusal(path: string): OperationError {
-  return new OperationError(`${path} exists; pass --force to overwrite it`);
+function refusal(path: string): ConflictError {
+  return new ConflictError(`${path} exists; pass --force to overwrite it`);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { ChallengeConfig } from '../../challenges/pool.ts';
-import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/certificates.ts';
+import { type ChallengeConfig, issueCertificate, type IssueOutcome, validateRequest } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
-import type { IssuerSpec } from '../../engine/issuers.ts';
 import { interruptible } from '../interrupt.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
@@ -36,21 +34,17 @@ export function registerIssue(program: Command): void {
           challengeConfig: challengeConfig(options),
           preferredChain: options.preferredChain,
           keyType: options.keyType,
-          issuers: [issuerFrom(session)],
+          issuers: [session.engine.issuer],
           profile: options.profile,
           renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
         });
         const outcome = await interruptible(({ signal, working }) => {
           working(request.name);
-          return issueCertificate(session.ctx, request, { solvers: session.solvers, eab: eabFrom(options), force: options.force, afterStep: crashSeam(), signal });
+          return issueCertificate(session.engine, request, { solvers: session.engine.solvers, eab: eabFrom(options), force: options.force, afterStep: crashSeam(), signal });
         });
         printOutcome(session, outcome);
       }, { create: true });
     });
-}
-
-export function issuerFrom(session: Session): IssuerSpec {
-  return { caUrl: session.config.ca, email: session.config.email, caCertPem: session.config.caCertPem };
 }
 
 function challengeConfig(options: { challenge: string; httpPort?: string; httpHost?: string; webroot?: string; tlsPort?: string }): ChallengeConfig {
@@ -67,7 +61,7 @@ function challengeConfig(options: { challenge: string; httpPort?: string; httpHo
 
 export function printOutcome(session: Session, outcome: IssueOutcome): void {
   const { certificate } = outcome;
-  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value);
+  const names = certificate.identifiers.map((i) => i.value);
   if (outcome.status === 'unchanged') {
     session.output.result(
       { name: certificate.name, status: 'unchanged', names, reason: outcome.reason },

@@ -2,11 +2,8 @@
 // whatever the number of certificates; --quiet prints nothing unless a renewal
 // failed; exit 1 when one did.
 import type { Command } from 'commander';
-import { type IssueOutcome, renewCertificate } from '../../engine/certificates.ts';
-import { OrderInterruptedError } from '../../engine/issuance.ts';
+import { type IssueOutcome, namesWithOpenOrders, OrderInterruptedError, renewableNames, renewCertificate } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
-import { listCertificates } from '../../store/repositories/certificates.ts';
-import { certificatesWithOpenOrders } from '../../store/repositories/orders.ts';
 import { type Interruption, interruptible } from '../interrupt.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
@@ -36,7 +33,7 @@ export function registerRenew(program: Command): void {
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
-          const targets = options.all ? (await listCertificates(session.ctx.store.db, session.subscriptionId)).filter((c) => c.state !== 'revoked').map((c) => c.name) : names;
+          const targets = options.all ? await renewableNames(session.engine, session.subscriptionId) : names;
           report(session, await renewEach(session, targets, options.force === true));
         },
         { quiet: options.quiet },
@@ -51,7 +48,7 @@ export function registerRenew(program: Command): void {
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
-          const names = await certificatesWithOpenOrders(session.ctx.store.db, session.subscriptionId);
+          const names = await namesWithOpenOrders(session.engine, session.subscriptionId);
           report(session, await renewEach(session, names, false));
         },
         { quiet: options.quiet },
@@ -70,7 +67,7 @@ function renewEach(session: Session, names: string[], force: boolean): Promise<R
 async function renewOne(session: Session, name: string, force: boolean, { signal, working }: Interruption): Promise<RenewResult> {
   working(name);
   try {
-    const outcome = await renewCertificate(session.ctx, session.subscriptionId, name, { solvers: session.solvers, force, afterStep: crashSeam(), signal });
+    const outcome = await renewCertificate(session.engine, session.subscriptionId, name, { solvers: session.engine.solvers, force, afterStep: crashSeam(), signal });
     return resultOf(outcome);
   } catch (error) {
     if (error instanceof UsageError || error instanceof OrderInterruptedError || signal.aborted) throw error;

@@ -3,10 +3,9 @@
 // connection cap, trusted proxies), read and checked in one place.
 import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
-import type { ConnectionLimits } from '../../api/connection-limits.ts';
-import type { TenantLimitOptions } from '../../engine/tenant-limits.ts';
+import { parseCidr, type TenantLimitOptions } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
-import { parseCidr } from '../../outbound/policy.ts';
+import type { ApiBuildOptions } from '../surfaces.ts';
 import { collect, wholeNumber } from './options.ts';
 
 export interface ServeLimitFlags {
@@ -33,7 +32,7 @@ export function limitOptions(command: Command): Command {
 
 export function readServeLimits(flags: ServeLimitFlags): {
   tenants: Omit<TenantLimitOptions, 'operatorCaUrls' | 'log'>;
-  connections: Partial<ConnectionLimits>;
+  connections: NonNullable<ApiBuildOptions['connections']>;
   trustProxy: string[];
 } {
   for (const path of flags.allowExec) {

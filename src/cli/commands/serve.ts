@@ -1,19 +1,15 @@
-// certkeep serve: the multi-tenant server — REST API and compatibility routes,
-// the HTTP-01 (and, when asked, TLS-ALPN-01) responder answering from the
-// store, and the workers that drive orders in the background.
+// certkeep serve: the multi-tenant server — the REST API and compatibility
+// routes over an engine that answers from the store, with the server runtime
+// beside them (engine/runtime.ts: workers, scheduler, HTTP-01 and TLS-ALPN-01
+// responders, challenge DNS server, senders). Every listener opens before any
+// work starts: one that cannot open ends serve with exit 1, one line naming
+// its flag, and nothing left running, so that systemd's Restart= takes over.
 import type { Command } from 'commander';
-import { addressText, parseAddress } from '../../address.ts';
-import { OperationError, UsageError } from '../../errors.ts';
-import { startHttpResponder } from '../../challenges/http-responder.ts';
-import { startTlsAlpnResponder } from '../../challenges/tls-alpn-responder.ts';
-import { challengeRecordSource, challengeValues } from '../../dns/delegated.ts';
-import { startDelegatedDnsServer } from '../../dns/delegated-server.ts';
-import { ServerSolvers, storedTlsAlpnAnswers } from '../../engine/solvers.ts';
-import { RenewalScheduler } from '../../engine/scheduler.ts';
-import { OrderWorker } from '../../engine/worker.ts';
-import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
+import { parseAddress } from '../../address.ts';
+import { ConflictError, UsageError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
-import { issuerFrom } from './issue.ts';
+import { TenantLimits } from '../../engine/index.ts';
+import type { ApiServer, Surfaces } from '../surfaces.ts';
 import { wholeNumber } from './options.ts';
 import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
 
@@ -34,7 +30,7 @@ interface ServeOptions extends ServeLimitFlags {
   rateLimit?: string;
 }
 
-export function registerServe(program: Command): void {
+export function registerServe(program: Command, surfaces: Surfaces): void {
   limitOptions(program.command('serve'))
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
@@ -58,124 +54,64 @@ export function registerServe(program: Command): void {
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
-      const { parseRateLimit } = await import('../../api/rate-limit.ts');
-      const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
+      // Loaded here so that the other commands start without Fastify and the senders.
+      if (!surfaces.api) throw new ConflictError('this certkeep was put together without its HTTP API; run it through bin/certkeep.js');
+      const surface = await surfaces.api();
+      const rateLimit = options.rateLimit === undefined ? undefined : surface.parseRateLimit(options.rateLimit, '--rate-limit');
       const limits = readServeLimits(options);
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
-          const { ctx } = session;
-          // Loaded here so that the other commands start without Fastify.
-          const { buildApp } = await import('../../api/app.ts');
-          const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
-          const { startEmailDispatcher } = await import('../../notify/email.ts');
-          const { TenantLimits } = await import('../../engine/tenant-limits.ts');
-          let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+          const { engine } = session;
+          const { listening, openServerRuntime } = await import('../../engine/runtime.ts');
+          let app: ApiServer | undefined;
           // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
-          ctx.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [issuerFrom(session).caUrl], log: (details, message) => app?.log.warn(details, message) });
-          const solvers = new ServerSolvers(ctx, {
-            resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
-            propagationTimeoutMs: session.config.dnsTimeoutMs,
-            tlsAlpnListener: tlsAlpn !== undefined,
-          });
+          engine.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [engine.issuer.caUrl], log: (details, message) => app?.log.warn(details, message) });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-          const dns = { resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined, timeoutMs: session.config.dnsTimeoutMs };
-          app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit, dns, connections: limits.connections, trustProxy: limits.trustProxy });
-          // Every listener opens before any work starts: one that cannot open ends serve
-          // with exit 1 and nothing left running, so that systemd's Restart= takes over.
-          const opened: (() => Promise<void>)[] = [async () => ctx.limits?.close(), async () => void (await app.close()), () => solvers.close()];
+          const api = await surface.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+          app = api;
+          let runtime: Awaited<ReturnType<typeof openServerRuntime>> | undefined;
           let address: string;
-          let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
-          let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
-          let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
           try {
-            responder = challenge
-              ? await listening('--http-challenge-listen', options.httpChallengeListen, () =>
-                  startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } }),
-                )
-              : undefined;
-            if (responder) opened.push(responder.close);
-            tlsAlpnResponder = tlsAlpn
-              ? await listening('--tls-alpn-listen', options.tlsAlpnListen!, () =>
-                  startTlsAlpnResponder({ ...tlsAlpn, answers: storedTlsAlpnAnswers(ctx), option: '--tls-alpn-listen' }),
-                )
-              : undefined;
-            if (tlsAlpnResponder) opened.push(tlsAlpnResponder.close);
-            // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
-            dnsServer = options.dnsListen
-              ? await listening('--dns-listen', options.dnsListen, () =>
-                  startDelegatedDnsServer({ listen: options.dnsListen!, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) }),
-                )
-              : undefined;
-            if (dnsServer) opened.push(dnsServer.stop);
+            runtime = await openServerRuntime(engine, {
+              workers: concurrency,
+              leaseMs,
+              renewEveryMs,
+              httpChallenge: challenge,
+              tlsAlpnChallenge: tlsAlpn,
+              dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+              smtp: session.config.smtp,
+              log: api.log,
+              afterStep: crashSeam(),
+            });
             // The API last: its "listening" log line then means that serve is up.
-            address = await listening('--listen', options.listen, () => app.listen({ host, port }));
+            address = await listening('listen', options.listen, () => api.listen(host, port));
           } catch (error) {
-            for (const close of opened.reverse()) await close().catch(() => {});
+            await runtime?.stop().catch(() => {});
+            await api.close().catch(() => {});
+            await engine.limits.close().catch(() => {});
             throw error;
           }
-          const worker = new OrderWorker(ctx, solvers, {
-            concurrency,
-            leaseMs,
-            afterStep: crashSeam(),
-            onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
-          });
-          if (concurrency > 0) worker.start();
-          const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, stuckAfterMs: leaseMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
-          if (renewEveryMs > 0) scheduler.start();
-          const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
-          const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
-          const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
-          const tlsAlpnChallenge = tlsAlpnResponder ? addressText({ host: tlsAlpn!.host, port: tlsAlpnResponder.port }) : null;
+          runtime.start();
           session.output.result(
-            { listening: address, httpChallenge, tlsAlpnChallenge, dns: dnsServer?.address ?? null },
+            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
             [
               `certkeep serving on ${address}`,
-              httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
-              tlsAlpnChallenge ? `; TLS-ALPN-01 on ${tlsAlpnChallenge}` : '',
-              dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
+              runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
+              runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
+              runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
             ].join(''),
           );
           await signalled();
           // Stop taking work, let the orders in flight finish (or park them at their
           // stored step), finish the requests in flight, then close the store.
-          await scheduler.stop();
-          await worker.stop();
-          await webhooks.stop();
-          await mailer?.stop();
-          await app.close();
-          await responder?.close();
-          await tlsAlpnResponder?.close();
-          await dnsServer?.stop();
-          await solvers.close();
-          await ctx.limits.close();
+          await runtime.stop();
+          await api.close();
+          await engine.limits.close();
         },
-        { create: true },
+        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined, create: true },
       );
     });
-}
-
-/** Opens one listener; its failure is one line naming serve's own flag for it. */
-async function listening<T>(flag: string, address: string, open: () => Promise<T>): Promise<T> {
-  try {
-    return await open();
-  } catch (error) {
-    throw new OperationError(`${flag}: cannot listen on ${address}: ${listenProblem(error)}`);
-  }
-}
-
-function listenProblem(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'EADDRINUSE':
-      return 'the port is already in use; stop what listens there, or give another address';
-    case 'EACCES':
-      return 'not allowed to listen there; ports below 1024 need root or CAP_NET_BIND_SERVICE';
-    case 'EADDRNOTAVAIL':
-      return 'this machine has no such address';
-    default:
-      return (error as Error).message;
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // certkeep admin user: the people who sign in to the portal of `certkeep serve`.
 import type { Command } from 'commander';
-import { createUser, listUsers, removeUser, resetUser, type UserView } from '../../engine/users.ts';
+import { createUser, listUsers, removeUser, resetUser, type UserView } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
@@ -28,7 +28,7 @@ export function registerUsers(admin: Command): void {
       ) => {
         const password = options.passwordStdin ? await readPasswordLine() : undefined;
         await withSession(command.optsWithGlobals(), async (session) => {
-          const created = await createUser(session.ctx, {
+          const created = await createUser(session.engine, {
             subscriptionId: options.subscription,
             email,
             role: options.role,
@@ -53,7 +53,7 @@ export function registerUsers(admin: Command): void {
     .option('--subscription <id>', 'only this subscription')
     .action(async (options: { subscription?: string }, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const users = await listUsers(session.ctx, options.subscription);
+        const users = await listUsers(session.engine, options.subscription);
         session.output.result(
           { users },
           users.length === 0
@@ -69,7 +69,7 @@ export function registerUsers(admin: Command): void {
     .argument('<user>')
     .action(async (reference: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const removed = await removeUser(session.ctx, reference);
+        const removed = await removeUser(session.engine, reference);
         session.output.result(
           { id: removed.id, email: removed.email, removed: true },
           `✔ removed ${removed.email}`,
@@ -85,7 +85,7 @@ export function registerUsers(admin: Command): void {
     .argument('<user>')
     .action(async (reference: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const reset = await resetUser(session.ctx, reference);
+        const reset = await resetUser(session.engine, reference);
         session.output.result(reset, [
           `✔ ${reset.user.email}: signed out everywhere`,
           `  one-time password (shown once; it must be changed at the next sign-in): ${reset.oneTimePassword}`,

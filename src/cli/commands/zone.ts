@@ -1,23 +1,10 @@
 // certkeep zone add|list|remove|test: the zones DNS-01 writes to.
 import type { Command } from 'commander';
-import { addZone, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
+import { addZone, listManagedZones, removeZone, testZone, type ZoneSummary } from '../../engine/index.ts';
+import { SETTING_FLAGS } from '../flags.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
-
-/** Provider settings as CLI options (kebab-case flag → setting name). */
-const SETTING_FLAGS: [flag: string, setting: string, help: string][] = [
-  ['--server <host:port>', 'server', 'rfc2136: the primary that accepts DNS UPDATE'],
-  ['--tsig-key <name>', 'tsigKey', 'rfc2136: TSIG key name'],
-  ['--tsig-secret <base64>', 'tsigSecret', 'rfc2136: TSIG secret'],
-  ['--tsig-algorithm <alg>', 'tsigAlgorithm', 'rfc2136: hmac-sha256 (default) or hmac-sha512'],
-  ['--api-url <url>', 'apiUrl', 'powerdns: the HTTP API, e.g. http://127.0.0.1:8081'],
-  ['--api-key <key>', 'apiKey', 'powerdns: X-API-Key'],
-  ['--server-id <id>', 'serverId', 'powerdns: server id (default localhost)'],
-  ['--command <path>', 'command', 'exec: called as PATH present|cleanup FQDN VALUE (as lego does)'],
-  ['--delegation-zone <zone>', 'delegationZone', "delegated: the zone certkeep's challenge DNS server answers for"],
-  ['--dns-listen <host:port>', 'listen', "delegated: where certkeep's challenge DNS server listens while it issues"],
-];
 
 export function registerZone(program: Command): void {
   const zone = program.command('zone').description('the DNS zones DNS-01 writes challenge records to');
@@ -36,7 +23,7 @@ export function registerZone(program: Command): void {
       if (typeof options[key] === 'string') settings[setting] = options[key] as string;
     }
     await withSession(command.optsWithGlobals(), async (session) => {
-      const summary = await addZone(session.ctx, session.subscriptionId, {
+      const summary = await addZone(session.engine, session.subscriptionId, {
         zone: name,
         provider: options.provider as string,
         settings,
@@ -55,7 +42,7 @@ export function registerZone(program: Command): void {
     .description('the managed zones (secrets are not shown)')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const zones = await listManagedZones(session.ctx, session.subscriptionId);
+        const zones = await listManagedZones(session.engine, session.subscriptionId);
         session.output.result(
           { zones },
           zones.length === 0
@@ -71,7 +58,7 @@ export function registerZone(program: Command): void {
     .argument('<zone>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        await removeZone(session.ctx, session.subscriptionId, name);
+        await removeZone(session.engine, session.subscriptionId, name);
         session.output.result({ zone: name, removed: true }, `✔ no longer managing ${name}`);
       });
     });
@@ -82,9 +69,9 @@ export function registerZone(program: Command): void {
     .argument('<zone>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const { fqdn, elapsedMs } = await testZone(session.zones, name, {
-          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
-          timeoutMs: session.config.dnsTimeoutMs,
+        const { fqdn, elapsedMs } = await testZone(session.engine, session.subscriptionId, name, {
+          resolvers: session.engine.dns.resolvers,
+          timeoutMs: session.engine.dns.propagationTimeoutMs,
         });
         session.output.result(
           { zone: name, record: fqdn, seconds: Number((elapsedMs / 1000).toFixed(3)) },

@@ -1,34 +1,49 @@
 import { normalizeName } from '../../pki/names.ts';
+import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
+import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 import { FINISHED_STEPS } from './orders.ts';
 
-export type CertificateRow = Row<'certificates'>;
+/** A certificate as the store keeps it: its JSON columns decoded (records.ts). */
+export type CertificateRow = Decoded<Row<'certificates'>, CertificateFields>;
+export type NewCertificate = Decoded<NewRow<'certificates'>, CertificateFields>;
+export type CertificatePatch = DecodedPatch<RowPatch<'certificates'>, CertificateFields>;
 export type VersionRow = Row<'certificate_versions'>;
 
+const JSON_COLUMNS = ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'];
+
+/** A certificate row (or a selection of its columns) with its JSON columns decoded. */
+export function decodedCertificate<T>(row: object): T {
+  return decodeJson<T>(row, JSON_COLUMNS);
+}
+
 /** Certificates are found by name in its one normal form (pki/names.ts), whatever case or trailing dot was typed. */
-export function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
-  return db
+export async function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
+  const row = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('name', '=', normalizeName(name))
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
+  return row && decodedCertificate(row);
 }
 
-export function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
-  return db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
+  const row = await db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decodedCertificate(row);
 }
 
-export function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
-  return db
+export async function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
+  const rows = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('state', '!=', 'deleted')
     .orderBy('name')
     .execute();
+  return rows.map((row) => decodedCertificate(row));
 }
 
 /** A certificate's renewal bookkeeping before anything has happened to it: no failure, no lease, no warning. */
@@ -43,18 +58,22 @@ export const UNTOUCHED_RENEWAL_STATE = {
   ari_check_at: null,
 } as const;
 
-export async function insertCertificate(db: Db, row: NewRow<'certificates'>): Promise<void> {
-  await db.insertInto('certificates').values(row).execute();
+export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
+  await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
 }
 
 /** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
-export async function insertCertificateUnlessNamed(db: Db, row: NewRow<'certificates'>): Promise<boolean> {
-  const result = await db.insertInto('certificates').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
+  const result = await db
+    .insertInto('certificates')
+    .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
-export async function updateCertificate(db: Db, id: string, patch: RowPatch<'certificates'>): Promise<void> {
-  await db.updateTable('certificates').set(patch).where('id', '=', id).execute();
+export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
+  await db.updateTable('certificates').set(encodeJson<RowPatch<'certificates'>>(patch, JSON_COLUMNS)).where('id', '=', id).execute();
 }
 
 
@@ -79,8 +98,8 @@ export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 's
 /** What a summary shows: the certificate's own columns and its current version's serial and dates (null before the first). */
 export interface CertificateWithDates {
   name: string;
-  state: string;
-  identifiers: string;
+  state: CertificateState;
+  identifiers: Identifier[];
   next_renewal_at: number | null;
   serial: string | null;
   not_before: number | null;
@@ -89,13 +108,14 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  return (await certificateWithDates(db, subscriptionId, normalizeName(name)))[0];
+  const [row] = await certificateWithDates(db, subscriptionId, normalizeName(name));
+  return row && decodedCertificate(row);
 }
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
 
 export interface CertificateFilter {
-  state?: string;
+  state?: CertificateState;
   /** Only certificates whose current version expires before this time. */
   expiresBefore?: number;
   /** Keyset pagination: names after this one. */
@@ -103,14 +123,20 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** A subscription's certificates by name, filtered and a page at a time. */
-export function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateWithDates[]> {
-  let query = withDates(db, subscriptionId).orderBy('c.name');
+/** As CertificateWithDates, with the certificate's own timestamps. */
+export interface ListedCertificate extends CertificateWithDates {
+  created_at: number;
+  updated_at: number;
+}
+
+/** A subscription's certificates by name, filtered and a page at a time, in one query. */
+export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
+  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
   if (filter.limit !== undefined) query = query.limit(filter.limit);
-  return query.execute();
+  return (await query.execute()).map((row) => decodedCertificate(row));
 }
 
 function withDates(db: Db, subscriptionId: string) {
@@ -147,7 +173,10 @@ function idle(db: Db, now: number) {
     );
 }
 
-/** Due: its retry time has come, or (no retry pending) its renewal time; unleased; no order in progress. */
+/**
+ * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
+ * retry pending) its renewal time; not revoked; unleased; no order in progress.
+ */
 function whereDue(db: Db, now: number) {
   return idle(db, now)
     .where('c.state', '!=', 'revoked')
@@ -220,9 +249,27 @@ export function nearingExpiry(db: Db, now: number, withinMs: number, limit: numb
     .execute();
 }
 
+/** A certificate with its current version's ARI CertID and window, for the scheduler's renewalInfo checks. */
+export interface AriCheck {
+  id: string;
+  subscription_id: string;
+  name: string;
+  issuers: IssuerSpec[];
+  renewal_policy: RenewalPolicy;
+  challenge_config: ChallengeConfig;
+  retry_at: number | null;
+  version_id: string;
+  ca_url: string;
+  ari_cert_id: string | null;
+  not_before: number;
+  not_after: number;
+  ari_window_start: number | null;
+  ari_window_end: number | null;
+}
+
 /** Certificates whose CA's renewalInfo should be fetched again. */
-export function ariChecksDue(db: Db, now: number, limit: number) {
-  return db
+export async function ariChecksDue(db: Db, now: number, limit: number): Promise<AriCheck[]> {
+  const rows = await db
     .selectFrom('certificates as c')
     .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
     .select(['c.id', 'c.subscription_id', 'c.name', 'c.issuers', 'c.renewal_policy', 'c.challenge_config', 'c.retry_at', 'v.id as version_id', 'v.ca_url', 'v.ari_cert_id', 'v.not_before', 'v.not_after', 'v.ari_window_start', 'v.ari_window_end'])
@@ -230,6 +277,7 @@ export function ariChecksDue(db: Db, now: number, limit: number) {
     .where('c.state', '!=', 'revoked')
     .limit(limit)
     .execute();
+  return rows.map((row) => decodedCertificate(row));
 }
 
 export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {

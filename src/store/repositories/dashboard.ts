@@ -3,8 +3,9 @@
 // reading every certificate into the process.
 import { sql } from 'kysely';
 import type { Db } from './db.ts';
-import type { CertificateWithDates } from './certificates.ts';
-import { eventsWithNames } from './events.ts';
+import { type CertificateWithDates, decodedCertificate } from './certificates.ts';
+import { decodedEvent, type EventWithName, eventsWithNames } from './events.ts';
+import { decodedOrder, type OrderRow } from './orders.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -56,18 +57,19 @@ export async function countExpiring(
   return Number(row.count);
 }
 
-export function soonestExpiring(
+export async function soonestExpiring(
   db: Db,
   subscriptionId: string,
   from: number,
   to: number,
   limit: number,
 ): Promise<CertificateWithDates[]> {
-  return expiringBetween(db, subscriptionId, from, to)
+  const rows = await expiringBetween(db, subscriptionId, from, to)
     .select(SUMMARY_COLUMNS)
     .orderBy('v.not_after')
     .limit(limit)
     .execute();
+  return rows.map((row) => decodedCertificate<CertificateWithDates>(row));
 }
 
 /** Certificates whose last renewal or issuance failed (and are not given up on: revoked or deleted). */
@@ -160,25 +162,26 @@ export async function searchCertificates(
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
       .executeTakeFirstOrThrow(),
   ]);
-  return { rows, total: Number(count.count) };
+  return { rows: rows.map((row) => decodedCertificate<CertificateWithDates>(row)), total: Number(count.count) };
 }
 
 /** A subscription's newest events, acknowledged or not (or one certificate's), newest first. */
-export function recentEvents(db: Db, subscriptionId: string, limit: number, certificateId?: string) {
+export async function recentEvents(db: Db, subscriptionId: string, limit: number, certificateId?: string): Promise<EventWithName[]> {
   let query = eventsWithNames(db).where('events.subscription_id', '=', subscriptionId);
   if (certificateId !== undefined) query = query.where('events.certificate_id', '=', certificateId);
-  return query.orderBy('events.id', 'desc').limit(limit).execute();
+  return (await query.orderBy('events.id', 'desc').limit(limit).execute()).map(decodedEvent);
 }
 
 /** A certificate's newest orders. */
-export function recentOrders(db: Db, certificateId: string, limit: number) {
-  return db
+export async function recentOrders(db: Db, certificateId: string, limit: number): Promise<OrderRow[]> {
+  const rows = await db
     .selectFrom('orders')
     .selectAll()
     .where('certificate_id', '=', certificateId)
     .orderBy('created_at', 'desc')
     .limit(limit)
     .execute();
+  return rows.map(decodedOrder);
 }
 
 /** A certificate's versions, newest first, without their keys and chains. */

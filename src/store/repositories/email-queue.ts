@@ -10,9 +10,10 @@
 // Every change is a compare-and-set on the value the dispatcher read, so of two
 // dispatchers that read the same row only one claims it, and a dispatcher whose
 // lease has run out (and been taken over) cannot mark the row any more.
-import type { Db, Row } from './db.ts';
+import type { Db } from './db.ts';
+import { decodedEvent, type EventRow, type EventType } from './events.ts';
 
-export type EventRow = Row<'events'>;
+export type { EventRow } from './events.ts';
 
 /** Events due for the mailer at `now`, oldest first. */
 export async function dueEmailEvents(db: Db, now: number, limit: number): Promise<EventRow[]> {
@@ -32,7 +33,10 @@ export async function dueEmailEvents(db: Db, now: number, limit: number): Promis
     .orderBy('id')
     .limit(limit)
     .execute();
-  return [...fresh, ...retries].sort((a, b) => a.id - b.id).slice(0, limit);
+  return [...fresh, ...retries]
+    .sort((a, b) => a.id - b.id)
+    .slice(0, limit)
+    .map(decodedEvent);
 }
 
 /**
@@ -55,13 +59,13 @@ export async function swapEmailState(
 }
 
 /** The newest event of the certificate before `beforeId` whose type is one of `types`. */
-export function previousEventOfType(
+export async function previousEventOfType(
   db: Db,
   certificateId: string,
   beforeId: number,
-  types: readonly string[],
+  types: readonly EventType[],
 ): Promise<EventRow | undefined> {
-  return db
+  const row = await db
     .selectFrom('events')
     .selectAll()
     .where('certificate_id', '=', certificateId)
@@ -70,4 +74,5 @@ export function previousEventOfType(
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
+  return row && decodedEvent(row);
 }

@@ -1,3 +1,4 @@
+import { type Decoded, decodeJson } from './codec.ts';
 import type { Db, Row } from './db.ts';
 
 /**
@@ -18,6 +19,10 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
 export interface NewEvent {
   subscriptionId: string;
   certificateId: string | null;
@@ -25,8 +30,18 @@ export interface NewEvent {
   payload: Record<string, unknown>;
 }
 
+/** An event as the store keeps it: its type narrowed, its payload decoded. */
+export type EventRow = Decoded<Row<'events'>, { type: EventType; payload: Record<string, unknown> }>;
+
 /** An event with the name of its certificate (null when it has none or it was removed). */
-export type EventWithName = Row<'events'> & { certificate_name: string | null };
+export type EventWithName = EventRow & { certificate_name: string | null };
+
+const JSON_COLUMNS = ['payload'];
+
+/** The event with its payload decoded. */
+export function decodedEvent<T extends Row<'events'>>(row: T): Decoded<T, EventRow> {
+  return decodeJson<Decoded<T, EventRow>>(row, JSON_COLUMNS);
+}
 
 export async function appendEvent(db: Db, event: NewEvent, now: number): Promise<void> {
   await db
@@ -53,19 +68,20 @@ export function eventsWithNames(db: Db) {
 }
 
 /** The poll queue: a subscription's unacknowledged events with id > afterId, oldest first. */
-export function listUnackedEvents(
+export async function listUnackedEvents(
   db: Db,
   subscriptionId: string,
   afterId: number,
   limit: number,
 ): Promise<EventWithName[]> {
-  return eventsWithNames(db)
+  const rows = await eventsWithNames(db)
     .where('events.subscription_id', '=', subscriptionId)
     .where('events.acked_at', 'is', null)
     .where('events.id', '>', afterId)
     .orderBy('events.id')
     .limit(limit)
     .execute();
+  return rows.map(decodedEvent);
 }
 
 export async function countUnackedEvents(db: Db, subscriptionId: string, afterId: number): Promise<number> {
@@ -79,13 +95,14 @@ export async function countUnackedEvents(db: Db, subscriptionId: string, afterId
   return Number(row.count);
 }
 
-export function getEvent(db: Db, subscriptionId: string, id: number): Promise<Row<'events'> | undefined> {
-  return db
+export async function getEvent(db: Db, subscriptionId: string, id: number): Promise<EventRow | undefined> {
+  const row = await db
     .selectFrom('events')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('id', '=', id)
     .executeTakeFirst();
+  return row && decodedEvent(row);
 }
 
 /** Marks the event acknowledged unless it already is; false when the subscription has no such event. */
@@ -100,8 +117,9 @@ export async function ackEvent(db: Db, subscriptionId: string, id: number, now: 
   return result.numUpdatedRows > 0n || (await getEvent(db, subscriptionId, id)) !== undefined;
 }
 
-export function getEventWithName(db: Db, id: number): Promise<EventWithName | undefined> {
-  return eventsWithNames(db).where('events.id', '=', id).executeTakeFirst();
+export async function getEventWithName(db: Db, id: number): Promise<EventWithName | undefined> {
+  const row = await eventsWithNames(db).where('events.id', '=', id).executeTakeFirst();
+  return row && decodedEvent(row);
 }
 
 /**
@@ -125,7 +143,7 @@ export interface WebhookEventFilter {
   /** Events created before the webhook are not sent to it. */
   createdSince: number;
   /** [] for every type. */
-  types: string[];
+  types: EventType[];
   afterId: number;
   upToId: number;
   limit: number;

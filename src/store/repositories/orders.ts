@@ -1,23 +1,45 @@
+import type { OrderFields, OrderStep } from '../records.ts';
+import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
-export type OrderRow = Row<'orders'>;
+/** An order as the store keeps it: its authorizations decoded, its step and goal narrowed (records.ts). */
+export type OrderRow = Decoded<Row<'orders'>, OrderFields>;
+export type NewOrder = Decoded<NewRow<'orders'>, OrderFields>;
+export type OrderPatch = DecodedPatch<RowPatch<'orders'>, OrderFields>;
+
+const JSON_COLUMNS = ['authorizations'];
+
+/** An order row with its authorizations decoded. */
+export function decodedOrder(row: Row<'orders'>): OrderRow {
+  return decodeJson<OrderRow>(row, JSON_COLUMNS);
+}
+
+function encoded<T>(record: object): T {
+  return encodeJson<T>(record, JSON_COLUMNS);
+}
 
 /** Steps after which an order needs no more work (DESIGN.md, issuance). */
-export const FINISHED_STEPS = ['valid', 'deployed', 'invalid', 'failed'] as const;
+export const FINISHED_STEPS = ['valid', 'deployed', 'invalid', 'failed'] as const satisfies readonly OrderStep[];
 
-export function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
-  return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+export function isFinished(step: OrderStep): boolean {
+  return (FINISHED_STEPS as readonly OrderStep[]).includes(step);
+}
+
+export async function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
+  const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decodedOrder(row);
 }
 
 /** The order still in progress for a certificate, if a process stopped before finishing it. */
-export function findOpenOrder(db: Db, certificateId: string): Promise<OrderRow | undefined> {
-  return db
+export async function findOpenOrder(db: Db, certificateId: string): Promise<OrderRow | undefined> {
+  const row = await db
     .selectFrom('orders')
     .selectAll()
     .where('certificate_id', '=', certificateId)
     .where('step', 'not in', FINISHED_STEPS)
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
+  return row && decodedOrder(row);
 }
 
 
@@ -35,12 +57,13 @@ export async function certificatesWithOpenOrders(db: Db, subscriptionId: string)
   return rows.map((row) => row.name);
 }
 
-export function listOrders(db: Db, certificateId: string): Promise<OrderRow[]> {
-  return db.selectFrom('orders').selectAll().where('certificate_id', '=', certificateId).orderBy('created_at').execute();
+export async function listOrders(db: Db, certificateId: string): Promise<OrderRow[]> {
+  const rows = await db.selectFrom('orders').selectAll().where('certificate_id', '=', certificateId).orderBy('created_at').execute();
+  return rows.map(decodedOrder);
 }
 
-export async function insertOrder(db: Db, row: NewRow<'orders'>): Promise<void> {
-  await db.insertInto('orders').values(row).execute();
+export async function insertOrder(db: Db, order: NewOrder): Promise<void> {
+  await db.insertInto('orders').values(encoded<NewRow<'orders'>>(order)).execute();
 }
 
 /**
@@ -48,18 +71,23 @@ export async function insertOrder(db: Db, row: NewRow<'orders'>): Promise<void> 
  * index orders_one_open_idx); false then. The open order is the lock between
  * processes on one store.
  */
-export async function insertOrderUnlessOpen(db: Db, row: NewRow<'orders'>): Promise<boolean> {
-  const result = await db.insertInto('orders').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+export async function insertOrderUnlessOpen(db: Db, order: NewOrder): Promise<boolean> {
+  const result = await db.insertInto('orders').values(encoded<NewRow<'orders'>>(order)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
-export async function updateOrder(db: Db, id: string, patch: RowPatch<'orders'>): Promise<void> {
-  await db.updateTable('orders').set(patch).where('id', '=', id).execute();
+export async function updateOrder(db: Db, id: string, patch: OrderPatch): Promise<void> {
+  await db.updateTable('orders').set(encoded<RowPatch<'orders'>>(patch)).where('id', '=', id).execute();
 }
 
 /** An update that only holds while the writer still has the lease it claimed; false when it was taken over. */
-export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, patch: RowPatch<'orders'>): Promise<boolean> {
-  const result = await db.updateTable('orders').set(patch).where('id', '=', id).where('lease_token', '=', leaseToken).executeTakeFirst();
+export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, patch: OrderPatch): Promise<boolean> {
+  const result = await db
+    .updateTable('orders')
+    .set(encoded<RowPatch<'orders'>>(patch))
+    .where('id', '=', id)
+    .where('lease_token', '=', leaseToken)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
@@ -115,6 +143,7 @@ export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<Orde
 }
 
 /** The compatibility APIs name orders by the CA's URL (their orderUri). */
-export function findOrderByUrl(db: Db, orderUrl: string): Promise<OrderRow | undefined> {
-  return db.selectFrom('orders').selectAll().where('order_url', '=', orderUrl).executeTakeFirst();
+export async function findOrderByUrl(db: Db, orderUrl: string): Promise<OrderRow | undefined> {
+  const row = await db.selectFrom('orders').selectAll().where('order_url', '=', orderUrl).executeTakeFirst();
+  return row && decodedOrder(row);
 }

@@ -1,32 +1,44 @@
+import { type Decoded, decodeJson } from './codec.ts';
 import type { Db, NewRow, Row } from './db.ts';
 
 /** The subscription the CLI works in when no tenant is named. */
 export const DEFAULT_SUBSCRIPTION_ID = 'default';
 
-export async function ensureSubscription(db: Db, id: string, name: string, now: number): Promise<Row<'subscriptions'>> {
-  const existing = await db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+/** A subscription with its notification recipients decoded. */
+export type SubscriptionRow = Decoded<Row<'subscriptions'>, { notify_emails: string[] }>;
+
+const JSON_COLUMNS = ['notify_emails'];
+
+function decoded(row: Row<'subscriptions'>): SubscriptionRow {
+  return decodeJson<SubscriptionRow>(row, JSON_COLUMNS);
+}
+
+export async function ensureSubscription(db: Db, id: string, name: string, now: number): Promise<SubscriptionRow> {
+  const existing = await getSubscription(db, id);
   if (existing) return existing;
   const row = { id, name, created_at: now, notify_emails: '[]' };
   await db.insertInto('subscriptions').values(row).onConflict((c) => c.column('id').doNothing()).execute();
-  return row;
+  return decoded(row);
 }
 
-export function getSubscription(db: Db, id: string): Promise<Row<'subscriptions'> | undefined> {
-  return db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getSubscription(db: Db, id: string): Promise<SubscriptionRow | undefined> {
+  const row = await db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decoded(row);
 }
 
-export function listSubscriptions(db: Db): Promise<Row<'subscriptions'>[]> {
-  return db.selectFrom('subscriptions').selectAll().orderBy('created_at').execute();
+export async function listSubscriptions(db: Db): Promise<SubscriptionRow[]> {
+  return (await db.selectFrom('subscriptions').selectAll().orderBy('created_at').execute()).map(decoded);
 }
 
-export async function insertSubscription(db: Db, row: NewRow<'subscriptions'>): Promise<void> {
+/** A new subscription, with no notification recipients. */
+export async function insertSubscription(db: Db, row: Omit<NewRow<'subscriptions'>, 'notify_emails'>): Promise<void> {
   await db.insertInto('subscriptions').values(row).execute();
 }
 
 /** Where the subscription's notifications are mailed ([] for nowhere); undefined when there is no such subscription. */
 export async function getNotifyEmails(db: Db, id: string): Promise<string[] | undefined> {
   const row = await db.selectFrom('subscriptions').select('notify_emails').where('id', '=', id).executeTakeFirst();
-  return row ? (JSON.parse(row.notify_emails) as string[]) : undefined;
+  return row ? decodeJson<{ notify_emails: string[] }>(row, JSON_COLUMNS).notify_emails : undefined;
 }
 
 /** Replaces the recipients; false when there is no such subscription. */

@@ -1,29 +1,35 @@
 // People who sign in to the portal, and their sessions.
+import type { Role } from '../records.ts';
+import type { Decoded, DecodedPatch } from './codec.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
-export type UserRow = Row<'users'>;
+// The role column is narrowed here, at the store's edge: only the repositories write it.
+/** A user as the store keeps it, its role narrowed (records.ts). */
+export type UserRow = Decoded<Row<'users'>, { role: Role }>;
+export type NewUserRow = Decoded<NewRow<'users'>, { role: Role }>;
+export type UserPatch = DecodedPatch<RowPatch<'users'>, { role: Role }>;
 export type SessionRow = Row<'sessions'>;
 
-export async function insertUser(db: Db, row: NewRow<'users'>): Promise<void> {
+export async function insertUser(db: Db, row: NewUserRow): Promise<void> {
   await db.insertInto('users').values(row).execute();
 }
 
-export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return (await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst()) as UserRow | undefined;
 }
 
-export function getUser(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getUser(db: Db, id: string): Promise<UserRow | undefined> {
+  return (await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()) as UserRow | undefined;
 }
 
 /** Every user, or a subscription's, by email. */
-export function listUsers(db: Db, subscriptionId?: string): Promise<UserRow[]> {
+export async function listUsers(db: Db, subscriptionId?: string): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
   if (subscriptionId !== undefined) query = query.where('subscription_id', '=', subscriptionId);
-  return query.orderBy('subscription_id').orderBy('email').execute();
+  return (await query.orderBy('subscription_id').orderBy('email').execute()) as UserRow[];
 }
 
-export async function updateUser(db: Db, id: string, patch: RowPatch<'users'>): Promise<void> {
+export async function updateUser(db: Db, id: string, patch: UserPatch): Promise<void> {
   await db.updateTable('users').set(patch).where('id', '=', id).execute();
 }
 
@@ -47,19 +53,19 @@ export async function insertSession(db: Db, row: NewRow<'sessions'>): Promise<vo
 }
 
 /** A live session with its user, in one query. */
-export function findLiveSession(
+export async function findLiveSession(
   db: Db,
   id: string,
   now: number,
 ): Promise<(UserRow & { session_id: string; expires_at: number }) | undefined> {
-  return db
+  return (await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
     .select(['s.id as session_id', 's.expires_at'])
     .where('s.id', '=', id)
     .where('s.expires_at', '>', now)
-    .executeTakeFirst();
+    .executeTakeFirst()) as (UserRow & { session_id: string; expires_at: number }) | undefined;
 }
 
 export async function deleteSession(db: Db, id: string): Promise<void> {

@@ -1,34 +1,48 @@
+import type { DeliveryStatus } from '../records.ts';
+import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
+import type { EventType } from './events.ts';
 
-export type WebhookRow = Row<'webhooks'>;
-export type DeliveryRow = Row<'webhook_deliveries'>;
+/** A webhook with the event types it takes decoded ([] for every type). */
+export type WebhookRow = Decoded<Row<'webhooks'>, { event_types: EventType[] }>;
+export type DeliveryRow = Decoded<Row<'webhook_deliveries'>, { status: DeliveryStatus }>;
+export type NewDelivery = Decoded<NewRow<'webhook_deliveries'>, { status: DeliveryStatus }>;
+export type DeliveryPatch = DecodedPatch<RowPatch<'webhook_deliveries'>, { status: DeliveryStatus }>;
 
-export async function insertWebhook(db: Db, row: NewRow<'webhooks'>): Promise<void> {
-  await db.insertInto('webhooks').values(row).execute();
+const JSON_COLUMNS = ['event_types'];
+
+function decoded(row: Row<'webhooks'>): WebhookRow {
+  return decodeJson<WebhookRow>(row, JSON_COLUMNS);
 }
 
-export function listWebhooks(db: Db, subscriptionId: string): Promise<WebhookRow[]> {
-  return db
+export async function insertWebhook(db: Db, webhook: WebhookRow): Promise<void> {
+  await db.insertInto('webhooks').values(encodeJson<NewRow<'webhooks'>>(webhook, JSON_COLUMNS)).execute();
+}
+
+export async function listWebhooks(db: Db, subscriptionId: string): Promise<WebhookRow[]> {
+  const rows = await db
     .selectFrom('webhooks')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .orderBy('created_at')
     .orderBy('id')
     .execute();
+  return rows.map(decoded);
 }
 
 /** Every subscription's webhooks: the dispatcher's work list. */
-export function listAllWebhooks(db: Db): Promise<WebhookRow[]> {
-  return db.selectFrom('webhooks').selectAll().orderBy('id').execute();
+export async function listAllWebhooks(db: Db): Promise<WebhookRow[]> {
+  return (await db.selectFrom('webhooks').selectAll().orderBy('id').execute()).map(decoded);
 }
 
-export function getWebhook(db: Db, subscriptionId: string, id: string): Promise<WebhookRow | undefined> {
-  return db
+export async function getWebhook(db: Db, subscriptionId: string, id: string): Promise<WebhookRow | undefined> {
+  const row = await db
     .selectFrom('webhooks')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
     .where('id', '=', id)
     .executeTakeFirst();
+  return row && decoded(row);
 }
 
 export async function countWebhooks(db: Db, subscriptionId: string): Promise<number> {
@@ -81,7 +95,7 @@ export async function lastDeliveredEventId(db: Db, webhookId: string): Promise<n
   return row?.event_id ?? 0;
 }
 
-export async function insertDeliveries(db: Db, rows: NewRow<'webhook_deliveries'>[]): Promise<void> {
+export async function insertDeliveries(db: Db, rows: NewDelivery[]): Promise<void> {
   if (rows.length > 0) await db.insertInto('webhook_deliveries').values(rows).execute();
 }
 
@@ -118,12 +132,13 @@ export async function claimDelivery(db: Db, id: number, now: number, leaseUntil:
   return result.numUpdatedRows > 0n;
 }
 
-export function getDelivery(db: Db, id: number): Promise<DeliveryRow | undefined> {
-  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getDelivery(db: Db, id: number): Promise<DeliveryRow | undefined> {
+  return (await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst()) as DeliveryRow | undefined;
 }
 
-export function getWebhookById(db: Db, id: string): Promise<WebhookRow | undefined> {
-  return db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getWebhookById(db: Db, id: string): Promise<WebhookRow | undefined> {
+  const row = await db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decoded(row);
 }
 
 /** Records an attempt, provided this instance still holds the lease it took. */
@@ -131,7 +146,7 @@ export async function finishAttempt(
   db: Db,
   id: number,
   leaseUntil: number,
-  patch: RowPatch<'webhook_deliveries'>,
+  patch: DeliveryPatch,
 ): Promise<boolean> {
   const result = await db
     .updateTable('webhook_deliveries')
@@ -142,16 +157,16 @@ export async function finishAttempt(
   return result.numUpdatedRows > 0n;
 }
 
-export type DeliveryWithType = DeliveryRow & { event_type: string };
+export type DeliveryWithType = DeliveryRow & { event_type: EventType };
 
 /** A webhook's delivery log, newest first, with ids below `beforeId`. */
-export function listDeliveries(
+export async function listDeliveries(
   db: Db,
   webhookId: string,
   beforeId: number,
   limit: number,
 ): Promise<DeliveryWithType[]> {
-  return db
+  return (await db
     .selectFrom('webhook_deliveries')
     .innerJoin('events', 'events.id', 'webhook_deliveries.event_id')
     .selectAll('webhook_deliveries')
@@ -160,5 +175,5 @@ export function listDeliveries(
     .where('webhook_deliveries.id', '<', beforeId)
     .orderBy('webhook_deliveries.id', 'desc')
     .limit(limit)
-    .execute();
+    .execute()) as DeliveryWithType[];
 }

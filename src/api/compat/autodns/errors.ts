@@ -2,24 +2,35 @@
 // ERROR, a message saying what to fix), never as a stack trace. The native
 // routes keep their RFC 9457 problem documents: this handler is the plugin's own.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AcmeError, AcmeRateLimitError } from '../../../acme/index.ts';
-import { NotFoundError, OperationError, UsageError } from '../../../errors.ts';
-import { PkiInputError } from '../../../pki/index.ts';
+import { asCertkeepError } from '../../../engine/index.ts';
+import { type ErrorCategory, RateLimitedError } from '../../../errors.ts';
+import { retryAfterSeconds } from '../../problems.ts';
 import { failure, type ResponseObject } from './envelope.ts';
+
+/** The vendor API's HTTP status for each category of error (its README, "HTTP status"). */
+const STATUS: Record<ErrorCategory, number> = {
+  'bad-input': 400,
+  'not-found': 404,
+  conflict: 409,
+  forbidden: 403,
+  // The CA said no or could not be reached: the request was fine, the upstream was not.
+  'upstream-failed': 502,
+  'rate-limited': 429,
+  unavailable: 503,
+};
 
 /** What an error becomes: HTTP status, text, and the field it is about. */
 interface Mapped {
   status: number;
   text: string;
   field?: string;
+  retryAfter?: Date;
 }
 
 export function autodnsErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const mapped = mapError(error);
   if (mapped.status >= 500) request.log.error({ err: error }, 'AutoDNS request failed');
-  if (error instanceof AcmeRateLimitError && error.retryAfter) {
-    reply.header('retry-after', Math.max(1, Math.ceil((error.retryAfter.getTime() - Date.now()) / 1000)));
-  }
+  if (mapped.retryAfter) reply.header('retry-after', retryAfterSeconds(mapped.retryAfter));
   const task = request.routeOptions.config?.autodnsTask ?? '0000';
   const objects = mapped.field ? [{ type: 'field', value: mapped.field }] : undefined;
   return reply.code(mapped.status).send(failure(request, task, mapped.text, objectOf(request), objects));
@@ -40,13 +51,11 @@ function mapError(error: FastifyError): Mapped {
   }
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { status: 400, text: 'the body is not valid JSON; send one JSON object' };
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, text: 'send the body as JSON with "Content-Type: application/json"' };
-  if (error instanceof UsageError) return { status: 400, text: error.message, field: error.field };
-  if (error instanceof PkiInputError) return { status: 400, text: error.message };
-  if (error instanceof NotFoundError) return { status: 404, text: error.message };
-  if (error instanceof OperationError) return { status: 409, text: error.message };
-  if (error instanceof AcmeRateLimitError) return { status: 429, text: `the CA's rate limit: ${error.message}` };
-  // The CA said no or could not be reached: the request was fine, the upstream was not.
-  if (error instanceof AcmeError) return { status: 502, text: `the CA: ${error.message}` };
+  const known = asCertkeepError(error);
+  if (known) {
+    const retryAfter = known instanceof RateLimitedError ? known.retryAfter : undefined;
+    return { status: STATUS[known.category], text: known.message, field: known.field, retryAfter };
+  }
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status < 500) return { status, text: error.message };
   return { status: 500, text: 'the server could not complete the request; the error is in its log' };

@@ -1,25 +1,29 @@
 // The RCL API's errors: a text/plain body that says what to fix. 401 for the
 // API key, 403 for a read-only key on a route that changes something, 404 for a
 // certificate that does not exist, 400 for everything else the client got wrong
-// (an order in the wrong state, an unknown orderUri, a bad field). Failures of
-// the CA or of certkeep itself are 502/503/500 and never carry a stack trace.
+// (an order in the wrong state, an unknown orderUri, a bad field, a name or CSR
+// the CA refused). Failures of the CA are 502, an order the CA is still
+// working on 503, certkeep's own 500; none carries a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AcmeError, AcmeProblemError, AcmeRateLimitError } from '../../../acme/index.ts';
-import { NotFoundError, OperationError, UsageError } from '../../../errors.ts';
-import { PkiInputError } from '../../../pki/index.ts';
+import { asCertkeepError } from '../../../engine/index.ts';
+import { type CertkeepError, type ErrorCategory, RateLimitedError, UpstreamError } from '../../../errors.ts';
+import { retryAfterSeconds } from '../../problems.ts';
 
-/** An answer with a status of its own (503 while the CA is still working). */
-export class RclError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = 'RclError';
-    this.status = status;
-  }
+/** The RCL API's answer to each category of error (its README, "Errors"). */
+const STATUS: Record<ErrorCategory, number> = {
+  'bad-input': 400,
+  'not-found': 404,
+  conflict: 400,
+  forbidden: 403,
+  'upstream-failed': 502,
+  'rate-limited': 429,
+  unavailable: 503,
+};
+
+function statusOf(failure: CertkeepError): number {
+  // The CA refusing the client's own names or CSR is something the client got wrong.
+  return failure instanceof UpstreamError && failure.refusedInput ? 400 : STATUS[failure.category];
 }
-
-/** The CA's verdicts on what the client asked for, rather than on the CA's own state. */
-const CLIENT_PROBLEMS = new Set(['rejectedIdentifier', 'unsupportedIdentifier', 'invalidContact', 'unsupportedContact', 'caa', 'malformed', 'badCSR']);
 
 export function sendText(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type('text/plain; charset=utf-8').send(message);
@@ -27,15 +31,11 @@ export function sendText(reply: FastifyReply, status: number, message: string): 
 
 export function rclErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) return sendText(reply, 400, describeValidation(error));
-  if (error instanceof RclError) return sendText(reply, error.status, error.message);
-  if (error instanceof UsageError || error instanceof OperationError || error instanceof PkiInputError) return sendText(reply, 400, error.message);
-  if (error instanceof NotFoundError) return sendText(reply, 404, error.message);
-  if (error instanceof AcmeRateLimitError) {
-    reply.header('retry-after', Math.max(1, Math.ceil((error.retryAfter.getTime() - Date.now()) / 1000)));
-    return sendText(reply, 429, `the CA's rate limit: ${error.message}`);
+  const failure = asCertkeepError(error);
+  if (failure) {
+    if (failure instanceof RateLimitedError) reply.header('retry-after', retryAfterSeconds(failure.retryAfter));
+    return sendText(reply, statusOf(failure), failure.message);
   }
-  if (error instanceof AcmeProblemError && CLIENT_PROBLEMS.has(error.acmeType)) return sendText(reply, 400, `the CA refused: ${error.message}`);
-  if (error instanceof AcmeError) return sendText(reply, 502, `the CA: ${error.message}`);
   // Fastify's own 4xx: a body that is not JSON, too large, of another content type.
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendText(reply, 400, error.message);
   request.log.error({ err: error }, 'request failed');

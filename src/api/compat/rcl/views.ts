@@ -2,14 +2,7 @@
 // object, the Order, the validation tokens.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { ChallengeConfig } from '../../../challenges/pool.ts';
-import type { EngineContext } from '../../../engine/context.ts';
-import { certificateFiles, storedPfxPassword } from '../../../engine/files.ts';
-import { parseIssuers } from '../../../engine/issuers.ts';
-import { type OrderView, orderView } from '../../../engine/orders.ts';
-import { isoTime } from '../../../engine/views.ts';
-import { type CertificateRow, getVersionDates } from '../../../store/repositories/certificates.ts';
-import { listOrders, type OrderRow } from '../../../store/repositories/orders.ts';
+import { certificateFiles, certificateHistory, type CertificateRow, currentVersionIn, type Engine, isFinished, isoTime, type OrderRow, type OrderView, orderView, storedPfxPassword } from '../../../engine/index.ts';
 import { downloadLinks, publicBase } from '../../download-links.ts';
 import { type Certificate, DOWNLOAD_FIELDS, type Order, type ValidationToken } from './schemas.ts';
 
@@ -32,17 +25,16 @@ export function viewOptions(request: FastifyRequest, spelling: Spelling): ViewOp
 const SECRET_FIELDS = new Set(['pfxUrl', 'keyUrl', 'keyTxtUrl']);
 
 export function rootDomainOf(certificate: CertificateRow): string {
-  const config = JSON.parse(certificate.challenge_config) as ChallengeConfig;
-  if (config.rootDomain) return config.rootDomain;
+  const { rootDomain } = certificate.challenge_config;
+  if (rootDomain) return rootDomain;
   // Certificates made over the native API: their first name, as the apex.
-  const [first] = JSON.parse(certificate.identifiers) as { value: string }[];
-  return first.value.replace(/^\*\./, '');
+  return certificate.identifiers[0].value.replace(/^\*\./, '');
 }
 
 /** SAN in the portal's sense: the root domain with *.root (DNS) or www.root (HTTP). */
 export function isSan(certificate: CertificateRow): boolean {
   const root = rootDomainOf(certificate);
-  const names = (JSON.parse(certificate.identifiers) as { value: string }[]).map((i) => i.value).sort().join(' ');
+  const names = certificate.identifiers.map((i) => i.value).sort().join(' ');
   return [`*.${root}`, `www.${root}`].some((second) => [root, second].sort().join(' ') === names);
 }
 
@@ -71,17 +63,17 @@ export function rclOrder(order: OrderRow, certificate: CertificateRow): Static<t
   };
 }
 
-export async function certificateObject(ctx: EngineContext, certificate: CertificateRow, options: ViewOptions): Promise<Static<typeof Certificate>> {
-  const orders = await listOrders(ctx.store.db, certificate.id);
+export async function certificateObject(ctx: Engine, certificate: CertificateRow, options: ViewOptions): Promise<Static<typeof Certificate>> {
+  const { orders, versions } = await certificateHistory(ctx, certificate);
   const latest = orders.at(-1);
-  const open = latest && !['valid', 'deployed', 'invalid', 'failed'].includes(latest.step) ? latest : undefined;
-  const version = certificate.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
+  const open = latest && !isFinished(latest.step) ? latest : undefined;
+  const version = currentVersionIn(certificate, versions);
   const rootDomain = rootDomainOf(certificate);
   return {
     certificateName: certificate.name,
     rootDomain,
     challengeType: challengeName(certificate.challenge_type, options.spelling),
-    email: parseIssuers(certificate.issuers)[0]?.email ?? null,
+    email: certificate.issuers[0]?.email ?? null,
     password: options.mayReadKey ? (storedPfxPassword(ctx, certificate) ?? null) : null,
     target: 'Stand Alone',
     isSAN: isSan(certificate),
@@ -96,7 +88,7 @@ export async function certificateObject(ctx: EngineContext, certificate: Certifi
   };
 }
 
-function links(ctx: EngineContext, certificate: CertificateRow, versionId: string, options: ViewOptions): Static<typeof Certificate>['certificateDownloadUrl'] {
+function links(ctx: Engine, certificate: CertificateRow, versionId: string, options: ViewOptions): Static<typeof Certificate>['certificateDownloadUrl'] {
   const fields = Object.entries(DOWNLOAD_FIELDS).filter(([field]) => options.mayReadKey || !SECRET_FIELDS.has(field));
   const signed = downloadLinks(
     ctx.store.secrets,
@@ -110,7 +102,7 @@ function links(ctx: EngineContext, certificate: CertificateRow, versionId: strin
   >['certificateDownloadUrl'];
 }
 
-async function pfxString(ctx: EngineContext, certificate: CertificateRow): Promise<string | null> {
+async function pfxString(ctx: Engine, certificate: CertificateRow): Promise<string | null> {
   if (!certificate.pfx_password_enc) return null;
   const files = await certificateFiles(ctx, certificate.subscription_id, certificate.name);
   return files.pfx ? Buffer.from(files.pfx).toString('base64') : null;

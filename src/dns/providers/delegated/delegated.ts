@@ -3,9 +3,9 @@
 // (delegated-server.ts). The user creates, once per name, the CNAME
 // `_acme-challenge.<name>` → `<label>.<delegation zone>` that delegationTarget() tells.
 import { createHash } from 'node:crypto';
-import type { ChallengeRecordSource } from './delegated-server.ts';
-import type { DnsProvider, ProviderDefinition, TxtRecord } from './provider.ts';
-import { base32 } from '../base32.ts';
+import { base32 } from '../../../base32.ts';
+import { type DnsProvider, type ProviderDefinition, requireSettings, type TxtRecord } from '../../provider.ts';
+import type { ChallengeRecordSource } from './server.ts';
 
 /** Challenge values by owner name under the delegation zone (lower case, no trailing dot). */
 export type ChallengeValues = Map<string, Set<string>>;
@@ -54,17 +54,20 @@ export function createDelegatedProvider(values: ChallengeValues, delegationZone:
 
 /** A registry entry over `values`; tests pass their own map, the registry uses {@link delegatedProvider}. */
 export function delegatedProviderFor(values: ChallengeValues): ProviderDefinition {
-  return {
+  const definition: ProviderDefinition = {
     name: 'delegated',
     description:
       "certkeep's own challenge DNS server answers; you CNAME _acme-challenge.<name> to it once (acme-dns style)",
     required: {
       delegationZone: 'the zone delegated (NS) to certkeep’s challenge DNS server, e.g. acme.example.net',
     },
-    optional: {},
+    optional: {
+      listen: "where certkeep's challenge DNS server listens while certkeep issues (the CLI), host:port",
+    },
     secrets: [],
-    create: (config) => createDelegatedProvider(values, requireSetting(config.settings, 'delegationZone')),
+    create: (config) => createDelegatedProvider(values, requireSettings(definition, config).delegationZone),
   };
+  return definition;
 }
 
 export const delegatedProvider: ProviderDefinition = delegatedProviderFor(challengeValues);
@@ -79,13 +82,6 @@ function ownerFor(record: TxtRecord, zone: string): string {
     );
   }
   return delegationTarget(fqdn.slice(CHALLENGE_LABEL.length), zone).target;
-}
-
-function requireSetting(settings: Record<string, string>, key: string): string {
-  const value = settings[key]?.trim();
-  if (!value)
-    throw new Error(`delegated DNS provider needs the setting ${key} (the zone delegated to certkeep)`);
-  return value;
 }
 
 function normalizeName(name: string): string {

@@ -1,7 +1,7 @@
 // Turns a DNS server's refusal of an UPDATE into a message that says what
 // failed and what to check. TSIG errors are in the TSIG record (RFC 8945 §5.3).
-import type { TsigRecord } from './tsig.ts';
-import { rcodeName } from './wire.ts';
+import type { TsigRecord } from '../../tsig.ts';
+import { rcodeName } from '../../wire.ts';
 
 export class DnsUpdateError extends Error {
   readonly server: string;

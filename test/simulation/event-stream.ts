@@ -2,8 +2,8 @@
 // its events table, in simulated time. A simulated year of 10,000 certificates
 // raises about two million, so they are kept in columns of numbers and each is
 // built, with the engine's payload field for field, only when it is read.
-import { EVENT_TYPES, type EventType } from '../../store/repositories/events.ts';
-import { severity } from '../planner.ts';
+import { EVENT_TYPES, type EventType } from '../../src/store/repositories/events.ts';
+import { severity } from '../../src/engine/planner.ts';
 
 const DAY = 86_400_000;
 

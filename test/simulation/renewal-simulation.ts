@@ -12,10 +12,10 @@
 // (the real ones run 16 orders at once per process), no ARI windows, accounts
 // and directories already known (so opening an order never fails), and an order
 // attempt is one request that succeeds or fails as a whole.
-import type { EventType } from '../../store/repositories/events.ts';
-import { orderEnds, retryDelay } from '../issuance.ts';
-import { EXPIRY_WARNINGS, expiryWarning, issuerIndex, onTrack, plannedRenewal, RENEWAL_GRACE_MS, retryTime } from '../planner.ts';
-import { DEFAULT_RENEWAL_POLICY, isDue, type RenewalPolicy } from '../renewal-policy.ts';
+import type { EventType } from '../../src/store/repositories/events.ts';
+import { orderEnds, retryDelay } from '../../src/engine/issuance.ts';
+import { EXPIRY_WARNINGS, expiryWarning, isDue, issuerIndex, onTrack, plannedRenewal, RENEWAL_GRACE_MS, retryTime } from '../../src/engine/planner.ts';
+import { DEFAULT_RENEWAL_POLICY, type RenewalPolicy } from '../../src/engine/renewal-policy.ts';
 import { EventQueue, type Scheduled } from './event-queue.ts';
 import { SimulatedEventStream } from './event-stream.ts';
 import { seededRandom } from './random.ts';
@@ -269,7 +269,7 @@ class RenewalSimulation {
 
   /** scheduler.ts #openOrder: the order goes to the CA the planner picks (as issuers.ts, currentIssuer); workers start it at once. */
   #openOrder(cert: SimCertificate, now: number): void {
-    const due = cert.retryAt !== null ? cert.retryAt <= now : isDue(cert.nextRenewalAt, now);
+    const due = isDue(cert.retryAt, cert.nextRenewalAt, now);
     if (cert.order || !due) return;
     const issuer = issuerIndex(cert.failureCount, this.#issuers.length);
     cert.order = { number: ++this.#orders, issuer, ca: this.#issuers[issuer], attempts: 0 };

@@ -1,6 +1,6 @@
 // RFC 2136 UPDATE messages that add or delete exactly one TXT record.
 import { Buffer } from 'node:buffer';
-import { CLASS, encodeHeader, encodeName, encodeRecord, encodeTxtData, OPCODE_UPDATE, TYPE } from './wire.ts';
+import { CLASS, encodeHeader, encodeName, encodeRecord, encodeTxtData, OPCODE_UPDATE, TYPE } from '../../wire.ts';
 
 export interface TxtChange {
   action: 'add' | 'delete';

@@ -10,9 +10,9 @@ import { normalize } from 'node:path';
 import type { Agent } from 'undici';
 import type { AcmeClientOptions } from '../acme/index.ts';
 import type { DnsProvider, OutboundLimits } from '../dns/provider.ts';
-import { createProvider } from '../dns/providers.ts';
+import { createProvider } from '../dns/providers/index.ts';
 import { formatServer, parseServer } from '../dns/transport.ts';
-import { OperationError, UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../errors.ts';
 import { guardConnector, guardedAgent } from '../outbound/connector.ts';
 import { OutboundPolicy, OutboundRefusedError } from '../outbound/policy.ts';
 
@@ -156,7 +156,7 @@ export async function openTenantZone(
   const settings = { ...stored };
   if (provider === 'exec') {
     if (!limits.mayRun(settings.command?.trim() ?? '')) {
-      throw new OperationError(
+      throw new ConflictError(
         `zone ${zone}: its exec command is not one the server's operator allows (certkeep serve --allow-exec); ask the operator, or manage the zone with another provider`,
       );
     }
@@ -177,7 +177,7 @@ function quietHook(limits: TenantLimits, zone: string, hook: DnsProvider): DnsPr
         await hook[action](record);
       } catch (error) {
         limits.log({ zone, action, error: (error as Error).message }, 'the exec DNS hook failed');
-        throw new OperationError(`the DNS hook of zone ${zone} failed (${action}); the server's operator has the details in its log`);
+        throw new ConflictError(`the DNS hook of zone ${zone} failed (${action}); the server's operator has the details in its log`);
       }
     };
   return { present: quiet('present'), cleanup: quiet('cleanup'), close: hook.close?.bind(hook) };
@@ -211,7 +211,7 @@ async function pinnedServer(limits: TenantLimits, text: string, zone: string): P
   try {
     return formatServer({ host: (await limits.outbound.resolve(server.host)).address, port: server.port });
   } catch (error) {
-    throw new OperationError(`zone ${zone}: DNS server ${text}: ${limits.explain(error, { zone, server: text })}`);
+    throw new ConflictError(`zone ${zone}: DNS server ${text}: ${limits.explain(error, { zone, server: text })}`);
   }
 }
 

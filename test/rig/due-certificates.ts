@@ -2,9 +2,10 @@
 // starting point of the renewal benchmark and the multi-instance tests. Each
 // has a current version whose renewal time has passed; the chain is a
 // placeholder, since renewing reads only the names, the policy and the dates.
-import type { Store } from '../store/database.ts';
-import { newId } from '../store/ids.ts';
-import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../store/repositories/certificates.ts';
+import type { Store } from '../../src/store/database.ts';
+import type { ChallengeConfig } from '../../src/store/records.ts';
+import { newId } from '../../src/store/ids.ts';
+import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../../src/store/repositories/certificates.ts';
 
 export interface DueCertificatesOptions {
   subscriptionId: string;
@@ -17,7 +18,7 @@ export interface DueCertificatesOptions {
   zone?: string;
   now?: number;
   /** The certificates' challenge settings (default: HTTP-01 answered by the server from the store). */
-  challengeConfig?: Record<string, unknown>;
+  challengeConfig?: ChallengeConfig;
 }
 
 const DAY = 86_400_000;
@@ -36,15 +37,15 @@ export async function seedDueCertificates(store: Store, options: DueCertificates
         id: certificateId,
         subscription_id: options.subscriptionId,
         name,
-        identifiers: JSON.stringify([{ type: 'dns', value: name }]),
+        identifiers: [{ type: 'dns', value: name }],
         challenge_type: 'http-01',
-        challenge_config: JSON.stringify(options.challengeConfig ?? {}),
+        challenge_config: options.challengeConfig ?? {},
         key_type: 'ec-p256',
-        issuers: JSON.stringify([{ caUrl: options.caUrl, ...(options.caCertPem ? { caCertPem: options.caCertPem } : {}) }]),
+        issuers: [{ caUrl: options.caUrl, ...(options.caCertPem ? { caCertPem: options.caCertPem } : {}) }],
         profile: null,
-        renewal_policy: JSON.stringify({ autoRenew: true }),
+        renewal_policy: { autoRenew: true },
         pfx_password_enc: null,
-        csr_info: '{}',
+        csr_info: {},
         state: 'valid',
         current_version_id: versionId,
         next_renewal_at: now - 1000,

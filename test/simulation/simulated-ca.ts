@@ -4,7 +4,7 @@
 // seeded randomness, or a refused connection while it is switched off. Its
 // failures are the ACME client's real error classes, so the engine's own
 // classification (issuance.ts, orderEnds) decides what happens next.
-import { AcmeNetworkError, AcmeProblemError } from '../../acme/index.ts';
+import { AcmeNetworkError, AcmeProblemError } from '../../src/acme/index.ts';
 import { seededRandom } from './random.ts';
 
 export interface SimulatedCaOptions {

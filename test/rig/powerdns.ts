@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 
 export interface PowerDnsOptions {
   /** Zones to create, each with A records for the apex and `*.<zone>` → 127.0.0.1. Default `['example.test']`. */

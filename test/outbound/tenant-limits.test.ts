@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
-import { TenantLimits } from '../../src/engine/tenant-limits.ts';
+import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 import { addZone, ZoneDirectory } from '../../src/engine/zones.ts';
-import { challengeValues } from '../../src/dns/delegated.ts';
+import { challengeValues } from '../../src/dns/providers/delegated/delegated.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { ensureSubscription } from '../../src/store/repositories/subscriptions.ts';
-import { freePort } from '../rig/ports.ts';
+import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
 describe('tenant limits when the server uses a stored zone', () => {

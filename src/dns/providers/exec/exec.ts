@@ -6,7 +6,7 @@
 // involved: the arguments reach the script as they are.
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { DnsProvider, ProviderDefinition, TxtRecord } from './provider.ts';
+import { type DnsProvider, type ProviderDefinition, ProviderSettingsError, requireSettings, type TxtRecord } from '../../provider.ts';
 
 export interface ExecProviderOptions {
   /** Path of the program to run (PATH is searched when it has no slash). */
@@ -36,9 +36,8 @@ export const execProvider: ProviderDefinition = {
   },
   secrets: [],
   create(config) {
-    const command = config.settings.command?.trim();
-    if (!command) throw new Error('exec DNS provider needs the setting command (path of the script to run)');
-    return createExecProvider({ command, timeoutMs: parseTimeout(config.settings.timeout) });
+    const settings = requireSettings(execProvider, config);
+    return createExecProvider({ command: settings.command, timeoutMs: parseTimeout(settings.timeout) });
   },
 };
 
@@ -46,7 +45,7 @@ function parseTimeout(seconds: string | undefined): number | undefined {
   if (seconds === undefined || seconds.trim() === '') return undefined;
   const value = Number(seconds);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`exec DNS provider: timeout "${seconds}" is not a positive number of seconds`);
+    throw new ProviderSettingsError(`exec DNS provider: timeout "${seconds}" is not a positive number of seconds`, 'timeout');
   }
   return value * 1000;
 }

@@ -3,26 +3,17 @@
 // It adds and deletes exactly its own TXT value, never the whole RRset.
 import type { Buffer } from 'node:buffer';
 import { randomInt } from 'node:crypto';
-import type { DnsProvider, ProviderDefinition, TxtRecord, ZoneConfig } from './provider.ts';
-import { DnsUpdateError, refusal } from './rfc2136-errors.ts';
-import { parseRfc2136Settings, type Rfc2136Settings } from './rfc2136-settings.ts';
-import { DnsTransportError, exchange, formatServer } from './transport.ts';
-import { findTsig, signMessage, verifyResponse } from './tsig.ts';
+import type { DnsProvider, ProviderDefinition, TxtRecord, ZoneConfig } from '../../provider.ts';
+import { DnsTransportError, exchange, formatServer } from '../../transport.ts';
+import { findTsig, signMessage, verifyResponse } from '../../tsig.ts';
+import { DnsUpdateError, refusal } from './errors.ts';
+import { parseRfc2136Settings, RFC2136_DESCRIPTION, type Rfc2136Settings } from './settings.ts';
 import { buildTxtUpdate, type TxtChange } from './update-message.ts';
 
-export { DnsUpdateError } from './rfc2136-errors.ts';
+export { DnsUpdateError } from './errors.ts';
 
 export const rfc2136: ProviderDefinition = {
-  name: 'rfc2136',
-  description: 'DNS UPDATE (RFC 2136) with a TSIG key, for BIND, Knot, PowerDNS and other servers',
-  required: { server: 'primary server that accepts updates, host:port (port 53 if omitted)' },
-  optional: {
-    tsigKey: 'TSIG key name (as in the server configuration)',
-    tsigSecret: 'TSIG secret, base64',
-    tsigAlgorithm: 'hmac-sha256 (default) or hmac-sha512',
-    ttl: 'TTL of the challenge TXT record in seconds (default 60)',
-  },
-  secrets: ['tsigSecret'],
+  ...RFC2136_DESCRIPTION,
   create: (config) => createRfc2136Provider(config),
 };
 

@@ -4,7 +4,7 @@
 // values at the name (apex + wildcard share `_acme-challenge.<domain>`) we
 // read the RRset first and write back old values plus or minus ours.
 import { fetch, type Response } from 'undici';
-import type { DnsProvider, OutboundLimits, ProviderDefinition, TxtRecord } from './provider.ts';
+import { type DnsProvider, type OutboundLimits, type ProviderDefinition, ProviderSettingsError, requireSettings, type TxtRecord } from '../../provider.ts';
 
 export interface PowerDnsProviderOptions {
   /** Base URL of the API, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is accepted). */
@@ -72,15 +72,11 @@ export const powerdnsProvider: ProviderDefinition = {
   optional: { serverId: `server id in the API path (default ${DEFAULT_SERVER_ID})` },
   secrets: ['apiKey'],
   create(config) {
-    const setting = (key: string) => {
-      const value = config.settings[key]?.trim();
-      if (!value) throw new Error(`powerdns DNS provider needs the setting ${key}`);
-      return value;
-    };
+    const settings = requireSettings(powerdnsProvider, config);
     return createPowerDnsProvider({
-      apiUrl: apiUrlSetting(setting('apiUrl')),
-      apiKey: setting('apiKey'),
-      serverId: config.settings.serverId?.trim() || undefined,
+      apiUrl: apiUrlSetting(settings.apiUrl),
+      apiKey: settings.apiKey,
+      serverId: settings.serverId?.trim() || undefined,
       zone: config.zone,
       outbound: config.outbound,
     });
@@ -95,7 +91,7 @@ function apiUrlSetting(text: string): string {
     // refused below
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new Error('powerdns DNS provider: the setting apiUrl must be an http:// or https:// URL, e.g. http://127.0.0.1:8081');
+    throw new ProviderSettingsError('powerdns DNS provider: the setting apiUrl must be an http:// or https:// URL, e.g. http://127.0.0.1:8081', 'apiUrl');
   }
   return text;
 }
