@@ -157,7 +157,7 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  await insertCertificate(ctx.store.db, row);
+  await ctx.store.db.transaction().execute((trx) => insertCertificate(trx, row));
   return row;
 }
 

@@ -43,7 +43,7 @@ export async function createSubscription(ctx: EngineContext, name: string): Prom
     throw new UsageError(`subscription name "${name}": use 1-100 letters, digits, spaces, dots, dashes, @ or underscores`, 'name');
   }
   const id = newId('sub');
-  await insertSubscription(ctx.store.db, { id, name: trimmed, created_at: ctx.clock.now() });
+  await ctx.store.db.transaction().execute((trx) => insertSubscription(trx, { id, name: trimmed, created_at: ctx.clock.now() }));
   return { id, name: trimmed, key: await createApiKey(ctx, id, 'write') };
 }
 

@@ -167,6 +167,18 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** The compatibility APIs' integer id of a subscription (migration 0007). */
+export interface SubscriptionNumbersTable {
+  number: Generated<number>;
+  subscription_id: string;
+}
+
+/** The compatibility APIs' integer id of a certificate (migration 0007). */
+export interface CertificateNumbersTable {
+  number: Generated<number>;
+  certificate_id: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   api_keys: ApiKeysTable;
@@ -180,4 +192,6 @@ export interface Database {
   challenge_tokens: ChallengeTokensTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  subscription_numbers: SubscriptionNumbersTable;
+  certificate_numbers: CertificateNumbersTable;
 }

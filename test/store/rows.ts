@@ -151,6 +151,9 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       created_at: LATE + 26,
       delivered_at: null,
     },
+    // The largest number a 32-bit int holds: the vendors' clients read these as int.
+    subscription_numbers: { number: 2_147_483_646, subscription_id: subscriptionId },
+    certificate_numbers: { number: 2_147_483_647, certificate_id: certificateId },
   };
 }
 
@@ -168,6 +171,8 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'challenge_tokens',
   'webhooks',
   'webhook_deliveries',
+  'subscription_numbers',
+  'certificate_numbers',
 ];
 
 /** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */

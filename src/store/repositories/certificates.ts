@@ -2,6 +2,7 @@ import type { CertificateFields, CertificateState, Identifier, IssuerSpec, Renew
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
+import { addCertificateNumber } from './numbers.ts';
 import { FINISHED_STEPS } from './orders.ts';
 
 /** A certificate as the store keeps it: its JSON columns decoded (records.ts). */
@@ -55,8 +56,10 @@ export const UNTOUCHED_RENEWAL_STATE = {
   ari_check_at: null,
 } as const;
 
+/** Stores a new certificate and gives it its number (numbers.ts): call it in a transaction, so that both are stored or neither. */
 export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
   await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
+  await addCertificateNumber(db, certificate.id);
 }
 
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
