@@ -14,6 +14,11 @@ export function certificateNumbers(ctx: EngineContext, certificateIds: readonly 
   return numbers.certificateNumbers(ctx.store.db, certificateIds);
 }
 
+/** The numbers of a subscription's certificates, by certificate id. */
+export function certificateNumbersIn(ctx: EngineContext, subscriptionId: string): Promise<Map<string, number>> {
+  return numbers.certificateNumbersOf(ctx.store.db, subscriptionId);
+}
+
 export async function certificateNumber(ctx: EngineContext, certificateId: string): Promise<number> {
   const number = (await certificateNumbers(ctx, [certificateId])).get(certificateId);
   if (number === undefined) throw new NotFoundError(`certificate ${certificateId} is no longer in the store`);

@@ -113,15 +113,16 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** As CertificateWithDates, with the certificate's own timestamps. */
+/** As CertificateWithDates, with the certificate's id and own timestamps. */
 export interface ListedCertificate extends CertificateWithDates {
+  id: string;
   created_at: number;
   updated_at: number;
 }
 
 /** A subscription's certificates by name, filtered and a page at a time, in one query. */
 export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
-  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
+  let query = withDates(db, subscriptionId).select(['c.id', 'c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);

@@ -32,6 +32,17 @@ export async function certificateNumbers(db: Db, certificateIds: readonly string
   return new Map(rows.map((row) => [row.certificate_id, row.number]));
 }
 
+/** The numbers of a subscription's certificates, by certificate id, in one query. */
+export async function certificateNumbersOf(db: Db, subscriptionId: string): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('certificate_numbers as n')
+    .innerJoin('certificates as c', 'c.id', 'n.certificate_id')
+    .select(['n.certificate_id', 'n.number'])
+    .where('c.subscription_id', '=', subscriptionId)
+    .execute();
+  return new Map(rows.map((row) => [row.certificate_id, row.number]));
+}
+
 /** The id of the subscription's certificate with that number. */
 export async function certificateOfNumber(db: Db, subscriptionId: string, number: number): Promise<string | undefined> {
   const row = await db
