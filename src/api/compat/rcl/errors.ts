@@ -29,6 +29,11 @@ export function sendText(reply: FastifyReply, status: number, message: string): 
   return reply.code(status).type('text/plain; charset=utf-8').send(message);
 }
 
+export function rclNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0];
+  return sendText(reply, 404, `no route ${request.method} ${path}; the RCL routes are listed at /api/openapi.json under "RCL compatibility"`);
+}
+
 export function rclErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) return sendText(reply, 400, describeValidation(error));
   const failure = asCertkeepError(error);

@@ -5,7 +5,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { changeCertificate, deleteCertificate, listCertificateSummaries, mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
-import { finalize, openOrder, orderOf, validate } from './flows.ts';
+import { certificateOf, finalize, openOrder, orderOf, validate } from './flows.ts';
 import {
   Certificate,
   CertificateInfo,
@@ -44,7 +44,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       const host = domainOf(body.hostName, 'hostName', true);
       checkInRoot(host, rootDomain, 'hostName');
       const valid = certkeepRequest({
-        subscriptionId: request.params.sid,
+        subscriptionId: request.caller.subscriptionId,
         name: storedName(host, 'hostName'),
         names: coveredNames(host, rootDomain, body.isSAN ?? false, challengeType),
         rootDomain,
@@ -61,7 +61,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${ORDERS}/get`,
     { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...ERROR_RESPONSES } }) },
     async (request) => {
-      const { certificate, order } = await orderOf(services, request.params.sid, request.body.orderUri);
+      const { certificate, order } = await orderOf(services, request.caller.subscriptionId, request.body.orderUri);
       return rclOrder(order, certificate);
     },
   );
@@ -76,7 +76,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       }),
     },
     async (request, reply) => {
-      await validate(services, await orderOf(services, request.params.sid, request.body.orderUri));
+      await validate(services, await orderOf(services, request.caller.subscriptionId, request.body.orderUri));
       return reply.code(200).send();
     },
   );
@@ -107,7 +107,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${CERTIFICATES}/get`,
     { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...ERROR_RESPONSES } }) },
     async (request) => {
-      const certificate = await mustFindCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);
       return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
     },
   );
@@ -117,8 +117,11 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...ERROR_RESPONSES } }) },
     async (request) => {
       // One query for the certificates and their current versions' dates.
-      const summaries = await listCertificateSummaries(ctx, request.params.sid);
-      return summaries.map((summary) => ({ certificateName: summary.name, issueDate: summary.notBefore, expiryDate: summary.notAfter }));
+      const summaries = await listCertificateSummaries(ctx, request.caller.subscriptionId);
+      return summaries.map((summary) => ({
+        certificateName: summary.name,
+        ...(summary.notBefore && summary.notAfter ? { issueDate: summary.notBefore, expiryDate: summary.notAfter } : {}),
+      }));
     },
   );
 
@@ -129,7 +132,8 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } }),
     },
     async (request, reply) => {
-      await deleteCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);
+      await deleteCertificate(ctx, request.caller.subscriptionId, certificate.name);
       return reply.code(200).send();
     },
   );

@@ -6,6 +6,7 @@ import {
   type CertificateRow,
   certificateFiles,
   certificateHistory,
+  certificateNumber,
   currentVersionIn,
   type Engine,
   isFinished,
@@ -14,6 +15,7 @@ import {
   type OrderView,
   orderView,
   storedPfxPassword,
+  subscriptionNumber,
 } from '../../../engine/index.ts';
 import { downloadLinks, publicBase } from '../../download-links.ts';
 import { type Certificate, DOWNLOAD_FIELDS, type Order, type ValidationToken } from './schemas.ts';
@@ -90,12 +92,12 @@ export async function certificateObject(ctx: Engine, certificate: CertificateRow
     target: 'Stand Alone',
     isSAN: isSan(certificate),
     orderUri: latest?.order_url ?? null,
-    subscriptionId: certificate.subscription_id,
+    subscriptionId: await subscriptionNumber(ctx, certificate.subscription_id),
     tokens: open ? validationTokens(orderView(open, certificate), rootDomain) : [],
     pfxString: version && options.mayReadKey ? await pfxString(ctx, certificate) : null,
-    issueDate: version ? isoTime(version.not_before) : null,
-    expiryDate: version ? isoTime(version.not_after) : null,
-    id: certificate.id,
+    // The vendor's clients read the dates as non-nullable DateTime: before the first issuance they are left out.
+    ...(version ? { issueDate: isoTime(version.not_before), expiryDate: isoTime(version.not_after) } : {}),
+    id: await certificateNumber(ctx, certificate.id),
     certificateDownloadUrl: certificate.current_version_id ? links(ctx, certificate, certificate.current_version_id, options) : null,
   };
 }
