@@ -23,6 +23,8 @@ export interface EngineContext {
   progress: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
+  notifyChange: () => void;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
@@ -34,6 +36,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},
+    notifyChange: () => {},
   };
 }
 

@@ -41,5 +41,6 @@ export async function revokeCertificate(ctx: EngineContext, subscriptionId: stri
     await updateCertificate(trx, certificate.id, { state: 'revoked', next_renewal_at: null, updated_at: now });
     await appendEvent(trx, { subscriptionId, certificateId: certificate.id, type: 'certificate.revoked', payload: { name, serial: version.serial, reason } }, now);
   });
+  ctx.notifyChange();
   return { serial: version.serial };
 }
