@@ -66,7 +66,10 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
             log: app.log,
             afterStep: crashSeam(),
           });
-          const address = await app.listen(host, port);
+          const address = await listenOrStop(() => app.listen(host, port), async () => {
+            await runtime.stop();
+            await app.close();
+          });
           session.output.result(
             { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
             [
@@ -85,6 +88,16 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
         { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined },
       );
     });
+}
+
+/** Listens; when it cannot (the port is taken), the runtime already started is stopped, so that the process ends. */
+async function listenOrStop(listen: () => Promise<string>, stop: () => Promise<void>): Promise<string> {
+  try {
+    return await listen();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 function signalled(): Promise<void> {

@@ -9,7 +9,9 @@ import { certificateOf, finalize, openOrder, orderOf, validate } from './flows.t
 import {
   Certificate,
   CertificateInfo,
-  ERROR_RESPONSES,
+  CA_ERRORS,
+  READ_ERRORS,
+  WRITE_ERRORS,
   Gen1CreateRequest,
   Gen1FinalizeRequest,
   Gen1OrderRequest,
@@ -35,7 +37,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${ORDERS}/create`,
     {
       config: config('write'),
-      schema: schema('Order a certificate for hostName: returns the tokens to place', { body: Gen1CreateRequest, response: { 200: Order, ...ERROR_RESPONSES } }),
+      schema: schema('Order a certificate for hostName: returns the tokens to place', { body: Gen1CreateRequest, response: { 200: Order, ...CA_ERRORS } }),
     },
     async (request) => {
       const body = request.body;
@@ -59,7 +61,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
 
   app.post<{ Params: Sid; Body: Static<typeof Gen1OrderRequest> }>(
     `${ORDERS}/get`,
-    { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...READ_ERRORS } }) },
     async (request) => {
       const { certificate, order } = await orderOf(services, request.caller.subscriptionId, request.body.orderUri);
       return rclOrder(order, certificate);
@@ -72,7 +74,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       config: config('write'),
       schema: schema('Ask the CA to validate a pending order once the tokens are placed', {
         body: Gen1OrderRequest,
-        response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+        response: { 200: Type.Null({ description: 'an empty body' }), ...CA_ERRORS },
       }),
     },
     async (request, reply) => {
@@ -87,7 +89,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       config: config('write'),
       schema: schema('Finalize a validated order with the CSR details and the PFX password: returns the certificate', {
         body: Gen1FinalizeRequest,
-        response: { 200: Certificate, ...ERROR_RESPONSES },
+        response: { 200: Certificate, ...CA_ERRORS },
       }),
     },
     async (request) => {
@@ -105,7 +107,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
 
   app.get<{ Params: Sid; Querystring: { name: string } }>(
     `${CERTIFICATES}/get`,
-    { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...READ_ERRORS } }) },
     async (request) => {
       const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);
       return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
@@ -114,7 +116,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
 
   app.get<{ Params: Sid }>(
     `${CERTIFICATES}/get/all`,
-    { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...READ_ERRORS } }) },
     async (request) => {
       // One query for the certificates and their current versions' dates.
       const summaries = await listCertificateSummaries(ctx, request.caller.subscriptionId);
@@ -129,7 +131,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${CERTIFICATES}/delete`,
     {
       config: config('write'),
-      schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } }),
+      schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS } }),
     },
     async (request, reply) => {
       const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);

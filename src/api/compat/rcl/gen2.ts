@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { certificateOf, finalize, orderOf, renewalOrder } from './flows.ts';
-import { Certificate, ERROR_RESPONSES, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';
+import { Certificate, CA_ERRORS, READ_ERRORS, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';
 import { certificateObject, rclOrder, viewOptions } from './views.ts';
 
 const BASES = ['/v1/subscription/:sid/core', '/public/v1/subscription/:sid/core'];
@@ -19,7 +19,7 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
   for (const base of BASES) {
     app.get<{ Params: Named }>(
       `${base}/certificate/:name`,
-      { config: config('read'), schema: { tags: TAGS, summary: 'A certificate by name', params: NameParams, response: { 200: Certificate, ...ERROR_RESPONSES } } },
+      { config: config('read'), schema: { tags: TAGS, summary: 'A certificate by name', params: NameParams, response: { 200: Certificate, ...READ_ERRORS } } },
       async (request) => {
         const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);
         return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
@@ -34,7 +34,7 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
           tags: TAGS,
           summary: "A renewal order from the certificate's stored properties, with the tokens to place",
           params: NameParams,
-          response: { 200: Order, ...ERROR_RESPONSES },
+          response: { 200: Order, ...CA_ERRORS },
         },
       },
       async (request) => {
@@ -53,7 +53,7 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
           summary: 'Validate and finalize the order: the new certificate replaces the one of that name',
           params: NameParams,
           querystring: FinalizeQuery,
-          response: { 200: Certificate, ...ERROR_RESPONSES },
+          response: { 200: Certificate, ...CA_ERRORS },
         },
       },
       async (request) => {

@@ -8,7 +8,7 @@ import { changeCertificate, deleteCertificate } from '../../../engine/index.ts';
 import { UsageError } from '../../../errors.ts';
 import type { Services } from '../../services.ts';
 import { certificateOf, openOrder, orderOf, schedule, scheduleRenewal } from './flows.ts';
-import { Certificate, CertificateRequest, ERROR_RESPONSES, NameParams, ScheduleRenewRequest, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
+import { Certificate, CertificateRequest, CA_ERRORS, READ_ERRORS, WRITE_ERRORS, NameParams, ScheduleRenewRequest, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
 import { certkeepRequest, challengeTypeOf, checkInRoot, checkTarget, coveredNames, domainOf, storedName } from './translate.ts';
 import { certificateObject, viewOptions } from './views.ts';
 
@@ -32,7 +32,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
         summary: 'Order a certificate: returns the tokens the client places (DNS TXT records or HTTP files)',
         params: SidParams,
         body: CertificateRequest,
-        response: { 200: Certificate, ...ERROR_RESPONSES },
+        response: { 200: Certificate, ...CA_ERRORS },
       },
     },
     async (request) => {
@@ -68,7 +68,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
           summary: 'Validate and issue the order named by orderUri in the background; poll get/certificatename',
           params: SidParams,
           body: ScheduleRequest,
-          response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+          response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS },
         },
       },
       async (request, reply) => {
@@ -92,7 +92,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
           summary: "Renew a certificate in the background (the vendor's SDK): where the client answers the challenges, get/certificatename then shows the new order's tokens and orderUri for schedule/create",
           params: SidParams,
           body: ScheduleRenewRequest,
-          response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+          response: { 200: Type.Null({ description: 'an empty body' }), ...CA_ERRORS },
         },
       },
       async (request, reply) => {
@@ -112,7 +112,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
     `${BASE}/get/certificatename/:name`,
     {
       config: config('read'),
-      schema: { tags: TAGS, summary: 'A certificate, with its files once issued', params: NameParams, response: { 200: Certificate, ...ERROR_RESPONSES } },
+      schema: { tags: TAGS, summary: 'A certificate, with its files once issued', params: NameParams, response: { 200: Certificate, ...READ_ERRORS } },
     },
     async (request) => {
       const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);
@@ -124,7 +124,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
     `${BASE}/delete/certificatename/:name`,
     {
       config: config('write'),
-      schema: { tags: TAGS, summary: 'Delete a certificate', params: NameParams, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } },
+      schema: { tags: TAGS, summary: 'Delete a certificate', params: NameParams, response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS } },
     },
     async (request, reply) => {
       const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);

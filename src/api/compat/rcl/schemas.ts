@@ -11,8 +11,27 @@ const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema
 
 export const TAGS = ['RCL compatibility'];
 
-export const ErrorText = Type.String({ description: 'what went wrong and what to fix (text/plain)' });
-export const ERROR_RESPONSES = { 400: ErrorText, 401: ErrorText, 403: ErrorText, 404: ErrorText };
+const ErrorText = Type.String({ description: 'what went wrong and what to fix' });
+const TITLES: Record<number, string> = {
+  400: 'the request is wrong: a field, an order in the wrong state, a name or CSR the CA refused',
+  401: 'no key, an unknown key, or a key of another subscription',
+  403: 'a read key on a route that changes something',
+  404: 'no such certificate',
+  429: "the rate limit (certkeep's, or the CA's): Retry-After says when to come back",
+  500: "certkeep's own fault; the details are in its log",
+  502: 'the CA failed or could not be reached',
+  503: 'the CA is still working on the order, or the store is unavailable: try again',
+};
+
+/** The API's errors are text: each status with a text/plain body. */
+function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, { description: TITLES[status], content: { 'text/plain': { schema: ErrorText } } }]));
+}
+
+/** A route that reads; one that changes something (a write key); one that also has the CA act. */
+export const READ_ERRORS = errors(400, 401, 404, 429, 500, 503);
+export const WRITE_ERRORS = errors(400, 401, 403, 404, 429, 500, 503);
+export const CA_ERRORS = errors(400, 401, 403, 404, 429, 500, 502, 503);
 
 export const Sid = Type.String({ minLength: 1, maxLength: 64, description: "the subscription the API key belongs to: its id, or the number answered as subscriptionId" });
 const CertificateName = Type.String({
