@@ -71,7 +71,7 @@ export function undocumented(document: Document, answers: Answer[]): string[] {
       problems.add(`${where}: status not documented (it lists ${Object.keys(responses).join(', ')})`);
       continue;
     }
-    const types = Object.keys(response.content ?? {});
+    const types = Object.keys(response.content ?? {}).map((type) => type.split(';')[0].trim());
     if (answer.contentType && !types.includes(answer.contentType)) {
       problems.add(`${where}: content type not documented for ${answer.status} (it lists ${types.join(', ') || 'no body'})`);
     }

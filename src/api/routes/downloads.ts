@@ -19,7 +19,7 @@ export async function downloadRoutes(app: FastifyInstance, options: { engine: En
         tags: ['downloads'],
         security: [],
         summary: 'A certificate file named by a signed, expiring link (no API key)',
-        produces: [...new Set(Object.values(DOWNLOAD_FORMATS).map((format) => format.contentType))],
+        produces: [...new Set(Object.values(DOWNLOAD_FORMATS).map((format) => format.contentType.split(';')[0]))],
         response: {
           200: Type.String({ description: 'the file: PEM text, or DER and PKCS#12 bytes', format: 'binary' }),
           404: textResponse('the link was altered or made up, or this certificate has no such file'),
