@@ -5,6 +5,7 @@ import type { Store } from '../store/database.ts';
 import type { Row } from '../store/repositories/db.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
+import type { TenantLimits } from '../outbound/tenant-limits.ts';
 
 export type ProgressListener = (message: string) => void;
 
@@ -21,13 +22,20 @@ export interface EngineContext {
   /** Accounts loaded (key decrypted) once per process, by subscription, CA and contact. */
   accounts: Map<string, Promise<ReadyAccount>>;
   progress: ProgressListener;
+  /** Something the person should know that is not progress (the CLI prints it on stderr, once). */
+  notice: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
   /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
   notifyChange: () => void;
+  /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
+  limits?: TenantLimits;
 }
 
-export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
+export function createEngineContext(
+  store: Store,
+  options: { clock?: Clock; progress?: ProgressListener; notice?: ProgressListener } = {},
+): EngineContext {
   const clock = options.clock ?? systemClock;
   return {
     store,
@@ -35,6 +43,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     clients: new AcmeClients(clock),
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
+    notice: options.notice ?? (() => {}),
     wakeWorkers: () => {},
     notifyChange: () => {},
   };

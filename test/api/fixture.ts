@@ -7,13 +7,15 @@ import { type AppOptions, buildApp } from '../../src/api/app.ts';
 import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { signIn } from '../../src/engine/sessions.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
-import { createUser, ROLES, type Role } from '../../src/engine/users.ts';
+import { ROLES, type Role } from '../../src/engine/callers.ts';
+import { createUser } from '../../src/engine/users.ts';
 import { addZone } from '../../src/engine/zones.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
 import { recordAnswers, undocumented } from '../openapi/answers.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
 
@@ -61,7 +63,7 @@ const recorder = recordAnswers();
 export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
   const store = await openStore({ dataDir: dir.path });
-  const ctx = engineOn(store, { answers: 'server' });
+  const ctx = allowLoopback(engineOn(store, { answers: 'server' }));
   const app = await buildApp({ rateLimit: false, ...options, engine: ctx });
   const a = await makeTenant(ctx, 'a');
   const b = await makeTenant(ctx, 'b');

@@ -1,14 +1,24 @@
 // certkeep serve: the multi-tenant server — the REST API and compatibility
 // routes over an engine that answers from the store, with the server runtime
 // beside them (engine/runtime.ts: workers, scheduler, HTTP-01 and TLS-ALPN-01
-// responders, challenge DNS server, senders).
+// responders, challenge DNS server, senders). Every listener opens before any
+// work starts: one that cannot open ends serve with exit 1, one line naming
+// its flag, and nothing left running, so that systemd's Restart= takes over.
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { ConflictError, UsageError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
-import type { Surfaces } from '../surfaces.ts';
+import { TenantLimits } from '../../engine/index.ts';
+import type { ApiServer, Surfaces } from '../surfaces.ts';
+import { wholeNumber } from './options.ts';
+import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
 
-interface ServeOptions {
+/** Orders in flight get 10 s (worker.ts); the rest of the shutdown is quick. */
+const SHUTDOWN_LIMIT_MS = 30_000;
+/** How often a server started by npm looks whether npm is still there. */
+const LAUNCHER_CHECK_MS = 500;
+
+interface ServeOptions extends ServeLimitFlags {
   listen: string;
   httpChallengeListen: string;
   tlsAlpnListen?: string;
@@ -21,8 +31,7 @@ interface ServeOptions {
 }
 
 export function registerServe(program: Command, surfaces: Surfaces): void {
-  program
-    .command('serve')
+  limitOptions(program.command('serve'))
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
@@ -47,29 +56,43 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       }
       // Loaded here so that the other commands start without Fastify and the senders.
       if (!surfaces.api) throw new ConflictError('this certkeep was put together without its HTTP API; run it through bin/certkeep.js');
-      const api = await surfaces.api();
-      const rateLimit = options.rateLimit === undefined ? undefined : api.parseRateLimit(options.rateLimit, '--rate-limit');
+      const surface = await surfaces.api();
+      const rateLimit = options.rateLimit === undefined ? undefined : surface.parseRateLimit(options.rateLimit, '--rate-limit');
+      const limits = readServeLimits(options);
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
-          const { startServerRuntime } = await import('../../engine/runtime.ts');
+          const { engine } = session;
+          const { listening, openServerRuntime } = await import('../../engine/runtime.ts');
+          let app: ApiServer | undefined;
+          // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
+          engine.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [engine.issuer.caUrl], log: (details, message) => app?.log.warn(details, message) });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-          const app = await api.build(session.engine, { logger, rateLimit });
-          const runtime = await startServerRuntime(session.engine, {
-            workers: concurrency,
-            leaseMs,
-            renewEveryMs,
-            httpChallenge: challenge,
-            tlsAlpnChallenge: tlsAlpn,
-            dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
-            smtp: session.config.smtp,
-            log: app.log,
-            afterStep: crashSeam(),
-          });
-          const address = await listenOrStop(() => app.listen(host, port), async () => {
-            await runtime.stop();
-            await app.close();
-          });
+          const api = await surface.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+          app = api;
+          let runtime: Awaited<ReturnType<typeof openServerRuntime>> | undefined;
+          let address: string;
+          try {
+            runtime = await openServerRuntime(engine, {
+              workers: concurrency,
+              leaseMs,
+              renewEveryMs,
+              httpChallenge: challenge,
+              tlsAlpnChallenge: tlsAlpn,
+              dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+              smtp: session.config.smtp,
+              log: api.log,
+              afterStep: crashSeam(),
+            });
+            // The API last: its "listening" log line then means that serve is up.
+            address = await listening('listen', options.listen, () => api.listen(host, port));
+          } catch (error) {
+            await runtime?.stop().catch(() => {});
+            await api.close().catch(() => {});
+            await engine.limits.close().catch(() => {});
+            throw error;
+          }
+          runtime.start();
           session.output.result(
             { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
             [
@@ -83,34 +106,35 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           // Stop taking work, let the orders in flight finish (or park them at their
           // stored step), finish the requests in flight, then close the store.
           await runtime.stop();
-          await app.close();
+          await api.close();
+          await engine.limits.close();
         },
-        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined },
+        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined, create: true },
       );
     });
 }
 
-/** Listens; when it cannot (the port is taken), the runtime already started is stopped, so that the process ends. */
-async function listenOrStop(listen: () => Promise<string>, stop: () => Promise<void>): Promise<string> {
-  try {
-    return await listen();
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
+/**
+ * The first SIGINT, SIGTERM or SIGHUP. Repeats (a wrapper forwarding the same
+ * signal) must not cut the shutdown short. Under npm (npx, npm run) the server
+ * runs below an `sh -c` that dies of the SIGTERM npm forwards without passing it
+ * on: there, the launcher's death counts as the signal.
+ */
 function signalled(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    let received = false;
+    const stop = () => {
+      if (received) return;
+      received = true;
+      clearInterval(launcherWatch);
+      // A shutdown that hangs must still end the process.
+      setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
+      resolve();
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    const launcher = process.ppid;
+    const launcherWatch = setInterval(() => {
+      if (process.env.npm_command && process.ppid !== launcher) stop();
+    }, LAUNCHER_CHECK_MS);
   });
-}
-
-function wholeNumber(text: string, option: string, min: number, max = 1000): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
-  }
-  return value;
 }

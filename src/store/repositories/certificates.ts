@@ -1,3 +1,4 @@
+import { normalizeName } from '../../pki/names.ts';
 import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
@@ -18,12 +19,13 @@ export function decodedCertificate<T>(row: object): T {
   return decodeJson<T>(row, JSON_COLUMNS);
 }
 
+/** Certificates are found by name in its one normal form (pki/names.ts), whatever case or trailing dot was typed. */
 export async function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
   const row = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
-    .where('name', '=', name)
+    .where('name', '=', normalizeName(name))
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
   return row && decodedCertificate(row);
@@ -63,6 +65,18 @@ export async function insertCertificate(db: Db, certificate: NewCertificate): Pr
   await addCertificateNumber(db, certificate.id);
 }
 
+/** Inserts a certificate with its number unless one of that name exists (another process was quicker); false then. */
+export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
+  const result = await db
+    .insertInto('certificates')
+    .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  if (inserted) await addCertificateNumber(db, certificate.id);
+  return inserted;
+}
+
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
   await db.updateTable('certificates').set(encodeJson<RowPatch<'certificates'>>(patch, JSON_COLUMNS)).where('id', '=', id).execute();
 }
@@ -99,7 +113,7 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  const [row] = await certificateWithDates(db, subscriptionId, name);
+  const [row] = await certificateWithDates(db, subscriptionId, normalizeName(name));
   return row && decodedCertificate(row);
 }
 
@@ -155,23 +169,28 @@ export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('certificates').where('id', '=', id).execute();
 }
 
+/** Unleased, with no order in progress: a certificate the scheduler may act on. */
+function idle(db: Db, now: number) {
+  return db
+    .selectFrom('certificates as c')
+    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
+    );
+}
+
 /**
  * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
  * retry pending) its renewal time; not revoked; unleased; no order in progress.
  */
 function whereDue(db: Db, now: number) {
-  return db
-    .selectFrom('certificates as c')
+  return idle(db, now)
     .where('c.state', '!=', 'revoked')
     .where((eb) =>
       eb.or([
         eb.and([eb('c.retry_at', 'is not', null), eb('c.retry_at', '<=', now)]),
         eb.and([eb('c.retry_at', 'is', null), eb('c.next_renewal_at', '<=', now)]),
       ]),
-    )
-    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
     );
 }
 
@@ -185,15 +204,37 @@ export function dueCertificates(db: Db, now: number, limit: number): Promise<{ i
  * order, so of several instances that saw it due, one wins and the others get
  * undefined — a certificate is renewed once.
  */
-export async function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
-  const due = whereDue(db, now).select('c.id').where('c.id', '=', id);
+export function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereDue(db, now), id, owner, now, leaseMs);
+}
+
+/** Leases the certificate if `candidates` still holds it (not when another instance took it first); its new lease token. */
+async function claimAmong(db: Db, candidates: ReturnType<typeof idle>, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
   const row = await db
     .updateTable('certificates')
     .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', 'in', due)
+    .where('id', 'in', candidates.select('c.id').where('c.id', '=', id))
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;
+}
+
+/**
+ * Stuck: issuing, yet without an order in progress, since before `before` (a
+ * process killed between writing the certificate and its order, in a version
+ * that did not write both in one transaction); unleased.
+ */
+function whereStuck(db: Db, now: number, before: number) {
+  return idle(db, now).where('c.state', '=', 'issuing').where('c.updated_at', '<', before);
+}
+
+export function stuckCertificates(db: Db, now: number, before: number, limit: number): Promise<{ id: string }[]> {
+  return whereStuck(db, now, before).select('c.id').orderBy('c.updated_at').limit(limit).execute();
+}
+
+/** Claims a stuck certificate as claimDueCertificate does a due one: of several instances, one gets it. */
+export function claimStuckCertificate(db: Db, id: string, owner: string, now: number, before: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereStuck(db, now, before), id, owner, now, leaseMs);
 }
 
 export async function releaseCertificate(db: Db, id: string, leaseToken: number): Promise<void> {
