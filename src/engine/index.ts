@@ -32,6 +32,7 @@ export { finishClientOrder, orderClientCertificate, prepareClientOrder, type Pre
 export { type CertificateFiles, certificateFiles, storedPfxPassword, versionFiles } from './files.ts';
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
+export { certificateNumber, certificateNumbers, certificateNumbersIn, isSubscription, mustFindCertificateByNameOrNumber, subscriptionNumber } from './numbers.ts';
 export { type EabCredentials, withEab } from './issuers.ts';
 export { OrderInterruptedError, stepReached } from './issuance.ts';
 

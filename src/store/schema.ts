@@ -204,6 +204,18 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** The compatibility APIs' integer id of a subscription (migration 0007). */
+export interface SubscriptionNumbersTable {
+  number: Generated<number>;
+  subscription_id: string;
+}
+
+/** The compatibility APIs' integer id of a certificate (migration 0007). */
+export interface CertificateNumbersTable {
+  number: Generated<number>;
+  certificate_id: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   api_keys: ApiKeysTable;
@@ -220,4 +232,6 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;
   sessions: SessionsTable;
+  subscription_numbers: SubscriptionNumbersTable;
+  certificate_numbers: CertificateNumbersTable;
 }

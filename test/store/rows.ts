@@ -181,6 +181,9 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       created_at: LATE + 31,
       expires_at: LATE + 32,
     },
+    // The largest number a 32-bit int holds: the vendors' clients read these as int.
+    subscription_numbers: { number: 2_147_483_646, subscription_id: subscriptionId },
+    certificate_numbers: { number: 2_147_483_647, certificate_id: certificateId },
   };
 }
 
@@ -201,6 +204,8 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'webhook_deliveries',
   'users',
   'sessions',
+  'subscription_numbers',
+  'certificate_numbers',
 ];
 
 /** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */

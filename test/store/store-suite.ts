@@ -6,8 +6,11 @@ import { sql } from 'kysely';
 import { migrationStatus, openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
-import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
+import { compatIdsSchema } from '../../src/store/migrations/0007-compat-ids.ts';
+import { deleteCertificateRow, findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
+import { certificateNumbers, certificateOfNumber, subscriptionNumber, subscriptionOfNumber } from '../../src/store/repositories/numbers.ts';
 import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
+import { insertSubscription } from '../../src/store/repositories/subscriptions.ts';
 import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
@@ -63,7 +66,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -138,6 +141,10 @@ export function storeSuite(backend: Backend): void {
       // The state before 0004: no index, so a race could leave two open orders; names as typed.
       await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
       await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
+      // And before 0007, which runs after it.
+      await sql`DELETE FROM kysely_migration WHERE name = '0007_compat_ids'`.execute(first.db);
+      await sql`DROP TABLE certificate_numbers`.execute(first.db);
+      await sql`DROP TABLE subscription_numbers`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
       await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();
@@ -291,5 +298,32 @@ export function storeSuite(backend: Backend): void {
       assert.deepEqual(await findCertificateWithDates(trx, subscriptionId, 'issued'), expected);
     });
     assert.deepEqual((await listCertificatesWithDates(store.db, subscriptionId)).map((c) => c.name), ['issued', 'new']);
+  });
+
+  test(`${backend.kind}: rows made before migration 0007 get numbers in the order they were made; later ones the next, never one given before`, async (t) => {
+    const store = await fresh(t);
+    await sql`DROP TABLE certificate_numbers`.execute(store.db);
+    await sql`DROP TABLE subscription_numbers`.execute(store.db);
+    const subscriptionId = await withSubscription(store);
+    const rows = rowsFor(subscriptionId);
+    // Inserted newest first: the numbers follow created_at, not the insertion order.
+    const made = [3, 1, 2].map((n) => ({ ...rows.certificates, id: `crt_${n}`, name: `c${n}`, created_at: LATE + n, current_version_id: null }));
+    for (const row of made) await store.db.insertInto('certificates').values(row).execute();
+    await compatIdsSchema.up(store.db);
+    const numbers = await certificateNumbers(store.db, ['crt_1', 'crt_2', 'crt_3']);
+    assert.deepEqual([1, 2, 3].map((n) => numbers.get(`crt_${n}`)), [1, 2, 3]);
+    assert.equal(await subscriptionNumber(store.db, subscriptionId), 1);
+
+    await deleteCertificateRow(store.db, 'crt_3');
+    const next = certificateRecord({ ...rows.certificates, id: 'crt_4', name: 'c4', current_version_id: null });
+    await store.db.transaction().execute((trx) => insertCertificate(trx, next));
+    assert.equal((await certificateNumbers(store.db, ['crt_4'])).get('crt_4'), 4, 'the deleted certificate\'s 3 is not given again');
+    assert.equal(await certificateOfNumber(store.db, subscriptionId, 4), 'crt_4');
+    assert.equal(await certificateOfNumber(store.db, subscriptionId, 3), undefined);
+    assert.equal(await certificateOfNumber(store.db, 'sub_other', 4), undefined, "another subscription's number finds nothing");
+
+    await store.db.transaction().execute((trx) => insertSubscription(trx, { id: 'sub_second', name: 'second', created_at: LATE }));
+    assert.equal(await subscriptionNumber(store.db, 'sub_second'), 2);
+    assert.equal(await subscriptionOfNumber(store.db, 2), 'sub_second');
   });
 }

@@ -3,6 +3,7 @@ import type { CertificateFields, CertificateState, Identifier, IssuerSpec, Renew
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
+import { addCertificateNumber } from './numbers.ts';
 import { FINISHED_STEPS } from './orders.ts';
 
 /** A certificate as the store keeps it: its JSON columns decoded (records.ts). */
@@ -58,18 +59,22 @@ export const UNTOUCHED_RENEWAL_STATE = {
   ari_check_at: null,
 } as const;
 
+/** Stores a new certificate and gives it its number (numbers.ts): call it in a transaction, so that both are stored or neither. */
 export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
   await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
+  await addCertificateNumber(db, certificate.id);
 }
 
-/** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
+/** Inserts a certificate with its number unless one of that name exists (another process was quicker); false then. */
 export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
   const result = await db
     .insertInto('certificates')
     .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  if (inserted) await addCertificateNumber(db, certificate.id);
+  return inserted;
 }
 
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
@@ -123,15 +128,16 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** As CertificateWithDates, with the certificate's own timestamps. */
+/** As CertificateWithDates, with the certificate's id and own timestamps. */
 export interface ListedCertificate extends CertificateWithDates {
+  id: string;
   created_at: number;
   updated_at: number;
 }
 
 /** A subscription's certificates by name, filtered and a page at a time, in one query. */
 export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
-  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
+  let query = withDates(db, subscriptionId).select(['c.id', 'c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
