@@ -16,6 +16,8 @@ export interface EngineContext {
   progress: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's deployer that a certificate has a new version (set by the deployer; a no-op elsewhere). */
+  versionStored: () => void;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
@@ -27,6 +29,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},
+    versionStored: () => {},
   };
 }
 

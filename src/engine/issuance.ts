@@ -349,6 +349,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     );
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
+  ctx.versionStored();
 }
 
 function orderKey(run: Run): KeyObject {
