@@ -39,7 +39,7 @@ const connections = Number(values.connections);
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 const CA_URL = 'https://acme-v02.api.letsencrypt.org/directory';
 const DAY = 86_400_000;
 

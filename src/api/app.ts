@@ -3,13 +3,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { EngineContext } from '../engine/context.ts';
+import type { Engine } from '../engine/index.ts';
 import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { strictValidation } from './validation.ts';
-import { ServerSolvers, type SolverSource } from '../engine/solvers.ts';
-import type { IssuerSpec } from '../engine/issuers.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { orderRoutes } from './routes/orders.ts';
@@ -25,11 +23,8 @@ import { rclRoutes } from './compat/rcl/index.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 
 export interface AppOptions {
-  ctx: EngineContext;
-  /** Answers challenges for requests that drive an order themselves; default: the server's (store, zones, client). */
-  solvers?: SolverSource;
-  /** The CA new certificates use unless the request names one (serve's --ca, --ca-cert, --email). */
-  issuer?: IssuerSpec;
+  /** The engine the routes call: its solvers answer for requests that drive an order themselves, its issuer is the CA new certificates use unless the request names one. */
+  engine: Engine;
   /** pino options, or false; API keys in headers are always redacted. */
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
@@ -59,7 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
   await app.register(accessLogPlugin);
-  await app.register(authPlugin, { ctx: options.ctx });
+  await app.register(authPlugin, { engine: options.engine });
   const limit = options.rateLimit ?? rateLimitFromEnv() ?? DEFAULT_RATE_LIMIT;
   if (limit) await app.register(rateLimitPlugin, limit);
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
@@ -72,21 +67,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { ctx: options.ctx });
-  const services: Services = {
-    ctx: options.ctx,
-    solvers: options.solvers ?? new ServerSolvers(options.ctx),
-    issuer: options.issuer ?? { caUrl: 'https://acme-v02.api.letsencrypt.org/directory' },
-  };
+  await app.register(healthRoutes, { engine: options.engine });
+  const services: Services = { engine: options.engine };
   await app.register(certificateRoutes, { ...services, prefix: '/api/v1' });
   await app.register(orderRoutes, { ...services, prefix: '/api/v1' });
-  await app.register(fileRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(zoneRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(eventRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(webhookRoutes, { ctx: options.ctx, prefix: '/api/v1' });
-  await app.register(downloadRoutes, { ctx: options.ctx });
+  await app.register(fileRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(zoneRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(eventRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(webhookRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(downloadRoutes, services);
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
-  await app.register(notificationRoutes, { ctx: options.ctx, prefix: '/api/v1' });
+  await app.register(notificationRoutes, { ...services, prefix: '/api/v1' });
   await app.register(rclRoutes, services);
   return app;
 }

@@ -9,8 +9,7 @@
 // - preParsing: 401 or 403, before any body is read.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { EngineContext } from '../engine/context.ts';
-import { authenticateApiKey, type Caller, type Scope } from '../engine/tenancy.ts';
+import { authenticateApiKey, type Caller, type Engine, type Scope } from '../engine/index.ts';
 import { problem, sendProblem } from './problems.ts';
 
 declare module 'fastify' {
@@ -29,13 +28,13 @@ declare module 'fastify' {
   }
 }
 
-export const authPlugin = fp(async (app: FastifyInstance, options: { ctx: EngineContext }) => {
+export const authPlugin = fp(async (app: FastifyInstance, options: { engine: Engine }) => {
   app.decorateRequest('caller', null as unknown as Caller);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!request.routeOptions.config?.scope || request.routeOptions.config?.compat) return;
     const key = presentedKey(request);
-    const caller = key ? await authenticateApiKey(options.ctx, key) : undefined;
+    const caller = key ? await authenticateApiKey(options.engine, key) : undefined;
     if (caller) request.caller = caller;
   });
 

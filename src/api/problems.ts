@@ -1,7 +1,7 @@
 // Every error leaves the API as an RFC 9457 problem document: what went wrong,
 // and for validation failures which field and why. Never a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { asCertkeepError } from '../engine/failures.ts';
+import { asCertkeepError } from '../engine/index.ts';
 import { type ErrorCategory, RateLimitedError } from '../errors.ts';
 
 export interface Problem {

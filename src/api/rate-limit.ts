@@ -18,7 +18,7 @@ import rateLimit, { type errorResponseBuilderContext } from '@fastify/rate-limit
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { UsageError } from '../errors.ts';
-import { isoTime } from '../engine/views.ts';
+import { isoTime } from '../engine/index.ts';
 
 export interface RateLimit {
   max: number;

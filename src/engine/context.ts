@@ -1,11 +1,18 @@
 // What every engine use case needs: the store, the time, the ACME clients
 // (one keep-alive pool per account) and a place to report progress.
+import type { AcmeClient } from '../acme/index.ts';
 import type { Store } from '../store/database.ts';
+import type { Row } from '../store/repositories/db.ts';
+import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
-import type { ReadyAccount } from './accounts.ts';
-import { type Clock, systemClock } from './clock.ts';
 
 export type ProgressListener = (message: string) => void;
+
+/** An ACME account this process has loaded (accounts.ts), with its client. */
+export interface ReadyAccount {
+  row: Row<'acme_accounts'>;
+  client: AcmeClient;
+}
 
 export interface EngineContext {
   store: Store;

@@ -24,7 +24,7 @@ import {
 import type { EngineContext } from './context.ts';
 import { missingPfxPassword } from './files.ts';
 import { mustFindCertificate } from './lookups.ts';
-import { isoTime } from './views.ts';
+import { isoTime } from '../time/iso.ts';
 
 /** The machine this process runs on: its local targets are the ones it deploys. */
 export const THIS_MACHINE = hostname();

@@ -6,7 +6,7 @@
 // `certkeep renew --all` timer on the same machine never both deploy it.
 import type { EngineContext } from './context.ts';
 import { type DeploymentResult, type DeployRunOptions, deployDueTargets } from './deployments.ts';
-import { Ticker } from './ticker.ts';
+import { Ticker } from '../time/ticker.ts';
 
 export interface DeployerOptions {
   /** Time between passes when nothing wakes the deployer (default 60 s). */

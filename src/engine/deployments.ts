@@ -37,7 +37,7 @@ import { THIS_MACHINE } from './deploy-targets.ts';
 import { deploymentBundle } from './files.ts';
 import { withLease } from './leases.ts';
 import { mustFindCertificate } from './lookups.ts';
-import { isoTime } from './views.ts';
+import { isoTime } from '../time/iso.ts';
 
 /** What one target's run came to. */
 export interface DeploymentResult {

@@ -18,7 +18,7 @@ import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { whileClaimedDue } from './leases.ts';
-import { Ticker } from './ticker.ts';
+import { Ticker } from '../time/ticker.ts';
 import { startRenewal } from './orders.ts';
 import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';

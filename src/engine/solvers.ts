@@ -2,9 +2,9 @@
 // process (its own HTTP-01 responder or webroot, its zones); the server answers
 // HTTP-01 from the store so that any instance can, writes DNS-01 records in the
 // subscription's managed zones, and leaves the rest to the client, which places
-// the answers itself from the tokens it was given.
+// the answers itself from the tokens it was given. One source per engine.
 import { Dns01Solver } from '../challenges/dns01.ts';
-import type { SolverPool } from '../challenges/pool.ts';
+import { SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeRecordName } from '../dns/challenge-name.ts';
@@ -21,14 +21,6 @@ export type SolverKey = Pick<CertificateRow, 'subscription_id' | 'challenge_type
 export interface SolverSource {
   solverFor(certificate: SolverKey): Promise<ChallengeSolver>;
   close(): Promise<void>;
-}
-
-/** The CLI's solvers: one pool for the single subscription it works for. */
-export function poolSolvers(pool: SolverPool): SolverSource {
-  return {
-    solverFor: (certificate) => pool.get(certificate.challenge_type, certificate.challenge_config),
-    close: () => pool.closeAll(),
-  };
 }
 
 /** The client places the answers itself (the compatibility flows, names outside managed zones). */
@@ -57,23 +49,78 @@ export class StoredHttpAnswers implements ChallengeSolver {
   }
 }
 
-export interface ServerSolverOptions {
+export interface DnsSolverOptions {
+  /** Recursive resolvers (host:port) for CNAME and nameserver lookups; default: the system's. */
   resolvers?: string[];
+  /** How long DNS-01 waits for every authoritative server to serve a record. */
   propagationTimeoutMs?: number;
 }
 
-/** The server's solvers, per subscription for DNS-01 (each has its own zones). */
-export class ServerSolvers implements SolverSource {
+/** DNS-01 solvers per subscription, each over the subscription's managed zones. */
+class ZoneSolvers {
   readonly #ctx: EngineContext;
-  readonly #options: ServerSolverOptions;
+  readonly #options: DnsSolverOptions;
   readonly #directories = new Map<string, ZoneDirectory>();
-  readonly #dns = new Map<string, Dns01Solver>();
+  readonly #solvers = new Map<string, Dns01Solver>();
+
+  constructor(ctx: EngineContext, options: DnsSolverOptions) {
+    this.#ctx = ctx;
+    this.#options = options;
+  }
+
+  solverFor(subscriptionId: string): Dns01Solver {
+    let solver = this.#solvers.get(subscriptionId);
+    if (!solver) {
+      const directory = new ZoneDirectory(this.#ctx, subscriptionId, challengeValues);
+      this.#directories.set(subscriptionId, directory);
+      solver = new Dns01Solver({
+        zoneFor: (recordName, domain) => directory.zoneFor(recordName, domain),
+        resolvers: this.#options.resolvers,
+        propagationTimeoutMs: this.#options.propagationTimeoutMs,
+      });
+      this.#solvers.set(subscriptionId, solver);
+    }
+    return solver;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#directories.values()].map((d) => d.close()));
+    this.#directories.clear();
+    this.#solvers.clear();
+  }
+}
+
+/**
+ * This process answers (the CLI): HTTP-01 from a responder of its own, or
+ * through a web server's document root; DNS-01 in the subscription's zones.
+ */
+export class LocalSolvers implements SolverSource {
+  readonly #pool = new SolverPool();
+  readonly #zones: ZoneSolvers;
+
+  constructor(ctx: EngineContext, options: DnsSolverOptions = {}) {
+    this.#zones = new ZoneSolvers(ctx, options);
+  }
+
+  async solverFor(certificate: SolverKey): Promise<ChallengeSolver> {
+    if (certificate.challenge_type === 'dns-01') return this.#zones.solverFor(certificate.subscription_id);
+    return this.#pool.get(certificate.challenge_type, certificate.challenge_config);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.closeAll();
+    await this.#zones.close();
+  }
+}
+
+/** The server's solvers: HTTP-01 answers in the store (any instance serves them), DNS-01 in each subscription's zones. */
+export class ServerSolvers implements SolverSource {
+  readonly #zones: ZoneSolvers;
   readonly #http: StoredHttpAnswers;
   readonly #webroots = new Map<string, Promise<ChallengeSolver>>();
 
-  constructor(ctx: EngineContext, options: ServerSolverOptions = {}) {
-    this.#ctx = ctx;
-    this.#options = options;
+  constructor(ctx: EngineContext, options: DnsSolverOptions = {}) {
+    this.#zones = new ZoneSolvers(ctx, options);
     this.#http = new StoredHttpAnswers(ctx);
   }
 
@@ -84,7 +131,7 @@ export class ServerSolvers implements SolverSource {
     // A certificate made with --webroot keeps answering through its web server's document root.
     if (type === 'http-01' && config.webroot) return this.#webroot(config.webroot);
     if (type === 'http-01') return this.#http;
-    if (type === 'dns-01') return this.#dnsSolver(certificate.subscription_id);
+    if (type === 'dns-01') return this.#zones.solverFor(certificate.subscription_id);
     return new ClientAnswers(type);
   }
 
@@ -98,25 +145,8 @@ export class ServerSolvers implements SolverSource {
     return solver;
   }
 
-  #dnsSolver(subscriptionId: string): Dns01Solver {
-    let solver = this.#dns.get(subscriptionId);
-    if (!solver) {
-      const directory = new ZoneDirectory(this.#ctx, subscriptionId, challengeValues);
-      this.#directories.set(subscriptionId, directory);
-      solver = new Dns01Solver({
-        zoneFor: (recordName, domain) => directory.zoneFor(recordName, domain),
-        resolvers: this.#options.resolvers,
-        propagationTimeoutMs: this.#options.propagationTimeoutMs,
-      });
-      this.#dns.set(subscriptionId, solver);
-    }
-    return solver;
-  }
-
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#directories.values()].map((d) => d.close()));
-    this.#directories.clear();
-    this.#dns.clear();
+    await this.#zones.close();
   }
 }
 

@@ -15,7 +15,9 @@ import {
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
 import type { Scope } from '../store/records.ts';
 import type { EngineContext } from './context.ts';
-import { verifiedKeys } from './verified-keys.ts';
+import { type Caller, verifiedKeys } from './verified-keys.ts';
+
+export type { Caller } from './verified-keys.ts';
 
 export type { Scope } from '../store/records.ts';
 const SCOPES: readonly Scope[] = ['read', 'write'];
@@ -32,13 +34,6 @@ export interface IssuedKey {
   scopes: Scope[];
 }
 
-export interface Caller {
-  subscriptionId: string;
-  keyId: string;
-  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
-  keyPrefix: string;
-  scopes: Scope[];
-}
 
 const KEY_PATTERN = /^(ck_[a-z2-7]{12})\.([A-Za-z0-9_-]{43})$/;
 

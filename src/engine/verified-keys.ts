@@ -6,7 +6,16 @@
 // another process (another instance, `certkeep admin apikey revoke`) reaches
 // this one within VERIFIED_KEY_TTL_MS, when the entry expires.
 import type { Store } from '../store/database.ts';
-import type { Caller } from './tenancy.ts';
+import type { Scope } from '../store/records.ts';
+
+/** Who a verified key belongs to, as the surfaces see the caller of a request. */
+export interface Caller {
+  subscriptionId: string;
+  keyId: string;
+  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
+  keyPrefix: string;
+  scopes: Scope[];
+}
 
 export const VERIFIED_KEY_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;

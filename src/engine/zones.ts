@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/providers/delegated/delegated.ts';
+import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/providers/delegated/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
 import type { ZoneConfig } from '../dns/provider.ts';
@@ -138,6 +138,20 @@ export function holdingZone<T extends { zone: string }>(zones: T[], recordName: 
 
 /** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
 export async function testZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ fqdn: string; elapsedMs: number }> {
+  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+  try {
+    return await writeTestRecord(directory, zone, options);
+  } finally {
+    await directory.close();
+  }
+}
+
+async function writeTestRecord(
   directory: ZoneDirectory,
   zone: string,
   options: { resolvers?: string[]; timeoutMs?: number },

@@ -19,9 +19,9 @@
 //    lease. A 2xx answer delivers it; anything else is retried with exponential
 //    backoff and jitter, and after `maxAttempts` the row is marked failed.
 import { Agent, request } from 'undici';
-import type { Clock } from '../engine/clock.ts';
-import type { EngineContext } from '../engine/context.ts';
-import { Ticker } from '../engine/ticker.ts';
+import type { Clock } from '../time/clock.ts';
+import type { NotifyContext } from './context.ts';
+import { Ticker } from '../time/ticker.ts';
 import {
   type EventWithName,
   eventIdsForWebhook,
@@ -78,7 +78,7 @@ interface Outcome {
 }
 
 export class WebhookDispatcher {
-  readonly #ctx: EngineContext;
+  readonly #ctx: NotifyContext;
   readonly #clock: Clock;
   readonly #options: Required<Omit<DispatcherOptions, 'clock'>>;
   readonly #agent: Agent;
@@ -87,7 +87,7 @@ export class WebhookDispatcher {
   readonly #ticker: Ticker<void>;
   #stopped: Promise<void> | undefined;
 
-  constructor(ctx: EngineContext, options: DispatcherOptions = {}) {
+  constructor(ctx: NotifyContext, options: DispatcherOptions = {}) {
     this.#ctx = ctx;
     this.#clock = options.clock ?? ctx.clock;
     this.#options = {
@@ -253,7 +253,7 @@ export class WebhookDispatcher {
 
 /** Starts a dispatcher ticking every intervalMs; the server calls this once and stop() on shutdown. */
 export function startWebhookDispatcher(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   options: DispatcherOptions = {},
 ): WebhookDispatcher {
   const dispatcher = new WebhookDispatcher(ctx, options);

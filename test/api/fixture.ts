@@ -4,7 +4,7 @@
 // routes.test.ts's PARAMS).
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import { addZone } from '../../src/engine/zones.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
@@ -28,23 +28,23 @@ export interface Tenant {
 
 export interface ApiFixture {
   store: Store;
-  ctx: EngineContext;
+  ctx: Engine;
   app: FastifyInstance;
   a: Tenant;
   b: Tenant;
   /** app.inject with the key, if any, as a bearer token. */
   request(options: InjectOptions & { key?: string }): Promise<LightMyRequestResponse>;
   /** Another app over the same store and tenants (closed with the fixture), e.g. with other limits. */
-  appWith(options: Partial<Omit<AppOptions, 'ctx'>>): Promise<FastifyInstance>;
+  appWith(options: Partial<Omit<AppOptions, 'engine'>>): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
 /** The rate limit is off unless asked for: the tests make many requests with one key. */
-export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {}): Promise<ApiFixture> {
+export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
   const store = await openStore({ dataDir: dir.path });
-  const ctx = createEngineContext(store);
-  const app = await buildApp({ rateLimit: false, ...options, ctx });
+  const ctx = engineOn(store, { answers: 'server' });
+  const app = await buildApp({ rateLimit: false, ...options, engine: ctx });
   const a = await makeTenant(ctx, 'a');
   const b = await makeTenant(ctx, 'b');
   const apps = [app];
@@ -57,20 +57,20 @@ export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {})
     request: ({ key, ...inject }) =>
       app.inject({ ...inject, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...inject.headers } }),
     async appWith(other) {
-      const built = await buildApp({ rateLimit: false, ...other, ctx });
+      const built = await buildApp({ rateLimit: false, ...other, engine: ctx });
       apps.push(built);
       return built;
     },
     async close() {
       for (const built of apps) await built.close();
-      await closeEngineContext(ctx);
+      await ctx.close();
       await store.close();
       await dir.remove();
     },
   };
 }
 
-async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
+async function makeTenant(ctx: Engine, label: string): Promise<Tenant> {
   const subscription = await createSubscription(ctx, `tenant ${label}`);
   const read = await createApiKey(ctx, subscription.id, 'read');
   const certificateName = `www.${label}.example`;

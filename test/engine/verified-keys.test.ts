@@ -3,7 +3,7 @@
 // revocation overtook.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Clock } from '../../src/engine/clock.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { authenticateApiKey, type Caller, createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { VERIFIED_KEY_TTL_MS, VerifiedKeys } from '../../src/engine/verified-keys.ts';

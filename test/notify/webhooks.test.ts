@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import {
   type DispatcherOptions,
@@ -32,7 +32,7 @@ describe('webhooks', () => {
   const clock = manualClock(Date.parse('2030-05-01T12:00:00Z'));
   let dataDir: string;
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let receiver: Receiver;
   let remove: () => Promise<void>;
@@ -44,12 +44,12 @@ describe('webhooks', () => {
     remove = dir.remove;
     dataDir = dir.path;
     store = await openStore({ dataDir });
-    ctx = createEngineContext(store, { clock });
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server', clock });
+    app = await buildApp({ engine: ctx });
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });

@@ -2,12 +2,7 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { validateRequest } from '../../engine/requests.ts';
-import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
-import { deleteCertificate } from '../../engine/certificates.ts';
-import { orderView } from '../../engine/views.ts';
-import { startCertificate, startRenewal } from '../../engine/orders.ts';
-import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
+import { certificateSummary, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, startCertificate, startRenewal, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
@@ -79,8 +74,7 @@ const ListQuery = Type.Object(
 );
 
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
-  const { db } = ctx.store;
+  const { engine: ctx } = services;
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/certificates',
@@ -93,7 +87,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       const before = expiresBefore === undefined ? undefined : Date.parse(expiresBefore);
       if (before !== undefined && Number.isNaN(before)) throw new UsageError(`expiresBefore: "${expiresBefore}" is not a time like 2026-12-31T00:00:00Z`, 'expiresBefore');
       // One more than asked tells whether there is a next page.
-      const rows = await listCertificateSummaries(db, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
+      const rows = await listCertificateSummaries(ctx, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return { certificates: page, next: rows.length > limit ? page[page.length - 1].name : null };
     },
@@ -103,7 +97,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     '/certificates/:name',
     { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary } } },
     async (request) => {
-      const summary = await findCertificateSummary(db, request.caller.subscriptionId, request.params.name);
+      const summary = await findCertificateSummary(ctx, request.caller.subscriptionId, request.params.name);
       if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
       return summary;
     },
@@ -120,7 +114,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         names: body.names,
         challengeType: body.challengeType,
         keyType: body.keyType,
-        issuers: issuersOf(body, services, ctx),
+        issuers: issuersOf(body, ctx),
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
@@ -129,7 +123,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -141,7 +135,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -156,10 +150,10 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 }
 
 /** The request's CAs: `issuers`, or `ca`, or the server's default; EAB keys sealed for later. */
-function issuersOf(body: Static<typeof CreateCertificate>, services: Services, ctx: Services['ctx']): IssuerSpec[] {
+function issuersOf(body: Static<typeof CreateCertificate>, engine: Engine): IssuerSpec[] {
   if (body.issuers && body.ca) throw new UsageError('issuers: give either ca or issuers, not both', 'issuers');
-  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }];
-  const seal = (plain: string, aad: string) => ctx.store.secrets.encrypt(plain, aad);
+  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...engine.issuer, ...(body.email ? { email: body.email } : {}) }];
+  const seal = (plain: string, aad: string) => engine.store.secrets.encrypt(plain, aad);
   return body.issuers.map((issuer, index) => {
     if (Boolean(issuer.eabKid) !== Boolean(issuer.eabHmacKey)) {
       throw new UsageError(`issuers[${index}]: eabKid and eabHmacKey go together`, `issuers.${index}.eabKid`);

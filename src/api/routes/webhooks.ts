@@ -2,7 +2,7 @@
 // each POST signed with the webhook's secret (shown once, at creation).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
+import type { Engine } from '../../engine/index.ts';
 import { EVENT_TYPES } from '../../notify/events.ts';
 import {
   createWebhook,
@@ -81,8 +81,8 @@ const DeliveriesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
 });
 
-export async function webhookRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function webhookRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.post<{ Body: { url: string; eventTypes?: string[]; secret?: string } }>(
     '/webhooks',

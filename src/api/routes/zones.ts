@@ -1,8 +1,7 @@
 // /api/v1/zones: the DNS zones DNS-01 writes to. Credentials go in, never out.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { addZone, listManagedZones, removeZone } from '../../engine/zones.ts';
+import { addZone, type Engine, listManagedZones, removeZone } from '../../engine/index.ts';
 
 const ZoneName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\.?$' });
 
@@ -24,8 +23,8 @@ const CreateZone = Type.Object(
   { additionalProperties: false },
 );
 
-export async function zoneRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.get('/zones', { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ zones: Type.Array(ZoneSummary) }) } } }, async (request) => ({
     zones: await listManagedZones(ctx, request.caller.subscriptionId),

@@ -1,6 +1,6 @@
 // certkeep admin: tenants (subscriptions) and their API keys, for `certkeep serve`.
 import type { Command } from 'commander';
-import { createApiKey, createSubscription, listSubscriptions, revokeApiKey } from '../../engine/tenancy.ts';
+import { createApiKey, createSubscription, listSubscriptions, revokeApiKey } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { notificationRecipients, setNotificationRecipients } from '../../notify/recipients.ts';
 import { table } from '../output.ts';
@@ -18,7 +18,7 @@ export function registerAdmin(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const created = await createSubscription(session.ctx, name);
+        const created = await createSubscription(session.engine, name);
         session.output.result({ id: created.id, name: created.name, apiKey: created.key.apiKey, keyId: created.key.id }, [
           `✔ subscription ${created.name}: ${created.id}`,
           `  API key (shown once, keep it safe): ${created.key.apiKey}`,
@@ -31,7 +31,7 @@ export function registerAdmin(program: Command): void {
     .description('every subscription')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const subscriptions = await listSubscriptions(session.ctx);
+        const subscriptions = await listSubscriptions(session.engine);
         session.output.result(
           { subscriptions },
           table([['ID', 'NAME', 'KEYS', 'CREATED'], ...subscriptions.map((s) => [s.id, s.name, String(s.activeKeys), s.createdAt])]),
@@ -51,8 +51,8 @@ export function registerAdmin(program: Command): void {
       await withSession(command.optsWithGlobals(), async (session) => {
         const change = options.none || emails.length > 0;
         const result = change
-          ? await setNotificationRecipients(session.ctx, id, emails, '--email')
-          : await notificationRecipients(session.ctx, id);
+          ? await setNotificationRecipients(session.engine, id, emails, '--email')
+          : await notificationRecipients(session.engine, id);
         session.output.result(
           { id, emails: result },
           result.length > 0 ? `${change ? '✔ ' : ''}${id} notifies ${result.join(', ')}` : `${change ? '✔ ' : ''}${id} sends no mail`,
@@ -67,7 +67,7 @@ export function registerAdmin(program: Command): void {
     .option('--scope <scope>', 'read | write (write may also read)', 'write')
     .action(async (options: { subscription: string; scope: string }, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const key = await createApiKey(session.ctx, options.subscription, options.scope);
+        const key = await createApiKey(session.engine, options.subscription, options.scope);
         session.output.result(key, [`✔ API key ${key.id} (${key.scopes.join(', ')}) for ${key.subscriptionId}`, `  ${key.apiKey}  (shown once)`]);
       });
     });
@@ -78,7 +78,7 @@ export function registerAdmin(program: Command): void {
     .argument('<keyId>')
     .action(async (keyId: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        await revokeApiKey(session.ctx, keyId);
+        await revokeApiKey(session.engine, keyId);
         session.output.result({ id: keyId, revoked: true }, `✔ revoked ${keyId}`);
       });
     });

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { issueCertificate, type IssueOutcome } from '../../engine/certificates.ts';
-import { validateRequest } from '../../engine/requests.ts';
+import { issueCertificate, type IssueOutcome, validateRequest } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
-import type { IssuerSpec } from '../../engine/issuers.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 import { collect, eabFrom, httpPortFrom } from './options.ts';
@@ -32,12 +30,12 @@ export function registerIssue(program: Command): void {
           challengeType: options.challenge,
           challengeConfig: challengeConfig(options),
           keyType: options.keyType,
-          issuers: [issuerFrom(session)],
+          issuers: [session.engine.issuer],
           profile: options.profile,
           renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
         });
-        const outcome = await issueCertificate(session.ctx, request, {
-          solvers: session.solvers,
+        const outcome = await issueCertificate(session.engine, request, {
+          solvers: session.engine.solvers,
           eab: eabFrom(options),
           force: options.force,
           afterStep: crashSeam(),
@@ -45,10 +43,6 @@ export function registerIssue(program: Command): void {
         printOutcome(session, outcome);
       });
     });
-}
-
-export function issuerFrom(session: Session): IssuerSpec {
-  return { caUrl: session.config.ca, email: session.config.email, caCertPem: session.config.caCertPem };
 }
 
 function challengeConfig(options: { httpPort?: string; httpHost?: string; webroot?: string }) {

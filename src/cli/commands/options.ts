@@ -1,5 +1,5 @@
 // Option parsing shared by several commands.
-import type { EabCredentials } from '../../engine/issuers.ts';
+import type { EabCredentials } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 
 export function collect(value: string, previous: string[]): string[] {

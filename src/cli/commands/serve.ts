@@ -1,18 +1,12 @@
-// certkeep serve: the multi-tenant server — REST API and compatibility routes,
-// the HTTP-01 responder answering from the store, and the workers that drive
-// orders in the background.
+// certkeep serve: the multi-tenant server — the REST API and compatibility
+// routes over an engine that answers from the store, with the server runtime
+// beside them (engine/runtime.ts: workers, scheduler, responders, senders).
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { UsageError } from '../../errors.ts';
-import { startHttpResponder } from '../../challenges/http-responder.ts';
-import { challengeRecordSource, challengeValues } from '../../dns/providers/delegated/delegated.ts';
-import { startDelegatedDnsServer } from '../../dns/providers/delegated/server.ts';
-import { ServerSolvers } from '../../engine/solvers.ts';
-import { RenewalScheduler } from '../../engine/scheduler.ts';
-import { OrderWorker } from '../../engine/worker.ts';
-import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
+import { ConflictError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
-import { issuerFrom } from './issue.ts';
+import type { Surfaces } from '../surfaces.ts';
 
 interface ServeOptions {
   listen: string;
@@ -25,7 +19,7 @@ interface ServeOptions {
   rateLimit?: string;
 }
 
-export function registerServe(program: Command): void {
+export function registerServe(program: Command, surfaces: Surfaces): void {
   program
     .command('serve')
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
@@ -48,60 +42,43 @@ export function registerServe(program: Command): void {
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
-      const { parseRateLimit } = await import('../../api/rate-limit.ts');
-      const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit, '--rate-limit');
-      await withSession(command.optsWithGlobals(), async (session) => {
-        const { ctx } = session;
-        // Loaded here so that the other commands start without Fastify.
-        const { buildApp } = await import('../../api/app.ts');
-        const { startWebhookDispatcher } = await import('../../notify/dispatcher.ts');
-        const { startEmailDispatcher } = await import('../../notify/email.ts');
-        const solvers = new ServerSolvers(ctx, {
-          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
-          propagationTimeoutMs: session.config.dnsTimeoutMs,
-        });
-        const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-        const app = await buildApp({ ctx, solvers, issuer: issuerFrom(session), logger, rateLimit });
-        const responder = challenge
-          ? await startHttpResponder({ ...challenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(ctx.store.db, token) } })
-          : undefined;
-        // Delegated zones' challenge values, answered for every subscription (dns/delegated.ts).
-        const dnsServer = options.dnsListen
-          ? await startDelegatedDnsServer({ listen: options.dnsListen, zone: options.dnsZone!, records: challengeRecordSource(challengeValues) })
-          : undefined;
-        const worker = new OrderWorker(ctx, solvers, {
-          concurrency,
-          leaseMs,
-          afterStep: crashSeam(),
-          onError: (orderId, error) => app.log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
-        });
-        if (concurrency > 0) worker.start();
-        const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
-        if (renewEveryMs > 0) scheduler.start();
-        const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
-        const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
-        const address = await app.listen({ host, port });
-        const httpChallenge = responder ? `${challenge!.host}:${responder.port}` : null;
-        session.output.result(
-          { listening: address, httpChallenge, dns: dnsServer?.address ?? null },
-          [
-            `certkeep serving on ${address}`,
-            httpChallenge ? `; HTTP-01 on ${httpChallenge}` : '',
-            dnsServer ? `; challenge DNS for ${options.dnsZone} on ${dnsServer.address}` : '',
-          ].join(''),
-        );
-        await signalled();
-        // Stop taking work, let the orders in flight finish (or park them at their
-        // stored step), finish the requests in flight, then close the store.
-        await scheduler.stop();
-        await worker.stop();
-        await webhooks.stop();
-        await mailer?.stop();
-        await app.close();
-        await responder?.close();
-        await dnsServer?.stop();
-        await solvers.close();
-      });
+      // Loaded here so that the other commands start without Fastify and the senders.
+      if (!surfaces.api) throw new ConflictError('this certkeep was put together without its HTTP API; run it through bin/certkeep.js');
+      const api = await surfaces.api();
+      const rateLimit = options.rateLimit === undefined ? undefined : api.parseRateLimit(options.rateLimit, '--rate-limit');
+      await withSession(
+        command.optsWithGlobals(),
+        async (session) => {
+          const { startServerRuntime } = await import('../../engine/runtime.ts');
+          const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
+          const app = await api.build(session.engine, { logger, rateLimit });
+          const runtime = await startServerRuntime(session.engine, {
+            workers: concurrency,
+            leaseMs,
+            renewEveryMs,
+            httpChallenge: challenge,
+            dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+            smtp: session.config.smtp,
+            log: app.log,
+            afterStep: crashSeam(),
+          });
+          const address = await app.listen(host, port);
+          session.output.result(
+            { listening: address, httpChallenge: runtime.httpChallenge, dns: runtime.dns },
+            [
+              `certkeep serving on ${address}`,
+              runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
+              runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
+            ].join(''),
+          );
+          await signalled();
+          // Stop taking work, let the orders in flight finish (or park them at their
+          // stored step), finish the requests in flight, then close the store.
+          await runtime.stop();
+          await app.close();
+        },
+        'server',
+      );
     });
 }
 
