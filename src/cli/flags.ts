@@ -29,6 +29,12 @@ const FIELD_FLAGS: Record<string, string> = {
   reason: '--reason',
   provider: '--provider',
   nameservers: '--nameserver',
+  format: '--format',
+  owner: '--owner',
+  deployHook: '--deploy-hook',
+  reload: '--reload',
+  verify: '--verify',
+  pfxPassword: '--pfx-password',
   ...Object.fromEntries(SETTING_FLAGS.map(([flag, setting]) => [`settings.${setting}`, flag.slice(0, flag.indexOf(' '))])),
 };
 

@@ -8,6 +8,8 @@ const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : un
 
 export class Output {
   readonly json: boolean;
+  /** Nothing but failures (renew --quiet, for timers): no progress, notes or results. */
+  quiet = false;
   readonly #timestamps: boolean;
   #spinner: Ora | undefined;
 
@@ -22,7 +24,7 @@ export class Output {
    * stdout otherwise, so that stderr carries only the error line. Never in --json.
    */
   progress = (text: string): void => {
-    if (this.json) return;
+    if (this.json || this.quiet) return;
     const message = this.#timestamps ? `[${performance.now().toFixed(0)} ms] ${text}` : text;
     if (process.stderr.isTTY) {
       if (this.#spinner) this.#spinner.text = message;
@@ -37,16 +39,23 @@ export class Output {
     this.#spinner = undefined;
   }
 
-  /** The command's result: a JSON document with --json, the human lines otherwise. */
+  /** The command's result: a JSON document with --json, the human lines otherwise (none with --quiet). */
   result(document: unknown, human: string | string[]): void {
     this.stopProgress();
     if (this.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-    else process.stdout.write(`${Array.isArray(human) ? human.join('\n') : human}\n`);
+    else if (!this.quiet) process.stdout.write(`${Array.isArray(human) ? human.join('\n') : human}\n`);
+  }
+
+  /** A result that reports a failure: shown even with --quiet. */
+  failure(document: unknown, human: string[]): void {
+    this.stopProgress();
+    if (this.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    else process.stdout.write(`${human.join('\n')}\n`);
   }
 
   /** A notice for a human that is not part of the result. */
   note(message: string): void {
-    if (!this.json) process.stderr.write(`${message}\n`);
+    if (!this.json && !this.quiet) process.stderr.write(`${message}\n`);
   }
 }
 

@@ -5,6 +5,7 @@ import { asCertkeepError } from '../engine/index.ts';
 import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDeploy } from './commands/deploy.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerInstallSystemd } from './commands/install-systemd.ts';
@@ -43,6 +44,7 @@ export function buildProgram(surfaces: Surfaces = {}): Command {
   program.configureOutput({ writeErr: () => {} });
   registerIssue(program);
   registerRenew(program);
+  registerDeploy(program);
   registerInspect(program);
   registerExport(program);
   registerZone(program);

@@ -1,8 +1,9 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
-// the HTTP-01 responder answering from the store, certkeep's challenge DNS
-// server for delegated zones, and the webhook and mail senders. `certkeep
-// serve` starts it beside the API; stop() stops taking work, lets the orders in
-// flight finish (or parks them at their stored step) and closes the listeners.
+// the deployer of this machine's deploy targets, the HTTP-01 responder
+// answering from the store, certkeep's challenge DNS server for delegated
+// zones, and the webhook and mail senders. `certkeep serve` starts it beside
+// the API; stop() stops taking work, lets the orders in flight finish (or parks
+// them at their stored step) and closes the listeners.
 // Loaded only by the server: the other commands start without the senders.
 import type { Address } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
@@ -13,6 +14,7 @@ import { type SmtpSettings, startEmailDispatcher } from '../notify/email.ts';
 import { findKeyAuthorization } from '../store/repositories/challenge-tokens.ts';
 import type { Engine } from './engine.ts';
 import type { RunOrderOptions } from './issuance.ts';
+import { LocalDeployer } from './deployer.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { OrderWorker } from './worker.ts';
 
@@ -69,6 +71,15 @@ export async function startServerRuntime(engine: Engine, options: ServerRuntimeO
   if (options.workers > 0) worker.start();
   const scheduler = new RenewalScheduler(engine, { intervalMs: options.renewEveryMs, onError: (error) => log.warn({ error: (error as Error).message }, 'renewal') });
   if (options.renewEveryMs > 0) scheduler.start();
+  // This machine's deploy targets: after each version stored here, and every interval for the rest and for retries.
+  const deployer = new LocalDeployer(engine, {
+    intervalMs: options.renewEveryMs > 0 ? options.renewEveryMs : undefined,
+    onError: (error) => log.warn({ error: (error as Error).message }, 'deployment'),
+    onResult: (result) => {
+      if (result.status === 'failed') log.warn({ certificate: result.certificate, directory: result.directory, error: result.error }, 'deployment failed');
+    },
+  });
+  deployer.start();
   const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
   const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
   return {
@@ -78,6 +89,7 @@ export async function startServerRuntime(engine: Engine, options: ServerRuntimeO
       // Stop taking work, let the orders in flight finish (or park them at their stored step), then close the listeners.
       await scheduler.stop();
       await worker.stop();
+      await deployer.stop();
       await webhooks.stop();
       await mailer?.stop();
       await responder?.close();
