@@ -62,83 +62,116 @@ export function deliveryStory(server: WebServerCase): void {
       const now = await currentSerial(rig, name);
       assert.notEqual(now, before);
       assert.deepEqual(
-        document.deployments.map((d: { status: string; serial: string }) => [d.status, normalSerial(d.serial)]),
+        document.deployments.map((d: { status: string; serial: string }) => [
+          d.status,
+          normalSerial(d.serial),
+        ]),
         [['deployed', now]],
       );
       assert.deepEqual(await served(), [now, now]);
       assert.equal((await readDeployment(directory))?.serial, now);
     });
 
-    await t.test('a config broken before the renewal: rolled back, the old certificate served, exit 1, the event; fixed, the next renew --all deploys', async () => {
-      const before = await currentSerial(rig, name);
-      const config = await readFile(running.configFile, 'utf8');
-      await appendFile(running.configFile, `\n${server.brokenLine}\n`);
-      const broken = await rig.certkeep(['renew', '--all', '--force']);
-      assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-      const next = await currentSerial(rig, name);
-      assert.notEqual(next, before, 'the renewal itself succeeded');
-      const line = broken.stdout.split('\n').find((l) => l.startsWith('✖'));
-      assert.match(
-        line ?? broken.stdout,
-        new RegExp(`^✖ ${name} → ${directory}: deployment failed — reload exited \\d+: .*; rolled back to serial 0*${before}, but the rollback's reload failed too: it exited \\d+`),
-      );
-      assert.deepEqual(await served(), [before, before], 'the old certificate is still served');
-      const listed = (await rig.certkeep(['deploy', 'list', name, '--json'])).json().targets;
-      assert.equal(listed.length, 1);
-      assert.equal(listed[0].status, 'failed');
-      assert.equal(normalSerial(listed[0].serial), before, 'it still holds the previous serial');
-      assert.match(listed[0].rollbackError, /^the rollback's reload failed too/);
-      const failed = deploymentEvents(rig.dataDir).filter((e) => e.type === 'deployment.failed');
-      assert.equal(failed.length, 1);
-      assert.equal(failed[0].payload.directory, directory);
-      assert.equal(failed[0].payload.stage, 'reload');
-      assert.equal(failed[0].payload.rolledBack, true);
-      assert.equal(normalSerial(String(failed[0].payload.serial)), next);
+    await t.test(
+      'a config broken before the renewal: rolled back, the old certificate served, exit 1, the event; fixed, the next renew --all deploys',
+      async () => {
+        const before = await currentSerial(rig, name);
+        const config = await readFile(running.configFile, 'utf8');
+        await appendFile(running.configFile, `\n${server.brokenLine}\n`);
+        const broken = await rig.certkeep(['renew', '--all', '--force']);
+        assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+        const next = await currentSerial(rig, name);
+        assert.notEqual(next, before, 'the renewal itself succeeded');
+        const line = broken.stdout.split('\n').find((l) => l.startsWith('✖'));
+        assert.match(
+          line ?? broken.stdout,
+          new RegExp(
+            `^✖ ${name} → ${directory}: deployment failed — reload exited \\d+: .*; rolled back to serial 0*${before}, but the rollback's reload failed too: it exited \\d+`,
+          ),
+        );
+        assert.deepEqual(await served(), [before, before], 'the old certificate is still served');
+        const listed = (await rig.certkeep(['deploy', 'list', name, '--json'])).json().targets;
+        assert.equal(listed.length, 1);
+        assert.equal(listed[0].status, 'failed');
+        assert.equal(normalSerial(listed[0].serial), before, 'it still holds the previous serial');
+        assert.match(listed[0].rollbackError, /^the rollback's reload failed too/);
+        const failed = deploymentEvents(rig.dataDir).filter((e) => e.type === 'deployment.failed');
+        assert.equal(failed.length, 1);
+        assert.equal(failed[0].payload.directory, directory);
+        assert.equal(failed[0].payload.stage, 'reload');
+        assert.equal(failed[0].payload.rolledBack, true);
+        assert.equal(normalSerial(String(failed[0].payload.serial)), next);
 
-      await writeFile(running.configFile, config);
-      const fixed = await rig.certkeep(['renew', '--all', '--json']);
-      assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-      assert.equal(fixed.json().results[0].status, 'unchanged', 'nothing was due');
-      assert.equal(fixed.json().deployments[0].status, 'deployed');
-      assert.equal(fixed.json().deployments[0].attempts, 2);
-      assert.deepEqual(await served(), [next, next]);
-      assert.equal(deploymentEvents(rig.dataDir).at(-1)?.type, 'deployment.succeeded');
-    });
+        await writeFile(running.configFile, config);
+        const fixed = await rig.certkeep(['renew', '--all', '--json']);
+        assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+        assert.equal(fixed.json().results[0].status, 'unchanged', 'nothing was due');
+        assert.equal(fixed.json().deployments[0].status, 'deployed');
+        assert.equal(fixed.json().deployments[0].attempts, 2);
+        assert.deepEqual(await served(), [next, next]);
+        assert.equal(deploymentEvents(rig.dataDir).at(-1)?.type, 'deployment.succeeded');
+      },
+    );
 
-    await t.test('a deploy hook that exits 1: rolled back, served, exit 1, the event; fixed, the next renew --all deploys', async () => {
-      const hook = join(root.path, 'deploy-hook.sh');
-      const seen = join(root.path, 'hook-saw');
-      const hookScript = (exit: number) =>
-        `#!/bin/sh\nprintf '%s|%s|%s|%s' "$RENEWED_LINEAGE" "$RENEWED_DOMAINS" "$LEGO_CERT_DOMAIN" "$CERTKEEP_SERIAL" > ${seen}\n${exit ? 'echo "standby copy refused" >&2\n' : ''}exit ${exit}\n`;
-      await writeFile(hook, hookScript(0));
-      await chmod(hook, 0o755);
-      const added = await rig.certkeep(['deploy', 'add', name, '--to', directory, ...deployFlags, '--deploy-hook', hook, '--json']);
-      assert.equal(added.code, 0, added.stdout + added.stderr);
-      assert.equal(added.json().change, 'updated');
-      assert.equal(added.json().deployments[0].status, 'deployed', 'changed settings are deployed at once');
-      const before = await currentSerial(rig, name);
-      assert.match(await readFile(seen, 'utf8'), new RegExp(`^${directory}\\|${names.join(' ')}\\|${name}\\|0*${before}$`), "certbot's and lego's variables");
+    await t.test(
+      'a deploy hook that exits 1: rolled back, served, exit 1, the event; fixed, the next renew --all deploys',
+      async () => {
+        const hook = join(root.path, 'deploy-hook.sh');
+        const seen = join(root.path, 'hook-saw');
+        const hookScript = (exit: number) =>
+          `#!/bin/sh\nprintf '%s|%s|%s|%s' "$RENEWED_LINEAGE" "$RENEWED_DOMAINS" "$LEGO_CERT_DOMAIN" "$CERTKEEP_SERIAL" > ${seen}\n${exit ? 'echo "standby copy refused" >&2\n' : ''}exit ${exit}\n`;
+        await writeFile(hook, hookScript(0));
+        await chmod(hook, 0o755);
+        const added = await rig.certkeep([
+          'deploy',
+          'add',
+          name,
+          '--to',
+          directory,
+          ...deployFlags,
+          '--deploy-hook',
+          hook,
+          '--json',
+        ]);
+        assert.equal(added.code, 0, added.stdout + added.stderr);
+        assert.equal(added.json().change, 'updated');
+        assert.equal(added.json().deployments[0].status, 'deployed', 'changed settings are deployed at once');
+        const before = await currentSerial(rig, name);
+        assert.match(
+          await readFile(seen, 'utf8'),
+          new RegExp(`^${directory}\\|${names.join(' ')}\\|${name}\\|0*${before}$`),
+          "certbot's and lego's variables",
+        );
 
-      await writeFile(hook, hookScript(1));
-      const refused = await rig.certkeep(['renew', '--all', '--force', '--json']);
-      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-      const next = await currentSerial(rig, name);
-      const [deployment] = refused.json().deployments;
-      assert.equal(deployment.status, 'failed');
-      assert.equal(deployment.stage, 'hook');
-      assert.equal(deployment.rolledBack, true);
-      assert.match(deployment.error, new RegExp(`^deploy hook exited 1: standby copy refused; rolled back to serial 0*${before}, served again$`));
-      assert.deepEqual(await served(), [before, before]);
-      const event = deploymentEvents(rig.dataDir).at(-1);
-      assert.equal(event?.type, 'deployment.failed');
-      assert.equal(event?.payload.stage, 'hook');
+        await writeFile(hook, hookScript(1));
+        const refused = await rig.certkeep(['renew', '--all', '--force', '--json']);
+        assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+        const next = await currentSerial(rig, name);
+        const [deployment] = refused.json().deployments;
+        assert.equal(deployment.status, 'failed');
+        assert.equal(deployment.stage, 'hook');
+        assert.equal(deployment.rolledBack, true);
+        assert.match(
+          deployment.error,
+          new RegExp(
+            `^deploy hook exited 1: standby copy refused; rolled back to serial 0*${before}, served again$`,
+          ),
+        );
+        assert.deepEqual(await served(), [before, before]);
+        const event = deploymentEvents(rig.dataDir).at(-1);
+        assert.equal(event?.type, 'deployment.failed');
+        assert.equal(event?.payload.stage, 'hook');
 
-      await writeFile(hook, hookScript(0));
-      const fixed = await rig.certkeep(['renew', '--all']);
-      assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-      assert.match(fixed.stdout, new RegExp(`✔ ${name} → ${directory}: deployed serial 0*${next}, verified served at `));
-      assert.deepEqual(await served(), [next, next]);
-    });
+        await writeFile(hook, hookScript(0));
+        const fixed = await rig.certkeep(['renew', '--all']);
+        assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+        assert.match(
+          fixed.stdout,
+          new RegExp(`✔ ${name} → ${directory}: deployed serial 0*${next}, verified served at `),
+        );
+        assert.deepEqual(await served(), [next, next]);
+      },
+    );
 
     await t.test('list and show: per target, the serial it holds, verified and when', async () => {
       const now = await currentSerial(rig, name);
@@ -149,7 +182,12 @@ export function deliveryStory(server: WebServerCase): void {
       assert.equal(target.verified, true);
       assert.ok(Date.parse(target.verifiedAt) > 0);
       const shown = await rig.certkeep(['show', name]);
-      assert.match(shown.stdout, new RegExp(`${directory}  ${server.format}  deployed, holds serial 0*${now}, verified served at \\d{4}-`));
+      assert.match(
+        shown.stdout,
+        new RegExp(
+          `${directory}  ${server.format}  deployed, holds serial 0*${now}, verified served at \\d{4}-`,
+        ),
+      );
     });
   });
 }

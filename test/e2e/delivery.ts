@@ -13,11 +13,18 @@ import type { WebServer, WebServerCase } from '../rig/web-server-cases.ts';
 import type { Rig } from './harness.ts';
 
 /** Files for `names` at `directory` in `format`, as a plain directory: what the web server starts on. */
-export async function placeholderFiles(root: string, directory: string, format: DeployFormat, certificateName: string, names: string[]): Promise<string> {
+export async function placeholderFiles(
+  root: string,
+  directory: string,
+  format: DeployFormat,
+  certificateName: string,
+  names: string[],
+): Promise<string> {
   const ca = await makeTestCa(await made(join(root, 'placeholder-ca')));
   const bundle = await ca.issue(names, { certificateName });
   await mkdir(directory, { recursive: true });
-  for (const file of layoutFiles(format, bundle)) await writeFile(join(directory, file.name), file.content, { mode: file.secret ? 0o600 : 0o644 });
+  for (const file of layoutFiles(format, bundle))
+    await writeFile(join(directory, file.name), file.content, { mode: file.secret ? 0o600 : 0o644 });
   return normalSerial(bundle.serial);
 }
 
@@ -55,7 +62,12 @@ export interface StoredEvent {
 /** The deployment events in a data dir's SQLite file, oldest first (read-only, beside a running process). */
 export function deploymentEvents(dataDir: string): StoredEvent[] {
   return readDatabase(dataDir, (db) =>
-    (db.prepare("SELECT type, payload FROM events WHERE type LIKE 'deployment.%' ORDER BY id").all() as { type: string; payload: string }[]).map((row) => ({
+    (
+      db.prepare("SELECT type, payload FROM events WHERE type LIKE 'deployment.%' ORDER BY id").all() as {
+        type: string;
+        payload: string;
+      }[]
+    ).map((row) => ({
       type: row.type,
       payload: JSON.parse(row.payload),
     })),
@@ -63,11 +75,17 @@ export function deploymentEvents(dataDir: string): StoredEvent[] {
 }
 
 /** The deployments stored in a data dir, with their versions' serials, oldest first. */
-export function storedDeployments(dataDir: string): { serial: string; status: string; attempts: number; error: string | null }[] {
-  return readDatabase(dataDir, (db) =>
-    db
-      .prepare('SELECT v.serial, d.status, d.attempts, d.error FROM deployments d JOIN certificate_versions v ON v.id = d.version_id ORDER BY d.created_at')
-      .all() as { serial: string; status: string; attempts: number; error: string | null }[],
+export function storedDeployments(
+  dataDir: string,
+): { serial: string; status: string; attempts: number; error: string | null }[] {
+  return readDatabase(
+    dataDir,
+    (db) =>
+      db
+        .prepare(
+          'SELECT v.serial, d.status, d.attempts, d.error FROM deployments d JOIN certificate_versions v ON v.id = d.version_id ORDER BY d.created_at',
+        )
+        .all() as { serial: string; status: string; attempts: number; error: string | null }[],
   );
 }
 

@@ -43,7 +43,10 @@ export const APACHE: WebServerCase = {
   format: 'pem',
   brokenLine: 'BogusDirective on',
   start: (directory) =>
-    startApache({ certificateFile: join(directory, 'fullchain.pem'), keyFile: join(directory, 'privkey.pem') }),
+    startApache({
+      certificateFile: join(directory, 'fullchain.pem'),
+      keyFile: join(directory, 'privkey.pem'),
+    }),
 };
 
 export const HAPROXY: WebServerCase = {

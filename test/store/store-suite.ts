@@ -203,6 +203,24 @@ export function storeSuite(backend: Backend): void {
     );
   });
 
+  test(`${backend.kind}: a directory holds one target per machine: this machine's, or each agent's`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await insertAll(store, rows);
+    const target = rows.deploy_targets;
+    const another = (changes: object) => store.db.insertInto('deploy_targets').values({ ...target, id: newId('dpt'), ...changes }).execute();
+    await assert.rejects(another({}), /unique/i, 'the same directory on the same machine');
+    await another({ host: 'another-host' });
+    await another({ host: null, agent_id: 'agent-1' });
+    await another({ host: null, agent_id: 'agent-2' });
+    await assert.rejects(another({ host: null, agent_id: 'agent-1' }), /unique/i, 'the same directory on the same agent');
+    await assert.rejects(
+      store.db.insertInto('deployments').values({ ...rows.deployments, id: newId('dpl') }).execute(),
+      /unique/i,
+      'one deployment per version and target',
+    );
+  });
+
   test(`${backend.kind}: a value of the wrong type is refused, as on the other database`, async (t) => {
     const store = await fresh(t);
     const subscriptionId = await withSubscription(store);

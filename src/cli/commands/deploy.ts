@@ -19,21 +19,31 @@ import { type TargetFlags, targetFrom, withTargetOptions } from './options.ts';
 export function registerDeploy(program: Command): void {
   const deploy = program
     .command('deploy')
-    .description("this machine's deploy targets: where each certificate's files go, reloaded and verified as served");
+    .description(
+      "this machine's deploy targets: where each certificate's files go, reloaded and verified as served",
+    );
 
   withTargetOptions(
     deploy
       .command('add')
       .description('deploy a certificate to a directory from now on (at once, and after each renewal)')
       .argument('<name>', 'the certificate')
-      .requiredOption('--to <dir>', 'the directory the web server reads (becomes a symlink to the current version)'),
+      .requiredOption(
+        '--to <dir>',
+        'the directory the web server reads (becomes a symlink to the current version)',
+      ),
   ).action(async (name: string, options: TargetFlags & { to: string }, command: Command) => {
     const spec = targetFrom(options.to, options, '--to');
     await withSession(command.optsWithGlobals(), async (session) => {
-      if (options.pfxPassword !== undefined) await changeCertificate(session.engine, session.subscriptionId, name, { pfxPassword: options.pfxPassword });
+      if (options.pfxPassword !== undefined)
+        await changeCertificate(session.engine, session.subscriptionId, name, {
+          pfxPassword: options.pfxPassword,
+        });
       const { target, change } = await addDeployTarget(session.engine, session.subscriptionId, name, spec);
       const results = await deployTargets(session, { names: [name], directory: target.directory });
-      reportDeployments(session, results, { target: target.id, change }, [`${change === 'unchanged' ? '✔ kept' : `✔ ${change}`} deploy target ${name} → ${target.directory}`]);
+      reportDeployments(session, results, { target: target.id, change }, [
+        `${change === 'unchanged' ? '✔ kept' : `✔ ${change}`} deploy target ${name} → ${target.directory}`,
+      ]);
     });
   });
 
@@ -43,10 +53,14 @@ export function registerDeploy(program: Command): void {
     .argument('[name]', 'only this certificate')
     .action(async (name: string | undefined, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const targets = await listDeployTargets(session.engine, session.subscriptionId, { names: name === undefined ? undefined : [name] });
+        const targets = await listDeployTargets(session.engine, session.subscriptionId, {
+          names: name === undefined ? undefined : [name],
+        });
         session.output.result(
           { targets },
-          targets.length === 0 ? 'no deploy targets yet; add one with: certkeep deploy add NAME --to DIR --reload CMD --verify HOST:PORT' : targetLines(targets),
+          targets.length === 0
+            ? 'no deploy targets yet; add one with: certkeep deploy add NAME --to DIR --reload CMD --verify HOST:PORT'
+            : targetLines(targets),
         );
       });
     });
@@ -72,8 +86,10 @@ export function registerDeploy(program: Command): void {
     .argument('[names...]', 'the certificates whose targets to deploy')
     .option('--all', 'every deploy target of this machine')
     .action(async (names: string[], options: { all?: boolean }, command: Command) => {
-      if (names.length === 0 && !options.all) throw new UsageError('deploy run: name the certificates to deploy, or pass --all', 'names');
-      if (names.length > 0 && options.all) throw new UsageError('deploy run: give names or --all, not both', 'names');
+      if (names.length === 0 && !options.all)
+        throw new UsageError('deploy run: name the certificates to deploy, or pass --all', 'names');
+      if (names.length > 0 && options.all)
+        throw new UsageError('deploy run: give names or --all, not both', 'names');
       await withSession(command.optsWithGlobals(), async (session) => {
         const results = await deployTargets(session, { names: options.all ? undefined : names });
         reportDeployments(session, results, {}, results.length === 0 ? ['no deploy targets to run'] : []);
@@ -82,13 +98,19 @@ export function registerDeploy(program: Command): void {
 }
 
 /** Brings this machine's targets (of `names`, at `directory`) to the current version, with the crash tests' seam. */
-export function deployTargets(session: Session, which: { names?: string[]; directory?: string } = {}): Promise<DeploymentResult[]> {
+export function deployTargets(
+  session: Session,
+  which: { names?: string[]; directory?: string } = {},
+): Promise<DeploymentResult[]> {
   return deployLocalTargets(session.engine, session.subscriptionId, { ...which, onStep: deployCrashSeam() });
 }
 
 /** One line per deployment: the certificate, the target, and what happened (the whole story for a failure). */
 export function deploymentLines(results: DeploymentResult[]): string[] {
-  return results.map((result) => `${result.status === 'failed' ? '✖' : '✔'} ${result.certificate} → ${result.directory}: ${outcomeText(result)}`);
+  return results.map(
+    (result) =>
+      `${result.status === 'failed' ? '✖' : '✔'} ${result.certificate} → ${result.directory}: ${outcomeText(result)}`,
+  );
 }
 
 function outcomeText(result: DeploymentResult): string {
@@ -101,13 +123,23 @@ function outcomeText(result: DeploymentResult): string {
 
 /** How many deployments went which way, for a summary line. */
 export function deploymentSummary(results: DeploymentResult[]): string {
-  const count = (status: DeploymentResult['status']) => results.filter((result) => result.status === status).length;
+  const count = (status: DeploymentResult['status']) =>
+    results.filter((result) => result.status === status).length;
   return `${results.length} deploy ${results.length === 1 ? 'target' : 'targets'}: ${count('deployed')} deployed, ${count('unchanged')} up to date, ${count('failed')} failed`;
 }
 
 /** The results as lines (or `document` and them as JSON); exit 1 when a deployment failed. */
-function reportDeployments(session: Session, results: DeploymentResult[], document: object, head: string[]): void {
-  const lines = [...head, ...deploymentLines(results), ...(results.length > 1 ? [deploymentSummary(results)] : [])];
+function reportDeployments(
+  session: Session,
+  results: DeploymentResult[],
+  document: object,
+  head: string[],
+): void {
+  const lines = [
+    ...head,
+    ...deploymentLines(results),
+    ...(results.length > 1 ? [deploymentSummary(results)] : []),
+  ];
   if (results.some((result) => result.status === 'failed')) {
     session.output.failure({ ...document, deployments: results }, lines);
     process.exitCode = 1;
@@ -130,6 +162,8 @@ export function targetLines(targets: DeployTargetView[]): string[] {
         target.verifiedAt ?? (target.serial ? 'no' : '-'),
       ]),
     ]),
-    ...targets.filter((target) => target.error).map((target) => `✖ ${target.certificate} → ${target.directory}: ${target.error}`),
+    ...targets
+      .filter((target) => target.error)
+      .map((target) => `✖ ${target.certificate} → ${target.directory}: ${target.error}`),
   ];
 }
