@@ -29,6 +29,8 @@ const FIELD_FLAGS: Record<string, string> = {
   reason: '--reason',
   provider: '--provider',
   nameservers: '--nameserver',
+  // `issue` names it --deploy-to, and says so itself (commands/options.ts, namingDirectoryFlag).
+  directory: '--to',
   format: '--format',
   owner: '--owner',
   deployHook: '--deploy-hook',

@@ -4,9 +4,12 @@
 // since their commands run here (DESIGN.md, trust boundaries). Each belongs to
 // the machine it was added on, so instances sharing one database run only their
 // own machine's commands.
+import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { type DeployTarget, type DeployTargetInput, parseDeployTarget } from '../deploy/index.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { openStore, SQLITE_FILE, type StoreOptions } from '../store/database.ts';
 import { newId } from '../store/ids.ts';
 import { type CertificateRow, getCertificate } from '../store/repositories/certificates.ts';
 import {
@@ -239,4 +242,21 @@ async function directoryTaken(ctx: EngineContext, holder: DeployTargetRow): Prom
     `directory: ${holder.directory} already receives certificate "${other}" on this machine; remove that target first (deploy remove ${other} --to ${holder.directory})`,
     { field: 'directory' },
   );
+}
+
+/**
+ * Where this machine's deployments write — each target directory's parent,
+ * which holds the directory's symlink and its versions — read from the store
+ * when there is one (none is made): what a sandbox around `renew --all` and
+ * `serve` must leave writable.
+ */
+export async function localDeployParents(config: StoreOptions): Promise<string[]> {
+  if (!config.databaseUrl && !(await access(join(config.dataDir, SQLITE_FILE)).then(() => true, () => false))) return [];
+  const store = await openStore(config);
+  try {
+    const targets = await listTargets(store.db, { host: THIS_MACHINE });
+    return [...new Set(targets.map((target) => dirname(target.directory)))].sort();
+  } finally {
+    await store.close();
+  }
 }

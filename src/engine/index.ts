@@ -38,6 +38,7 @@ export {
   type DeployTargetSpec,
   type DeployTargetView,
   listDeployTargets,
+  localDeployParents,
   removeDeployTarget,
   type TargetChange,
   THIS_MACHINE,

@@ -12,7 +12,7 @@ import { UsageError } from '../../errors.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 import { deploymentLines, deployTargets } from './deploy.ts';
-import { collect, eabFrom, httpPortFrom, type TargetFlags, targetFrom, withTargetOptions } from './options.ts';
+import { collect, eabFrom, httpPortFrom, namingDirectoryFlag, type TargetFlags, targetFrom, withTargetOptions } from './options.ts';
 
 export function registerIssue(program: Command): void {
   const issue = program
@@ -63,7 +63,7 @@ export function registerIssue(program: Command): void {
 async function deployIssued(session: Session, outcome: IssueOutcome, target: DeployTargetSpec | undefined, flags: TargetFlags): Promise<DeploymentResult[]> {
   const name = outcome.certificate.name;
   if (flags.pfxPassword !== undefined) await changeCertificate(session.engine, session.subscriptionId, name, { pfxPassword: flags.pfxPassword });
-  if (target) await addDeployTarget(session.engine, session.subscriptionId, name, target);
+  if (target) await addDeployTarget(session.engine, session.subscriptionId, name, target).catch((error) => Promise.reject(namingDirectoryFlag(error, '--deploy-to')));
   return deployTargets(session, { names: [name] });
 }
 

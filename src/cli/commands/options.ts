@@ -1,7 +1,7 @@
 // Option parsing shared by several commands.
 import type { Command } from 'commander';
 import { checkDeployTarget, DEFAULT_VERIFY_TIMEOUT_MS, type DeployTargetSpec, type EabCredentials } from '../../engine/index.ts';
-import { UsageError } from '../../errors.ts';
+import { CertkeepError, UsageError } from '../../errors.ts';
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -58,11 +58,15 @@ export function targetFrom(directory: string, flags: TargetFlags, directoryFlag:
   try {
     checkDeployTarget(spec);
   } catch (error) {
-    // The directory has a flag of its own in each command (--deploy-to, --to).
-    if (error instanceof UsageError && error.field === 'directory') throw new UsageError(error.message.replace(/^directory/, directoryFlag), directoryFlag.slice(2));
-    throw error;
+    throw namingDirectoryFlag(error, directoryFlag);
   }
   return spec;
+}
+
+/** The directory has a flag of its own in each command (--deploy-to, --to): an error about it names that flag. */
+export function namingDirectoryFlag(error: unknown, flag: string): unknown {
+  if (!(error instanceof CertkeepError) || error.field !== 'directory') return error;
+  return new CertkeepError(error.category, error.message.replace(/^directory/, flag), { field: flag.slice(2) });
 }
 
 function verifyTimeoutFrom(value: string | undefined): number | undefined {
