@@ -209,6 +209,12 @@ export class AcmeClient {
     return jsonBody<AcmeAuthorization>(await this.signedPost(url, '', operation), operation, url);
   }
 
+  /** Gives up an authorization (§7.5.2), so that a pending one no longer counts against the CA's limits. */
+  async deactivateAuthorization(url: string): Promise<AcmeAuthorization> {
+    const operation = 'deactivate authorization';
+    return jsonBody<AcmeAuthorization>(await this.signedPost(url, '{"status":"deactivated"}', operation), operation, url);
+  }
+
   /** The challenge as it stands (POST-as-GET, §7.5). */
   async getChallenge(url: string): Promise<AcmeChallenge> {
     const operation = 'get challenge';

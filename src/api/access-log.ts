@@ -5,6 +5,7 @@
 // normal log still shows who knocked with what.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import fp from 'fastify-plugin';
+import { principalOf } from '../engine/index.ts';
 
 /** Fastify's logging without its two lines per request; its error and stream-error lines stay. */
 export class QuietRequestLogs extends LogController {
@@ -27,7 +28,7 @@ export const accessLogPlugin = fp(async (app: FastifyInstance) => {
         statusCode: status,
         responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
-        ...(request.caller ? { key: request.caller.keyPrefix } : {}),
+        ...(request.caller ? { key: principalOf(request.caller) } : {}),
       },
       'request',
     );

@@ -3,7 +3,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Engine } from '../engine/index.ts';
+import { type Engine, LiveFeed } from '../engine/index.ts';
 import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
@@ -21,6 +21,13 @@ import { zoneRoutes } from './routes/zones.ts';
 import { autodnsRoutes } from './compat/autodns/index.ts';
 import { rclRoutes } from './compat/rcl/index.ts';
 import { downloadRoutes } from './routes/downloads.ts';
+import { portalRoutes } from './portal.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { providerRoutes } from './routes/providers.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { userRoutes } from './routes/users.ts';
 
 export interface AppOptions {
   /** The engine the routes call: its solvers answer for requests that drive an order themselves, its issuer is the CA new certificates use unless the request names one. */
@@ -34,6 +41,8 @@ export interface AppOptions {
    * else 600 a minute. See rate-limit.ts.
    */
   rateLimit?: RateLimit | false;
+  /** The built portal (web/dist); default: found beside the code. */
+  portalDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -61,8 +70,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'certkeep API', version: '1' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' },
+          session: { type: 'apiKey', in: 'cookie', name: 'certkeep_session', description: 'the portal session (POST /api/v1/session); changes also need the x-csrf-token header' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
@@ -79,6 +93,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(autodnsRoutes, { ...services, prefix: '/autodns/v1' });
   await app.register(notificationRoutes, { ...services, prefix: '/api/v1' });
   await app.register(rclRoutes, services);
+  await app.register(sessionRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(userRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(apiKeyRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(dashboardRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(providerRoutes, { ...services, prefix: '/api/v1' });
+  const live = new LiveFeed(options.engine);
+  app.addHook('onClose', async () => live.close());
+  await app.register(streamRoutes, { live, prefix: '/api/v1' });
+  await app.register(portalRoutes, { dir: options.portalDir });
   return app;
 }
 

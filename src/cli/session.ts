@@ -1,7 +1,7 @@
 // What every command opens: the configuration, and the engine over the store
 // it names (answering challenges from this process); and closes after.
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
-import { DEFAULT_SUBSCRIPTION_ID, type DeployStep, type Engine, type OrderStep, openEngine } from '../engine/index.ts';
+import { DEFAULT_SUBSCRIPTION_ID, type DeployStep, type Engine, type EngineOptions, openEngine, type OrderStep } from '../engine/index.ts';
 import { Output } from './output.ts';
 
 export interface Session {
@@ -12,11 +12,13 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** `answers`: 'server' for `certkeep serve` (engine.ts, EngineOptions). */
-export async function openSession(flags: ConfigFlags, answers: 'local' | 'server' = 'local'): Promise<Session> {
+/** What the engine answers: 'local' for the commands, 'server' for `certkeep serve` (engine.ts, EngineOptions). */
+export type SessionOptions = Pick<EngineOptions, 'answers' | 'tlsAlpnListener'>;
+
+export async function openSession(flags: ConfigFlags, options: SessionOptions = { answers: 'local' }): Promise<Session> {
   const config = loadConfig(flags);
   const output = new Output(config.json, config.debug);
-  const engine = await openEngine(config, { answers, progress: output.progress });
+  const engine = await openEngine(config, { ...options, progress: output.progress });
   return {
     config,
     engine,
@@ -29,8 +31,8 @@ export async function openSession(flags: ConfigFlags, answers: 'local' | 'server
   };
 }
 
-export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, answers: 'local' | 'server' = 'local'): Promise<T> {
-  const session = await openSession(flags, answers);
+export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T> {
+  const session = await openSession(flags, options);
   try {
     return await run(session);
   } finally {

@@ -25,6 +25,8 @@ export interface EngineContext {
   wakeWorkers: () => void;
   /** Tells this process's deployer that a certificate has a new version (set by the deployer; a no-op elsewhere). */
   versionStored: () => void;
+  /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
+  notifyChange: () => void;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
@@ -37,6 +39,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},
     versionStored: () => {},
+    notifyChange: () => {},
   };
 }
 

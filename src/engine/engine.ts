@@ -28,6 +28,8 @@ export interface EngineOptions {
    * store for every instance's responder, and clients may answer themselves.
    */
   answers: 'local' | 'server';
+  /** With answers 'server': this server runs a TLS-ALPN-01 listener (serve --tls-alpn-listen), so tls-alpn-01 certificates may be made. */
+  tlsAlpnListener?: boolean;
   progress?: ProgressListener;
   clock?: Clock;
   issuer?: IssuerSpec;
@@ -64,7 +66,7 @@ export async function openEngine(config: EngineConfig, options: Omit<EngineOptio
 export function engineOn(store: Store, options: EngineOptions): Engine {
   const ctx = createEngineContext(store, { clock: options.clock, progress: options.progress });
   const dns = options.dns ?? {};
-  const solvers = options.answers === 'local' ? new LocalSolvers(ctx, dns) : new ServerSolvers(ctx, dns);
+  const solvers = options.answers === 'local' ? new LocalSolvers(ctx, dns) : new ServerSolvers(ctx, { ...dns, tlsAlpnListener: options.tlsAlpnListener });
   const engine: Engine = Object.assign(ctx, {
     solvers,
     issuer: options.issuer ?? { caUrl: CA_SHORTCUTS.letsencrypt },

@@ -11,7 +11,7 @@ export { asCertkeepError } from './failures.ts';
 export { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
 export type { CertificateRow, VersionRow } from '../store/repositories/certificates.ts';
 export { isFinished, type OrderRow } from '../store/repositories/orders.ts';
-export type { ChallengeType, CsrSubject, IssuerSpec, OrderStep, Scope } from '../store/records.ts';
+export type { ChallengeConfig, ChallengeType, CsrSubject, IssuerSpec, OrderStep, Scope } from '../store/records.ts';
 export type { SecretBox } from '../store/secret-box.ts';
 export { isoTime } from '../time/iso.ts';
 
@@ -66,9 +66,55 @@ export {
   type ValidationToken,
 } from './views.ts';
 
-// Tenants and their keys; managed DNS zones.
-export { authenticateApiKey, type Caller, createApiKey, createSubscription, type IssuedKey, listSubscriptions, revokeApiKey } from './tenancy.ts';
-export { addZone, listManagedZones, removeZone, type ZoneSpec, type ZoneSummary, testZone } from './zones.ts';
+// Tenants, their keys and their people; managed DNS zones.
+export {
+  type ApiKeyView,
+  authenticateApiKey,
+  type Caller,
+  createApiKey,
+  createSubscription,
+  type IssuedKey,
+  type KeyCaller,
+  listSubscriptionKeys,
+  listSubscriptions,
+  principalOf,
+  revokeApiKey,
+  scopesUpTo,
+} from './tenancy.ts';
+export {
+  authenticateSession,
+  changePassword,
+  csrfTokenMatches,
+  SignInLockedError,
+  SignInRefusedError,
+  signIn,
+  signOut,
+  type UserCaller,
+} from './sessions.ts';
+export { createUser, listUsers, type NewUser, removeUser, resetUser, type Role, ROLES, scopesOfRole, type UserView } from './users.ts';
+export {
+  addZone,
+  describeProviders,
+  listManagedZones,
+  type ProviderDescription,
+  removeZone,
+  testManagedZone,
+  testZone,
+  type ZoneSpec,
+  type ZoneSummary,
+} from './zones.ts';
+
+// The portal's views: the dashboard, searches, a certificate's details, live changes.
+export {
+  type CertificateDetails,
+  certificateDetails,
+  type CertificateSearch,
+  type Dashboard,
+  dashboard,
+  HISTOGRAM_DAYS,
+  searchCertificateSummaries,
+} from './dashboard.ts';
+export { type Change, LiveFeed } from './live.ts';
 
 // CSRs a client sends, checked; names and subject details checked before they are stored.
 export { type ParsedCsr, splitPemChain, validateCsrSubject, validateDnsName } from '../pki/index.ts';

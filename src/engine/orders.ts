@@ -24,7 +24,7 @@ import { orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
 import { currentIssuer, type EabCredentials } from './issuers.ts';
 import { mustFindCertificate } from './lookups.ts';
 import type { ValidRequest } from './requests.ts';
-import { inManagedZones } from './solvers.ts';
+import { inManagedZones, type SolverSource } from './solvers.ts';
 
 /** Who answers the challenges: certkeep, the client from its tokens, or certkeep where it can. */
 export type Answerer = 'certkeep' | 'client' | 'auto';
@@ -40,6 +40,8 @@ export interface StartOptions {
   replaceExisting?: boolean;
   /** External Account Binding for an account created now (RFC 8555 §7.3.4). */
   eab?: EabCredentials;
+  /** The solvers that will answer, asked whether they can (TLS-ALPN-01 needs the server's listener). */
+  solvers?: SolverSource;
 }
 
 export interface StartedOrder {
@@ -57,6 +59,7 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
     throw new UsageError('challengeType: tls-alpn-01 needs certkeep to answer; use http-01 or dns-01', 'challengeType');
   }
+  if (!manual) options.solvers?.checkAnswerable?.(request.challengeType);
   // The account comes before anything is stored: a CA that cannot be reached leaves the store as it was.
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const certificate = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing);
@@ -139,6 +142,7 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     profile: request.profile,
     renewal_policy: request.renewalPolicy,
     csr_info: request.csrInfo,
+    preferred_chain: request.preferredChain,
     updated_at: now,
   };
   if (existing) {

@@ -1,12 +1,13 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
-// the deployer of this machine's deploy targets, the HTTP-01 responder
-// answering from the store, certkeep's challenge DNS server for delegated
-// zones, and the webhook and mail senders. `certkeep serve` starts it beside
-// the API; stop() stops taking work, lets the orders in flight finish (or parks
-// them at their stored step) and closes the listeners.
+// the deployer of this machine's deploy targets, the HTTP-01 and TLS-ALPN-01
+// responders answering from the store, certkeep's challenge DNS server for
+// delegated zones, and the webhook and mail senders. `certkeep serve` starts it
+// beside the API; stop() stops taking work, lets the orders in flight finish (or
+// parks them at their stored step) and closes the listeners.
 // Loaded only by the server: the other commands start without the senders.
-import type { Address } from '../address.ts';
+import { type Address, addressText } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
+import { startTlsAlpnResponder } from '../challenges/tls-alpn-responder.ts';
 import { challengeRecordSource, challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { startWebhookDispatcher } from '../notify/dispatcher.ts';
@@ -16,6 +17,7 @@ import type { Engine } from './engine.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
 import { RenewalScheduler } from './scheduler.ts';
+import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
 
 /** Where the runtime reports what goes wrong in the background (pino's signature, as the API's logger has it). */
@@ -33,6 +35,8 @@ export interface ServerRuntimeOptions {
   renewEveryMs: number;
   /** Where HTTP-01 answers are served from the store; none: not here. */
   httpChallenge?: Address;
+  /** Where TLS-ALPN-01 answers are served from the store (serve --tls-alpn-listen); none: not here. */
+  tlsAlpnChallenge?: Address;
   /** certkeep's challenge DNS server for delegated zones: where it listens, the zone delegated to it. */
   dns?: { listen: string; zone: string };
   /** Notification mail; none: no mail. */
@@ -45,6 +49,8 @@ export interface ServerRuntimeOptions {
 export interface ServerRuntime {
   /** host:port of the HTTP-01 responder, null when there is none. */
   httpChallenge: string | null;
+  /** host:port of the TLS-ALPN-01 responder, null when there is none. */
+  tlsAlpnChallenge: string | null;
   /** host:port of the challenge DNS server, null when there is none. */
   dns: string | null;
   stop(): Promise<void>;
@@ -52,15 +58,16 @@ export interface ServerRuntime {
 
 export async function startServerRuntime(engine: Engine, options: ServerRuntimeOptions): Promise<ServerRuntime> {
   const { log } = options;
+  const listeners = new Listeners();
   const responder = options.httpChallenge
-    ? await startHttpResponder({ ...options.httpChallenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) } })
+    ? await listeners.open(startHttpResponder({ ...options.httpChallenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) } }))
+    : undefined;
+  const tlsAlpnResponder = options.tlsAlpnChallenge
+    ? await listeners.open(startTlsAlpnResponder({ ...options.tlsAlpnChallenge, answers: storedTlsAlpnAnswers(engine), option: '--tls-alpn-listen' }))
     : undefined;
   // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
   const dnsServer = options.dns
-    ? await startDelegatedDnsServer({ listen: options.dns.listen, zone: options.dns.zone, records: challengeRecordSource(challengeValues) }).catch(async (error) => {
-        await responder?.close();
-        throw error;
-      })
+    ? await listeners.open(startDelegatedDnsServer({ listen: options.dns.listen, zone: options.dns.zone, records: challengeRecordSource(challengeValues) }))
     : undefined;
   const worker = new OrderWorker(engine, engine.solvers, {
     concurrency: options.workers,
@@ -84,6 +91,7 @@ export async function startServerRuntime(engine: Engine, options: ServerRuntimeO
   const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
   return {
     httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
+    tlsAlpnChallenge: tlsAlpnResponder && options.tlsAlpnChallenge ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port }) : null,
     dns: dnsServer?.address ?? null,
     async stop() {
       // Stop taking work, let the orders in flight finish (or park them at their stored step), then close the listeners.
@@ -93,7 +101,24 @@ export async function startServerRuntime(engine: Engine, options: ServerRuntimeO
       await webhooks.stop();
       await mailer?.stop();
       await responder?.close();
+      await tlsAlpnResponder?.close();
       await dnsServer?.stop();
     },
   };
+}
+
+/** The challenge listeners started so far: when the next cannot start, the open ones are closed, or their ports would keep the process alive. */
+class Listeners {
+  readonly #open: (() => Promise<void>)[] = [];
+
+  async open<T extends { close(): Promise<void> } | { stop(): Promise<void> }>(starting: Promise<T>): Promise<T> {
+    try {
+      const listener = await starting;
+      this.#open.push(() => ('close' in listener ? listener.close() : listener.stop()));
+      return listener;
+    } catch (error) {
+      await Promise.allSettled(this.#open.map((close) => close()));
+      throw error;
+    }
+  }
 }

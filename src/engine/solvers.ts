@@ -1,15 +1,19 @@
 // Which solver answers a certificate's challenges. The CLI answers from this
-// process (its own HTTP-01 responder or webroot, its zones); the server answers
-// HTTP-01 from the store so that any instance can, writes DNS-01 records in the
-// subscription's managed zones, and leaves the rest to the client, which places
-// the answers itself from the tokens it was given. One source per engine.
+// process (its own HTTP-01 or TLS-ALPN-01 responder or webroot, its zones); the
+// server answers HTTP-01 and TLS-ALPN-01 from the store so that any instance
+// can, writes DNS-01 records in the subscription's managed zones, and leaves
+// the rest to the client, which places the answers itself from the tokens it
+// was given. One source per engine.
+import type { AnswerSource } from '../challenges/answers.ts';
 import { Dns01Solver } from '../challenges/dns01.ts';
 import { SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeRecordName } from '../dns/challenge-name.ts';
 import { challengeValues } from '../dns/providers/delegated/delegated.ts';
+import { UsageError } from '../errors.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
+import { deleteTlsAlpnAnswer, findTlsAlpnKeyAuthorization, putTlsAlpnAnswer } from '../store/repositories/tls-alpn-answers.ts';
 import type { CertificateRow } from '../store/repositories/certificates.ts';
 import { listZones } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
@@ -20,6 +24,8 @@ export type SolverKey = Pick<CertificateRow, 'subscription_id' | 'challenge_type
 
 export interface SolverSource {
   solverFor(certificate: SolverKey): Promise<ChallengeSolver>;
+  /** Throws a UsageError naming challengeType when certkeep cannot answer this type here. */
+  checkAnswerable?(type: ChallengeType): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,28 @@ export class StoredHttpAnswers implements ChallengeSolver {
   async cleanup(task: ChallengeTask): Promise<void> {
     await deleteChallengeToken(this.#ctx.store.db, task.token);
   }
+}
+
+/** TLS-ALPN-01 answers kept in the store by identifier, served by every instance's listener (serve --tls-alpn-listen). */
+export class StoredTlsAlpnAnswers implements ChallengeSolver {
+  readonly type = 'tls-alpn-01' as const;
+  readonly #ctx: EngineContext;
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
+  async present(task: ChallengeTask): Promise<void> {
+    if (!task.orderId) throw new Error('stored TLS-ALPN-01 answers need the order id');
+    const answer = { token: task.token, identifier: task.identifier.value, orderId: task.orderId, keyAuthorization: task.keyAuthorization };
+    await putTlsAlpnAnswer(this.#ctx.store.db, answer, this.#ctx.clock.now());
+  }
+  async cleanup(task: ChallengeTask): Promise<void> {
+    await deleteTlsAlpnAnswer(this.#ctx.store.db, task.token);
+  }
+}
+
+/** What a TLS-ALPN-01 listener of the server presents: the stored answer for the name in the SNI. */
+export function storedTlsAlpnAnswers(ctx: EngineContext): AnswerSource {
+  return { keyAuthorization: (identifier) => findTlsAlpnKeyAuthorization(ctx.store.db, identifier) };
 }
 
 export interface DnsSolverOptions {
@@ -113,15 +141,27 @@ export class LocalSolvers implements SolverSource {
   }
 }
 
-/** The server's solvers: HTTP-01 answers in the store (any instance serves them), DNS-01 in each subscription's zones. */
+export interface ServerSolverOptions extends DnsSolverOptions {
+  /** This server runs a TLS-ALPN-01 listener (serve --tls-alpn-listen); without one, new tls-alpn-01 certificates are refused. */
+  tlsAlpnListener?: boolean;
+}
+
+/**
+ * The server's solvers: HTTP-01 and TLS-ALPN-01 answers in the store (any
+ * instance serves them), DNS-01 in each subscription's zones.
+ */
 export class ServerSolvers implements SolverSource {
+  readonly #options: ServerSolverOptions;
   readonly #zones: ZoneSolvers;
   readonly #http: StoredHttpAnswers;
+  readonly #tlsAlpn: StoredTlsAlpnAnswers;
   readonly #webroots = new Map<string, Promise<ChallengeSolver>>();
 
-  constructor(ctx: EngineContext, options: DnsSolverOptions = {}) {
+  constructor(ctx: EngineContext, options: ServerSolverOptions = {}) {
+    this.#options = options;
     this.#zones = new ZoneSolvers(ctx, options);
     this.#http = new StoredHttpAnswers(ctx);
+    this.#tlsAlpn = new StoredTlsAlpnAnswers(ctx);
   }
 
   async solverFor(certificate: SolverKey): Promise<ChallengeSolver> {
@@ -132,7 +172,21 @@ export class ServerSolvers implements SolverSource {
     if (type === 'http-01' && config.webroot) return this.#webroot(config.webroot);
     if (type === 'http-01') return this.#http;
     if (type === 'dns-01') return this.#zones.solverFor(certificate.subscription_id);
+    if (type === 'tls-alpn-01') return this.#tlsAlpn;
     return new ClientAnswers(type);
+  }
+
+  /**
+   * A CA validates TLS-ALPN-01 on port 443 of the name, which no tenant can open: only an
+   * operator who runs the listener offers it. Accepting it without one would only spend the
+   * CA's failed-validation allowance. Instances of one deployment share their options.
+   */
+  checkAnswerable(type: ChallengeType): void {
+    if (type !== 'tls-alpn-01' || this.#options.tlsAlpnListener) return;
+    throw new UsageError(
+      'challengeType: this server answers tls-alpn-01 only when it runs with --tls-alpn-listen HOST:PORT (port 443 of the names must reach it); use http-01 or dns-01, or ask the operator',
+      'challengeType',
+    );
   }
 
   #webroot(path: string): Promise<ChallengeSolver> {

@@ -8,14 +8,16 @@
 import type { Store } from '../store/database.ts';
 import type { Scope } from '../store/records.ts';
 
-/** Who a verified key belongs to, as the surfaces see the caller of a request. */
-export interface Caller {
+/** Who a verified key belongs to: the caller of a request made with it. */
+export interface KeyCaller {
   subscriptionId: string;
   keyId: string;
   /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
   keyPrefix: string;
   scopes: Scope[];
 }
+
+type Caller = KeyCaller;
 
 export const VERIFIED_KEY_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;

@@ -59,7 +59,7 @@ export function currentVersionIn(certificate: CertificateRow, versions: VersionR
   return certificate.current_version_id ? versions.find((v) => v.id === certificate.current_version_id) : undefined;
 }
 
-function summarize(row: CertificateWithDates): CertificateSummary {
+export function summarize(row: CertificateWithDates): CertificateSummary {
   return {
     name: row.name,
     state: row.state,

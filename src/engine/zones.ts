@@ -198,3 +198,50 @@ function normalizeZone(zone: string): string {
   return normalized;
 }
 
+
+export interface ProviderSetting {
+  name: string;
+  description: string;
+  required: boolean;
+  /** Written once, never shown back. */
+  secret: boolean;
+}
+
+export interface ProviderDescription {
+  name: string;
+  description: string;
+  settings: ProviderSetting[];
+}
+
+/** Each DNS provider and its settings, from the provider's own definition: what the portal's zone form is drawn from. */
+export function describeProviders(): ProviderDescription[] {
+  return [...providers.values()].map((definition) => {
+    const secrets = new Set(definition.secrets);
+    const setting = (required: boolean) => ([name, description]: [string, string]) => ({ name, description, required, secret: secrets.has(name) });
+    return {
+      name: definition.name,
+      description: definition.description,
+      settings: [...Object.entries(definition.required).map(setting(true)), ...Object.entries(definition.optional).map(setting(false))],
+    };
+  });
+}
+
+/**
+ * A zone's test for the API and the portal: writes a TXT record, waits until
+ * every authoritative server has it, removes it. A failure is an answer, not an error.
+ */
+export async function testManagedZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ ok: true; fqdn: string; elapsedMs: number } | { ok: false; error: string }> {
+  const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed by this subscription; add it first`);
+  try {
+    const result = await testZone(ctx, subscriptionId, row.zone, options);
+    return { ok: true, fqdn: result.fqdn, elapsedMs: Math.round(result.elapsedMs) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}

@@ -5,7 +5,9 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/api/app.ts';
 import { type Engine, engineOn } from '../../src/engine/engine.ts';
+import { signIn } from '../../src/engine/sessions.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
+import { createUser, ROLES, type Role } from '../../src/engine/users.ts';
 import { addZone } from '../../src/engine/zones.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
@@ -16,9 +18,18 @@ import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 export interface Tenant {
   subscriptionId: string;
+  /** The subscription's first key: read, write and admin. */
+  adminKey: string;
   /** read and write */
   writeKey: string;
   readKey: string;
+  /** A key only the tests that revoke keys touch. */
+  spareKeyId: string;
+  /** One person of each role, signed in: the cookie header and the CSRF token. */
+  sessions: Record<Role, { cookie: string; csrf: string }>;
+  /** A user that the tests that remove or reset users touch. */
+  userId: string;
+  userEmail: string;
   certificateName: string;
   zone: string;
   orderId: string;
@@ -38,6 +49,9 @@ export interface ApiFixture {
   appWith(options: Partial<Omit<AppOptions, 'engine'>>): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
+
+/** The password of the fixture's signed-in users. */
+export const PASSWORD = 'correct horse battery staple';
 
 /** The rate limit is off unless asked for: the tests make many requests with one key. */
 export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
@@ -73,6 +87,16 @@ export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = 
 async function makeTenant(ctx: Engine, label: string): Promise<Tenant> {
   const subscription = await createSubscription(ctx, `tenant ${label}`);
   const read = await createApiKey(ctx, subscription.id, 'read');
+  const write = await createApiKey(ctx, subscription.id, 'write');
+  const spare = await createApiKey(ctx, subscription.id, 'read', 'spare');
+  const sessions = {} as Tenant['sessions'];
+  for (const role of ROLES) {
+    const email = `${role}@${label}.example`;
+    await createUser(ctx, { subscriptionId: subscription.id, email, role, password: PASSWORD });
+    const session = await signIn(ctx, email, PASSWORD);
+    sessions[role] = { cookie: `certkeep_session=${session.token}`, csrf: session.csrfToken };
+  }
+  const user = await createUser(ctx, { subscriptionId: subscription.id, email: `someone@${label}.example`, role: 'viewer' });
   const certificateName = `www.${label}.example`;
   const rows = rowsFor(subscription.id);
   await insertCertificate(ctx.store.db, certificateRecord({
@@ -93,8 +117,13 @@ async function makeTenant(ctx: Engine, label: string): Promise<Tenant> {
   });
   return {
     subscriptionId: subscription.id,
-    writeKey: subscription.key.apiKey,
+    adminKey: subscription.key.apiKey,
+    writeKey: write.apiKey,
     readKey: read.apiKey,
+    spareKeyId: spare.id,
+    sessions,
+    userId: user.user.id,
+    userEmail: user.user.email,
     certificateName,
     zone,
     orderId: rows.orders.id,

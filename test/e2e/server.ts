@@ -112,6 +112,16 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
   }
 }
 
+/** Polls an order of the native API until the CA has judged it (valid or invalid); resolves with the order view. */
+export async function settledOrder(server: Server, orderId: string, key: string) {
+  return eventually(
+    async () => (await server.call('GET', `/api/v1/orders/${orderId}`, { key })).json(),
+    (order) => order.status === 'valid' || order.status === 'invalid',
+    60_000,
+    `order ${orderId} settled`,
+  );
+}
+
 /** What a client of the compatibility APIs does with a DNS token: writes the TXT record at its DNS server (here BIND over RFC 2136). */
 export function clientDns(rig: Rig) {
   const { zone, settings } = bindZoneBody(rig);

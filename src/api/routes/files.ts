@@ -30,7 +30,7 @@ export async function fileRoutes(app: FastifyInstance, options: { engine: Engine
       const { name, format } = request.params;
       const spec = FORMATS[format];
       if (spec.secret && !request.caller.scopes.includes('write')) {
-        throw new ForbiddenError(`the ${format} file holds the private key: it needs a write-scoped API key`);
+        throw new ForbiddenError(`the ${format} file holds the private key: it needs a write-scoped API key, or the operator or admin role`);
       }
       const files = await certificateFiles(options.engine, request.caller.subscriptionId, name);
       const body = format === 'pfx' ? files.pfx : format === 'der' ? files.der : files[format === 'pem' ? 'fullchain' : format];

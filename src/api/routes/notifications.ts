@@ -34,7 +34,7 @@ export async function notificationRoutes(
 
   app.put<{ Body: { emails: string[] } }>(
     '/notifications',
-    { config: { scope: 'write' }, schema: { body: Recipients, response: { 200: Recipients } } },
+    { config: { scope: 'admin' }, schema: { body: Recipients, response: { 200: Recipients } } },
     async (request) => ({
       emails: await setNotificationRecipients(
         ctx,

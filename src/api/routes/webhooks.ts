@@ -87,7 +87,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { engine: Eng
   app.post<{ Body: { url: string; eventTypes?: string[]; secret?: string } }>(
     '/webhooks',
     {
-      config: { scope: 'write' },
+      config: { scope: 'admin' },
       schema: {
         summary: `Register a webhook (at most ${MAX_WEBHOOKS} per subscription)`,
         description: `Events created from now on are POSTed to the URL. ${SIGNING}`,
@@ -114,7 +114,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { engine: Eng
   app.delete<{ Params: { id: string } }>(
     '/webhooks/:id',
     {
-      config: { scope: 'write' },
+      config: { scope: 'admin' },
       schema: {
         summary: 'Remove a webhook and its delivery log',
         params: Type.Object({ id: WebhookId }),

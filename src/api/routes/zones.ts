@@ -32,7 +32,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine
 
   app.post<{ Body: { zone: string; provider: string; settings: Record<string, string>; nameservers?: string[] } }>(
     '/zones',
-    { config: { scope: 'write' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
+    { config: { scope: 'admin' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
     async (request, reply) => {
       const summary = await addZone(ctx, request.caller.subscriptionId, request.body);
       return reply.code(201).send(summary);
@@ -41,7 +41,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine
 
   app.delete<{ Params: { zone: string } }>(
     '/zones/:zone',
-    { config: { scope: 'write' }, schema: { params: Type.Object({ zone: ZoneName }) } },
+    { config: { scope: 'admin' }, schema: { params: Type.Object({ zone: ZoneName }) } },
     async (request, reply) => {
       await removeZone(ctx, request.caller.subscriptionId, request.params.zone);
       return reply.code(204).send();

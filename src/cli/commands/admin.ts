@@ -6,9 +6,10 @@ import { notificationRecipients, setNotificationRecipients } from '../../notify/
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
+import { registerUsers } from './users.ts';
 
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('subscriptions (tenants) and API keys for the server');
+  const admin = program.command('admin').description('subscriptions (tenants), API keys and portal users for the server');
   const subscription = admin.command('subscription').description('tenants of the server');
   const apikey = admin.command('apikey').description('API keys of a subscription');
 
@@ -21,7 +22,8 @@ export function registerAdmin(program: Command): void {
         const created = await createSubscription(session.engine, name);
         session.output.result({ id: created.id, name: created.name, apiKey: created.key.apiKey, keyId: created.key.id }, [
           `✔ subscription ${created.name}: ${created.id}`,
-          `  API key (shown once, keep it safe): ${created.key.apiKey}`,
+          `  admin API key (shown once, keep it safe): ${created.key.apiKey}`,
+          `  portal users: certkeep admin user create EMAIL --subscription ${created.id} --role admin`,
         ]);
       });
     });
@@ -64,10 +66,11 @@ export function registerAdmin(program: Command): void {
     .command('create')
     .description('another API key for a subscription, shown once')
     .requiredOption('--subscription <id>', 'the subscription')
-    .option('--scope <scope>', 'read | write (write may also read)', 'write')
-    .action(async (options: { subscription: string; scope: string }, command: Command) => {
+    .option('--scope <scope>', 'read | write (also changes certificates, downloads keys) | admin (also zones, webhooks, keys, users)', 'write')
+    .option('--label <text>', 'what the key is for, shown in the portal')
+    .action(async (options: { subscription: string; scope: string; label?: string }, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const key = await createApiKey(session.engine, options.subscription, options.scope);
+        const key = await createApiKey(session.engine, options.subscription, options.scope, options.label);
         session.output.result(key, [`✔ API key ${key.id} (${key.scopes.join(', ')}) for ${key.subscriptionId}`, `  ${key.apiKey}  (shown once)`]);
       });
     });
@@ -82,6 +85,8 @@ export function registerAdmin(program: Command): void {
         session.output.result({ id: keyId, revoked: true }, `✔ revoked ${keyId}`);
       });
     });
+
+  registerUsers(admin);
 }
 
 /**

@@ -20,7 +20,9 @@ const ZONE = 'certkeep.test';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND')
+    .description(
+      'issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND',
+    )
     .action(async (_options, command: Command) => {
       const flags = command.optsWithGlobals();
       ensurePackages(flags.json === true);
@@ -60,6 +62,7 @@ export function registerDemo(program: Command): void {
               chainVerified: chainOk,
               dataDir,
               files: folder,
+              portal: 'certkeep admin user create EMAIL --subscription ID --role admin; certkeep serve; open http://127.0.0.1:8080/',
             },
             [
               `✔ issued ${request.name} for ${request.identifiers.map((i) => i.value).join(', ')} in ${seconds.toFixed(2)} s`,
@@ -68,6 +71,9 @@ export function registerDemo(program: Command): void {
               `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
               `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
               `  the store: certkeep --data-dir ${dataDir} list`,
+              '  the web portal: certkeep admin subscription create "My team" --json, then',
+              '    certkeep admin user create you@example.com --subscription <id> --role admin,',
+              '    certkeep serve, and open http://127.0.0.1:8080/ (sign in with the one-time password it printed)',
             ],
           );
           if (!chainOk) process.exitCode = 1;

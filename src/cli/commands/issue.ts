@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import {
   addDeployTarget,
+  type ChallengeConfig,
   changeCertificate,
   type DeploymentResult,
   type DeployTargetSpec,
@@ -12,7 +13,7 @@ import { UsageError } from '../../errors.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 import { deploymentLines, deployTargets } from './deploy.ts';
-import { collect, eabFrom, httpPortFrom, namingDirectoryFlag, type TargetFlags, targetFrom, withTargetOptions } from './options.ts';
+import { collect, eabFrom, namingDirectoryFlag, portFrom, type TargetFlags, targetFrom, withTargetOptions } from './options.ts';
 
 export function registerIssue(program: Command): void {
   const issue = program
@@ -24,8 +25,10 @@ export function registerIssue(program: Command): void {
     .option('--http-port <n>', 'port of the built-in HTTP-01 responder (default 80)')
     .option('--http-host <addr>', 'address the HTTP-01 responder listens on (default all)')
     .option('--webroot <dir>', "answer HTTP-01 through your web server's document root instead")
+    .option('--tls-port <n>', 'port of the built-in TLS-ALPN-01 responder (default 443, where CAs connect)')
     .option('--key-type <type>', 'ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096', 'ec-p256')
     .option('--profile <name>', "the CA's certificate profile (when the CA offers profiles)")
+    .option('--preferred-chain <issuer>', 'of the chains the CA offers, take the one whose top certificate was issued by this CN, e.g. "ISRG Root X1"')
     .option('--renew-before <when>', 'renew this long before expiry (30d, 12h) or at this share of the lifetime left (33%)')
     .option('--eab-kid <kid>', 'External Account Binding key id (ZeroSSL, Google, …)')
     .option('--eab-hmac-key <key>', 'External Account Binding HMAC key, base64url')
@@ -42,6 +45,7 @@ export function registerIssue(program: Command): void {
         names: options.domain,
         challengeType: options.challenge,
         challengeConfig: challengeConfig(options),
+        preferredChain: options.preferredChain,
         keyType: options.keyType,
         issuers: [session.engine.issuer],
         profile: options.profile,
@@ -76,10 +80,16 @@ function refuseTargetFlagsWithoutDirectory(command: Command): void {
   }
 }
 
-function challengeConfig(options: { httpPort?: string; httpHost?: string; webroot?: string }) {
+function challengeConfig(options: { challenge: string; httpPort?: string; httpHost?: string; webroot?: string; tlsPort?: string }): ChallengeConfig {
+  if (options.challenge === 'tls-alpn-01') {
+    const http = options.webroot ? '--webroot' : options.httpPort ? '--http-port' : options.httpHost ? '--http-host' : undefined;
+    if (http) throw new UsageError(`${http} is for HTTP-01; TLS-ALPN-01 answers on --tls-port (default 443)`, http.slice(2));
+    return { tlsPort: portFrom(options.tlsPort, '--tls-port') };
+  }
+  if (options.tlsPort) throw new UsageError('--tls-port is for --challenge tls-alpn-01', 'tls-port');
   if (options.webroot && options.httpPort) throw new UsageError('--webroot and --http-port exclude each other: pick one way to answer HTTP-01', 'webroot');
   if (options.webroot) return { webroot: options.webroot };
-  return { httpPort: httpPortFrom(options.httpPort), ...(options.httpHost ? { httpHost: options.httpHost } : {}) };
+  return { httpPort: portFrom(options.httpPort, '--http-port'), ...(options.httpHost ? { httpHost: options.httpHost } : {}) };
 }
 
 export function printOutcome(session: Session, outcome: IssueOutcome, deployments: DeploymentResult[] = []): void {

@@ -7,11 +7,12 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
-export function httpPortFrom(value: string | undefined): number | undefined {
+/** A port option's value (--http-port, --tls-port); undefined when it was not given. */
+export function portFrom(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`--http-port: "${value}" is not a port number (1-65535)`, 'httpPort');
+    throw new UsageError(`${option}: "${value}" is not a port number (1-65535)`, option.slice(2));
   }
   return port;
 }

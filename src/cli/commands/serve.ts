@@ -1,16 +1,17 @@
 // certkeep serve: the multi-tenant server — the REST API and compatibility
 // routes over an engine that answers from the store, with the server runtime
-// beside them (engine/runtime.ts: workers, scheduler, responders, senders).
+// beside them (engine/runtime.ts: workers, scheduler, HTTP-01 and TLS-ALPN-01
+// responders, challenge DNS server, senders).
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
-import { UsageError } from '../../errors.ts';
-import { ConflictError } from '../../errors.ts';
+import { ConflictError, UsageError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
 import type { Surfaces } from '../surfaces.ts';
 
 interface ServeOptions {
   listen: string;
   httpChallengeListen: string;
+  tlsAlpnListen?: string;
   workers: string;
   leaseSeconds: string;
   dnsListen?: string;
@@ -22,10 +23,11 @@ interface ServeOptions {
 export function registerServe(program: Command, surfaces: Surfaces): void {
   program
     .command('serve')
-    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 responder and background workers')
+    .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
-    .option('--workers <n>', 'orders this instance drives at once (0: API and HTTP-01 only)', '16')
+    .option('--tls-alpn-listen <host:port>', 'where TLS-ALPN-01 challenges are answered from the store; off by default (port 443 of the names must reach it)')
+    .option('--workers <n>', 'orders this instance drives at once (0: API and challenge responders only)', '16')
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
@@ -36,6 +38,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
+      const tlsAlpn = options.tlsAlpnListen === undefined ? undefined : parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443);
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
@@ -57,6 +60,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
             leaseMs,
             renewEveryMs,
             httpChallenge: challenge,
+            tlsAlpnChallenge: tlsAlpn,
             dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
             smtp: session.config.smtp,
             log: app.log,
@@ -64,10 +68,11 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           });
           const address = await app.listen(host, port);
           session.output.result(
-            { listening: address, httpChallenge: runtime.httpChallenge, dns: runtime.dns },
+            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
             [
               `certkeep serving on ${address}`,
               runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
+              runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
               runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
             ].join(''),
           );
@@ -77,7 +82,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           await runtime.stop();
           await app.close();
         },
-        'server',
+        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined },
       );
     });
 }

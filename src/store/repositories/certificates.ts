@@ -12,7 +12,8 @@ export type VersionRow = Row<'certificate_versions'>;
 
 const JSON_COLUMNS = ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'];
 
-function decoded<T>(row: object): T {
+/** A certificate row (or a selection of its columns) with its JSON columns decoded. */
+export function decodedCertificate<T>(row: object): T {
   return decodeJson<T>(row, JSON_COLUMNS);
 }
 
@@ -24,12 +25,12 @@ export async function findCertificate(db: Db, subscriptionId: string, name: stri
     .where('name', '=', name)
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 export async function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
   const row = await db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 export async function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
@@ -40,7 +41,7 @@ export async function listCertificates(db: Db, subscriptionId: string): Promise<
     .where('state', '!=', 'deleted')
     .orderBy('name')
     .execute();
-  return rows.map((row) => decoded(row));
+  return rows.map((row) => decodedCertificate(row));
 }
 
 /** A certificate's renewal bookkeeping before anything has happened to it: no failure, no lease, no warning. */
@@ -96,7 +97,7 @@ export interface CertificateWithDates {
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
   const [row] = await certificateWithDates(db, subscriptionId, name);
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
@@ -123,7 +124,7 @@ export async function listCertificatesWithDates(db: Db, subscriptionId: string, 
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
   if (filter.limit !== undefined) query = query.limit(filter.limit);
-  return (await query.execute()).map((row) => decoded(row));
+  return (await query.execute()).map((row) => decodedCertificate(row));
 }
 
 function withDates(db: Db, subscriptionId: string) {
@@ -237,7 +238,7 @@ export async function ariChecksDue(db: Db, now: number, limit: number): Promise<
     .where('c.state', '!=', 'revoked')
     .limit(limit)
     .execute();
-  return rows.map((row) => decoded(row));
+  return rows.map((row) => decodedCertificate(row));
 }
 
 export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {

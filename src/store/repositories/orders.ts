@@ -9,7 +9,8 @@ export type OrderPatch = DecodedPatch<RowPatch<'orders'>, OrderFields>;
 
 const JSON_COLUMNS = ['authorizations'];
 
-function decoded(row: Row<'orders'>): OrderRow {
+/** An order row with its authorizations decoded. */
+export function decodedOrder(row: Row<'orders'>): OrderRow {
   return decodeJson<OrderRow>(row, JSON_COLUMNS);
 }
 
@@ -26,7 +27,7 @@ export function isFinished(step: OrderStep): boolean {
 
 export async function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }
 
 /** The order still in progress for a certificate, if a process stopped before finishing it. */
@@ -38,7 +39,7 @@ export async function findOpenOrder(db: Db, certificateId: string): Promise<Orde
     .where('step', 'not in', FINISHED_STEPS)
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }
 
 
@@ -58,7 +59,7 @@ export async function certificatesWithOpenOrders(db: Db, subscriptionId: string)
 
 export async function listOrders(db: Db, certificateId: string): Promise<OrderRow[]> {
   const rows = await db.selectFrom('orders').selectAll().where('certificate_id', '=', certificateId).orderBy('created_at').execute();
-  return rows.map(decoded);
+  return rows.map(decodedOrder);
 }
 
 export async function insertOrder(db: Db, order: NewOrder): Promise<void> {
@@ -97,5 +98,5 @@ export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<Orde
 /** The compatibility APIs name orders by the CA's URL (their orderUri). */
 export async function findOrderByUrl(db: Db, orderUrl: string): Promise<OrderRow | undefined> {
   const row = await db.selectFrom('orders').selectAll().where('order_url', '=', orderUrl).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }

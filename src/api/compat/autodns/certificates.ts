@@ -4,21 +4,7 @@
 // The certificate id in paths is certkeep's certificate name.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  certificateHistory,
-  currentVersionIn,
-  deleteCertificate,
-  driveOrder,
-  finishClientOrder,
-  listCertificates,
-  mustFindCertificate,
-  orderClientCertificate,
-  orderView,
-  prepareClientOrder,
-  revocationReason,
-  revokeCertificate,
-  stepReached,
-} from '../../../engine/index.ts';
+import { certificateHistory, currentVersionIn, deleteCertificate, driveOrder, finishClientOrder, listCertificates, mustFindCertificate, orderClientCertificate, orderView, prepareClientOrder, revocationReason, revokeCertificate, stepReached } from '../../../engine/index.ts';
 import { ConflictError, UsageError } from '../../../errors.ts';
 import type { Services } from '../../services.ts';
 import { responses, success, TASKS, vendorTime } from './envelope.ts';

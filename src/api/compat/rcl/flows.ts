@@ -3,20 +3,7 @@
 // 'placed' and driven in the request until their tokens are known; validation
 // and finalization are driven in the request too (bounded), except gen 3's
 // schedule/create, which raises the goal and leaves the rest to the workers.
-import {
-  driveOrder,
-  findOrder,
-  orderById,
-  type OrderRow,
-  orderStatus,
-  raiseGoal,
-  reloadCertificate,
-  startCertificate,
-  type StartedOrder,
-  startRenewal,
-  stepReached,
-  type ValidRequest,
-} from '../../../engine/index.ts';
+import { driveOrder, findOrder, orderById, type OrderRow, orderStatus, raiseGoal, reloadCertificate, startCertificate, type StartedOrder, startRenewal, stepReached, type ValidRequest } from '../../../engine/index.ts';
 import { NotFoundError, UnavailableError, UsageError } from '../../../errors.ts';
 import type { Services } from '../../services.ts';
 

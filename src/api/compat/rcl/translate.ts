@@ -1,15 +1,7 @@
 // From the RCL API's fields to certkeep's request: challenge types, targets,
 // the names a certificate covers, certificate names, CSR details. Every
 // refusal names the RCL field and says what would be accepted.
-import {
-  type ChallengeType,
-  type CsrSubject,
-  type IssuerSpec,
-  validateCsrSubject,
-  validateDnsName,
-  validateRequest,
-  type ValidRequest,
-} from '../../../engine/index.ts';
+import { type ChallengeType, type CsrSubject, type IssuerSpec, validateCsrSubject, validateDnsName, validateRequest, type ValidRequest } from '../../../engine/index.ts';
 import { UsageError } from '../../../errors.ts';
 import { CertificateNameParams } from '../../schemas.ts';
 

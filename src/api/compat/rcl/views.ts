@@ -2,19 +2,7 @@
 // object, the Order, the validation tokens.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import {
-  type CertificateRow,
-  certificateFiles,
-  certificateHistory,
-  currentVersionIn,
-  type Engine,
-  isFinished,
-  isoTime,
-  type OrderRow,
-  type OrderView,
-  orderView,
-  storedPfxPassword,
-} from '../../../engine/index.ts';
+import { certificateFiles, certificateHistory, type CertificateRow, currentVersionIn, type Engine, isFinished, isoTime, type OrderRow, type OrderView, orderView, storedPfxPassword } from '../../../engine/index.ts';
 import { downloadLinks, publicBase } from '../../download-links.ts';
 import { type Certificate, DOWNLOAD_FIELDS, type Order, type ValidationToken } from './schemas.ts';
 
