@@ -146,19 +146,27 @@ export async function listDeployTargets(
   subscriptionId: string,
   query: TargetQuery = {},
 ): Promise<DeployTargetView[]> {
-  const certificateIds =
-    query.names &&
-    (await Promise.all(
-      query.names.map(async (name) => (await mustFindCertificate(ctx, subscriptionId, name)).id),
-    ));
-  const targets = (
-    await listTargets(ctx.store.db, { host: THIS_MACHINE, subscriptionId, certificateIds })
-  ).filter((target) => query.directory === undefined || target.directory === query.directory);
+  const targets = await localTargets(ctx, subscriptionId, query);
   const deployments = await deploymentsOf(
     ctx.store.db,
     targets.map((target) => target.id),
   );
   return targets.map((target) => targetView(target, deployments));
+}
+
+/** This machine's targets of the subscription's certificates (of `names` when given; a name not there is a NotFoundError). */
+export async function localTargets(
+  ctx: EngineContext,
+  subscriptionId: string,
+  query: TargetQuery = {},
+): Promise<TargetOfCertificate[]> {
+  const certificateIds =
+    query.names &&
+    (await Promise.all(
+      query.names.map(async (name) => (await mustFindCertificate(ctx, subscriptionId, name)).id),
+    ));
+  const targets = await listTargets(ctx.store.db, { host: THIS_MACHINE, subscriptionId, certificateIds });
+  return targets.filter((target) => query.directory === undefined || target.directory === query.directory);
 }
 
 function targetView(target: TargetOfCertificate, deployments: DeploymentWithSerial[]): DeployTargetView {
@@ -203,6 +211,19 @@ function storedSettings(target: DeployTarget): StoredSettings {
     reload: target.reload ?? null,
     verify: target.verify,
     verify_timeout_ms: target.verifyTimeoutMs,
+  };
+}
+
+/** A stored target as the deploy library takes it: the other way round from storedSettings. */
+export function targetInput(row: DeployTargetRow): DeployTargetInput {
+  return {
+    directory: row.directory,
+    format: row.format,
+    owner: row.owner ?? undefined,
+    deployHook: row.deploy_hook ?? undefined,
+    reload: row.reload ?? undefined,
+    verify: row.verify,
+    verifyTimeoutMs: row.verify_timeout_ms,
   };
 }
 
@@ -251,7 +272,14 @@ async function directoryTaken(ctx: EngineContext, holder: DeployTargetRow): Prom
  * `serve` must leave writable.
  */
 export async function localDeployParents(config: StoreOptions): Promise<string[]> {
-  if (!config.databaseUrl && !(await access(join(config.dataDir, SQLITE_FILE)).then(() => true, () => false))) return [];
+  if (
+    !config.databaseUrl &&
+    !(await access(join(config.dataDir, SQLITE_FILE)).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return [];
   const store = await openStore(config);
   try {
     const targets = await listTargets(store.db, { host: THIS_MACHINE });

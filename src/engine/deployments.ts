@@ -26,17 +26,15 @@ import {
   findDeployment,
   finishDeployment,
   getDeployTarget,
-  listTargets,
   startDeployment,
   undeployedLocalTargets,
 } from '../store/repositories/deploy-targets.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { leaseHolder } from '../store/repositories/leases.ts';
 import type { EngineContext } from './context.ts';
-import { THIS_MACHINE } from './deploy-targets.ts';
+import { localTargets, type TargetQuery, targetInput, THIS_MACHINE } from './deploy-targets.ts';
 import { deploymentBundle } from './files.ts';
 import { withLease } from './leases.ts';
-import { mustFindCertificate } from './lookups.ts';
 import { isoTime } from '../time/iso.ts';
 
 /** What one target's run came to. */
@@ -86,16 +84,9 @@ const CONCURRENT_DEPLOYMENTS = 4;
 export async function deployLocalTargets(
   ctx: EngineContext,
   subscriptionId: string,
-  options: DeployRunOptions & { names?: string[]; directory?: string } = {},
+  options: DeployRunOptions & TargetQuery = {},
 ): Promise<DeploymentResult[]> {
-  const certificateIds =
-    options.names &&
-    (await Promise.all(
-      options.names.map(async (name) => (await mustFindCertificate(ctx, subscriptionId, name)).id),
-    ));
-  const targets = (
-    await listTargets(ctx.store.db, { host: THIS_MACHINE, subscriptionId, certificateIds })
-  ).filter((target) => options.directory === undefined || target.directory === options.directory);
+  const targets = await localTargets(ctx, subscriptionId, options);
   const results: DeploymentResult[] = [];
   for (const target of targets) {
     const result = await bringToCurrent(ctx, target.id, { waitMs: WAIT_FOR_OTHER_DEPLOYMENT_MS, ...options });
@@ -205,19 +196,7 @@ async function attemptDeployment(
     const finished = await finishedBeforeKill(target, version);
     if (finished) return finished;
     const bundle = await deploymentBundle(ctx, certificate, version, target.format);
-    return await deploy(
-      {
-        directory: target.directory,
-        format: target.format,
-        owner: target.owner ?? undefined,
-        deployHook: target.deploy_hook ?? undefined,
-        reload: target.reload ?? undefined,
-        verify: target.verify,
-        verifyTimeoutMs: target.verify_timeout_ms,
-      },
-      bundle,
-      { onProgress: options.onStep },
-    );
+    return await deploy(targetInput(target), bundle, { onProgress: options.onStep });
   } catch (error) {
     return {
       status: 'failed',

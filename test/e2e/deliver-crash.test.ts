@@ -8,7 +8,13 @@ import { normalSerial, readDeployment } from '../../src/deploy/index.ts';
 import { assertCompletePem } from '../deploy/helpers.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { NGINX } from '../rig/web-server-cases.ts';
-import { currentSerial, servedSerials, startOnPlaceholder, storedDeployments } from './delivery.ts';
+import {
+  currentSerial,
+  issueDeployedTo,
+  servedSerials,
+  startOnPlaceholder,
+  storedDeployments,
+} from './delivery.ts';
 import { startRig, ZONE } from './harness.ts';
 
 test('a deployment killed with SIGKILL at any step converges at the next renew --all: complete, served, verified', async (t) => {
@@ -20,20 +26,7 @@ test('a deployment killed with SIGKILL at any step converges at the next renew -
   const directory = join(root.path, 'tls', name);
   const nginx = await startOnPlaceholder(NGINX, root.path, directory, name, [name]);
   t.after(() => nginx.stop());
-  const issued = await rig.certkeep([
-    'issue',
-    '-d',
-    name,
-    '--http-port',
-    String(rig.httpPort),
-    '--deploy-to',
-    directory,
-    '--reload',
-    nginx.reloadCommand,
-    '--verify',
-    `127.0.0.1:${nginx.port}`,
-  ]);
-  assert.equal(issued.code, 0, issued.stdout + issued.stderr);
+  await issueDeployedTo(rig, name, directory, nginx);
 
   for (const step of ['files-written', 'switched', 'reloaded']) {
     await t.test(`killed after "${step}"`, async () => {

@@ -8,7 +8,7 @@ import { normalSerial } from '../../src/deploy/index.ts';
 import { servedSerial } from '../rig/https.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { NGINX } from '../rig/web-server-cases.ts';
-import { currentSerial, deploymentEvents, startOnPlaceholder } from './delivery.ts';
+import { currentSerial, deploymentEvents, issueDeployedTo, startOnPlaceholder } from './delivery.ts';
 import { startRig, ZONE } from './harness.ts';
 import { eventually, startServer } from './server.ts';
 
@@ -21,21 +21,7 @@ test('the server deploys local targets after a renewal; the timer beside it does
   const directory = join(root.path, 'tls', name);
   const nginx = await startOnPlaceholder(NGINX, root.path, directory, name, [name]);
   t.after(() => nginx.stop());
-  const verify = `127.0.0.1:${nginx.port}`;
-  const issued = await rig.certkeep([
-    'issue',
-    '-d',
-    name,
-    '--http-port',
-    String(rig.httpPort),
-    '--deploy-to',
-    directory,
-    '--reload',
-    nginx.reloadCommand,
-    '--verify',
-    verify,
-  ]);
-  assert.equal(issued.code, 0, issued.stdout + issued.stderr);
+  await issueDeployedTo(rig, name, directory, nginx);
   const first = await currentSerial(rig, name);
   const key = (
     await rig.certkeep([

@@ -102,3 +102,26 @@ async function made(directory: string): Promise<string> {
   await mkdir(directory, { recursive: true });
   return directory;
 }
+
+/** `certkeep issue -d NAME --deploy-to DIR --reload … --verify …` for a web server on loopback; fails the test unless it deployed. */
+export async function issueDeployedTo(
+  rig: Rig,
+  name: string,
+  directory: string,
+  server: WebServer,
+): Promise<void> {
+  const issued = await rig.certkeep([
+    'issue',
+    '-d',
+    name,
+    '--http-port',
+    String(rig.httpPort),
+    '--deploy-to',
+    directory,
+    '--reload',
+    server.reloadCommand,
+    '--verify',
+    `127.0.0.1:${server.port}`,
+  ]);
+  assert.equal(issued.code, 0, issued.stdout + issued.stderr);
+}

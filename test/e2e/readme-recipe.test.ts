@@ -3,7 +3,6 @@
 // example.com's; the timer's service is then run as systemd would run it. Issued, deployed,
 // renewed, served.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -12,7 +11,7 @@ import { servedSerial } from '../rig/https.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { NGINX } from '../rig/web-server-cases.ts';
 import { currentSerial, startOnPlaceholder } from './delivery.ts';
-import { type CliResult, startRig, ZONE } from './harness.ts';
+import { runCommand, startRig, ZONE } from './harness.ts';
 
 const README = new URL('../../README.md', import.meta.url).pathname;
 
@@ -34,20 +33,6 @@ function words(line: string): string[] {
   return [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map(
     (m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3],
   );
-}
-
-function run(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout, stderr, json: () => JSON.parse(stdout) }),
-    );
-  });
 }
 
 test("the README's one-machine recipe: issue with --deploy-to, --reload and --verify, then the timer renews and deploys", async (t) => {
@@ -125,7 +110,7 @@ test("the README's one-machine recipe: issue with --deploy-to, --reload and --ve
     Object.entries(process.env).filter(([name]) => !name.startsWith('CERTKEEP_')),
   );
   // The certificate is months from due: --force stands in for those months.
-  const timer = await run([...words(execStart), '--force'], environment);
+  const timer = await runCommand([...words(execStart), '--force'], environment);
   assert.equal(timer.code, 0, timer.stdout + timer.stderr);
   const renewed = await currentSerial(rig, `recipe.${ZONE}`);
   assert.notEqual(renewed, issued);

@@ -3,15 +3,12 @@
 // (issue 12): the engine hands the deploy library whole versions, and the library switches them in
 // one step.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { addDeployTarget } from '../../src/engine/deploy-targets.ts';
 import { deployLocalTargets } from '../../src/engine/deployments.ts';
 import { DEFAULT_SUBSCRIPTION_ID } from '../../src/store/repositories/subscriptions.ts';
-import { assertCompletePem } from '../deploy/helpers.ts';
+import { assertCompletePem, whileReading } from '../deploy/helpers.ts';
 import { deploymentFixture } from './deployment-fixture.ts';
 
 const DEPLOYMENTS = 200;
@@ -25,30 +22,13 @@ test(`a reader of DIR never sees one version's key beside another's certificate,
   await addDeployTarget(fixture.ctx, DEFAULT_SUBSCRIPTION_ID, certificate.name, { directory });
   assert.equal((await deployLocalTargets(fixture.ctx, DEFAULT_SUBSCRIPTION_ID))[0].status, 'deployed');
 
-  const stopFile = join(fixture.root, 'stop');
-  const reader = spawn(
-    process.execPath,
-    [join(import.meta.dirname, '../deploy/pem-reader.ts'), directory, stopFile],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  t.after(() => reader.kill('SIGKILL'));
-  let output = '';
-  reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
+  const seen = await whileReading(t, directory, fixture.root, async () => {
+    for (let i = 1; i <= DEPLOYMENTS; i++) {
+      await fixture.renew(certificate.name);
+      const [result] = await deployLocalTargets(fixture.ctx, DEFAULT_SUBSCRIPTION_ID);
+      assert.equal(result.status, 'deployed', result.error);
+    }
   });
-  const exited = once(reader, 'exit');
-
-  for (let i = 1; i <= DEPLOYMENTS; i++) {
-    await fixture.renew(certificate.name);
-    const [result] = await deployLocalTargets(fixture.ctx, DEFAULT_SUBSCRIPTION_ID);
-    assert.equal(result.status, 'deployed', result.error);
-  }
-  await writeFile(stopFile, '');
-  const [code] = await exited;
-  assert.equal(code, 0);
-  const seen = JSON.parse(output) as { reads: number; mismatches: number; serials: string[] };
   t.diagnostic(`${seen.reads} reads, ${seen.serials.length} serials seen`);
   assert.equal(seen.mismatches, 0);
   assert.ok(

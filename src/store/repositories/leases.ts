@@ -22,10 +22,7 @@ export async function claimLease(
   now: number,
   leaseMs: number,
 ): Promise<number | undefined> {
-  const row = await db
-    .updateTable(table)
-    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', '=', id)
+  const row = await taking(db, table, id, owner, now + leaseMs)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .returning('lease_token')
     .executeTakeFirst();
@@ -42,14 +39,19 @@ export async function takeOverLease(
   now: number,
   leaseMs: number,
 ): Promise<number | undefined> {
-  const row = await db
-    .updateTable(table)
-    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', '=', id)
+  const row = await taking(db, table, id, owner, now + leaseMs)
     .where('lease_token', '=', fromToken)
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;
+}
+
+/** The update that gives the row's lease to `owner` until `until`, with a new fencing token. */
+function taking(db: Db, table: LeasedTable, id: string, owner: string, until: number) {
+  return db
+    .updateTable(table)
+    .set((eb) => ({ lease_owner: owner, lease_until: until, lease_token: eb('lease_token', '+', 1) }))
+    .where('id', '=', id);
 }
 
 /** Keeps a claimed lease alive; false when it was lost. */
