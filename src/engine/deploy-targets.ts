@@ -138,6 +138,8 @@ export interface TargetQuery {
   names?: string[];
   /** Only the target at this directory. */
   directory?: string;
+  /** Also the local targets of other machines sharing the store (shown; each is deployed by its own machine). */
+  everyMachine?: boolean;
 }
 
 /** This machine's targets of the subscription's certificates (of `names` when given), by certificate then directory. */
@@ -165,7 +167,8 @@ export async function localTargets(
     (await Promise.all(
       query.names.map(async (name) => (await mustFindCertificate(ctx, subscriptionId, name)).id),
     ));
-  const targets = await listTargets(ctx.store.db, { host: THIS_MACHINE, subscriptionId, certificateIds });
+  const host = query.everyMachine ? 'any' : THIS_MACHINE;
+  const targets = await listTargets(ctx.store.db, { host, subscriptionId, certificateIds });
   return targets.filter((target) => query.directory === undefined || target.directory === query.directory);
 }
 

@@ -266,6 +266,34 @@ describe('deploying a certificate to this machine', () => {
     );
   });
 
+  test("another machine's target is shown, and deployed only by that machine", async () => {
+    const certificate = await fixture.certificate('elsewhere.example.test');
+    const directory = join(fixture.root, 'elsewhere', 'site');
+    const { target } = await addDeployTarget(fixture.ctx, SUB, certificate.name, { directory });
+    await fixture.store.db
+      .updateTable('deploy_targets')
+      .set({ host: 'web-2.example.test' })
+      .where('id', '=', target.id)
+      .execute();
+    assert.deepEqual(await deployLocalTargets(fixture.ctx, SUB, { names: [certificate.name] }), []);
+    assert.deepEqual(
+      (await deployDueTargets(fixture.ctx)).filter((r) => r.target === target.id),
+      [],
+    );
+    await assert.rejects(access(directory), 'nothing was written here');
+    assert.deepEqual(await listDeployTargets(fixture.ctx, SUB, { names: [certificate.name] }), []);
+    const everywhere = await listDeployTargets(fixture.ctx, SUB, {
+      names: [certificate.name],
+      everyMachine: true,
+    });
+    assert.deepEqual(
+      everywhere.map((t) => [t.host, t.status]),
+      [['web-2.example.test', 'waiting']],
+    );
+    // The same directory on this machine is another target.
+    assert.equal((await addDeployTarget(fixture.ctx, SUB, certificate.name, { directory })).change, 'added');
+  });
+
   test('a removed target leaves its files; a deleted certificate takes its targets with it', async () => {
     const certificate = await fixture.certificate('removed.example.test');
     const directory = join(fixture.root, 'removed', 'site');

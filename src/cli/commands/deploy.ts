@@ -10,6 +10,7 @@ import {
   deployLocalTargets,
   listDeployTargets,
   removeDeployTarget,
+  THIS_MACHINE,
 } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { table } from '../output.ts';
@@ -49,7 +50,9 @@ export function registerDeploy(program: Command): void {
 
   deploy
     .command('list')
-    .description("this machine's deploy targets, with the serial each holds and when it was verified")
+    .description(
+      'deploy targets, with the serial each holds and when it was verified (those of other machines sharing the store too)',
+    )
     .argument('[name]', 'only this certificate')
     .action(async (name: string | undefined, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
@@ -150,12 +153,23 @@ function reportDeployments(
 
 /** A target in one or two lines: where, what it holds, verified when; its error when its last attempt failed. */
 export function targetLines(targets: DeployTargetView[]): string[] {
+  const elsewhere = targets.filter((target) => target.host !== THIS_MACHINE);
+  const host = (target: DeployTargetView) => (elsewhere.length > 0 ? [target.host ?? '-'] : []);
   return [
     ...table([
-      ['CERTIFICATE', 'DIRECTORY', 'FORMAT', 'STATUS', 'SERIAL', 'VERIFIED'],
+      [
+        'CERTIFICATE',
+        'DIRECTORY',
+        ...(elsewhere.length > 0 ? ['MACHINE'] : []),
+        'FORMAT',
+        'STATUS',
+        'SERIAL',
+        'VERIFIED',
+      ],
       ...targets.map((target) => [
         target.certificate,
         target.directory,
+        ...host(target),
         target.format,
         target.status,
         target.serial ?? '-',
@@ -165,5 +179,10 @@ export function targetLines(targets: DeployTargetView[]): string[] {
     ...targets
       .filter((target) => target.error)
       .map((target) => `✖ ${target.certificate} → ${target.directory}: ${target.error}`),
+    ...(elsewhere.length > 0
+      ? [
+          `targets of another machine than this one (${THIS_MACHINE}) are deployed by certkeep on that machine, not here`,
+        ]
+      : []),
   ];
 }

@@ -1,6 +1,6 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
-import { certificateHistory, certificateSummary, listCertificateSummaries, listDeployTargets, mustFindCertificate } from '../../engine/index.ts';
+import { certificateHistory, certificateSummary, listCertificateSummaries, listDeployTargets, mustFindCertificate, THIS_MACHINE } from '../../engine/index.ts';
 import { isoOrDash, table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { targetLines } from './deploy.ts';
@@ -14,7 +14,7 @@ export function registerInspect(program: Command): void {
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
         const summaries = await listCertificateSummaries(session.engine, session.subscriptionId);
-        const targets = await listDeployTargets(session.engine, session.subscriptionId);
+        const targets = await listDeployTargets(session.engine, session.subscriptionId, { everyMachine: true });
         const now = session.engine.clock.now();
         session.output.result(
           { certificates: summaries.map((summary) => ({ ...summary, targets: targets.filter((target) => target.certificate === summary.name) })) },
@@ -42,7 +42,7 @@ export function registerInspect(program: Command): void {
       await withSession(command.optsWithGlobals(), async (session) => {
         const certificate = await mustFindCertificate(session.engine, session.subscriptionId, name);
         const { versions, orders } = await certificateHistory(session.engine, certificate);
-        const targets = await listDeployTargets(session.engine, session.subscriptionId, { names: [certificate.name] });
+        const targets = await listDeployTargets(session.engine, session.subscriptionId, { names: [certificate.name], everyMachine: true });
         const document = {
           ...(await certificateSummary(session.engine, certificate)),
           challenge: certificate.challenge_type,
@@ -68,9 +68,9 @@ export function registerInspect(program: Command): void {
           ...document.versions.map((v) => `    ${v.current ? '*' : ' '} ${v.serial}  ${v.notBefore} → ${v.notAfter}`),
           `  orders`,
           ...document.orders.map((o) => `      ${o.created}  ${o.step}  ${o.url ?? ''}${o.error ? `  (${o.error})` : ''}`),
-          `  deployed to  ${targets.length === 0 ? 'nothing on this machine (certkeep deploy add)' : ''}`,
+          `  deployed to  ${targets.length === 0 ? 'nothing yet (certkeep deploy add)' : ''}`,
           ...targets.flatMap((t) => [
-            `      ${t.directory}  ${t.format}  ${t.status}, holds ${t.serial ? `serial ${t.serial}` : 'no version yet'}${t.serial ? (t.verifiedAt ? `, verified served at ${t.verifiedAt}` : ', not verified') : ''}`,
+            `      ${t.directory}${t.host === THIS_MACHINE ? '' : ` (on ${t.host})`}  ${t.format}  ${t.status}, holds ${t.serial ? `serial ${t.serial}` : 'no version yet'}${t.serial ? (t.verifiedAt ? `, verified served at ${t.verifiedAt}` : ', not verified') : ''}`,
             ...(t.error ? [`        ✖ ${t.error}`] : []),
           ]),
         ]);

@@ -70,8 +70,8 @@ export type TargetOfCertificate = DeployTargetRow & {
 };
 
 export interface TargetFilter {
-  /** Local targets of this machine only. */
-  host?: string;
+  /** Local targets of this machine only; 'any': local targets of every machine. */
+  host?: string | 'any';
   subscriptionId?: string;
   certificateIds?: string[];
 }
@@ -92,8 +92,8 @@ export async function listTargets(db: Db, filter: TargetFilter): Promise<TargetO
     .where('c.state', '!=', 'deleted')
     .orderBy('c.name')
     .orderBy('t.directory');
-  if (filter.host !== undefined)
-    query = query.where('t.agent_id', 'is', null).where('t.host', '=', filter.host);
+  if (filter.host !== undefined) query = query.where('t.agent_id', 'is', null);
+  if (filter.host !== undefined && filter.host !== 'any') query = query.where('t.host', '=', filter.host);
   if (filter.subscriptionId !== undefined)
     query = query.where('c.subscription_id', '=', filter.subscriptionId);
   if (filter.certificateIds !== undefined) {
