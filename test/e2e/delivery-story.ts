@@ -173,8 +173,10 @@ export function deliveryStory(server: WebServerCase): void {
       },
     );
 
-    await t.test('list and show: per target, the serial it holds, verified and when', async () => {
+    await t.test('list and show: per target, the serial it holds, verified and when; renew --all --quiet says nothing when all is well', async () => {
       const now = await currentSerial(rig, name);
+      const quiet = await rig.certkeep(['renew', '--all', '--quiet']);
+      assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
       const listed = await rig.certkeep(['list', '--json']);
       const [target] = listed.json().certificates.find((c: { name: string }) => c.name === name).targets;
       assert.equal(target.status, 'deployed');
