@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { checkDeployTarget, DEFAULT_VERIFY_TIMEOUT_MS, type DeployTargetSpec, type EabCredentials } from '../../engine/index.ts';
 import { CertkeepError, UsageError } from '../../errors.ts';
 
-export function collect(value: string, previous: string[]): string[] {
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
@@ -29,7 +29,7 @@ export function withTargetOptions(command: Command): Command {
     .option('--format <format>', `pem: cert.pem, chain.pem, fullchain.pem, privkey.pem (certbot's names) | combined: NAME.pem, full chain then key (HAProxy) | pfx: NAME.pfx under the PFX password`, 'pem')
     .option('--reload <cmd>', 'run by /bin/sh -c once the files are in place (after the hook), and again on rollback, e.g. "nginx -t && nginx -s reload"')
     .option('--deploy-hook <cmd>', "run by /bin/sh -c once the files are in place, with certbot's RENEWED_LINEAGE and lego's LEGO_CERT_PATH… set")
-    .option('--verify <host:port>', 'wait until this address serves the new serial for every name (TLS, SNI); repeat for more', collect, [])
+    .option('--verify <host:port>', 'wait until this address serves the new serial for every name (TLS, SNI); repeat for more', collect)
     .option('--verify-timeout <seconds>', `how long --verify waits for the new serial (default ${DEFAULT_VERIFY_TIMEOUT_MS / 1000})`)
     .option('--owner <user[:group]>', 'owner of the files (names or numeric ids)')
     .option('--pfx-password <password>', "the PFX password, stored with the certificate (encrypted): for --format pfx and certkeep export");
@@ -39,7 +39,7 @@ export interface TargetFlags {
   format?: string;
   reload?: string;
   deployHook?: string;
-  verify: string[];
+  verify?: string[];
   verifyTimeout?: string;
   owner?: string;
   pfxPassword?: string;
