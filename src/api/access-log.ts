@@ -15,6 +15,11 @@ export class QuietRequestLogs extends LogController {
   }
 }
 
+/** The URL as logged: a download link's token (/dl/<token>/…) grants the file, the key included, so it is left out. */
+export function redactedUrl(url: string): string {
+  return url.replace(/^\/dl\/[^/?#]+/, '/dl/(token)');
+}
+
 export const accessLogPlugin = fp(async (app: FastifyInstance) => {
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const status = reply.statusCode;
@@ -24,7 +29,7 @@ export const accessLogPlugin = fp(async (app: FastifyInstance) => {
     request.log[level](
       {
         method: request.method,
-        url: request.url,
+        url: redactedUrl(request.url),
         statusCode: status,
         responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,

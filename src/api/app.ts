@@ -2,12 +2,14 @@
 // RFC 9457 problem documents for every error.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { type Engine, LiveFeed } from '../engine/index.ts';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { type Engine, LiveFeed, TenantLimits } from '../engine/index.ts';
 import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { strictValidation } from './validation.ts';
+import { connectionLimits, type ConnectionLimits } from './connection-limits.ts';
+import { redactedUrl } from './access-log.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimit, rateLimitFromEnv, rateLimitPlugin } from './rate-limit.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { orderRoutes } from './routes/orders.ts';
@@ -41,12 +43,21 @@ export interface AppOptions {
    * else 600 a minute. See rate-limit.ts.
    */
   rateLimit?: RateLimit | false;
+  /** Timeouts and the connection cap (connection-limits.ts); default: 10 s for headers, 30 s for a request. */
+  connections?: Partial<ConnectionLimits>;
+  /** The reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs); default none. */
+  trustProxy?: string[];
   /** The built portal (web/dist); default: found beside the code. */
   portalDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  // The API serves tenants: without limits from the server, the strictest (no commands, public addresses only).
+  options.engine.limits ??= new TenantLimits();
+  const connections = connectionLimits(options.connections);
   const app = Fastify({
+    ...connections.fastify,
+    ...(options.trustProxy && options.trustProxy.length > 0 ? { trustProxy: options.trustProxy } : {}),
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // access-log.ts writes one line per request, at a level that depends on the answer.
@@ -56,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Errors Fastify raises before routing (a bad percent-encoding, an over-long segment) are problem documents too.
     frameworkErrors: problemErrorHandler,
   });
+  connections.apply(app.server);
   strictValidation(app);
   app.setErrorHandler(problemErrorHandler);
   // The API speaks JSON only: a text/plain body gets a 415 rather than a confusing schema error.
@@ -107,5 +119,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
 function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
   const base = typeof logger === 'object' && logger !== null ? logger : {};
-  return { ...base, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] };
+  return {
+    ...base,
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+    // Fastify's own request lines (errors) carry the URL: a download link's token is a credential.
+    serializers: {
+      req: (request: FastifyRequest) => ({ method: request.method, url: redactedUrl(request.url), host: request.host, remoteAddress: request.ip }),
+    },
+  };
 }

@@ -113,8 +113,9 @@ function unauthenticated(request: FastifyRequest): string {
 }
 
 function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  // The scheme is case-insensitive (RFC 7235 §2.1), as the compatibility routes read it too.
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(headerText(request, 'authorization') ?? '')?.[1];
+  if (bearer) return bearer;
   const apiKey = headerText(request, 'x-api-key');
   return apiKey?.trim();
 }

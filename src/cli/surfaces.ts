@@ -9,7 +9,16 @@ export interface ApiSurface {
   /** --rate-limit: N/PERIOD or off, refused with the option named. */
   parseRateLimit(text: string, option: string): unknown;
   /** The API over the engine, not listening yet; its log is where the server runtime reports too. */
-  build(engine: Engine, options: { logger: false | { level: string }; rateLimit?: unknown }): Promise<ApiServer>;
+  build(engine: Engine, options: ApiBuildOptions): Promise<ApiServer>;
+}
+
+export interface ApiBuildOptions {
+  logger: false | { level: string };
+  rateLimit?: unknown;
+  /** --request-timeout and --max-connections. */
+  connections?: { requestTimeoutMs?: number; maxConnections?: number };
+  /** --trust-proxy: the reverse proxies whose X-Forwarded-For is believed. */
+  trustProxy?: string[];
 }
 
 export interface ApiServer {

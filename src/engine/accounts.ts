@@ -89,6 +89,8 @@ function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, co
     accountKey: key,
     accountUrl,
     caCert: issuer.caCertPem,
+    // A CA a tenant named: connections checked against the operator's outbound ranges, short waits.
+    ...ctx.limits?.acmeOptions(issuer.caUrl),
     recovery: {
       registration: registration(contact),
       onNewAccountUrl: async (url, previousUrl) => {

@@ -5,6 +5,7 @@ import type { Store } from '../store/database.ts';
 import type { Row } from '../store/repositories/db.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
+import type { TenantLimits } from '../outbound/tenant-limits.ts';
 
 export type ProgressListener = (message: string) => void;
 
@@ -27,6 +28,8 @@ export interface EngineContext {
   versionStored: () => void;
   /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
   notifyChange: () => void;
+  /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
+  limits?: TenantLimits;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {

@@ -104,6 +104,10 @@ export {
   type ZoneSummary,
 } from './zones.ts';
 
+// What a tenant may make the server do (`certkeep serve --allow-exec`, `--allow-outbound`), checked where a tenant hands something in.
+export { checkTenantCa, type TenantLimitOptions, TenantLimits, tenantLimitsOf } from '../outbound/tenant-limits.ts';
+export { parseCidr } from '../outbound/policy.ts';
+
 // The portal's views: the dashboard, searches, a certificate's details, live changes.
 export {
   type CertificateDetails,

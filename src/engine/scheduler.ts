@@ -10,6 +10,7 @@ import {
   getCertificate,
   getVersionDates,
   nearingExpiry,
+  stuckCertificates,
   updateCertificate,
   updateVersion,
 } from '../store/repositories/certificates.ts';
@@ -17,7 +18,7 @@ import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
-import { whileClaimedDue } from './leases.ts';
+import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
 import { Ticker } from '../time/ticker.ts';
 import { startRenewal } from './orders.ts';
 import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
@@ -30,11 +31,15 @@ export interface SchedulerOptions {
   intervalMs?: number;
   /** Certificates looked at per kind of work and tick. */
   batch?: number;
+  /** How long a certificate may be issuing without an order before the scheduler gives it one (default 60 s). */
+  stuckAfterMs?: number;
   onError?: (error: unknown) => void;
 }
 
 export interface TickReport {
   ordersOpened: number;
+  /** Certificates found issuing without an order, given one. */
+  repaired: number;
   warnings: number;
   ariChecked: number;
 }
@@ -42,12 +47,14 @@ export interface TickReport {
 export class RenewalScheduler {
   readonly #ctx: EngineContext;
   readonly #batch: number;
+  readonly #stuckAfterMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #ticker: Ticker<TickReport>;
 
   constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
     this.#ctx = ctx;
     this.#batch = options.batch ?? 500;
+    this.#stuckAfterMs = options.stuckAfterMs ?? 60_000;
     this.#onError = options.onError ?? (() => {});
     this.#ticker = new Ticker(() => this.#pass(), { clock: ctx.clock, intervalMs: options.intervalMs ?? 60_000, onError: this.#onError });
   }
@@ -66,10 +73,40 @@ export class RenewalScheduler {
   }
 
   async #pass(): Promise<TickReport> {
+    const repaired = await this.#repairStuck();
     const ordersOpened = await this.#openDueOrders();
     const warnings = await this.#raiseExpiryWarnings();
     const ariChecked = await this.#checkRenewalWindows();
-    return { ordersOpened, warnings, ariChecked };
+    return { ordersOpened, repaired, warnings, ariChecked };
+  }
+
+  /**
+   * A certificate left issuing without an order gets the order it was created
+   * for (its settings are all stored; the client's retry would only be told it
+   * exists), with the goal a new certificate gets: issued, or placed for a
+   * client that answers its challenges itself.
+   */
+  async #repairStuck(): Promise<number> {
+    const ctx = this.#ctx;
+    const now = ctx.clock.now();
+    const before = now - this.#stuckAfterMs;
+    let repaired = 0;
+    for (const { id } of await stuckCertificates(ctx.store.db, now, before, this.#batch)) {
+      const claim = await whileClaimedStuck(ctx, id, before, async () => {
+        const certificate = await getCertificate(ctx.store.db, id);
+        if (!certificate) return false;
+        try {
+          await startRenewal(ctx, certificate.subscription_id, certificate.name);
+          return true;
+        } catch (error) {
+          await recordPlanningFailure(ctx, id, error);
+          this.#onError(error);
+          return false;
+        }
+      });
+      if (claim?.result) repaired++;
+    }
+    return repaired;
   }
 
   async #openDueOrders(): Promise<number> {

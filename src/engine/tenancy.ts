@@ -10,6 +10,7 @@ import {
   getApiKey,
   insertApiKey,
   listApiKeys,
+  revocationMark,
   revokeApiKey as markRevoked,
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
@@ -139,6 +140,8 @@ export async function authenticateApiKey(ctx: EngineContext, presented: string):
   const hash = sha256Hex(presented);
   const verified = verifiedKeys(ctx.store);
   const now = ctx.clock.now();
+  const refreshing = verified.refresh(now, () => revocationMark(ctx.store.db));
+  if (refreshing) await refreshing;
   const known = verified.get(hash, now);
   if (known) return known;
   const generation = verified.generation;

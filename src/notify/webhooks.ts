@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NotifyContext } from './context.ts';
 import { isoTime } from '../time/iso.ts';
+import { tenantLimitsOf } from '../outbound/tenant-limits.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import {
@@ -62,6 +63,11 @@ export async function createWebhook(
   spec: WebhookSpec,
 ): Promise<WebhookView & { secret: string }> {
   const url = checkWebhookUrl(spec.url);
+  await tenantLimitsOf(ctx)
+    .outbound.check(new URL(url).hostname)
+    .catch((error: Error) => {
+      throw new UsageError(`url: ${error.message}`, 'url');
+    });
   const eventTypes = checkEventTypes(spec.eventTypes ?? []);
   if ((await countWebhooks(ctx.store.db, subscriptionId)) >= MAX_WEBHOOKS) {
     throw new UsageError(`a subscription may have at most ${MAX_WEBHOOKS} webhooks; delete one first`);

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
 import { type Engine, engineOn } from '../../src/engine/engine.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
@@ -21,7 +22,7 @@ describe('API', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = engineOn(store, { answers: 'server' });
+    ctx = allowLoopback(engineOn(store, { answers: 'server' }));
     app = await buildApp({ engine: ctx });
     for (const tenant of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${tenant}`);

@@ -13,6 +13,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
 
@@ -57,7 +58,7 @@ export const PASSWORD = 'correct horse battery staple';
 export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
   const store = await openStore({ dataDir: dir.path });
-  const ctx = engineOn(store, { answers: 'server' });
+  const ctx = allowLoopback(engineOn(store, { answers: 'server' }));
   const app = await buildApp({ rateLimit: false, ...options, engine: ctx });
   const a = await makeTenant(ctx, 'a');
   const b = await makeTenant(ctx, 'b');

@@ -33,10 +33,12 @@ const ROOMS: Record<string, readonly string[]> = {
   store: ['acme', 'pki', 'deploy', 'errors.ts'],
   // What `certkeep demo` runs on loopback (Pebble, BIND).
   rig: ['dns'],
-  notify: ['store', 'time', 'errors.ts'],
+  // Where the server connects for tenants, and what a tenant may make it do (the ACME client's and DNS providers' connections included).
+  outbound: ['acme', 'dns', 'errors.ts'],
+  notify: ['store', 'outbound', 'time', 'errors.ts'],
   'config.ts': ['address.ts', 'errors.ts', 'notify'],
   // The engine composes all of the above.
-  engine: ['acme', 'pki', 'dns', 'deploy', 'challenges', 'store', 'rig', 'notify', 'time', 'config.ts', 'errors.ts', 'address.ts', 'base32.ts'],
+  engine: ['acme', 'pki', 'dns', 'deploy', 'challenges', 'store', 'rig', 'outbound', 'notify', 'time', 'config.ts', 'errors.ts', 'address.ts', 'base32.ts'],
   // Surfaces: they translate, and call the engine.
   api: SURFACE,
   cli: SURFACE,
@@ -101,9 +103,10 @@ test('each room imports only from itself and the rooms its row allows, type-only
   assert.deepEqual(files.flatMap(computedImports), [], 'name the module of a dynamic import literally, so that it can be checked');
 });
 
-test('the surfaces reach the store, the ACME client, the DNS library, the solvers and the rig only through the engine', () => {
+test('the surfaces reach the libraries below the engine (store, ACME, DNS, solvers, outbound limits, rig) only through it', () => {
+  const LIBRARIES = ['store', 'acme', 'pki', 'dns', 'challenges', 'outbound', 'rig'];
   const reaching = imports.filter(
-    (i) => SURFACES.includes(roomOf(i.from)) && i.target !== undefined && ['store', 'acme', 'pki', 'dns', 'challenges', 'rig'].includes(roomOf(i.target)),
+    (i) => SURFACES.includes(roomOf(i.from)) && i.target !== undefined && LIBRARIES.includes(roomOf(i.target)),
   );
   assert.deepEqual(reaching.map((i) => `${i.from} → ${i.target}`), []);
 });

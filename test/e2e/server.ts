@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { freePort } from '../../src/rig/ports.ts';
 import type { Pebble } from '../../src/rig/pebble.ts';
+import { ALLOW_LOOPBACK_ARGS } from '../rig/limits.ts';
 import { type Rig, runCli } from './harness.ts';
 
 const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -34,6 +35,8 @@ export interface ServerOptions {
   /** Default: the rig's HTTP port (where Pebble validates HTTP-01), or 'off' when the target has none. */
   httpChallengeListen?: string;
   args?: string[];
+  /** Tenants' URLs may reach loopback, where the rig's CAs, DNS servers and receivers listen (default true). */
+  allowLoopback?: boolean;
   env?: Record<string, string>;
   dataDir?: string;
 }
@@ -57,6 +60,7 @@ export async function startServer(rig: ServerTarget, options: ServerOptions = {}
       `127.0.0.1:${port}`,
       '--http-challenge-listen',
       options.httpChallengeListen ?? (rig.httpPort ? `127.0.0.1:${rig.httpPort}` : 'off'),
+      ...(options.allowLoopback === false ? [] : ALLOW_LOOPBACK_ARGS),
       ...(options.args ?? []),
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -2,7 +2,7 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { certificateDetails, certificateSummary, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, validateRequest, withEab } from '../../engine/index.ts';
+import { certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
@@ -206,13 +206,15 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
     async (request, reply) => {
       const body = request.body;
+      const issuers = issuersOf(body, ctx);
+      await Promise.all(issuers.map((issuer, index) => checkTenantCa(tenantLimitsOf(ctx), issuer.caUrl, body.issuers ? `issuers.${index}.ca` : 'ca')));
       const valid = validateRequest({
         subscriptionId: request.caller.subscriptionId,
         name: body.name,
         names: body.names,
         challengeType: body.challengeType,
         keyType: body.keyType,
-        issuers: issuersOf(body, ctx),
+        issuers,
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },

@@ -17,7 +17,12 @@ const CreateZone = Type.Object(
   {
     zone: ZoneName,
     provider: Type.String({ minLength: 1, maxLength: 50 }),
-    settings: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 4096 }), { maxProperties: 20 }),
+    settings: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 4096 }), {
+      maxProperties: 20,
+      description:
+        "the provider's settings. exec: command must be one the operator allowed (certkeep serve --allow-exec), and timeout is the operator's; " +
+        "delegated: no listen (the operator's --dns-listen); powerdns apiUrl, rfc2136 server and nameservers: public addresses, or ranges the operator allowed (--allow-outbound)",
+    }),
     nameservers: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })),
   },
   { additionalProperties: false },

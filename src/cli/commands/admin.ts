@@ -77,7 +77,7 @@ export function registerAdmin(program: Command): void {
 
   apikey
     .command('revoke')
-    .description('revoke an API key at once')
+    .description('revoke an API key: refused at once here, and within a second by running servers')
     .argument('<keyId>')
     .action(async (keyId: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {

@@ -7,6 +7,15 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
+/** A whole-number option within its bounds, or a usage error naming the option. */
+export function wholeNumber(text: string, option: string, min: number, max = 1000): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
+  }
+  return value;
+}
+
 /** A port option's value (--http-port, --tls-port); undefined when it was not given. */
 export function portFrom(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;

@@ -6,9 +6,12 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { ConflictError, UsageError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
-import type { Surfaces } from '../surfaces.ts';
+import { TenantLimits } from '../../engine/index.ts';
+import type { ApiServer, Surfaces } from '../surfaces.ts';
+import { wholeNumber } from './options.ts';
+import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
 
-interface ServeOptions {
+interface ServeOptions extends ServeLimitFlags {
   listen: string;
   httpChallengeListen: string;
   tlsAlpnListen?: string;
@@ -21,8 +24,7 @@ interface ServeOptions {
 }
 
 export function registerServe(program: Command, surfaces: Surfaces): void {
-  program
-    .command('serve')
+  limitOptions(program.command('serve'))
     .description('run the certificate server: REST API, compatibility APIs, HTTP-01 (and TLS-ALPN-01) responders and background workers')
     .option('--listen <host:port>', 'address of the API', '127.0.0.1:8080')
     .option('--http-challenge-listen <host:port|off>', 'where HTTP-01 challenges are answered from the store', '0.0.0.0:80')
@@ -49,13 +51,18 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       if (!surfaces.api) throw new ConflictError('this certkeep was put together without its HTTP API; run it through bin/certkeep.js');
       const api = await surfaces.api();
       const rateLimit = options.rateLimit === undefined ? undefined : api.parseRateLimit(options.rateLimit, '--rate-limit');
+      const limits = readServeLimits(options);
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
+          const { engine } = session;
           const { startServerRuntime } = await import('../../engine/runtime.ts');
+          let app: ApiServer | undefined;
+          // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
+          engine.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [engine.issuer.caUrl], log: (details, message) => app?.log.warn(details, message) });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-          const app = await api.build(session.engine, { logger, rateLimit });
-          const runtime = await startServerRuntime(session.engine, {
+          app = await api.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+          const runtime = await startServerRuntime(engine, {
             workers: concurrency,
             leaseMs,
             renewEveryMs,
@@ -81,6 +88,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           // stored step), finish the requests in flight, then close the store.
           await runtime.stop();
           await app.close();
+          await engine.limits.close();
         },
         { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined },
       );
@@ -92,12 +100,4 @@ function signalled(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-}
-
-function wholeNumber(text: string, option: string, min: number, max = 1000): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${option}: "${text}" must be a whole number from ${min} to ${max}`, option.slice(2));
-  }
-  return value;
 }

@@ -151,23 +151,28 @@ export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('certificates').where('id', '=', id).execute();
 }
 
+/** Unleased, with no order in progress: a certificate the scheduler may act on. */
+function idle(db: Db, now: number) {
+  return db
+    .selectFrom('certificates as c')
+    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
+    );
+}
+
 /**
  * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
  * retry pending) its renewal time; not revoked; unleased; no order in progress.
  */
 function whereDue(db: Db, now: number) {
-  return db
-    .selectFrom('certificates as c')
+  return idle(db, now)
     .where('c.state', '!=', 'revoked')
     .where((eb) =>
       eb.or([
         eb.and([eb('c.retry_at', 'is not', null), eb('c.retry_at', '<=', now)]),
         eb.and([eb('c.retry_at', 'is', null), eb('c.next_renewal_at', '<=', now)]),
       ]),
-    )
-    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
     );
 }
 
@@ -181,15 +186,37 @@ export function dueCertificates(db: Db, now: number, limit: number): Promise<{ i
  * order, so of several instances that saw it due, one wins and the others get
  * undefined — a certificate is renewed once.
  */
-export async function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
-  const due = whereDue(db, now).select('c.id').where('c.id', '=', id);
+export function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereDue(db, now), id, owner, now, leaseMs);
+}
+
+/** Leases the certificate if `candidates` still holds it (not when another instance took it first); its new lease token. */
+async function claimAmong(db: Db, candidates: ReturnType<typeof idle>, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
   const row = await db
     .updateTable('certificates')
     .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', 'in', due)
+    .where('id', 'in', candidates.select('c.id').where('c.id', '=', id))
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;
+}
+
+/**
+ * Stuck: issuing, yet without an order in progress, since before `before` (a
+ * process killed between writing the certificate and its order, in a version
+ * that did not write both in one transaction); unleased.
+ */
+function whereStuck(db: Db, now: number, before: number) {
+  return idle(db, now).where('c.state', '=', 'issuing').where('c.updated_at', '<', before);
+}
+
+export function stuckCertificates(db: Db, now: number, before: number, limit: number): Promise<{ id: string }[]> {
+  return whereStuck(db, now, before).select('c.id').orderBy('c.updated_at').limit(limit).execute();
+}
+
+/** Claims a stuck certificate as claimDueCertificate does a due one: of several instances, one gets it. */
+export function claimStuckCertificate(db: Db, id: string, owner: string, now: number, before: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereStuck(db, now, before), id, owner, now, leaseMs);
 }
 
 export async function releaseCertificate(db: Db, id: string, leaseToken: number): Promise<void> {
