@@ -204,7 +204,7 @@ export interface SessionsTable {
   expires_at: number;
 }
 
-/** Where a certificate is deployed (migration 0006): by this machine's certkeep (agent_id null, on `host`) or by an agent. */
+/** Where a certificate is deployed (migration 0006b): by this machine's certkeep (agent_id null, on `host`) or by an agent. */
 export interface DeployTargetsTable {
   id: string;
   certificate_id: string;
