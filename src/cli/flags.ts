@@ -30,6 +30,11 @@ const FIELD_FLAGS: Record<string, string> = {
   reason: '--reason',
   provider: '--provider',
   nameservers: '--nameserver',
+  // certkeep serve's listeners (engine/runtime.ts names them by its options).
+  listen: '--listen',
+  httpChallenge: '--http-challenge-listen',
+  tlsAlpnChallenge: '--tls-alpn-listen',
+  'dns.listen': '--dns-listen',
   // `issue` names it --deploy-to, and says so itself (commands/options.ts, namingDirectoryFlag).
   directory: '--to',
   format: '--format',

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type DeployTarget, type DeployTargetInput, parseDeployTarget } from '../deploy/index.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { openStore, SQLITE_FILE, type StoreOptions } from '../store/database.ts';
+import { openStore, SQLITE_FILE, type Store, type StoreOptions } from '../store/database.ts';
+import { StoreError } from '../store/errors.ts';
 import { newId } from '../store/ids.ts';
 import { type CertificateRow, getCertificate } from '../store/repositories/certificates.ts';
 import {
@@ -283,7 +284,14 @@ export async function localDeployParents(config: StoreOptions): Promise<string[]
     ))
   )
     return [];
-  const store = await openStore(config);
+  let store: Store;
+  try {
+    store = await openStore({ ...config, mode: 'existing' });
+  } catch (error) {
+    // A database not set up yet holds no targets; the units are written all the same.
+    if (config.databaseUrl && error instanceof StoreError) return [];
+    throw error;
+  }
   try {
     const targets = await listTargets(store.db, { host: THIS_MACHINE });
     return [...new Set(targets.map((target) => dirname(target.directory)))].sort();

@@ -11,6 +11,7 @@ import { serverSchema } from './0002-server.ts';
 import { renewalSchema } from './0003-renewal.ts';
 import { challengesSchema } from './0004-challenges.ts';
 import { portalSchema } from './0005-portal.ts';
+import { openOrderSchema } from './0006-open-order.ts';
 import { deliverySchema } from './0006b-delivery.ts';
 
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0003_renewal': renewalSchema,
   '0004_challenges': challengesSchema,
   '0005_portal': portalSchema,
+  '0006_open_order': openOrderSchema,
   // After main's 0006_open_order, which took the number reserved for delivery; before the numbers reserved for the branches still running (0007-0010).
   '0006b_delivery': deliverySchema,
 };

@@ -1,3 +1,4 @@
+import { normalizeName } from '../../pki/names.ts';
 import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
@@ -17,12 +18,13 @@ export function decodedCertificate<T>(row: object): T {
   return decodeJson<T>(row, JSON_COLUMNS);
 }
 
+/** Certificates are found by name in its one normal form (pki/names.ts), whatever case or trailing dot was typed. */
 export async function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
   const row = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
-    .where('name', '=', name)
+    .where('name', '=', normalizeName(name))
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
   return row && decodedCertificate(row);
@@ -58,6 +60,16 @@ export const UNTOUCHED_RENEWAL_STATE = {
 
 export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
   await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
+}
+
+/** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
+export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
+  const result = await db
+    .insertInto('certificates')
+    .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
@@ -96,7 +108,7 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  const [row] = await certificateWithDates(db, subscriptionId, name);
+  const [row] = await certificateWithDates(db, subscriptionId, normalizeName(name));
   return row && decodedCertificate(row);
 }
 
