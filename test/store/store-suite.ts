@@ -138,6 +138,10 @@ export function storeSuite(backend: Backend): void {
       // The state before 0004: no index, so a race could leave two open orders; names as typed.
       await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
       await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
+      // The migrations after it are not applied either (delivery's tables, 0006b).
+      await sql`DROP TABLE deployments`.execute(first.db);
+      await sql`DROP TABLE deploy_targets`.execute(first.db);
+      await sql`DELETE FROM kysely_migration WHERE name = '0006b_delivery'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
       await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();
