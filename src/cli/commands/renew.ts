@@ -13,7 +13,7 @@ import {
   renewableNames,
   renewCertificate,
 } from '../../engine/index.ts';
-import { UsageError } from '../../errors.ts';
+import { NotFoundError, UsageError } from '../../errors.ts';
 import { type Interruption, interruptible } from '../interrupt.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
@@ -26,6 +26,8 @@ interface RenewResult {
   notAfter?: string;
   reason?: string;
   error?: string;
+  /** No certificate of that name: it has no targets either (not printed). */
+  missing?: boolean;
 }
 
 const QUIET = [
@@ -61,11 +63,10 @@ export function registerRenew(program: Command): void {
           async (session) => {
             const chosen = options.all ? await renewableNames(session.engine, session.subscriptionId) : names;
             const results = await renewEach(session, chosen, options.force === true);
-            report(
-              session,
-              results,
-              await deployTargets(session, { names: options.all ? undefined : names }),
-            );
+            // Every target of this machine with --all; else those of the named certificates that exist.
+            const stored = options.all ? undefined : results.filter((r) => !r.missing).map((r) => r.name);
+            const deployments = stored?.length === 0 ? [] : await deployTargets(session, { names: stored });
+            report(session, results, deployments);
           },
           { quiet: options.quiet },
         );
@@ -114,7 +115,7 @@ async function renewOne(
     return resultOf(outcome);
   } catch (error) {
     if (error instanceof UsageError || error instanceof OrderInterruptedError || signal.aborted) throw error;
-    return { name, status: 'failed', error: (error as Error).message };
+    return { name, status: 'failed', error: (error as Error).message, ...(error instanceof NotFoundError ? { missing: true } : {}) };
   }
 }
 
@@ -142,10 +143,11 @@ function report(session: Session, results: RenewResult[], deployments: Deploymen
     `${results.length} checked: ${counts('renewed') + counts('issued') + counts('resumed')} renewed, ${counts('unchanged')} not due, ${counts('failed')} failed`,
     ...(deployments.length > 0 ? [...deploymentLines(deployments), deploymentSummary(deployments)] : []),
   ];
+  const document = { results: results.map(({ missing: _, ...result }) => result), deployments };
   if (failed > 0) {
-    session.output.failure({ results, deployments }, lines);
+    session.output.failure(document, lines);
     process.exitCode = 1;
   } else {
-    session.output.result({ results, deployments }, lines);
+    session.output.result(document, lines);
   }
 }
