@@ -35,6 +35,14 @@ const FIELD_FLAGS: Record<string, string> = {
   httpChallenge: '--http-challenge-listen',
   tlsAlpnChallenge: '--tls-alpn-listen',
   'dns.listen': '--dns-listen',
+  // `issue` names it --deploy-to, and says so itself (commands/options.ts, namingDirectoryFlag).
+  directory: '--to',
+  format: '--format',
+  owner: '--owner',
+  deployHook: '--deploy-hook',
+  reload: '--reload',
+  verify: '--verify',
+  pfxPassword: '--pfx-password',
   ...Object.fromEntries(SETTING_FLAGS.map(([flag, setting]) => [`settings.${setting}`, flag.slice(0, flag.indexOf(' '))])),
 };
 

@@ -8,6 +8,7 @@ import { asCertkeepError } from '../engine/index.ts';
 import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDeploy } from './commands/deploy.ts';
 import { registerExport } from './commands/export.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerInstallSystemd } from './commands/install-systemd.ts';
@@ -48,6 +49,7 @@ export function buildProgram(surfaces: Surfaces = {}): Command {
   program.configureOutput({ outputError: () => {} });
   registerIssue(program);
   registerRenew(program);
+  registerDeploy(program);
   registerInspect(program);
   registerExport(program);
   registerZone(program);

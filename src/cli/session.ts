@@ -1,7 +1,7 @@
 // What every command opens: the configuration, and the engine over the store
 // it names (answering challenges from this process); and closes after.
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
-import { DEFAULT_SUBSCRIPTION_ID, type Engine, type EngineOptions, openEngine, type OrderStep } from '../engine/index.ts';
+import { DEFAULT_SUBSCRIPTION_ID, type DeployStep, type Engine, type EngineOptions, openEngine, type OrderStep } from '../engine/index.ts';
 import { Output } from './output.ts';
 
 export interface Session {
@@ -56,6 +56,18 @@ export async function withSession<T>(flags: ConfigFlags, run: (session: Session)
  */
 export function crashSeam(): ((step: OrderStep) => void) | undefined {
   const at = process.env.CERTKEEP_CRASH_AFTER_STEP;
+  if (!at) return undefined;
+  return (step) => {
+    if (step === at) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/**
+ * Fault injection for the crash tests: CERTKEEP_CRASH_AFTER_DEPLOY_STEP=switched
+ * kills this process with SIGKILL when a deployment reaches that step.
+ */
+export function deployCrashSeam(): ((step: DeployStep) => void) | undefined {
+  const at = process.env.CERTKEEP_CRASH_AFTER_DEPLOY_STEP;
   if (!at) return undefined;
   return (step) => {
     if (step === at) process.kill(process.pid, 'SIGKILL');

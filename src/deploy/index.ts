@@ -1,6 +1,6 @@
 // The deploy library: puts a certificate version where a web server reads it, switched atomically,
 // then runs the hook and the reload and proves the new serial is served — or rolls back. A leaf:
-// node built-ins and src/errors.ts only, so the engine and the host agent share it unchanged.
+// node built-ins, src/errors.ts and src/address.ts only, so the engine and the host agent share it unchanged.
 export { deploy, readDeployment } from './deploy.ts';
 export { layoutPaths, fileBase } from './layout.ts';
 export { normalSerial } from './bundle.ts';

@@ -1,6 +1,6 @@
 // A deploy target as the CLI, the engine or the agent describes it, checked once with the field named.
 import { isAbsolute, resolve } from 'node:path';
-import { isIPv6 } from 'node:net';
+import { parseAddress } from '../address.ts';
 import { UsageError } from '../errors.ts';
 import { DEPLOY_FORMATS, type DeployFormat, type DeployTarget } from './types.ts';
 
@@ -26,7 +26,7 @@ export function parseDeployTarget(input: DeployTargetInput): DeployTarget {
     deployHook: checkCommand(input.deployHook, 'deployHook'),
     reload: checkCommand(input.reload, 'reload'),
     verify: (input.verify ?? []).map((text) => {
-      parseHostPort(text);
+      parseAddress(text, 'verify');
       return text.trim();
     }),
     verifyTimeoutMs: checkTimeout(input.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, 'verifyTimeoutMs'),
@@ -70,23 +70,4 @@ function checkCommand(command: string | undefined, field: string): string | unde
 function checkTimeout(ms: number, field: string): number {
   if (Number.isFinite(ms) && ms > 0) return ms;
   throw new UsageError(`${field}: ${ms} must be a positive number of milliseconds`, field);
-}
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** 'host:port' or '[v6]:port', refused with the verify field named. */
-export function parseHostPort(text: string): HostPort {
-  const value = String(text).trim();
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
-  const port = match ? Number(match[2]) : 0;
-  if (!match || port < 1 || port > 65535 || (value.startsWith('[') && !isIPv6(match[1]))) {
-    throw new UsageError(
-      `verify: "${text}" must be HOST:PORT (IPv6 as [ADDRESS]:PORT), e.g. 127.0.0.1:443`,
-      'verify',
-    );
-  }
-  return { host: match[1], port };
 }

@@ -6,9 +6,9 @@
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
+import { type Address, parseAddress } from '../address.ts';
 import { normalSerial } from './bundle.ts';
 import { seconds } from './commands.ts';
-import { type HostPort, parseHostPort } from './target.ts';
 
 const FIRST_RETRY_MS = 50;
 const MAX_RETRY_MS = 1000;
@@ -21,7 +21,7 @@ export type VerifyResult = { ok: true; at: Date } | { ok: false; reason: string 
 
 interface Probe {
   address: string;
-  hostPort: HostPort;
+  hostPort: Address;
   /** undefined: no SNI (the certificate names an IP address). */
   servername: string | undefined;
   /** Rounds in a row in which only the expected serial was served. */
@@ -75,7 +75,7 @@ function probesFor(addresses: string[], names: string[]): Probe[] {
   return addresses.flatMap((address) =>
     servernames.map((name) => ({
       address,
-      hostPort: parseHostPort(address),
+      hostPort: parseAddress(address, 'verify'),
       servername: name || undefined,
       streak: 0,
       last: '',

@@ -4,11 +4,9 @@
 import { Buffer } from 'node:buffer';
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
+import { type Address, addressText, splitAddress } from '../address.ts';
 
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
+export type ServerAddress = Address;
 
 export interface ExchangeOptions {
   /** Per attempt; default 2000 ms. */
@@ -32,28 +30,17 @@ export class DnsTransportError extends Error {
 
 const MAX_UDP_MESSAGE = 512; // without EDNS, RFC 1035 §4.2.1
 
-/** 'host', 'host:port', '[v6]:port' or a bare IPv6 address. */
+/** 'host', 'host:port', '[v6]:port' or a bare IPv6 address (address.ts reads it). */
 export function parseServer(text: string, defaultPort = 53): ServerAddress {
-  const value = text.trim();
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) return { host: bracketed[1], port: toPort(bracketed[2], defaultPort, text) };
-  if (isIPv6(value)) return { host: value, port: defaultPort };
-  const [host, port, extra] = value.split(':');
-  if (!host || extra !== undefined) throw new Error(`invalid DNS server "${text}": expected host:port`);
-  return { host, port: toPort(port, defaultPort, text) };
-}
-
-function toPort(text: string | undefined, defaultPort: number, original: string): number {
-  if (text === undefined) return defaultPort;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`invalid DNS server "${original}": port must be 1-65535`);
+  try {
+    return splitAddress(text, defaultPort);
+  } catch (error) {
+    throw new Error(`invalid DNS server "${text}": ${(error as Error).message}`);
   }
-  return port;
 }
 
 export function formatServer(server: ServerAddress): string {
-  return isIPv6(server.host) ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+  return addressText(server);
 }
 
 export async function exchange(

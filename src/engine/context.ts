@@ -26,6 +26,8 @@ export interface EngineContext {
   notice: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's deployer that a certificate has a new version (set by the deployer; a no-op elsewhere). */
+  versionStored: () => void;
   /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
   notifyChange: () => void;
   /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
@@ -45,6 +47,7 @@ export function createEngineContext(
     progress: options.progress ?? (() => {}),
     notice: options.notice ?? (() => {}),
     wakeWorkers: () => {},
+    versionStored: () => {},
     notifyChange: () => {},
   };
 }

@@ -2,7 +2,8 @@
 import { certificateDer, type ExportFiles, pemBundle, privateKeyFromPem, splitPemChain, toPkcs12 } from '../pki/index.ts';
 import { type CertificateRow, findCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
 import type { EngineContext } from './context.ts';
-import { NotFoundError } from '../errors.ts';
+import type { DeployFormat, VersionBundle } from '../deploy/index.ts';
+import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 import { versionKeyAad } from './issuance.ts';
 import { mustFindCertificate } from './lookups.ts';
 
@@ -51,8 +52,37 @@ export function storedPfxPassword(ctx: EngineContext, certificate: CertificateRo
   return certificate.pfx_password_enc ? ctx.store.secrets.decryptString(certificate.pfx_password_enc, pfxPasswordAad(certificate.id)) : undefined;
 }
 
-async function filesOf(ctx: EngineContext, certificate: CertificateRow, version: VersionRow, pfxPassword?: string): Promise<CertificateFiles> {
-  const password = pfxPassword || storedPfxPassword(ctx, certificate);
+/**
+ * One version as the deploy library takes it: the PEM parts and, for the pfx
+ * format, the PKCS#12 made under the certificate's stored PFX password. Throws
+ * naming what is missing: the key (the client sent its own CSR) or the password.
+ */
+export async function deploymentBundle(ctx: EngineContext, certificate: CertificateRow, version: VersionRow, format: DeployFormat): Promise<VersionBundle> {
+  if (version.key_enc === '') {
+    throw new ConflictError(`certificate "${certificate.name}" was issued for the client's own CSR: certkeep holds no key to deploy`);
+  }
+  if (format === 'pfx' && !certificate.pfx_password_enc) throw missingPfxPassword(certificate.name);
+  const files = await filesOf(ctx, certificate, version, undefined, format === 'pfx');
+  return {
+    certificateName: certificate.name,
+    names: certificate.identifiers.map((identifier) => identifier.value),
+    serial: version.serial,
+    versionId: version.id,
+    certPem: files.cert,
+    chainPem: files.chain,
+    fullchainPem: files.fullchain,
+    keyPem: files.key ?? '',
+    pfx: files.pfx,
+  };
+}
+
+/** The pfx format needs a password to protect the key with, stored with the certificate. */
+export function missingPfxPassword(name: string): UsageError {
+  return new UsageError(`pfxPassword: the pfx format protects the key with the certificate's PFX password, and "${name}" has none; set one`, 'pfxPassword');
+}
+
+async function filesOf(ctx: EngineContext, certificate: CertificateRow, version: VersionRow, pfxPassword?: string, withPfx = true): Promise<CertificateFiles> {
+  const password = withPfx ? pfxPassword || storedPfxPassword(ctx, certificate) : undefined;
   if (version.key_enc === '') return withoutKey(version.chain_pem);
   const key = privateKeyFromPem(ctx.store.secrets.decryptString(version.key_enc, versionKeyAad(version.id)));
   const files = pemBundle(version.chain_pem, key);

@@ -30,6 +30,21 @@ export { type Answerer, findOrder, raiseGoal, type StartedOrder, startCertificat
 export { driveOrder } from './runs.ts';
 export { finishClientOrder, orderClientCertificate, prepareClientOrder, type PreparedOrder } from './client-orders.ts';
 export { type CertificateFiles, certificateFiles, storedPfxPassword, versionFiles } from './files.ts';
+
+// Delivery: this machine's deploy targets (added on its command line only), and bringing them to the current version.
+export {
+  addDeployTarget,
+  checkDeployTarget,
+  type DeployTargetSpec,
+  type DeployTargetView,
+  listDeployTargets,
+  localDeployParents,
+  removeDeployTarget,
+  type TargetChange,
+  THIS_MACHINE,
+} from './deploy-targets.ts';
+export { type DeploymentResult, type DeployRunOptions, deployLocalTargets } from './deployments.ts';
+export { DEFAULT_VERIFY_TIMEOUT_MS, DEPLOY_FORMATS, type DeployStep } from '../deploy/index.ts';
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
 export { certificateNumber, certificateNumbers, certificateNumbersIn, isSubscription, mustFindCertificateByNameOrNumber, subscriptionNumber } from './numbers.ts';

@@ -415,6 +415,7 @@ async function downloadCertificate(run: Run): Promise<void> {
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
   run.ctx.notifyChange();
+  run.ctx.versionStored();
 }
 
 function orderKey(run: Run): KeyObject {

@@ -2,12 +2,13 @@
 // lease (a fencing token in the row), keeps it alive while it works, and every
 // write it makes is checked against the token (issuance.ts). A runner that
 // dies loses the lease when it expires, and another resumes the same order.
-// Likewise one process at a time opens a due certificate's order: it holds the
-// certificate's claim meanwhile.
+// Likewise one process at a time opens a due certificate's order (it holds the
+// certificate's claim meanwhile), and deploys to a target (it holds the target's lease).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { claimDueCertificate, claimStuckCertificate, releaseCertificate } from '../store/repositories/certificates.ts';
-import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
+import { claimLease, extendLease, type LeasedTable, leaseHolder, releaseLease, takeOverLease } from '../store/repositories/leases.ts';
+import type { OrderRow } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { mustGetOrder } from './lookups.ts';
 import { type OrderGoal, stepReached } from './issuance.ts';
@@ -50,25 +51,36 @@ async function whileClaimed<T>(ctx: EngineContext, certificateId: string, claim:
  * Runs `work` holding the order's lease; undefined when another runner holds it.
  * The lease is renewed every third of its length until `work` ends, then released.
  */
-export async function withOrderLease<T>(
+export function withOrderLease<T>(
   ctx: EngineContext,
   orderId: string,
   work: (fence: number) => Promise<T>,
   options: { owner?: string; leaseMs?: number } = {},
 ): Promise<{ result: T } | undefined> {
+  return withLease(ctx, 'orders', orderId, work, options);
+}
+
+/** Runs `work` holding the lease of a row that is work (an order, a deploy target); undefined when another holds it. */
+export async function withLease<T>(
+  ctx: EngineContext,
+  table: LeasedTable,
+  id: string,
+  work: (fence: number) => Promise<T>,
+  options: { owner?: string; leaseMs?: number } = {},
+): Promise<{ result: T } | undefined> {
   const owner = options.owner ?? PROCESS_OWNER;
   const leaseMs = options.leaseMs ?? LEASE_MS;
-  const fence = (await claimOrder(ctx.store.db, orderId, owner, ctx.clock.now(), leaseMs)) ?? (await takeOverFromDeadProcess(ctx, orderId, owner, leaseMs));
+  const fence = (await claimLease(ctx.store.db, table, id, owner, ctx.clock.now(), leaseMs)) ?? (await takeOverFromDeadProcess(ctx, table, id, owner, leaseMs));
   if (fence === undefined) return undefined;
   const heartbeat = setInterval(() => {
-    extendOrderLease(ctx.store.db, orderId, fence, ctx.clock.now() + leaseMs).catch(() => {});
+    extendLease(ctx.store.db, table, id, fence, ctx.clock.now() + leaseMs).catch(() => {});
   }, leaseMs / 3);
   heartbeat.unref();
   try {
     return { result: await work(fence) };
   } finally {
     clearInterval(heartbeat);
-    await releaseOrder(ctx.store.db, orderId, fence).catch(() => {});
+    await releaseLease(ctx.store.db, table, id, fence).catch(() => {});
   }
 }
 
@@ -77,11 +89,16 @@ export async function withOrderLease<T>(
  * it to expire, take it over once the holder's process is gone (as a lock file's
  * owner pid is checked). Holders on other machines are waited for.
  */
-async function takeOverFromDeadProcess(ctx: EngineContext, orderId: string, owner: string, leaseMs: number): Promise<number | undefined> {
-  const order = await getOrder(ctx.store.db, orderId);
-  const [host, pid] = (order?.lease_owner ?? '').split(':');
-  if (!order || host !== hostname() || !pid || processAlive(Number(pid))) return undefined;
-  return takeOverOrder(ctx.store.db, orderId, order.lease_token, owner, ctx.clock.now(), leaseMs);
+async function takeOverFromDeadProcess(ctx: EngineContext, table: LeasedTable, id: string, owner: string, leaseMs: number): Promise<number | undefined> {
+  const holder = await leaseHolder(ctx.store.db, table, id);
+  if (!holder || !heldByDeadProcess(holder.lease_owner)) return undefined;
+  return takeOverLease(ctx.store.db, table, id, holder.lease_token, owner, ctx.clock.now(), leaseMs);
+}
+
+/** Whether a lease owner names a process on this machine that is gone. */
+function heldByDeadProcess(leaseOwner: string | null): boolean {
+  const [host, pid] = (leaseOwner ?? '').split(':');
+  return host === hostname() && pid !== undefined && pid !== '' && !processAlive(Number(pid));
 }
 
 function processAlive(pid: number): boolean {

@@ -1,12 +1,12 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
-// the HTTP-01 and TLS-ALPN-01 responders answering from the store, certkeep's
-// challenge DNS server for delegated zones, and the webhook and mail senders.
-// `certkeep serve` opens it beside the API: first every listener (one that
-// cannot open ends serve with nothing left running), then, once the API
-// listens too, start() starts the work; stop() stops taking work, lets the
-// orders in flight finish (or parks them at their stored step) and closes the
-// listeners. Loaded only by the server: the other commands start without the
-// senders.
+// the deployer of this machine's deploy targets, the HTTP-01 and TLS-ALPN-01
+// responders answering from the store, certkeep's challenge DNS server for
+// delegated zones, and the webhook and mail senders. `certkeep serve` opens it
+// beside the API: first every listener (one that cannot open ends serve with
+// nothing left running), then, once the API listens too, start() starts the
+// work; stop() stops taking work, lets the orders in flight finish (or parks
+// them at their stored step) and closes the listeners. Loaded only by the
+// server: the other commands start without the senders.
 import { type Address, addressText } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
 import { startTlsAlpnResponder } from '../challenges/tls-alpn-responder.ts';
@@ -18,6 +18,7 @@ import { findKeyAuthorization } from '../store/repositories/challenge-tokens.ts'
 import { ConflictError } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import type { RunOrderOptions } from './issuance.ts';
+import { LocalDeployer } from './deployer.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
@@ -111,6 +112,14 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     stuckAfterMs: options.leaseMs,
     onError: (error) => log.warn({ error: (error as Error).message }, 'renewal'),
   });
+  // This machine's deploy targets: after each version stored here, and every interval for the rest and for retries.
+  const deployer = new LocalDeployer(engine, {
+    intervalMs: options.renewEveryMs > 0 ? options.renewEveryMs : undefined,
+    onError: (error) => log.warn({ error: (error as Error).message }, 'deployment'),
+    onResult: (result) => {
+      if (result.status === 'failed') log.warn({ certificate: result.certificate, directory: result.directory, error: result.error }, 'deployment failed');
+    },
+  });
   let senders: { stop(): Promise<void> }[] = [];
   return {
     httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
@@ -119,6 +128,7 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     start() {
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
+      deployer.start();
       const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
       const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
       senders = [webhooks, ...(mailer ? [mailer] : [])];
@@ -126,6 +136,7 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     async stop() {
       await scheduler.stop();
       await worker.stop();
+      await deployer.stop();
       for (const sender of senders) await sender.stop();
       for (const close of opened.reverse()) await close();
     },

@@ -55,6 +55,8 @@ type Body = (
 ) => { summary: string; lines: string[] };
 
 const BODIES: Record<MailKind, Body> = {
+  'deployment-failed': deploymentFailed,
+  'deployment-recovered': deploymentRecovered,
   failed: (facts, payload, name, now) => {
     const renewal = facts.event.type === 'renewal.failed';
     return {
@@ -123,6 +125,44 @@ const BODIES: Record<MailKind, Body> = {
     };
   },
 };
+
+function deploymentFailed(_facts: MessageFacts, payload: Payload, name: string) {
+  const directory = text(payload.directory) ?? 'its target';
+  const rolledBack = payload.rolledBack === true;
+  return {
+    summary: `deployment to ${directory} failed`,
+    lines: [
+      `certkeep could not deploy the certificate ${name}${text(payload.serial) ? ` (serial ${text(payload.serial)})` : ''} to ${directory}${text(payload.host) ? ` on ${text(payload.host)}` : ''}.`,
+      '',
+      `What failed: ${text(payload.error) ?? 'no reason given'}`,
+      ...(text(payload.rollbackError) ? [`The rollback went wrong too: ${text(payload.rollbackError)}`] : []),
+      '',
+      rolledBack
+        ? 'The files are back on the version deployed before, which the web server keeps serving.'
+        : 'The files were not rolled back (see above): check what the web server serves.',
+      'certkeep tries again at every run (certkeep renew --all, or the server, waiting longer between',
+      'attempts). It does not mail about every failed attempt: you will hear when a deployment succeeds.',
+      '',
+      'What to do:',
+      '  1. Read the error: it names the command that failed (with its stderr) or the address that served another serial.',
+      `  2. Fix the web server's configuration or the command, then: certkeep deploy run ${name}`,
+    ],
+  };
+}
+
+function deploymentRecovered(facts: MessageFacts, payload: Payload, name: string) {
+  const directory = text(payload.directory) ?? 'its target';
+  return {
+    summary: `deployed to ${directory} after failures`,
+    lines: [
+      `certkeep deployed the certificate ${name}${text(payload.serial) ? ` (serial ${text(payload.serial)})` : ''} to ${directory} after failed attempts.`,
+      text(payload.verifiedAt) ? `It was verified as served at ${text(payload.verifiedAt)}.` : 'The target verifies nothing (no --verify addresses).',
+      ...(facts.previousError ? [`The last failure was: ${facts.previousError}`] : []),
+      '',
+      'Nothing to do.',
+    ],
+  };
+}
 
 function whatToDo(name: string, subscriptionId: string): string[] {
   const path = `/api/v1/certificates/${encodeURIComponent(name)}`;

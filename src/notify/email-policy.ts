@@ -10,6 +10,11 @@
 //   certificate.expiring              every one: the planner raises each
 //                                     threshold (7, 3, 1 days) once per version
 //   certificate.expired               every one
+//   deployment.failed                 the first failure at a target after a
+//                                     success there (or its first outcome);
+//                                     retries that fail again are silent
+//   deployment.succeeded              only when it ends a run of failures at
+//                                     that target ("deployment recovered")
 //   anything else                     silent: deletions and revocations are what
 //                                     a person just did; unknown types are left
 //                                     to the poll queue and webhooks
@@ -20,10 +25,10 @@
 // several events later, while the log says what came just before this event.
 // So the decision is the same whenever, and on whichever instance, it is made.
 import type { Db } from '../store/repositories/db.ts';
-import { type EventRow, previousEventOfType } from '../store/repositories/email-queue.ts';
+import { type EventRow, previousEventOfType, previousTargetOutcome } from '../store/repositories/email-queue.ts';
 import type { EventType } from '../store/repositories/events.ts';
 
-export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired';
+export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired' | 'deployment-failed' | 'deployment-recovered';
 
 const FAILURES: readonly EventType[] = ['renewal.failed', 'issuance.failed'];
 const SUCCESSES: readonly EventType[] = ['certificate.issued', 'certificate.renewed'];
@@ -41,10 +46,20 @@ export async function mailDecision(db: Db, event: EventRow): Promise<MailDecisio
   if (event.certificate_id === null) return undefined;
   if (event.type === 'certificate.expiring') return { kind: 'expiring' };
   if (event.type === 'certificate.expired') return { kind: 'expired' };
+  if (event.type === 'deployment.failed' || event.type === 'deployment.succeeded') return deploymentDecision(db, event);
   const failure = FAILURES.includes(event.type);
   if (!failure && !SUCCESSES.includes(event.type)) return undefined;
   const previous = await previousEventOfType(db, event.certificate_id, event.id, OUTCOMES);
   const previousFailed = previous !== undefined && FAILURES.includes(previous.type);
   if (failure) return previousFailed ? undefined : { kind: 'failed' };
   return previousFailed ? { kind: 'recovered', previous } : undefined;
+}
+
+/** A deployment's outcome is compared with the previous outcome at the same target, not with other targets'. */
+async function deploymentDecision(db: Db, event: EventRow): Promise<MailDecision | undefined> {
+  const target = typeof event.payload.target === 'string' ? event.payload.target : '';
+  const previous = await previousTargetOutcome(db, event.certificate_id!, event.id, target);
+  const previousFailed = previous?.type === 'deployment.failed';
+  if (event.type === 'deployment.failed') return previousFailed ? undefined : { kind: 'deployment-failed' };
+  return previousFailed ? { kind: 'deployment-recovered', previous } : undefined;
 }

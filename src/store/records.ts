@@ -3,10 +3,12 @@
 // parses a column or casts a string. The column names stay those of the schema
 // (schema.ts). The engine re-exports the types its callers need.
 import type { ChallengeType } from '../acme/index.ts';
+import type { DeployFormat, DeployStage } from '../deploy/index.ts';
 import type { CsrSubject, Identifier, KeyType } from '../pki/index.ts';
 
 export type { ChallengeType } from '../acme/index.ts';
 export type { CsrSubject, Identifier, KeyType } from '../pki/index.ts';
+export type { DeployFormat, DeployStage } from '../deploy/index.ts';
 
 /** A certificate's state: issuing until its first version, valid after, failed when its first order failed. */
 export type CertificateState = 'issuing' | 'valid' | 'failed' | 'revoked' | 'deleted';
@@ -87,4 +89,17 @@ export interface OrderFields {
   step: OrderStep;
   goal: OrderGoal;
   authorizations: AuthorizationRecord[];
+}
+
+/** Where a deployment stands: recorded pending before anything on the host is touched, then its outcome. */
+export type DeploymentStatus = 'pending' | 'deployed' | 'failed';
+
+export interface DeployTargetFields {
+  format: DeployFormat;
+  verify: string[];
+}
+
+export interface DeploymentFields {
+  status: DeploymentStatus;
+  stage: DeployStage | null;
 }

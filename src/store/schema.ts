@@ -216,6 +216,45 @@ export interface CertificateNumbersTable {
   certificate_id: string;
 }
 
+/** Where a certificate is deployed (migration 0008): by this machine's certkeep (agent_id null, on `host`) or by an agent. */
+export interface DeployTargetsTable {
+  id: string;
+  certificate_id: string;
+  /** null: certkeep deploys it itself; otherwise the agent that does (issue 13). */
+  agent_id: string | null;
+  /** Local targets: the machine (hostname) whose certkeep runs them. */
+  host: string | null;
+  directory: string;
+  format: string; // pem | combined | pfx
+  owner: string | null; // USER[:GROUP]
+  /** Local targets: a command for /bin/sh -c, given on this machine's command line; an agent's: a name it resolves. */
+  deploy_hook: string | null;
+  reload: string | null;
+  verify: string; // JSON string[] of HOST:PORT
+  verify_timeout_ms: number;
+  created_at: number;
+  updated_at: number;
+  lease_owner: string | null;
+  lease_token: Generated<number>;
+  lease_until: number | null;
+}
+
+/** One version at one target: recorded pending before the files are touched, then its outcome. */
+export interface DeploymentsTable {
+  id: string;
+  target_id: string;
+  version_id: string;
+  status: string; // pending | deployed | failed
+  attempts: number;
+  stage: string | null; // where it failed: prepare | files | hook | reload | verify
+  error: string | null;
+  rollback_error: string | null;
+  verified_at: number | null;
+  started_at: number;
+  finished_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   api_keys: ApiKeysTable;
@@ -234,4 +273,6 @@ export interface Database {
   sessions: SessionsTable;
   subscription_numbers: SubscriptionNumbersTable;
   certificate_numbers: CertificateNumbersTable;
+  deploy_targets: DeployTargetsTable;
+  deployments: DeploymentsTable;
 }

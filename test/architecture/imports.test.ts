@@ -24,12 +24,13 @@ const ROOMS: Record<string, readonly string[]> = {
   time: [],
   'errors.ts': [],
   'base32.ts': [],
-  dns: ['base32.ts', 'errors.ts'],
-  deploy: ['errors.ts'],
-  'address.ts': ['dns', 'errors.ts'],
+  // HOST:PORT, read in one place: by the DNS library, the deploy library's verify addresses and the surfaces' options.
+  'address.ts': ['errors.ts'],
+  dns: ['address.ts', 'base32.ts', 'errors.ts'],
+  deploy: ['address.ts', 'errors.ts'],
   // The solvers use the DNS library (and pki for TLS-ALPN-01's certificate); the store keeps records in the protocol libraries' terms.
   challenges: ['acme', 'pki', 'dns', 'errors.ts'],
-  store: ['acme', 'pki', 'errors.ts'],
+  store: ['acme', 'pki', 'deploy', 'errors.ts'],
   // What `certkeep demo` runs on loopback (Pebble, BIND).
   rig: ['dns'],
   // Where the server connects for tenants, and what a tenant may make it do (the ACME client's and DNS providers' connections included).

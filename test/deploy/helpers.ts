@@ -1,10 +1,12 @@
 // What the deploy tests share: a temp root with a test CA, a fresh DIR per test, and the check that
 // DIR shows one complete version whose key belongs to its certificate.
 import assert from 'node:assert/strict';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { type DeployedVersion, normalSerial, readDeployment } from '../../src/deploy/index.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { makeTestCa, type TestCa } from './certificates.ts';
@@ -51,4 +53,39 @@ export async function assertCompletePem(directory: string): Promise<DeployedVers
   assert.equal(fullchain, cert + chain);
   assert.equal(normalSerial(leaf.serialNumber), normalSerial(held.serial ?? ''));
   return held;
+}
+
+/** What the pem reader (pem-reader.ts) saw: reads, key/certificate mismatches, versions pruned under it, serials. */
+export interface ReaderReport {
+  reads: number;
+  mismatches: number;
+  vanished: number;
+  serials: string[];
+}
+
+/**
+ * Runs `work` while a reader in a process of its own resolves `directory` and reads its pem files
+ * over and over, as a web server would; then stops the reader and returns what it saw.
+ */
+export async function whileReading(
+  t: TestContext,
+  directory: string,
+  scratch: string,
+  work: () => Promise<void>,
+): Promise<ReaderReport> {
+  const stopFile = join(scratch, `stop-reader-${randomBytes(4).toString('hex')}`);
+  const reader = spawn(process.execPath, [join(import.meta.dirname, 'pem-reader.ts'), directory, stopFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => reader.kill('SIGKILL'));
+  let output = '';
+  reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = once(reader, 'exit');
+  await work();
+  await writeFile(stopFile, '');
+  const [code] = await exited;
+  assert.equal(code, 0, 'the reader ran to the end');
+  return JSON.parse(output) as ReaderReport;
 }

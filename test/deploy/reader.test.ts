@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deploy } from '../../src/deploy/index.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { makeTestCa } from './certificates.ts';
-import { assertCompletePem } from './helpers.ts';
+import { assertCompletePem, whileReading } from './helpers.ts';
 
 const DEPLOYMENTS = 200;
 
@@ -20,30 +17,12 @@ test(`a reader of DIR never sees one version's key beside another's certificate,
   const directory = join(root.path, 'tls', 'site');
   await deploy({ directory }, versions[0]);
 
-  const stopFile = join(root.path, 'stop');
-  const reader = spawn(process.execPath, [join(import.meta.dirname, 'pem-reader.ts'), directory, stopFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const seen = await whileReading(t, directory, root.path, async () => {
+    for (let i = 1; i <= DEPLOYMENTS; i++) {
+      const outcome = await deploy({ directory }, versions[i % versions.length]);
+      assert.equal(outcome.status, 'deployed');
+    }
   });
-  t.after(() => reader.kill('SIGKILL'));
-  let output = '';
-  reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = once(reader, 'exit');
-
-  for (let i = 1; i <= DEPLOYMENTS; i++) {
-    const outcome = await deploy({ directory }, versions[i % versions.length]);
-    assert.equal(outcome.status, 'deployed');
-  }
-  await writeFile(stopFile, '');
-  const [code] = await exited;
-  assert.equal(code, 0);
-  const seen = JSON.parse(output) as {
-    reads: number;
-    mismatches: number;
-    vanished: number;
-    serials: string[];
-  };
   t.diagnostic(
     `${seen.reads} reads, ${seen.serials.length} serials, ${seen.vanished} versions pruned under the reader`,
   );

@@ -4,26 +4,11 @@ import assert from 'node:assert/strict';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type DeployFormat, deploy, readDeployment } from '../../src/deploy/index.ts';
+import { deploy, readDeployment } from '../../src/deploy/index.ts';
+import type { WebServerCase } from '../rig/web-server-cases.ts';
 import { servedSerial } from '../rig/https.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { makeTestCa } from './certificates.ts';
-
-export interface WebServer {
-  port: number;
-  configFile: string;
-  reloadCommand: string;
-  stop(): Promise<void>;
-}
-
-export interface WebServerCase {
-  name: string;
-  format: DeployFormat;
-  /** Starts the server with a config that reads the files deployed at `directory`. */
-  start(directory: string, certificateName: string): Promise<WebServer>;
-  /** A line that makes the server's config test fail. */
-  brokenLine: string;
-}
 
 const NAMES = ['www.example.test', 'example.test'];
 const CERTIFICATE = 'example.test';

@@ -168,16 +168,16 @@ describe('certkeep as a certbot user expects it', () => {
     assert.match(failed.stdout, /1 checked: 0 renewed, 0 not due, 1 failed/);
   });
 
-  test('renew --json is {"results":[…]} for none, one and many certificates', async () => {
+  test('renew --json is {"results":[…],"deployments":[…]} for none, one and many certificates', async () => {
     const data = await tempDir();
     try {
       const created = await rig.certkeep(['zone', 'add', ZONE, '--provider', 'exec', '--command', '/bin/true'], { dataDir: data.path });
       assert.equal(created.code, 0, created.stderr);
       const none = await rig.certkeep(['renew', '--all', '--json'], { dataDir: data.path });
-      assert.deepEqual(none.json(), { results: [] });
+      assert.deepEqual(none.json(), { results: [], deployments: [] });
       assert.equal((await rig.certkeep(['issue', '-d', `single.${ZONE}`, '--webroot', webroot], { dataDir: data.path })).code, 0);
       const one = await rig.certkeep(['renew', '--all', '--json'], { dataDir: data.path });
-      assert.deepEqual(Object.keys(one.json()), ['results']);
+      assert.deepEqual(Object.keys(one.json()), ['results', 'deployments']);
       assert.deepEqual(one.json().results.map((r: { name: string; status: string }) => [r.name, r.status]), [[`single.${ZONE}`, 'unchanged']]);
       const many = await rig.certkeep(['renew', '--all', '--json']);
       assert.ok(many.json().results.length > 1);

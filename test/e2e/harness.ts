@@ -85,11 +85,13 @@ export async function startWebrootRig(): Promise<{ rig: Rig; webroot: string; st
 }
 
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCommand([process.execPath, CLI, ...args], { ...process.env, ...env });
+}
+
+/** Runs a command line (argv, no shell) with exactly this environment, and collects what it printed. */
+export function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -128,7 +130,9 @@ export function ordersOf(dataDir: string, name: string): { step: string; order_u
   const db = new DatabaseSync(join(dataDir, 'certkeep.db'), { readOnly: true });
   try {
     return db
-      .prepare('SELECT o.step, o.order_url FROM orders o JOIN certificates c ON c.id = o.certificate_id WHERE c.name = ? ORDER BY o.created_at')
+      .prepare(
+        'SELECT o.step, o.order_url FROM orders o JOIN certificates c ON c.id = o.certificate_id WHERE c.name = ? ORDER BY o.created_at',
+      )
       .all(name) as { step: string; order_url: string | null }[];
   } finally {
     db.close();

@@ -229,6 +229,31 @@ describe('email notifications', () => {
     assert.ok(sink.received[0].text.includes(`No certificate has been issued for ${cert.name} yet.`));
   });
 
+  test('a deployment that fails at a target mails once, with the reason and the rollback; its recovery mails once; another target counts alone', async () => {
+    const cert = await certificate(tenants.a);
+    const reason = "reload exited 1: nginx: [emerg] unknown directive; rolled back to serial 01, but the rollback's reload failed too: it exited 1";
+    const at = (target: string, status: 'failed' | 'succeeded', extra: Record<string, unknown> = {}) =>
+      raise(tenants.a, cert, `deployment.${status}`, { target, directory: `/etc/ssl/${target}`, host: 'web1', serial: '02', ...extra });
+    const failure = { stage: 'reload', error: reason, rolledBack: true, rollbackError: "the rollback's reload failed too: it exited 1" };
+    const ids = [
+      await at('site', 'failed', failure),
+      await at('site', 'failed', failure),
+      await at('other', 'succeeded', { verifiedAt: isoTime(START) }),
+      await at('site', 'succeeded', { verifiedAt: isoTime(START) }),
+    ];
+    await dispatcher.tick();
+    assert.deepEqual(subjects(), [
+      `[certkeep] ${cert.name}: deployment to /etc/ssl/site failed`,
+      `[certkeep] ${cert.name}: deployed to /etc/ssl/site after failures`,
+    ]);
+    const [failedMail, recoveredMail] = sink.received;
+    assert.ok(failedMail.text.includes(`What failed: ${reason}`), failedMail.text);
+    assert.ok(failedMail.text.includes("The rollback went wrong too: the rollback's reload failed too"), failedMail.text);
+    assert.ok(failedMail.text.includes(`certkeep deploy run ${cert.name}`), failedMail.text);
+    assert.ok(recoveredMail.text.includes(`The last failure was: ${reason}`), recoveredMail.text);
+    await assertDone(...ids);
+  });
+
   test('each expiry threshold sends one message, and so does expiry', async () => {
     const cert = await certificate(tenants.b);
     for (const daysLeft of [7, 3, 1])

@@ -17,6 +17,8 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
   const orderId = newId('ord');
   const webhookId = newId('whk');
   const userId = newId('usr');
+  const versionId = newId('ver');
+  const targetId = newId('dpt');
   return {
     subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE, notify_emails: '["ops@bücher.example"]' },
     api_keys: {
@@ -99,7 +101,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       lease_until: LATE + 21,
     },
     certificate_versions: {
-      id: newId('ver'),
+      id: versionId,
       certificate_id: certificateId,
       order_id: orderId,
       serial: '03a1b2c3d4',
@@ -184,6 +186,38 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
     // The largest number a 32-bit int holds: the vendors' clients read these as int.
     subscription_numbers: { number: 2_147_483_646, subscription_id: subscriptionId },
     certificate_numbers: { number: 2_147_483_647, certificate_id: certificateId },
+    deploy_targets: {
+      id: targetId,
+      certificate_id: certificateId,
+      agent_id: null,
+      host: 'web-ü.example.test',
+      directory: '/etc/ssl/bücher',
+      format: 'combined',
+      owner: 'www-data:www-data',
+      deploy_hook: "printf '%s' \"$RENEWED_LINEAGE\" > /tmp/ü",
+      reload: 'nginx -t && nginx -s reload',
+      verify: '["127.0.0.1:443","[::1]:8443"]',
+      verify_timeout_ms: 30_000,
+      created_at: LATE + 29,
+      updated_at: LATE + 30,
+      lease_owner: 'host:123:abc',
+      lease_token: 4,
+      lease_until: LATE + 31,
+    },
+    deployments: {
+      id: newId('dpl'),
+      target_id: targetId,
+      version_id: versionId,
+      status: 'failed',
+      attempts: 2,
+      stage: 'verify',
+      error: '127.0.0.1:443 still serves serial 03a1 for bücher.example (checked for 30 s); rolled back to serial 02, but …',
+      rollback_error: "the rollback's reload failed too",
+      verified_at: LATE + 32,
+      started_at: LATE + 33,
+      finished_at: LATE + 34,
+      created_at: LATE + 35,
+    },
   };
 }
 
@@ -206,6 +240,8 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'sessions',
   'subscription_numbers',
   'certificate_numbers',
+  'deploy_targets',
+  'deployments',
 ];
 
 /** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */

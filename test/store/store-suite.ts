@@ -66,7 +66,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -145,6 +145,10 @@ export function storeSuite(backend: Backend): void {
       await sql`DELETE FROM kysely_migration WHERE name = '0007_compat_ids'`.execute(first.db);
       await sql`DROP TABLE certificate_numbers`.execute(first.db);
       await sql`DROP TABLE subscription_numbers`.execute(first.db);
+      // The migrations after it are not applied either (delivery's tables, 0008).
+      await sql`DROP TABLE deployments`.execute(first.db);
+      await sql`DROP TABLE deploy_targets`.execute(first.db);
+      await sql`DELETE FROM kysely_migration WHERE name = '0008_delivery'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
       await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();
@@ -250,6 +254,24 @@ export function storeSuite(backend: Backend): void {
       (await store.db.selectFrom('audit_log').selectAll().execute()).length,
       1,
       'the audit log stays',
+    );
+  });
+
+  test(`${backend.kind}: a directory holds one target per machine: this machine's, or each agent's`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await insertAll(store, rows);
+    const target = rows.deploy_targets;
+    const another = (changes: object) => store.db.insertInto('deploy_targets').values({ ...target, id: newId('dpt'), ...changes }).execute();
+    await assert.rejects(another({}), /unique/i, 'the same directory on the same machine');
+    await another({ host: 'another-host' });
+    await another({ host: null, agent_id: 'agent-1' });
+    await another({ host: null, agent_id: 'agent-2' });
+    await assert.rejects(another({ host: null, agent_id: 'agent-1' }), /unique/i, 'the same directory on the same agent');
+    await assert.rejects(
+      store.db.insertInto('deployments').values({ ...rows.deployments, id: newId('dpl') }).execute(),
+      /unique/i,
+      'one deployment per version and target',
     );
   });
 

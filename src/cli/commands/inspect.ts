@@ -1,21 +1,23 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
-import { certificateHistory, certificateSummary, listCertificateSummaries, mustFindCertificate } from '../../engine/index.ts';
+import { certificateHistory, certificateSummary, listCertificateSummaries, listDeployTargets, mustFindCertificate, THIS_MACHINE } from '../../engine/index.ts';
 import { isoOrDash, table } from '../output.ts';
 import { withSession } from '../session.ts';
+import { targetLines } from './deploy.ts';
 
 const DAY = 86_400_000;
 
 export function registerInspect(program: Command): void {
   program
     .command('list')
-    .description('the certificates certkeep manages')
+    .description('the certificates certkeep manages, and where this machine deploys them')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
         const summaries = await listCertificateSummaries(session.engine, session.subscriptionId);
+        const targets = await listDeployTargets(session.engine, session.subscriptionId, { everyMachine: true });
         const now = session.engine.clock.now();
         session.output.result(
-          { certificates: summaries },
+          { certificates: summaries.map((summary) => ({ ...summary, targets: targets.filter((target) => target.certificate === summary.name) })) },
           summaries.length === 0
             ? 'no certificates yet; get one with: certkeep issue -d example.com'
             : table([
@@ -27,19 +29,20 @@ export function registerInspect(program: Command): void {
                   s.notAfter ? String(Math.floor((Date.parse(s.notAfter) - now) / DAY)) : '-',
                   s.names.join(','),
                 ]),
-              ]),
+              ]).concat(targets.length === 0 ? [] : ['', ...targetLines(targets)]),
         );
       });
     });
 
   program
     .command('show')
-    .description('one certificate: names, versions, orders, renewal')
+    .description('one certificate: names, versions, orders, renewal, deploy targets')
     .argument('<name>', 'the certificate')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
         const certificate = await mustFindCertificate(session.engine, session.subscriptionId, name);
         const { versions, orders } = await certificateHistory(session.engine, certificate);
+        const targets = await listDeployTargets(session.engine, session.subscriptionId, { names: [certificate.name], everyMachine: true });
         const document = {
           ...(await certificateSummary(session.engine, certificate)),
           challenge: certificate.challenge_type,
@@ -50,6 +53,7 @@ export function registerInspect(program: Command): void {
           lastError: certificate.last_error,
           versions: versions.map((v) => ({ id: v.id, serial: v.serial, notBefore: isoOrDash(v.not_before), notAfter: isoOrDash(v.not_after), ca: v.ca_url, current: v.id === certificate.current_version_id })),
           orders: orders.map((o) => ({ id: o.id, step: o.step, url: o.order_url, error: o.error, created: isoOrDash(o.created_at) })),
+          targets,
         };
         session.output.result(document, [
           `${document.name}  (${document.state})`,
@@ -64,6 +68,11 @@ export function registerInspect(program: Command): void {
           ...document.versions.map((v) => `    ${v.current ? '*' : ' '} ${v.serial}  ${v.notBefore} → ${v.notAfter}`),
           `  orders`,
           ...document.orders.map((o) => `      ${o.created}  ${o.step}  ${o.url ?? ''}${o.error ? `  (${o.error})` : ''}`),
+          `  deployed to  ${targets.length === 0 ? 'nothing yet (certkeep deploy add)' : ''}`,
+          ...targets.flatMap((t) => [
+            `      ${t.directory}${t.host === THIS_MACHINE ? '' : ` (on ${t.host})`}  ${t.format}  ${t.status}, holds ${t.serial ? `serial ${t.serial}` : 'no version yet'}${t.serial ? (t.verifiedAt ? `, verified served at ${t.verifiedAt}` : ', not verified') : ''}`,
+            ...(t.error ? [`        ✖ ${t.error}`] : []),
+          ]),
         ]);
       });
     });

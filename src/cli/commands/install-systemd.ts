@@ -11,6 +11,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { type ConfigFlags, loadConfig } from '../../config.ts';
+import { localDeployParents } from '../../engine/index.ts';
 import { ConflictError, UsageError } from '../../errors.ts';
 import { Output } from '../output.ts';
 import { collect } from './options.ts';
@@ -72,10 +73,13 @@ export function registerInstallSystemd(program: Command): void {
       const config = loadConfig(flags);
       const output = new Output({ json: config.json, timestamps: config.debug });
       const spec = await unitSpec(options, flags, config.dataDir);
+      // Deployments write beside each target directory: the sandbox lets them.
+      const deployParents = (await localDeployParents(config)).filter((path) => !spec.writable.includes(path) && !within(path, spec.dataDir));
+      spec.writable.push(...deployParents);
       const units = unitFiles(options, spec, serveDefaults(command));
       const dir = resolve(options.dir);
       const files = await writeUnits(dir, units, options.force === true);
-      for (const note of await notes(spec, dir, options.serve === true)) output.note(note);
+      for (const note of await notes(spec, dir, options.serve === true, deployParents)) output.note(note);
       output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, options.serve === true)]);
     });
 }
@@ -278,9 +282,14 @@ function nextSteps(dir: string, serve: boolean): string[] {
 }
 
 /** Things the units depend on that this command does not do. */
-async function notes(spec: UnitSpec, dir: string, serve: boolean): Promise<string[]> {
+async function notes(spec: UnitSpec, dir: string, serve: boolean, deployParents: string[]): Promise<string[]> {
   const found: string[] = [];
   if (serve) found.push(`no ${RENEW_TIMER}: the server's scheduler renews the certificates (a timer beside it would renew the same store twice)`);
+  if (deployParents.length > 0) {
+    found.push(
+      `the units may write where this machine's deploy targets are (${deployParents.join(', ')}); their reload and hook commands run in the same sandbox (systemctl reload works; give --writable PATH for anything else they write), and a target added in another directory later needs install-systemd --force again`,
+    );
+  }
   if (!(await exists(spec.dataDir))) found.push(`create ${spec.dataDir} before the units run: ReadWritePaths= needs it to exist`);
   if (spec.user) found.push(`${spec.user} must own ${spec.dataDir}`);
   const carried = new Set(['CERTKEEP_DATA_DIR', ...CARRIED.map((c) => c.env)]);

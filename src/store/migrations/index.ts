@@ -13,6 +13,7 @@ import { challengesSchema } from './0004-challenges.ts';
 import { portalSchema } from './0005-portal.ts';
 import { openOrderSchema } from './0006-open-order.ts';
 import { compatIdsSchema } from './0007-compat-ids.ts';
+import { deliverySchema } from './0008-delivery.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0005_portal': portalSchema,
   '0006_open_order': openOrderSchema,
   '0007_compat_ids': compatIdsSchema,
+  '0008_delivery': deliverySchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -76,3 +76,20 @@ export async function previousEventOfType(
     .executeTakeFirst();
   return row && decodedEvent(row);
 }
+
+/** How many of a certificate's earlier deployment events are looked through for one target's (a certificate has a few targets). */
+const TARGET_HISTORY = 200;
+
+/** The newest deployment outcome event (succeeded or failed) of the certificate's target `targetId` before `beforeId`. */
+export async function previousTargetOutcome(db: Db, certificateId: string, beforeId: number, targetId: string): Promise<EventRow | undefined> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('certificate_id', '=', certificateId)
+    .where('id', '<', beforeId)
+    .where('type', 'in', ['deployment.succeeded', 'deployment.failed'])
+    .orderBy('id', 'desc')
+    .limit(TARGET_HISTORY)
+    .execute();
+  return rows.map(decodedEvent).find((event) => event.payload.target === targetId);
+}

@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'certificate.expired',
   'issuance.failed',
   'renewal.failed',
+  'deployment.succeeded',
+  'deployment.failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

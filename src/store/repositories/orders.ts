@@ -91,43 +91,6 @@ export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, 
   return Number(result.numUpdatedRows) === 1;
 }
 
-/**
- * Takes the order's lease when it is free or expired; returns the new
- * fencing token, or undefined when another runner holds it.
- */
-export async function claimOrder(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
-  const row = await db
-    .updateTable('orders')
-    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .returning('lease_token')
-    .executeTakeFirst();
-  return row?.lease_token;
-}
-
-/** Takes over a lease whose holder is known to be dead; undefined when it changed hands meanwhile. */
-export async function takeOverOrder(db: Db, id: string, fromToken: number, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
-  const row = await db
-    .updateTable('orders')
-    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', '=', id)
-    .where('lease_token', '=', fromToken)
-    .returning('lease_token')
-    .executeTakeFirst();
-  return row?.lease_token;
-}
-
-/** Keeps a claimed lease alive; false when it was lost. */
-export async function extendOrderLease(db: Db, id: string, leaseToken: number, until: number): Promise<boolean> {
-  const result = await db.updateTable('orders').set({ lease_until: until }).where('id', '=', id).where('lease_token', '=', leaseToken).executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
-export async function releaseOrder(db: Db, id: string, leaseToken: number): Promise<void> {
-  await db.updateTable('orders').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_token', '=', leaseToken).execute();
-}
-
 /** Orders a worker should drive now: short of their goal, unfinished, unleased and not waiting to retry. */
 export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<OrderRow, 'id'>[]> {
   return db

@@ -1,0 +1,263 @@
+// Deploy targets: where a certificate's versions go, on which machine, with
+// which commands; and their deployments, one row per version and target,
+// written pending before the files are touched and then with the outcome.
+import type { DeploymentFields, DeployTargetFields } from '../records.ts';
+import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
+import type { Db, NewRow, Row, RowPatch } from './db.ts';
+
+/** A target as the store keeps it: its verify addresses decoded, its format narrowed (records.ts). */
+export type DeployTargetRow = Decoded<Row<'deploy_targets'>, DeployTargetFields>;
+export type NewDeployTarget = Decoded<
+  Omit<NewRow<'deploy_targets'>, 'lease_owner' | 'lease_token' | 'lease_until'>,
+  DeployTargetFields
+>;
+export type DeployTargetPatch = DecodedPatch<RowPatch<'deploy_targets'>, DeployTargetFields>;
+export type DeploymentRow = Decoded<Row<'deployments'>, DeploymentFields>;
+
+const JSON_COLUMNS = ['verify'];
+
+function decoded(row: Row<'deploy_targets'>): DeployTargetRow {
+  return decodeJson<DeployTargetRow>(row, JSON_COLUMNS);
+}
+
+export async function insertDeployTarget(db: Db, target: NewDeployTarget): Promise<void> {
+  await db
+    .insertInto('deploy_targets')
+    .values(encodeJson<NewRow<'deploy_targets'>>(target, JSON_COLUMNS))
+    .execute();
+}
+
+export async function updateDeployTarget(db: Db, id: string, patch: DeployTargetPatch): Promise<void> {
+  await db
+    .updateTable('deploy_targets')
+    .set(encodeJson<RowPatch<'deploy_targets'>>(patch, JSON_COLUMNS))
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteDeployTarget(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('deploy_targets').where('id', '=', id).execute();
+}
+
+export async function getDeployTarget(db: Db, id: string): Promise<DeployTargetRow | undefined> {
+  const row = await db.selectFrom('deploy_targets').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decoded(row);
+}
+
+/** The local target that writes to `directory` on `host`, whichever certificate it is for. */
+export async function findLocalTarget(
+  db: Db,
+  host: string,
+  directory: string,
+): Promise<DeployTargetRow | undefined> {
+  const row = await db
+    .selectFrom('deploy_targets')
+    .selectAll()
+    .where('agent_id', 'is', null)
+    .where('host', '=', host)
+    .where('directory', '=', directory)
+    .executeTakeFirst();
+  return row && decoded(row);
+}
+
+/** A target with the certificate it is for: its name and current version. */
+export type TargetOfCertificate = DeployTargetRow & {
+  certificate_name: string;
+  subscription_id: string;
+  current_version_id: string | null;
+  /** The current version's serial; null before the first version. */
+  current_serial: string | null;
+};
+
+export interface TargetFilter {
+  /** Local targets of this machine only; 'any': local targets of every machine. */
+  host?: string | 'any';
+  subscriptionId?: string;
+  certificateIds?: string[];
+}
+
+/** Targets (of one machine, subscription or set of certificates) with their certificates, by certificate name then directory. */
+export async function listTargets(db: Db, filter: TargetFilter): Promise<TargetOfCertificate[]> {
+  let query = db
+    .selectFrom('deploy_targets as t')
+    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+    .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .selectAll('t')
+    .select([
+      'c.name as certificate_name',
+      'c.subscription_id',
+      'c.current_version_id',
+      'v.serial as current_serial',
+    ])
+    .where('c.state', '!=', 'deleted')
+    .orderBy('c.name')
+    .orderBy('t.directory');
+  if (filter.host !== undefined) query = query.where('t.agent_id', 'is', null);
+  if (filter.host !== undefined && filter.host !== 'any') query = query.where('t.host', '=', filter.host);
+  if (filter.subscriptionId !== undefined)
+    query = query.where('c.subscription_id', '=', filter.subscriptionId);
+  if (filter.certificateIds !== undefined) {
+    if (filter.certificateIds.length === 0) return [];
+    query = query.where('c.id', 'in', filter.certificateIds);
+  }
+  return (await query.execute()).map((row) => decodeJson<TargetOfCertificate>(row, JSON_COLUMNS));
+}
+
+/** A local target of `host` whose certificate's current version is not deployed there yet, with how that went so far. */
+export type UndeployedTarget = Omit<TargetOfCertificate, 'current_serial'> & {
+  current_version_id: string;
+  /** The current version's deployment at this target: null when never tried. */
+  status: DeploymentRow['status'] | null;
+  attempts: number | null;
+  finished_at: number | null;
+};
+
+/** Local targets of `host` not yet on their certificate's current version (never tried, pending, or failed). */
+export async function undeployedLocalTargets(
+  db: Db,
+  host: string,
+  limit: number,
+): Promise<UndeployedTarget[]> {
+  const rows = await db
+    .selectFrom('deploy_targets as t')
+    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+    .leftJoin('deployments as d', (join) =>
+      join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'),
+    )
+    .selectAll('t')
+    .select([
+      'c.name as certificate_name',
+      'c.subscription_id',
+      'c.current_version_id',
+      'd.status',
+      'd.attempts',
+      'd.finished_at',
+    ])
+    .where('t.agent_id', 'is', null)
+    .where('t.host', '=', host)
+    .where('c.state', 'not in', ['deleted', 'revoked'])
+    .where('c.current_version_id', 'is not', null)
+    .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]))
+    .orderBy('t.updated_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => decodeJson<UndeployedTarget>(row, JSON_COLUMNS));
+}
+
+export async function findDeployment(
+  db: Db,
+  targetId: string,
+  versionId: string,
+): Promise<DeploymentRow | undefined> {
+  return (await db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('target_id', '=', targetId)
+    .where('version_id', '=', versionId)
+    .executeTakeFirst()) as DeploymentRow | undefined;
+}
+
+/** A deployment with the serial of its version. */
+export type DeploymentWithSerial = DeploymentRow & { serial: string };
+
+/** Every deployment of the targets, newest first. */
+export async function deploymentsOf(db: Db, targetIds: string[]): Promise<DeploymentWithSerial[]> {
+  if (targetIds.length === 0) return [];
+  return (await db
+    .selectFrom('deployments as d')
+    .innerJoin('certificate_versions as v', 'v.id', 'd.version_id')
+    .selectAll('d')
+    .select('v.serial')
+    .where('d.target_id', 'in', targetIds)
+    .orderBy('d.started_at', 'desc')
+    .execute()) as DeploymentWithSerial[];
+}
+
+/**
+ * Records that the version is about to go to the target (pending, one more
+ * attempt), before anything on the host is touched; fenced by the target's
+ * lease, false when the lease was lost.
+ */
+export async function startDeployment(
+  db: Db,
+  row: { id: string; target_id: string; version_id: string; now: number; fence: number },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (!(await holdsTarget(trx, row.target_id, row.fence))) return false;
+    const existing = await findDeployment(trx, row.target_id, row.version_id);
+    const fresh = {
+      status: 'pending',
+      stage: null,
+      error: null,
+      rollback_error: null,
+      verified_at: null,
+      started_at: row.now,
+      finished_at: null,
+    } as const;
+    if (existing) {
+      await trx
+        .updateTable('deployments')
+        .set({ ...fresh, attempts: existing.attempts + 1 })
+        .where('id', '=', existing.id)
+        .execute();
+    } else {
+      await trx
+        .insertInto('deployments')
+        .values({
+          id: row.id,
+          target_id: row.target_id,
+          version_id: row.version_id,
+          attempts: 1,
+          created_at: row.now,
+          ...fresh,
+        })
+        .execute();
+    }
+    return true;
+  });
+}
+
+export type DeploymentOutcome = Pick<
+  DeploymentRow,
+  'status' | 'stage' | 'error' | 'rollback_error' | 'verified_at' | 'finished_at'
+>;
+
+/** Stores how the deployment ended, fenced by the target's lease; false when the lease was lost (nothing written). */
+export async function finishDeployment(
+  db: Db,
+  targetId: string,
+  versionId: string,
+  fence: number,
+  outcome: DeploymentOutcome,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('deployments')
+    .set(outcome)
+    .where(
+      'target_id',
+      'in',
+      db
+        .selectFrom('deploy_targets')
+        .select('id')
+        .where('id', '=', targetId)
+        .where('lease_token', '=', fence),
+    )
+    .where('version_id', '=', versionId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Forgets what was deployed to the target, so that the next run deploys again (its settings changed). */
+export async function forgetDeployments(db: Db, targetId: string): Promise<void> {
+  await db.deleteFrom('deployments').where('target_id', '=', targetId).execute();
+}
+
+async function holdsTarget(db: Db, targetId: string, fence: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('deploy_targets')
+    .select('id')
+    .where('id', '=', targetId)
+    .where('lease_token', '=', fence)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,4 @@
+import { APACHE } from '../rig/web-server-cases.ts';
+import { deliveryStory } from './delivery-story.ts';
+
+deliveryStory(APACHE);

@@ -1,0 +1,4 @@
+import { HAPROXY } from '../rig/web-server-cases.ts';
+import { deliveryStory } from './delivery-story.ts';
+
+deliveryStory(HAPROXY);

@@ -1,0 +1,4 @@
+import { NGINX } from '../rig/web-server-cases.ts';
+import { deliveryStory } from './delivery-story.ts';
+
+deliveryStory(NGINX);
