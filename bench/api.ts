@@ -140,6 +140,7 @@ async function insertCertificateWithVersion(store: Store, subscriptionId: string
     csr_info: {},
     state: 'valid',
     current_version_id: versionId,
+    current_not_after: notAfter,
     next_renewal_at: renewalTime(notBefore, notAfter, DEFAULT_RENEWAL_POLICY),
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: notBefore,

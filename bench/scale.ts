@@ -26,7 +26,7 @@ import { createSubscription } from '../src/engine/tenancy.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { dueOrders } from '../src/store/repositories/orders.ts';
-import { fleetCertificateId, fleetName, seedFleet } from './fleet.ts';
+import { fleetCertificateId, fleetName, seedFleet } from '../test/rig/fleet.ts';
 import { loadAverage, parentPid, processCpuMs, residentMb } from './host.ts';
 import { type ServeProcess, startServe, stopServe } from './serve.ts';
 

@@ -17,6 +17,7 @@ import {
   updateCertificate,
 } from '../store/repositories/certificates.ts';
 import { findOpenOrder, findOrderByUrl, getOrder, insertOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { retireSuperseded } from '../store/repositories/retention.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
@@ -153,6 +154,7 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     pfx_password_enc: null,
     state: 'issuing',
     current_version_id: null,
+    current_not_after: null,
     next_renewal_at: null,
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
@@ -197,8 +199,11 @@ async function createOrder(
     lease_owner: null,
     lease_token: 0,
     lease_until: null,
+    retired_at: null,
   };
   await insertOrder(ctx.store.db, row);
+  // The certificate's orders before this one are no longer its newest.
+  await retireSuperseded(ctx.store.db, certificate.id, now);
   return row;
 }
 

@@ -20,10 +20,8 @@ import { autoRenews } from './issuance.ts';
 import { whileClaimedDue } from './leases.ts';
 import { Ticker } from './ticker.ts';
 import { startRenewal } from './orders.ts';
-import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
+import { expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
-
-const DAY = 86_400_000;
 
 export interface SchedulerOptions {
   /** Time between ticks (default 60 s). */
@@ -108,7 +106,7 @@ export class RenewalScheduler {
   async #raiseExpiryWarnings(): Promise<number> {
     const ctx = this.#ctx;
     const now = ctx.clock.now();
-    const rows = await nearingExpiry(ctx.store.db, now, EXPIRY_WARNINGS[0] * DAY, this.#batch);
+    const rows = await nearingExpiry(ctx.store.db, now, this.#batch);
     let raised = 0;
     for (const row of rows) {
       const days = expiryWarning(row.not_after, now, row.warned_days, onTrack(row.next_renewal_at, row.failure_count, now));

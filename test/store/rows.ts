@@ -70,6 +70,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       updated_at: LATE + 9,
       warned_days: 3,
       ari_check_at: LATE + 27,
+      current_not_after: LATE + 29,
     },
     orders: {
       id: orderId,
@@ -93,6 +94,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       lease_owner: 'worker-ü',
       lease_token: 3,
       lease_until: LATE + 21,
+      retired_at: LATE + 30,
     },
     certificate_versions: {
       id: newId('ver'),
@@ -108,6 +110,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       ari_window_start: LATE + 15,
       ari_window_end: LATE + 16,
       created_at: LATE + 17,
+      retired_at: LATE + 31,
     },
     events: {
       subscription_id: subscriptionId,
@@ -175,5 +178,5 @@ export function certificateRecord(row: Rows['certificates']): NewCertificate {
   const parsed = Object.fromEntries(
     ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'].map((column) => [column, JSON.parse(row[column as keyof typeof row] as string)]),
   );
-  return { ...row, ...parsed } as unknown as NewCertificate;
+  return { current_version_id: null, current_not_after: null, ...row, ...parsed } as unknown as NewCertificate;
 }

@@ -9,11 +9,13 @@ import { StoreError } from '../errors.ts';
 import { initialSchema } from './0001-initial.ts';
 import { serverSchema } from './0002-server.ts';
 import { renewalSchema } from './0003-renewal.ts';
+import { scaleSchema } from './0008-scale.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
   '0002_server': serverSchema,
   '0003_renewal': renewalSchema,
+  '0008_scale': scaleSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,14 +1,15 @@
 // A large, healthy fleet written straight into a store, in multi-row inserts:
-// the starting point of bench:scale. Half the certificates live 6 days, half
-// 90, each issued at a random moment so that none is due yet, each with its
-// current version and the one before it; the finished orders (every one
-// younger than the retention age) are spread over the certificates, as a
-// fleet renewing every few days leaves them; one acknowledged event per
-// certificate. Chains, keys and answers are placeholders of their real sizes:
-// nothing here is parsed or decrypted by what the benchmark measures.
+// the starting point of bench:scale and of the query-plan tests. Half the
+// certificates live 6 days, half 90, each issued at a random moment so that
+// none is due yet, each with its current version and the one before it; the
+// finished orders (every one younger than the retention age) are spread over
+// the certificates, as a fleet renewing every few days leaves them, all but
+// one per certificate retired; one acknowledged event per certificate. Chains,
+// keys and answers are placeholders of their real sizes: nothing here is
+// parsed or decrypted by what is measured.
 import { randomBytes } from 'node:crypto';
-import type { Store } from '../src/store/database.ts';
-import type { NewRow } from '../src/store/repositories/db.ts';
+import type { Store } from '../../src/store/database.ts';
+import type { NewRow } from '../../src/store/repositories/db.ts';
 
 export interface FleetOptions {
   subscriptionId: string;
@@ -109,6 +110,7 @@ function certificateRows(i: number, options: FleetOptions, chain: string) {
     csr_info: '{}',
     state: 'valid',
     current_version_id: current.id,
+    current_not_after: current.not_after,
     next_renewal_at: notBefore + renewAfter,
     retry_at: null,
     failure_count: 0,
@@ -187,6 +189,7 @@ function orderRow(i: number, options: FleetOptions, accountId: string): NewRow<'
     lease_owner: null,
     lease_token: 1,
     lease_until: null,
+    retired_at: i < options.certificates ? null : created + DAY,
   };
 }
 
