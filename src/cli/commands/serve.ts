@@ -9,6 +9,7 @@ import { challengeRecordSource, challengeValues } from '../../dns/providers/dele
 import { startDelegatedDnsServer } from '../../dns/providers/delegated/server.ts';
 import { ServerSolvers } from '../../engine/solvers.ts';
 import { RenewalScheduler } from '../../engine/scheduler.ts';
+import { DEFAULT_RETENTION_DAYS, Retention } from '../../engine/retention.ts';
 import { OrderWorker } from '../../engine/worker.ts';
 import { findKeyAuthorization } from '../../store/repositories/challenge-tokens.ts';
 import { crashSeam, withSession } from '../session.ts';
@@ -22,6 +23,7 @@ interface ServeOptions {
   dnsListen?: string;
   dnsZone?: string;
   renewInterval: string;
+  retentionDays: string;
   rateLimit?: string;
 }
 
@@ -35,6 +37,7 @@ export function registerServe(program: Command): void {
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
+    .option('--retention-days <days>', 'finished orders, superseded versions and acknowledged events older than this are removed', String(DEFAULT_RETENTION_DAYS))
     .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
@@ -45,6 +48,7 @@ export function registerServe(program: Command): void {
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
+      const retentionDays = wholeNumber(options.retentionDays, '--retention-days', 1, 36_500);
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
@@ -78,6 +82,8 @@ export function registerServe(program: Command): void {
         if (concurrency > 0) worker.start();
         const scheduler = new RenewalScheduler(ctx, { intervalMs: renewEveryMs, onError: (error) => app.log.warn({ error: (error as Error).message }, 'renewal') });
         if (renewEveryMs > 0) scheduler.start();
+        const retention = new Retention(ctx, { days: retentionDays, onError: (error) => app.log.warn({ error: (error as Error).message }, 'retention') });
+        retention.start();
         const mailer = session.config.smtp ? startEmailDispatcher(ctx, { smtp: session.config.smtp, log: (message) => app.log.warn(message) }) : undefined;
         const webhooks = startWebhookDispatcher(ctx, { onError: (error) => app.log.error({ error: (error as Error).message }, 'webhook dispatcher') });
         const address = await app.listen({ host, port });
@@ -94,6 +100,7 @@ export function registerServe(program: Command): void {
         // Stop taking work, let the orders in flight finish (or park them at their
         // stored step), finish the requests in flight, then close the store.
         await scheduler.stop();
+        await retention.stop();
         await worker.stop();
         await webhooks.stop();
         await mailer?.stop();
