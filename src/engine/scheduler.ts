@@ -3,7 +3,7 @@
 // nears, and asks CAs that speak ARI for their renewal windows. Instances that
 // share a database claim certificates with a conditional update, so each due
 // certificate gets one order, whichever instance sees it first.
-import { findIssuerAt } from './issuers.ts';
+import { currentIssuer, findIssuerAt } from './issuers.ts';
 import {
   ariChecksDue,
   dueCertificates,
@@ -14,6 +14,7 @@ import {
   updateVersion,
 } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
+import { AccountFailures } from './account-failures.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
@@ -72,13 +73,15 @@ export class RenewalScheduler {
 
   async #openDueOrders(): Promise<number> {
     const ctx = this.#ctx;
+    // One attempt per CA and account per pass, not per batch (account-failures.ts).
+    const failures = new AccountFailures();
     let opened = 0;
     for (;;) {
       const due = await dueCertificates(ctx.store.db, ctx.clock.now(), this.#batch);
       let claimed = 0;
       await Promise.all(
         due.map(async ({ id }) => {
-          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id));
+          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id, failures));
           if (!claim) return;
           claimed++;
           if (claim.result) opened++;
@@ -89,14 +92,21 @@ export class RenewalScheduler {
     }
   }
 
-  async #openOrder(id: string): Promise<boolean> {
+  async #openOrder(id: string, failures: AccountFailures): Promise<boolean> {
     const ctx = this.#ctx;
     const certificate = await getCertificate(ctx.store.db, id);
     if (!certificate) return false;
+    const issuer = currentIssuer(certificate);
+    const known = failures.known(certificate.subscription_id, issuer);
+    if (known) {
+      await recordPlanningFailure(ctx, id, known);
+      return false;
+    }
     try {
       await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
       return true;
     } catch (error) {
+      failures.remember(certificate.subscription_id, issuer, error);
       await recordPlanningFailure(ctx, id, error);
       this.#onError(error);
       return false;
