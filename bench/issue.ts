@@ -6,11 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SolverPool } from '../src/challenges/pool.ts';
-import { poolSolvers } from '../src/engine/solvers.ts';
 import { issueCertificate } from '../src/engine/certificates.ts';
 import { validateRequest } from '../src/engine/requests.ts';
-import { closeEngineContext, createEngineContext } from '../src/engine/context.ts';
+import { engineOn } from '../src/engine/engine.ts';
 import { startPebble } from '../src/rig/pebble.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore } from '../src/store/database.ts';
@@ -37,8 +35,9 @@ async function runOnce(): Promise<Result | 'deadlock'> {
   const pebble = await startPebble({ env: { PEBBLE_VA_ALWAYS_VALID: '1' } });
   const dataDir = await mkdtemp(join(tmpdir(), 'certkeep-bench-'));
   const store = await openStore({ dataDir });
-  const ctx = createEngineContext(store);
-  const solvers = poolSolvers(new SolverPool());
+  // The engine `certkeep issue` opens: this process answers the challenges.
+  const ctx = engineOn(store, { answers: 'local' });
+  const { solvers } = ctx;
   const httpPort = await freePort();
   await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', Date.now());
   const request = (i: number) =>
@@ -84,8 +83,7 @@ async function runOnce(): Promise<Result | 'deadlock'> {
     const cpu = process.cpuUsage(cpuBefore);
     return { seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, failures };
   } finally {
-    await solvers.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await pebble.stop();
     await rm(dataDir, { recursive: true, force: true });

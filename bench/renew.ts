@@ -23,7 +23,7 @@ const { values } = parseArgs({ options: { count: { type: 'string', default: '200
 const count = Number(values.count);
 const ATTEMPTS = 8;
 const STALL_MS = 8_000;
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 
 interface Progress {
   renewed: number;

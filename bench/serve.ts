@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 const START_TIMEOUT_MS = 60_000;
 
 export interface ServeProcess {

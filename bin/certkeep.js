@@ -15,7 +15,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > 22 || (major === 22 && minor >= 12)) {
   module.enableCompileCache?.();
   const bundle = join(root, 'dist', 'certkeep.mjs');
-  const program = bundleIsFresh(bundle) ? bundle : join(root, 'src', 'cli', 'program.ts');
+  const program = bundleIsFresh(bundle) ? bundle : join(root, 'src', 'certkeep.ts');
   const { main } = await import(program);
   process.exitCode = await main(process.argv);
 } else {

@@ -6,7 +6,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/program.ts'],
+  entryPoints: ['src/certkeep.ts'],
   bundle: true,
   platform: 'node',
   format: 'esm',

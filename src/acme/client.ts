@@ -3,7 +3,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcmeError, AcmeProblemError, AcmeProtocolError, isAccountGone } from './errors.ts';
-import { AcmeHttp, type HttpResponse } from './http.ts';
+import { AcmeHttp, type ConnectionGuard, type HttpResponse } from './http.ts';
 import { b64url, externalAccountBinding, JwsSigner } from './jws.ts';
 import { linkUrls } from './links.ts';
 import { NoncePool } from './nonces.ts';
@@ -41,6 +41,8 @@ export interface AcmeClientOptions {
   clock?: AcmeClock;
   /** Register the key again when the CA no longer knows the account; without it, accountDoesNotExist is thrown. */
   recovery?: AccountRecovery;
+  /** For a CA the operator did not choose: connections checked, network failures told without their cause. */
+  guard?: ConnectionGuard;
 }
 
 /**
@@ -102,6 +104,7 @@ export class AcmeClient {
       caCert: opts.caCert,
       connections: opts.connections ?? 64,
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
+      guard: opts.guard,
       onNonce: (nonce) => this.nonces.add(nonce),
     });
     const retry = { attempts: 4, delayMs: 500, ...opts.retry };
@@ -207,6 +210,12 @@ export class AcmeClient {
   async getAuthorization(url: string): Promise<AcmeAuthorization> {
     const operation = 'get authorization';
     return jsonBody<AcmeAuthorization>(await this.signedPost(url, '', operation), operation, url);
+  }
+
+  /** Gives up an authorization (§7.5.2), so that a pending one no longer counts against the CA's limits. */
+  async deactivateAuthorization(url: string): Promise<AcmeAuthorization> {
+    const operation = 'deactivate authorization';
+    return jsonBody<AcmeAuthorization>(await this.signedPost(url, '{"status":"deactivated"}', operation), operation, url);
   }
 
   /** The challenge as it stands (POST-as-GET, §7.5). */

@@ -178,7 +178,7 @@ export class AcmeAuthorizationError extends AcmeError {
     const id = `${authorization.identifier.type}:${authorization.identifier.value}`;
     const why = failed?.error
       ? `the ${failed.type} challenge failed: ${failed.error.detail ?? shortProblemType(failed.error.type)} ` +
-        `(${shortProblemType(failed.error.type)}). ${hintFor(failed.error.type)}`
+        `(${shortProblemType(failed.error.type)}). ${challengeHint(failed.type, failed.error.type)}`
       : 'the CA gave no challenge error. Place a new order and try again.';
     super(`authorization for ${id} is ${authorization.status}: ${why}`, 'validate authorization', url);
     this.name = 'AcmeAuthorizationError';
@@ -249,13 +249,27 @@ const HINTS: Record<string, string> = {
   rateLimited: 'Wait and try again later.',
   rejectedIdentifier: 'The CA will not issue for this name: remove it from the order.',
   serverInternal: 'The CA failed internally: try again later.',
-  tls: 'Check the TLS-ALPN-01 responder on port 443.',
+  tls: 'Check the TLS-ALPN-01 responder the CA reaches on port 443 of the name.',
   unauthorized:
     'The account is not allowed to do this: check the account key, the EAB credentials or the authorizations.',
   unsupportedContact: 'Use a mailto: contact.',
   unsupportedIdentifier: 'The CA does not issue for this kind of identifier.',
   userActionRequired: 'Visit the CA (see the instance URL) to do what it asks, then retry.',
 };
+
+/** CAs report an unreachable or wrong TLS-ALPN-01 answer as unauthorized, connection, tls or incorrectResponse. */
+const TLS_ALPN_FAILURES = ['unauthorized', 'connection', 'tls', 'incorrectResponse'];
+
+/** What to check after a failed challenge: where the CA looked for the answer, rather than the account. */
+function challengeHint(challengeType: string, problemType: string): string {
+  if (challengeType === 'tls-alpn-01' && TLS_ALPN_FAILURES.includes(shortProblemType(problemType))) {
+    return (
+      'The CA connects to port 443 of the name and asks for the acme-tls/1 protocol: certkeep must answer there — ' +
+      'issue with --tls-port 443 or forward port 443 to --tls-port (serve: --tls-alpn-listen), and stop a web server holding 443 meanwhile.'
+    );
+  }
+  return hintFor(problemType);
+}
 
 export function hintFor(type: string): string {
   return HINTS[shortProblemType(type)] ?? 'See the CA documentation for this error.';

@@ -2,7 +2,7 @@
 // attempt per call. Retries live in transport.ts because a retried POST needs a
 // new nonce and so a new signature.
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { AcmeNetworkError, AcmeTlsTrustError } from './errors.ts';
 
 export type HttpHeaders = Record<string, string | string[] | undefined>;
@@ -18,9 +18,21 @@ export interface AcmeHttpOptions {
   /** Extra trust anchor (PEM) for the CA's HTTPS, added to the system roots. */
   caCert?: string;
   connections: number;
+  /** For one request, from connecting to the last byte of the answer. */
   timeoutMs: number;
   /** Called with every response's Replay-Nonce header. */
   onNonce: (nonce: string | string[] | undefined) => void;
+  guard?: ConnectionGuard;
+}
+
+/**
+ * For a CA the server's operator did not choose: every new connection goes through
+ * `wrap` (an address check), and a network failure is told as `explain` says
+ * (which may log the details) instead of with its cause.
+ */
+export interface ConnectionGuard {
+  wrap(base: buildConnector.connector): buildConnector.connector;
+  explain(error: unknown, url: string): string;
 }
 
 const TLS_TRUST_CODES = new Set([
@@ -44,17 +56,20 @@ export class AcmeHttp {
   private readonly userAgent: string;
   private readonly timeoutMs: number;
   private readonly onNonce: AcmeHttpOptions['onNonce'];
+  private readonly guard: ConnectionGuard | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(opts: AcmeHttpOptions) {
     this.userAgent = opts.userAgent;
     this.timeoutMs = opts.timeoutMs;
     this.onNonce = opts.onNonce;
+    this.guard = opts.guard;
+    const tls = opts.caCert ? { secureContext: secureContextTrusting(opts.caCert) } : {};
     this.agent = new Agent({
       connections: opts.connections,
       pipelining: 1, // keep-alive, one request at a time per connection
       keepAliveTimeout: 30_000,
-      connect: opts.caCert ? { secureContext: secureContextTrusting(opts.caCert) } : {},
+      connect: opts.guard ? opts.guard.wrap(buildConnector({ ...tls, timeout: Math.min(10_000, opts.timeoutMs) })) : tls,
     });
   }
 
@@ -83,7 +98,7 @@ export class AcmeHttp {
       this.onNonce(res.headers['replay-nonce']);
       return res;
     } catch (err) {
-      throw networkError(err, operation, `${method} ${url}`, url);
+      throw networkError(err, operation, `${method} ${url}`, url, this.guard);
     }
   }
 
@@ -97,8 +112,20 @@ export class AcmeHttp {
       let status = 0;
       let headers: HttpHeaders = {};
       const chunks: Buffer[] = [];
+      // One bound for the whole exchange, connecting included: a CA that trickles its answer cannot hold the request longer.
+      let abortRequest: ((error: Error) => void) | undefined;
+      let timedOut: Error | undefined;
+      const deadline = setTimeout(() => {
+        timedOut = Object.assign(new Error(`no complete answer within ${this.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' });
+        if (abortRequest) abortRequest(timedOut);
+        else reject(timedOut);
+      }, this.timeoutMs);
+      const settle = () => clearTimeout(deadline);
       this.agent.dispatch(options, {
-        onConnect() {},
+        onConnect(abort) {
+          if (timedOut) abort(timedOut);
+          else abortRequest = abort;
+        },
         onHeaders(statusCode, rawHeaders) {
           status = statusCode;
           headers = headerObject(rawHeaders);
@@ -109,9 +136,11 @@ export class AcmeHttp {
           return true;
         },
         onComplete() {
+          settle();
           resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8') });
         },
         onError(error) {
+          settle();
           reject(error);
         },
       });
@@ -154,8 +183,12 @@ export function isRetryable(err: AcmeNetworkError): boolean {
   return !(err instanceof AcmeTlsTrustError) && !PERMANENT_NETWORK_CODES.has(err.code);
 }
 
-function networkError(err: unknown, operation: string, request: string, url: string): AcmeNetworkError {
+function networkError(err: unknown, operation: string, request: string, url: string, guard: ConnectionGuard | undefined): AcmeNetworkError {
   const code = errorCode(err);
+  if (guard) {
+    // The same words and the same retries whatever failed (refused, unknown name, TLS, timeout): the caller is not told how the network looks.
+    return new AcmeNetworkError(`${operation} failed: could not reach the ACME CA at ${url}: ${guard.explain(err, url)}`, operation, url, 'UNREACHABLE', err);
+  }
   if (TLS_TRUST_CODES.has(code)) return new AcmeTlsTrustError(operation, url, code, err);
   const message = (err as Error)?.message ?? String(err);
   const reason = message.includes(code) ? message : `${code} ${message}`;

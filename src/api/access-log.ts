@@ -5,6 +5,7 @@
 // normal log still shows who knocked with what.
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import fp from 'fastify-plugin';
+import { principalOf } from '../engine/index.ts';
 
 /** Fastify's logging without its two lines per request; its error and stream-error lines stay. */
 export class QuietRequestLogs extends LogController {
@@ -12,6 +13,11 @@ export class QuietRequestLogs extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) super.requestCompleted(error, request, reply);
   }
+}
+
+/** The URL as logged: a download link's token (/dl/<token>/…) grants the file, the key included, so it is left out. */
+export function redactedUrl(url: string): string {
+  return url.replace(/^\/dl\/[^/?#]+/, '/dl/(token)');
 }
 
 export const accessLogPlugin = fp(async (app: FastifyInstance) => {
@@ -23,11 +29,11 @@ export const accessLogPlugin = fp(async (app: FastifyInstance) => {
     request.log[level](
       {
         method: request.method,
-        url: request.url,
+        url: redactedUrl(request.url),
         statusCode: status,
         responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
-        ...(request.caller ? { key: request.caller.keyPrefix } : {}),
+        ...(request.caller ? { key: principalOf(request.caller) } : {}),
       },
       'request',
     );

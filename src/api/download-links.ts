@@ -11,8 +11,7 @@
 // may read the key (a write-scoped API key).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { CertificateFiles } from '../engine/files.ts';
-import type { SecretBox } from '../store/secret-box.ts';
+import type { CertificateFiles, SecretBox } from '../engine/index.ts';
 
 /** How long a link works: 7 days, then the client asks for the certificate again. */
 export const LINK_LIFETIME_MS = 7 * 86_400_000;

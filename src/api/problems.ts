@@ -1,7 +1,7 @@
 // Every error leaves the API as an RFC 9457 problem document: what went wrong,
 // and for validation failures which field and why. Never a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { asCertkeepError } from '../engine/failures.ts';
+import { asCertkeepError } from '../engine/index.ts';
 import { type ErrorCategory, RateLimitedError } from '../errors.ts';
 
 export interface Problem {
@@ -17,6 +17,7 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  406: 'Not Acceptable',
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',

@@ -18,7 +18,7 @@ import rateLimit, { type errorResponseBuilderContext } from '@fastify/rate-limit
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { UsageError } from '../errors.ts';
-import { isoTime } from '../engine/views.ts';
+import { isoTime, principalOf } from '../engine/index.ts';
 
 export interface RateLimit {
   max: number;
@@ -61,13 +61,13 @@ export const rateLimitPlugin = fp(async (app: FastifyInstance, limit: RateLimit)
 });
 
 function bucketOf(request: FastifyRequest): string {
-  return request.caller ? `key:${request.caller.keyPrefix}` : `ip:${request.ip}`;
+  return request.caller ? `key:${principalOf(request.caller)}` : `ip:${request.ip}`;
 }
 
 /** Thrown to problemErrorHandler; the plugin has already set Retry-After. */
 function tooManyRequests(request: FastifyRequest, context: errorResponseBuilderContext, limit: RateLimit): Error & { statusCode: number } {
   const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
-  const who = request.caller ? `this API key (${request.caller.keyPrefix})` : `requests without a valid API key from ${request.ip}`;
+  const who = request.caller ? ('user' in request.caller ? `${request.caller.user.email}` : `this API key (${request.caller.keyPrefix})`) : `requests without a valid API key from ${request.ip}`;
   const at = isoTime(Date.now() + seconds * 1000);
   const error = new Error(`${who} reached the limit of ${limit.max} requests ${windowText(limit.windowMs)}; retry in ${seconds} s (after ${at})`);
   return Object.assign(error, { statusCode: 429 });

@@ -1,11 +1,7 @@
-// What the route plugins are given: the engine and the server's choices.
-import type { EngineContext } from '../engine/context.ts';
-import type { IssuerSpec } from '../engine/issuers.ts';
-import type { SolverSource } from '../engine/solvers.ts';
+// What the route plugins are given: the engine, which holds the server's choices
+// (the solvers that answer challenges, the CA for certificates that name none).
+import type { Engine } from '../engine/index.ts';
 
 export interface Services {
-  ctx: EngineContext;
-  solvers: SolverSource;
-  /** The CA for new certificates that name none. */
-  issuer: IssuerSpec;
+  engine: Engine;
 }

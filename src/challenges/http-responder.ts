@@ -1,30 +1,20 @@
 // HTTP-01 (RFC 8555 §8.3): answers GET /.well-known/acme-challenge/<token>
 // with the key authorization, and nothing else.
 import { createServer, type Server } from 'node:http';
-import { ConflictError, ForbiddenError } from '../errors.ts';
+import { type AnswerSource, MemoryAnswers } from './answers.ts';
+import { listenOn } from './listen.ts';
 import type { ChallengeSolver, ChallengeTask } from './solver.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';
 
-/** Where the responder finds the answer for a token; the server looks in the store, the CLI in memory. */
-export interface TokenSource {
-  keyAuthorization(token: string): string | undefined | Promise<string | undefined>;
-}
+const ADVICE = {
+  what: 'HTTP-01',
+  inUse: 'stop what listens there, pass --http-port N (and forward port 80 to it), or use --webroot DIR with your web server',
+  denied: 'run as root, grant CAP_NET_BIND_SERVICE, pass --http-port N, or use --webroot DIR',
+};
 
-export class MemoryTokens implements TokenSource {
-  readonly #tokens = new Map<string, string>();
-  set(token: string, keyAuthorization: string): void {
-    this.#tokens.set(token, keyAuthorization);
-  }
-  delete(token: string): void {
-    this.#tokens.delete(token);
-  }
-  keyAuthorization(token: string): string | undefined {
-    return this.#tokens.get(token);
-  }
-}
-
-export async function startHttpResponder(options: { host?: string; port: number; tokens: TokenSource }): Promise<{
+/** Serves the answers of `tokens`, which are keyed by token. */
+export async function startHttpResponder(options: { host?: string; port: number; tokens: AnswerSource }): Promise<{
   server: Server;
   port: number;
   close(): Promise<void>;
@@ -40,13 +30,7 @@ export async function startHttpResponder(options: { host?: string; port: number;
     );
   });
   server.keepAliveTimeout = 5000;
-  const host = options.host ?? '0.0.0.0';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, options.port)));
-    server.listen(options.port, host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = await listenOn(server, options.host ?? '0.0.0.0', options.port, ADVICE);
   return {
     server,
     port,
@@ -62,31 +46,17 @@ function reply(response: import('node:http').ServerResponse, status: number, bod
   response.end(body);
 }
 
-function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
-  if (error.code === 'EADDRINUSE') {
-    return new ConflictError(
-      `HTTP-01: port ${port} on ${host} is already in use — stop what listens there, pass --http-port N (and forward port 80 to it), or use --webroot DIR with your web server`,
-    );
-  }
-  if (error.code === 'EACCES') {
-    return new ForbiddenError(
-      `HTTP-01: not allowed to listen on port ${port} — run as root, grant CAP_NET_BIND_SERVICE, pass --http-port N, or use --webroot DIR`,
-    );
-  }
-  return new ConflictError(`HTTP-01: cannot listen on ${host}:${port}: ${error.message}`);
-}
-
 /** The solver over a responder this process runs itself. */
 export class HttpResponderSolver implements ChallengeSolver {
   readonly type = 'http-01' as const;
-  readonly #tokens: MemoryTokens;
+  readonly #tokens: MemoryAnswers;
   readonly #close: () => Promise<void>;
-  constructor(tokens: MemoryTokens, close: () => Promise<void>) {
+  constructor(tokens: MemoryAnswers, close: () => Promise<void>) {
     this.#tokens = tokens;
     this.#close = close;
   }
   static async start(options: { host?: string; port: number }): Promise<HttpResponderSolver> {
-    const tokens = new MemoryTokens();
+    const tokens = new MemoryAnswers();
     const responder = await startHttpResponder({ ...options, tokens });
     return new HttpResponderSolver(tokens, responder.close);
   }

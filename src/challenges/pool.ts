@@ -1,15 +1,19 @@
 // Solvers are opened once per configuration and shared by every order that
-// needs them (one HTTP-01 responder per port, not one per certificate).
+// needs them (one HTTP-01 or TLS-ALPN-01 responder per port, not one per
+// certificate).
 import { UsageError } from '../errors.ts';
 import { HttpResponderSolver } from './http-responder.ts';
 import type { ChallengeSolver, ChallengeType } from './solver.ts';
+import { TlsAlpnSolver } from './tls-alpn-responder.ts';
 import { WebrootSolver } from './webroot.ts';
 
-/** Where an HTTP-01 answer is served: this process's responder (on httpHost:httpPort), or a web server's document root. */
+/** Where this process answers: its HTTP-01 responder (on httpHost:httpPort) or a web server's document root, its TLS-ALPN-01 responder (on tlsPort). */
 export interface SolverOptions {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
+  /** Where this process answers TLS-ALPN-01 (default 443, the port CAs connect to). */
+  tlsPort?: number;
 }
 
 export type SolverFactory = (config: SolverOptions) => Promise<ChallengeSolver>;
@@ -20,6 +24,7 @@ export const SOLVER_FACTORIES: Partial<Record<ChallengeType, SolverFactory>> = {
     config.webroot
       ? WebrootSolver.open(config.webroot)
       : HttpResponderSolver.start({ host: config.httpHost, port: config.httpPort ?? 80 }),
+  'tls-alpn-01': (config) => TlsAlpnSolver.start({ port: config.tlsPort ?? 443 }),
 };
 
 export class SolverPool {

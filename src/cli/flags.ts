@@ -23,6 +23,7 @@ const FIELD_FLAGS: Record<string, string> = {
   keyType: '--key-type',
   ca: '--ca',
   renewBefore: '--renew-before',
+  preferredChain: '--preferred-chain',
   webroot: '--webroot',
   httpPort: '--http-port',
   scope: '--scope',

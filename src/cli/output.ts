@@ -1,7 +1,7 @@
 // How the CLI talks: a spinner on a terminal, plain lines otherwise, and with
 // --json exactly one JSON document on stdout.
 import type { Ora } from 'ora';
-import { isoTime } from '../engine/views.ts';
+import { isoTime } from '../engine/index.ts';
 
 // ora (and what it pulls in) loads only when a terminal will show the spinner.
 const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : undefined;

@@ -1,7 +1,7 @@
 // certkeep's command line. Exit 0 on success, 1 on failure, 2 on bad usage,
 // always with one clear line on stderr (the stack only with --debug).
 import { Command, CommanderError } from 'commander';
-import { asCertkeepError } from '../engine/failures.ts';
+import { asCertkeepError } from '../engine/index.ts';
 import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -13,6 +13,7 @@ import { registerRenew } from './commands/renew.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerZone } from './commands/zone.ts';
 import { withFlagName } from './flags.ts';
+import type { Surfaces } from './surfaces.ts';
 
 /** The exit code for each category of error: 2 for a request that is wrong as given, 1 for the rest. */
 const EXIT_CODES: Record<ErrorCategory, number> = {
@@ -25,7 +26,7 @@ const EXIT_CODES: Record<ErrorCategory, number> = {
   unavailable: 1,
 };
 
-export function buildProgram(): Command {
+export function buildProgram(surfaces: Surfaces = {}): Command {
   const program = new Command('certkeep')
     .description('TLS certificates from any ACME CA: issued, stored safely, renewed before they expire')
     .option('--data-dir <dir>', 'where certkeep keeps its database and master key (env CERTKEEP_DATA_DIR)')
@@ -46,15 +47,15 @@ export function buildProgram(): Command {
   registerExport(program);
   registerZone(program);
   registerAdmin(program);
-  registerServe(program);
+  registerServe(program, surfaces);
   registerInstallSystemd(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], surfaces: Surfaces = {}): Promise<number> {
+  const program = buildProgram(surfaces);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,62 +1,38 @@
-// What every command opens: configuration, store and engine; and closes after.
-import { Dns01Solver } from '../challenges/dns01.ts';
-import { SOLVER_FACTORIES, SolverPool } from '../challenges/pool.ts';
-import { challengeValues } from '../dns/providers/delegated/delegated.ts';
-import { ZoneDirectory } from '../engine/zones.ts';
+// What every command opens: the configuration, and the engine over the store
+// it names (answering challenges from this process); and closes after.
 import { type Config, type ConfigFlags, loadConfig } from '../config.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../engine/context.ts';
-import type { OrderStep } from '../engine/issuance.ts';
-import { openStore } from '../store/database.ts';
-import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../store/repositories/subscriptions.ts';
+import { DEFAULT_SUBSCRIPTION_ID, type Engine, type EngineOptions, openEngine, type OrderStep } from '../engine/index.ts';
 import { Output } from './output.ts';
-import { poolSolvers, type SolverSource } from '../engine/solvers.ts';
 
 export interface Session {
   config: Config;
-  ctx: EngineContext;
+  engine: Engine;
   output: Output;
-  solvers: SolverSource;
-  zones: ZoneDirectory;
   subscriptionId: string;
   close(): Promise<void>;
 }
 
-export async function openSession(flags: ConfigFlags): Promise<Session> {
+/** What the engine answers: 'local' for the commands, 'server' for `certkeep serve` (engine.ts, EngineOptions). */
+export type SessionOptions = Pick<EngineOptions, 'answers' | 'tlsAlpnListener'>;
+
+export async function openSession(flags: ConfigFlags, options: SessionOptions = { answers: 'local' }): Promise<Session> {
   const config = loadConfig(flags);
   const output = new Output(config.json, config.debug);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, masterKey: config.masterKey });
-  const ctx = createEngineContext(store, { progress: output.progress });
-  await ensureSubscription(store.db, DEFAULT_SUBSCRIPTION_ID, 'default', ctx.clock.now());
-  const zones = new ZoneDirectory(ctx, DEFAULT_SUBSCRIPTION_ID, challengeValues);
-  const pool = new SolverPool({
-    ...SOLVER_FACTORIES,
-    'dns-01': async () =>
-      new Dns01Solver({
-        zoneFor: (recordName, domain) => zones.zoneFor(recordName, domain),
-        resolvers: config.resolvers.length > 0 ? config.resolvers : undefined,
-        propagationTimeoutMs: config.dnsTimeoutMs,
-      }),
-  });
-  const solvers = poolSolvers(pool);
+  const engine = await openEngine(config, { ...options, progress: output.progress });
   return {
     config,
-    ctx,
+    engine,
     output,
-    solvers,
-    zones,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
       output.stopProgress();
-      await solvers.close();
-      await zones.close();
-      await closeEngineContext(ctx);
-      await store.close();
+      await engine.close();
     },
   };
 }
 
-export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(flags);
+export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T> {
+  const session = await openSession(flags, options);
   try {
     return await run(session);
   } finally {

@@ -2,6 +2,7 @@
 // puts one TXT value at a name and takes exactly that value away again.
 // Each provider lives in its own folder under providers/ and registers by name
 // in providers/index.ts (one table, as lego does).
+import type { Dispatcher } from 'undici';
 
 /** One TXT value at one name. `fqdn` has no trailing dot, e.g. `_acme-challenge.example.test`. */
 export interface TxtRecord {
@@ -22,6 +23,16 @@ export interface DnsProvider {
 export interface ZoneConfig {
   zone: string; // lower case, no trailing dot
   settings: Record<string, string>;
+  /** Given when the caller limits where the provider's HTTP requests may go (the server, for a tenant's zone). */
+  outbound?: OutboundLimits;
+}
+
+/** How a provider that speaks HTTP connects for a tenant: through `dispatcher`, for at most `timeoutMs` a request. */
+export interface OutboundLimits {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  /** What to tell the tenant when a request got no answer, instead of its cause (which may be logged). */
+  explain(error: unknown): string;
 }
 
 /**

@@ -4,14 +4,10 @@ import type { AcmeClient } from '../acme/index.ts';
 import { generateKey, privateKeyFromPem, privateKeyToPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
 import { findAccount, insertAccount, updateAccountUrl } from '../store/repositories/accounts.ts';
-import type { Row } from '../store/repositories/db.ts';
-import type { EngineContext } from './context.ts';
+import type { EngineContext, ReadyAccount } from './context.ts';
 import { type EabCredentials, eabAad, type IssuerSpec } from './issuers.ts';
 
-export interface ReadyAccount {
-  row: Row<'acme_accounts'>;
-  client: AcmeClient;
-}
+export type { ReadyAccount } from './context.ts';
 
 const keyAad = (id: string) => `acme_account:${id}:key`;
 
@@ -98,6 +94,8 @@ function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, co
     accountKey: key,
     accountUrl,
     caCert: issuer.caCertPem,
+    // A CA a tenant named: connections checked against the operator's outbound ranges, short waits.
+    ...ctx.limits?.acmeOptions(issuer.caUrl),
     recovery: {
       registration: registration(contact),
       onNewAccountUrl: async (url, previousUrl) => {

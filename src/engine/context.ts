@@ -1,11 +1,19 @@
 // What every engine use case needs: the store, the time, the ACME clients
 // (one keep-alive pool per account) and a place to report progress.
+import type { AcmeClient } from '../acme/index.ts';
 import type { Store } from '../store/database.ts';
+import type { Row } from '../store/repositories/db.ts';
+import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
-import type { ReadyAccount } from './accounts.ts';
-import { type Clock, systemClock } from './clock.ts';
+import type { TenantLimits } from '../outbound/tenant-limits.ts';
 
 export type ProgressListener = (message: string) => void;
+
+/** An ACME account this process has loaded (accounts.ts), with its client. */
+export interface ReadyAccount {
+  row: Row<'acme_accounts'>;
+  client: AcmeClient;
+}
 
 export interface EngineContext {
   store: Store;
@@ -16,6 +24,10 @@ export interface EngineContext {
   progress: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
+  /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
+  notifyChange: () => void;
+  /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
+  limits?: TenantLimits;
 }
 
 export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
@@ -27,6 +39,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
     wakeWorkers: () => {},
+    notifyChange: () => {},
   };
 }
 

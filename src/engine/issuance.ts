@@ -23,6 +23,8 @@ import { retireSuperseded } from '../store/repositories/retention.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderPatch, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
+import { deactivatePending } from './authorizations.ts';
+import { downloadPreferredChain } from './chains.ts';
 import type { EngineContext } from './context.ts';
 import { ConflictError, UpstreamError } from '../errors.ts';
 import { mustGetCertificate, mustGetOrder } from './lookups.ts';
@@ -68,6 +70,8 @@ interface Run {
   order: OrderRow;
   /** Answers put in place by this process, taken away when the run ends. */
   presented: ChallengeTask[];
+  /** The authorizations of an order placed in this run, known before the order is stored. */
+  placedAuthorizations?: string[];
   keyPem?: string;
   key?: KeyObject;
   fence?: number;
@@ -94,7 +98,10 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
       await options.afterStep?.(run.order.step);
     }
   } catch (error) {
-    if (!(error instanceof LeaseLostError)) await recordFailure(ctx, orderId, error);
+    if (!(error instanceof LeaseLostError)) {
+      await recordFailure(ctx, orderId, error);
+      await deactivateIfEnded(run);
+    }
     throw error;
   } finally {
     await cleanupAll(run);
@@ -123,6 +130,7 @@ async function advance(run: Run, patch: OrderPatch & { step: OrderStep }): Promi
   const update = { ...patch, updated_at: run.ctx.clock.now() };
   await writeOrder(run, run.ctx.store.db, update);
   run.order = { ...run.order, ...update };
+  run.ctx.notifyChange();
 }
 
 async function writeOrder(run: Run, db: Db, update: OrderPatch): Promise<void> {
@@ -139,6 +147,7 @@ async function placeOrder(run: Run): Promise<void> {
   const { identifiers } = run.certificate;
   run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
   const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
+  run.placedAuthorizations = placed.authorizations;
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
     url: authorizationUrl,
     identifier: { type: 'dns', value: '' },
@@ -302,7 +311,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
   if (!certificateUrl) throw new UpstreamError(`the CA marked order ${order.order_url} valid without a certificate URL`);
   ctx.progress('downloading the certificate');
-  const { pem } = await run.client.downloadCertificate(certificateUrl);
+  const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, ctx.progress);
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
   const parsed = parseCertificate(pem);
   const versionId = newId('ver');
@@ -350,6 +359,7 @@ async function downloadCertificate(run: Run): Promise<void> {
     );
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
+  run.ctx.notifyChange();
 }
 
 function orderKey(run: Run): KeyObject {
@@ -393,6 +403,24 @@ function authorizationFailed(authorization: AcmeAuthorization): ConflictError {
   const failed = authorization.challenges.find((c) => c.error);
   const reason = failed?.error ? `: ${failed.error.detail ?? failed.error.type}` : '';
   return new ConflictError(`the authorization for ${authorization.identifier.value} is ${authorization.status}${reason}`);
+}
+
+/**
+ * An order that ended (recordFailure stored it invalid), or that this run placed
+ * at the CA but could not store (the next run places another), gives its pending
+ * authorizations back to the CA; an order that will be resumed keeps them.
+ */
+async function deactivateIfEnded(run: Run): Promise<void> {
+  try {
+    const order = await getOrder(run.ctx.store.db, run.order.id);
+    const abandoned = order?.step === 'new' && run.placedAuthorizations !== undefined;
+    if (!order || (order.step !== 'invalid' && !abandoned)) return;
+    const stored = order.authorizations.filter((record) => record.status !== 'valid').map((record) => record.url);
+    const deactivated = await deactivatePending(run.client, [...stored, ...(run.placedAuthorizations ?? [])]);
+    if (deactivated > 0) run.ctx.progress(`deactivated ${deactivated} pending authorization${deactivated === 1 ? '' : 's'} of the failed order`);
+  } catch {
+    // Best effort (authorizations.ts): the order's own error is the one to report.
+  }
 }
 
 /**
@@ -450,6 +478,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
       now,
     );
   });
+  ctx.notifyChange();
 }
 
 /**

@@ -6,7 +6,7 @@
 // certificate's claim meanwhile.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { claimDueCertificate, releaseCertificate } from '../store/repositories/certificates.ts';
+import { claimDueCertificate, claimStuckCertificate, releaseCertificate } from '../store/repositories/certificates.ts';
 import { claimOrder, extendOrderLease, getOrder, releaseOrder, type OrderRow, takeOverOrder } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
 import { mustGetOrder } from './lookups.ts';
@@ -27,8 +27,17 @@ const DUE_CLAIM_MS = 60_000;
  * it due, one opens its order; undefined when another process has it or it is
  * no longer due.
  */
-export async function whileClaimedDue<T>(ctx: EngineContext, certificateId: string, work: () => Promise<T>): Promise<{ result: T } | undefined> {
-  const lease = await claimDueCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), DUE_CLAIM_MS);
+export function whileClaimedDue<T>(ctx: EngineContext, certificateId: string, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  return whileClaimed(ctx, certificateId, () => claimDueCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), DUE_CLAIM_MS), work);
+}
+
+/** As whileClaimedDue, for a certificate left issuing without an order since before `before` (the scheduler gives it one). */
+export function whileClaimedStuck<T>(ctx: EngineContext, certificateId: string, before: number, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  return whileClaimed(ctx, certificateId, () => claimStuckCertificate(ctx.store.db, certificateId, PROCESS_OWNER, ctx.clock.now(), before, DUE_CLAIM_MS), work);
+}
+
+async function whileClaimed<T>(ctx: EngineContext, certificateId: string, claim: () => Promise<number | undefined>, work: () => Promise<T>): Promise<{ result: T } | undefined> {
+  const lease = await claim();
   if (lease === undefined) return undefined;
   try {
     return { result: await work() };

@@ -5,7 +5,8 @@
 // itself (runs.ts). A client that answers the challenges itself gets its tokens
 // once the order is placed, places them, then raises the order's goal.
 import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
-import { generateKey, parseCsr, privateKeyToPem } from '../pki/index.ts';
+import type { KeyObject } from 'node:crypto';
+import { generateKey, type KeyType, parseCsr, privateKeyToPem } from '../pki/index.ts';
 import { newId } from '../store/ids.ts';
 import {
   type CertificateRow,
@@ -16,6 +17,7 @@ import {
   UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
+import type { Db } from '../store/repositories/db.ts';
 import { findOpenOrder, findOrderByUrl, getOrder, insertOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import { retireSuperseded } from '../store/repositories/retention.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
@@ -25,7 +27,7 @@ import { orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
 import { currentIssuer, type EabCredentials } from './issuers.ts';
 import { mustFindCertificate } from './lookups.ts';
 import type { ValidRequest } from './requests.ts';
-import { inManagedZones } from './solvers.ts';
+import { inManagedZones, type SolverSource } from './solvers.ts';
 
 /** Who answers the challenges: certkeep, the client from its tokens, or certkeep where it can. */
 export type Answerer = 'certkeep' | 'client' | 'auto';
@@ -41,6 +43,8 @@ export interface StartOptions {
   replaceExisting?: boolean;
   /** External Account Binding for an account created now (RFC 8555 §7.3.4). */
   eab?: EabCredentials;
+  /** The solvers that will answer, asked whether they can (TLS-ALPN-01 needs the server's listener). */
+  solvers?: SolverSource;
 }
 
 export interface StartedOrder {
@@ -58,12 +62,18 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   if (manual && options.goal === 'valid' && request.challengeType === 'tls-alpn-01') {
     throw new UsageError('challengeType: tls-alpn-01 needs certkeep to answer; use http-01 or dns-01', 'challengeType');
   }
+  if (!manual) options.solvers?.checkAnswerable?.(request.challengeType);
   // The account comes before anything is stored: a CA that cannot be reached leaves the store as it was.
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
-  const certificate = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing);
-  if (options.pfxPassword !== undefined) await setPfxPassword(ctx, certificate, options.pfxPassword);
-  if (existing) await supersedeOpenOrder(ctx, existing.id);
-  const order = await createOrder(ctx, certificate, account, null, { goal: options.goal ?? (manual ? 'placed' : 'valid'), csrPem: options.csrPem });
+  const key = await orderKey(request.keyType, options.csrPem);
+  // One transaction: a process killed here leaves the certificate with its first order, or neither (no row stuck in issuing).
+  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
+    const saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
+    if (options.pfxPassword !== undefined) await setPfxPassword(ctx, saved, options.pfxPassword, db);
+    if (existing) await supersedeOpenOrder(ctx, existing.id, db);
+    const goal = options.goal ?? (manual ? 'placed' : 'valid');
+    return { certificate: saved, order: await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db }) };
+  });
   ctx.wakeWorkers();
   return { certificate: (await getCertificate(ctx.store.db, certificate.id)) ?? certificate, order };
 }
@@ -107,9 +117,9 @@ export async function raiseGoal(ctx: EngineContext, order: OrderRow, goal: Order
 }
 
 /** A new order for a certificate takes the place of the one still open. */
-export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string): Promise<void> {
-  const open = await findOpenOrder(ctx.store.db, certificateId);
-  if (open) await updateOrder(ctx.store.db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
+export async function supersedeOpenOrder(ctx: EngineContext, certificateId: string, db: Db = ctx.store.db): Promise<void> {
+  const open = await findOpenOrder(db, certificateId);
+  if (open) await updateOrder(db, open.id, { step: 'failed', error: 'replaced by a newer order', updated_at: ctx.clock.now() });
 }
 
 /** An order of the caller's subscription, by certkeep's id or by the CA's order URL (the compatibility APIs' orderUri). */
@@ -124,12 +134,12 @@ export async function findOrder(ctx: EngineContext, subscriptionId: string, refe
   return { order, certificate };
 }
 
-export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string): Promise<void> {
+export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<void> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
-  await updateCertificate(ctx.store.db, certificate.id, { pfx_password_enc: sealed });
+  await updateCertificate(db, certificate.id, { pfx_password_enc: sealed });
 }
 
-async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined): Promise<CertificateRow> {
+async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined, db: Db): Promise<CertificateRow> {
   const now = ctx.clock.now();
   const spec = {
     identifiers: request.identifiers,
@@ -140,11 +150,12 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     profile: request.profile,
     renewal_policy: request.renewalPolicy,
     csr_info: request.csrInfo,
+    preferred_chain: request.preferredChain,
     updated_at: now,
   };
   if (existing) {
-    await updateCertificate(ctx.store.db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
-    return (await getCertificate(ctx.store.db, existing.id)) ?? existing;
+    await updateCertificate(db, existing.id, { ...spec, state: existing.current_version_id ? existing.state : 'issuing' });
+    return (await getCertificate(db, existing.id)) ?? existing;
   }
   const row: CertificateRow = {
     id: newId('crt'),
@@ -159,8 +170,13 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  await insertCertificate(ctx.store.db, row);
+  await insertCertificate(db, row);
   return row;
+}
+
+/** A new certificate key for an order (none when the client sends its own CSR), made before a transaction takes the store. */
+async function orderKey(keyType: KeyType, csrPem?: string): Promise<KeyObject | undefined> {
+  return csrPem ? undefined : generateKey(keyType);
 }
 
 /**
@@ -172,10 +188,10 @@ async function createOrder(
   certificate: CertificateRow,
   account: ReadyAccount,
   replaces: string | null,
-  options: { goal?: OrderGoal; csrPem?: string } = {},
+  options: { goal?: OrderGoal; csrPem?: string; key?: KeyObject; db?: Db } = {},
 ): Promise<OrderRow> {
   const id = newId('ord');
-  const key = options.csrPem ? undefined : await generateKey(certificate.key_type);
+  const key = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -201,9 +217,10 @@ async function createOrder(
     lease_until: null,
     retired_at: null,
   };
-  await insertOrder(ctx.store.db, row);
+  const db = options.db ?? ctx.store.db;
+  await insertOrder(db, row);
   // The certificate's orders before this one are no longer its newest.
-  await retireSuperseded(ctx.store.db, certificate.id, now);
+  await retireSuperseded(db, certificate.id, now);
   return row;
 }
 

@@ -31,6 +31,8 @@ export interface CertificateRequest {
   profile?: string;
   csrInfo?: CsrSubject;
   renewalPolicy?: RenewalPolicy;
+  /** Of the CA's chains, the one whose top certificate this issuer CN signed (chains.ts). */
+  preferredChain?: string;
 }
 
 export interface ValidRequest {
@@ -44,6 +46,7 @@ export interface ValidRequest {
   profile: string | null;
   csrInfo: CsrSubject;
   renewalPolicy: RenewalPolicy;
+  preferredChain: string | null;
 }
 
 /** Checks a request before anything is stored or sent; every error names the field and the fix. */
@@ -78,6 +81,7 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
   const renewalPolicy = request.renewalPolicy ?? DEFAULT_RENEWAL_POLICY;
   if (renewalPolicy.renewBefore) parseRenewBefore(renewalPolicy.renewBefore, 90 * 86_400_000);
   if (request.issuers.length === 0) throw new UsageError('ca: name at least one ACME CA', 'ca');
+  const preferredChain = request.preferredChain === undefined ? null : checkPreferredChain(request.preferredChain);
   return {
     subscriptionId: request.subscriptionId,
     name,
@@ -89,7 +93,18 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
     profile: request.profile ?? null,
     csrInfo: request.csrInfo ?? {},
     renewalPolicy,
+    preferredChain,
   };
+}
+
+/** An issuer CN as the CA's chains spell it (matched exactly, as certbot and lego do). */
+function checkPreferredChain(name: string): string {
+  const trimmed = name.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (trimmed === '' || trimmed.length > 200 || /[\x00-\x1f\x7f]/.test(trimmed)) {
+    throw new UsageError('preferredChain: give the issuer CN of the chain you want, as the CA spells it (1-200 characters), e.g. "ISRG Root X1"', 'preferredChain');
+  }
+  return trimmed;
 }
 
 function dedupe(identifiers: Identifier[]): Identifier[] {

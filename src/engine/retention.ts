@@ -13,7 +13,7 @@ import {
 } from '../store/repositories/retention.ts';
 import type { Db } from '../store/repositories/db.ts';
 import type { EngineContext } from './context.ts';
-import { Ticker } from './ticker.ts';
+import { Ticker } from '../time/ticker.ts';
 
 const DAY = 86_400_000;
 

@@ -6,7 +6,7 @@ import { getOrder } from '../store/repositories/orders.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../errors.ts';
 import { currentVersion } from './files.ts';
 import { issuerAt } from './issuers.ts';
 
@@ -30,6 +30,7 @@ export function revocationReason(name: string | undefined): number {
 
 export async function revokeCertificate(ctx: EngineContext, subscriptionId: string, name: string, reason: number): Promise<{ serial: string }> {
   const { certificate, version } = await currentVersion(ctx, subscriptionId, name);
+  if (certificate.state === 'revoked') throw new ConflictError(`certificate "${name}" is revoked already (serial ${version.serial}); issue a new one to replace it`);
   const issuer = issuerAt(certificate, version.ca_url);
   const order = version.order_id ? await getOrder(ctx.store.db, version.order_id) : undefined;
   const ordering = order ? await getAccount(ctx.store.db, order.account_id) : undefined;
@@ -40,5 +41,6 @@ export async function revokeCertificate(ctx: EngineContext, subscriptionId: stri
     await updateCertificate(trx, certificate.id, { state: 'revoked', next_renewal_at: null, updated_at: now });
     await appendEvent(trx, { subscriptionId, certificateId: certificate.id, type: 'certificate.revoked', payload: { name, serial: version.serial, reason } }, now);
   });
+  ctx.notifyChange();
   return { serial: version.serial };
 }

@@ -10,6 +10,7 @@ import {
   getCertificate,
   getVersionDates,
   nearingExpiry,
+  stuckCertificates,
   updateCertificate,
   updateVersion,
 } from '../store/repositories/certificates.ts';
@@ -18,8 +19,8 @@ import { AccountFailures } from './account-failures.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
-import { whileClaimedDue } from './leases.ts';
-import { Ticker } from './ticker.ts';
+import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
+import { Ticker } from '../time/ticker.ts';
 import { startRenewal } from './orders.ts';
 import { expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
@@ -29,11 +30,15 @@ export interface SchedulerOptions {
   intervalMs?: number;
   /** Certificates looked at per kind of work and tick. */
   batch?: number;
+  /** How long a certificate may be issuing without an order before the scheduler gives it one (default 60 s). */
+  stuckAfterMs?: number;
   onError?: (error: unknown) => void;
 }
 
 export interface TickReport {
   ordersOpened: number;
+  /** Certificates found issuing without an order, given one. */
+  repaired: number;
   warnings: number;
   ariChecked: number;
 }
@@ -41,12 +46,14 @@ export interface TickReport {
 export class RenewalScheduler {
   readonly #ctx: EngineContext;
   readonly #batch: number;
+  readonly #stuckAfterMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #ticker: Ticker<TickReport>;
 
   constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
     this.#ctx = ctx;
     this.#batch = options.batch ?? 500;
+    this.#stuckAfterMs = options.stuckAfterMs ?? 60_000;
     this.#onError = options.onError ?? (() => {});
     this.#ticker = new Ticker(() => this.#pass(), { clock: ctx.clock, intervalMs: options.intervalMs ?? 60_000, onError: this.#onError });
   }
@@ -65,23 +72,42 @@ export class RenewalScheduler {
   }
 
   async #pass(): Promise<TickReport> {
-    const ordersOpened = await this.#openDueOrders();
-    const warnings = await this.#raiseExpiryWarnings();
-    const ariChecked = await this.#checkRenewalWindows();
-    return { ordersOpened, warnings, ariChecked };
-  }
-
-  async #openDueOrders(): Promise<number> {
-    const ctx = this.#ctx;
     // One attempt per CA and account per pass, not per batch (account-failures.ts).
     const failures = new AccountFailures();
+    const repaired = await this.#repairStuck(failures);
+    const ordersOpened = await this.#openDueOrders(failures);
+    const warnings = await this.#raiseExpiryWarnings();
+    const ariChecked = await this.#checkRenewalWindows();
+    return { ordersOpened, repaired, warnings, ariChecked };
+  }
+
+  /**
+   * A certificate left issuing without an order gets the order it was created
+   * for (its settings are all stored; the client's retry would only be told it
+   * exists), with the goal a new certificate gets: issued, or placed for a
+   * client that answers its challenges itself.
+   */
+  async #repairStuck(failures: AccountFailures): Promise<number> {
+    const ctx = this.#ctx;
+    const now = ctx.clock.now();
+    const before = now - this.#stuckAfterMs;
+    let repaired = 0;
+    for (const { id } of await stuckCertificates(ctx.store.db, now, before, this.#batch)) {
+      const claim = await whileClaimedStuck(ctx, id, before, () => this.#openOrder(id, failures, {}));
+      if (claim?.result) repaired++;
+    }
+    return repaired;
+  }
+
+  async #openDueOrders(failures: AccountFailures): Promise<number> {
+    const ctx = this.#ctx;
     let opened = 0;
     for (;;) {
       const due = await dueCertificates(ctx.store.db, ctx.clock.now(), this.#batch);
       let claimed = 0;
       await Promise.all(
         due.map(async ({ id }) => {
-          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id, failures));
+          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id, failures, { goal: 'valid' }));
           if (!claim) return;
           claimed++;
           if (claim.result) opened++;
@@ -92,7 +118,8 @@ export class RenewalScheduler {
     }
   }
 
-  async #openOrder(id: string, failures: AccountFailures): Promise<boolean> {
+  /** Opens the certificate's order (renewal.goal: none, the goal a new certificate gets); a failure is the certificate's, with its backoff. */
+  async #openOrder(id: string, failures: AccountFailures, renewal: { goal?: 'valid' }): Promise<boolean> {
     const ctx = this.#ctx;
     const certificate = await getCertificate(ctx.store.db, id);
     if (!certificate) return false;
@@ -103,7 +130,7 @@ export class RenewalScheduler {
       return false;
     }
     try {
-      await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
+      await startRenewal(ctx, certificate.subscription_id, certificate.name, renewal);
       return true;
     } catch (error) {
       failures.remember(certificate.subscription_id, issuer, error);

@@ -10,18 +10,28 @@ import {
   getApiKey,
   insertApiKey,
   listApiKeys,
+  revocationMark,
   revokeApiKey as markRevoked,
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
 import type { Scope } from '../store/records.ts';
+import { isoTime } from '../time/iso.ts';
 import type { EngineContext } from './context.ts';
-import { verifiedKeys } from './verified-keys.ts';
+import type { UserCaller } from './sessions.ts';
+import { type KeyCaller, verifiedKeys } from './verified-keys.ts';
 
 export type { Scope } from '../store/records.ts';
-const SCOPES: readonly Scope[] = ['read', 'write'];
+export type { KeyCaller } from './verified-keys.ts';
+
+const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
 
 function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
+}
+
+/** A scope with the ones it includes: write may also read, admin may do everything. */
+export function scopesUpTo(scope: Scope): Scope[] {
+  return SCOPES.slice(0, SCOPES.indexOf(scope) + 1);
 }
 
 export interface IssuedKey {
@@ -30,14 +40,15 @@ export interface IssuedKey {
   /** Shown once; only its hash is stored. */
   apiKey: string;
   scopes: Scope[];
+  label: string;
 }
 
-export interface Caller {
-  subscriptionId: string;
-  keyId: string;
-  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
-  keyPrefix: string;
-  scopes: Scope[];
+/** Who makes an API request: an API key, or a person signed in to the portal (sessions.ts). */
+export type Caller = KeyCaller | UserCaller;
+
+/** What a request made with a key or a session may be logged and rate-limited as: never a secret. */
+export function principalOf(caller: Caller): string {
+  return 'user' in caller ? `user:${caller.user.id}` : caller.keyPrefix;
 }
 
 const KEY_PATTERN = /^(ck_[a-z2-7]{12})\.([A-Za-z0-9_-]{43})$/;
@@ -49,7 +60,8 @@ export async function createSubscription(ctx: EngineContext, name: string): Prom
   }
   const id = newId('sub');
   await insertSubscription(ctx.store.db, { id, name: trimmed, created_at: ctx.clock.now() });
-  return { id, name: trimmed, key: await createApiKey(ctx, id, 'write') };
+  // The subscription's first key is its owner's: it may also manage zones, webhooks, keys and users.
+  return { id, name: trimmed, key: await createApiKey(ctx, id, 'admin', 'created with the subscription') };
 }
 
 export async function listSubscriptions(ctx: EngineContext): Promise<{ id: string; name: string; createdAt: string; activeKeys: number }[]> {
@@ -64,15 +76,16 @@ export async function listSubscriptions(ctx: EngineContext): Promise<{ id: strin
   );
 }
 
-/** A `write` key may also read. */
-export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write'): Promise<IssuedKey> {
-  if (!isScope(scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read or write`, 'scope');
+/** A `write` key may also read; an `admin` key may also manage zones, webhooks, notifications, keys and users. */
+export async function createApiKey(ctx: EngineContext, subscriptionId: string, scope: string = 'write', label = ''): Promise<IssuedKey> {
+  if (!isScope(scope)) throw new UsageError(`scope: "${scope}" is not a scope; use read, write or admin`, 'scope');
+  if (label.length > 100) throw new UsageError('label: at most 100 characters', 'label');
   if (!(await getSubscription(ctx.store.db, subscriptionId))) {
     throw new NotFoundError(`no subscription ${subscriptionId}; see certkeep admin subscription list`);
   }
   const prefix = `ck_${base32(randomBytes(8)).slice(0, 12)}`;
   const apiKey = `${prefix}.${randomBytes(32).toString('base64url')}`;
-  const scopes: Scope[] = scope === 'write' ? ['read', 'write'] : ['read'];
+  const scopes = scopesUpTo(scope);
   const id = newId('key');
   await insertApiKey(ctx.store.db, {
     id,
@@ -82,13 +95,37 @@ export async function createApiKey(ctx: EngineContext, subscriptionId: string, s
     scopes,
     created_at: ctx.clock.now(),
     revoked_at: null,
+    label: label.trim(),
   });
-  return { id, subscriptionId, apiKey, scopes };
+  return { id, subscriptionId, apiKey, scopes, label: label.trim() };
 }
 
-export async function revokeApiKey(ctx: EngineContext, keyId: string): Promise<void> {
+export interface ApiKeyView {
+  id: string;
+  /** The public part of the key, enough to recognise it; the secret is never shown again. */
+  prefix: string;
+  scopes: Scope[];
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A subscription's API keys, oldest first, without their secrets. */
+export async function listSubscriptionKeys(ctx: EngineContext, subscriptionId: string): Promise<ApiKeyView[]> {
+  return (await listApiKeys(ctx.store.db, subscriptionId)).map((row) => ({
+    id: row.id,
+    prefix: row.prefix,
+    scopes: row.scopes,
+    label: row.label,
+    createdAt: isoTime(row.created_at),
+    revokedAt: row.revoked_at === null ? null : isoTime(row.revoked_at),
+  }));
+}
+
+/** Revokes a key at once; with `subscriptionId`, only one of that subscription's (another's is reported as missing). */
+export async function revokeApiKey(ctx: EngineContext, keyId: string, subscriptionId?: string): Promise<void> {
   const key = await getApiKey(ctx.store.db, keyId);
-  if (!key) throw new NotFoundError(`no API key ${keyId}`);
+  if (!key || (subscriptionId !== undefined && key.subscription_id !== subscriptionId)) throw new NotFoundError(`no API key ${keyId}`);
   if (key.revoked_at === null) await markRevoked(ctx.store.db, keyId, ctx.clock.now());
   verifiedKeys(ctx.store).forget(keyId);
 }
@@ -97,12 +134,14 @@ export async function revokeApiKey(ctx: EngineContext, keyId: string): Promise<v
  * The caller a presented key belongs to, or undefined for a malformed, unknown
  * or revoked key. Keys verified in the last seconds come from verified-keys.ts.
  */
-export async function authenticateApiKey(ctx: EngineContext, presented: string): Promise<Caller | undefined> {
+export async function authenticateApiKey(ctx: EngineContext, presented: string): Promise<KeyCaller | undefined> {
   const match = KEY_PATTERN.exec(presented);
   if (!match) return undefined;
   const hash = sha256Hex(presented);
   const verified = verifiedKeys(ctx.store);
   const now = ctx.clock.now();
+  const refreshing = verified.refresh(now, () => revocationMark(ctx.store.db));
+  if (refreshing) await refreshing;
   const known = verified.get(hash, now);
   if (known) return known;
   const generation = verified.generation;

@@ -1,7 +1,7 @@
 // How certificates and orders are shown to people and programs: the CLI's
 // `list`/`show` and the APIs' responses use these same shapes.
 import type { OrderStep } from '../store/records.ts';
-import type { Db } from '../store/repositories/db.ts';
+import { isoTime } from '../time/iso.ts';
 import type { OrderRow } from '../store/repositories/orders.ts';
 import {
   type CertificateFilter,
@@ -9,8 +9,13 @@ import {
   type CertificateWithDates,
   findCertificateWithDates,
   getVersionDates,
+  type ListedCertificate,
   listCertificatesWithDates,
+  listVersions,
+  type VersionRow,
 } from '../store/repositories/certificates.ts';
+import { listOrders } from '../store/repositories/orders.ts';
+import type { EngineContext } from './context.ts';
 
 export interface CertificateSummary {
   name: string;
@@ -22,23 +27,39 @@ export interface CertificateSummary {
   nextRenewalAt: string | null;
 }
 
-export async function certificateSummary(db: Db, certificate: CertificateRow): Promise<CertificateSummary> {
-  const current = certificate.current_version_id ? await getVersionDates(db, certificate.current_version_id) : undefined;
+export async function certificateSummary(ctx: EngineContext, certificate: CertificateRow): Promise<CertificateSummary> {
+  const current = certificate.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
   return summarize({ ...certificate, serial: current?.serial ?? null, not_before: current?.not_before ?? null, not_after: current?.not_after ?? null });
 }
 
 /** The summary of a subscription's certificate by name, in one query; undefined when there is none. */
-export async function findCertificateSummary(db: Db, subscriptionId: string, name: string): Promise<CertificateSummary | undefined> {
-  const row = await findCertificateWithDates(db, subscriptionId, name);
+export async function findCertificateSummary(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateSummary | undefined> {
+  const row = await findCertificateWithDates(ctx.store.db, subscriptionId, name);
   return row && summarize(row);
 }
 
 /** A subscription's certificates by name, in one query; `filter` narrows and pages them. */
-export async function listCertificateSummaries(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateSummary[]> {
-  return (await listCertificatesWithDates(db, subscriptionId, filter)).map(summarize);
+export async function listCertificateSummaries(ctx: EngineContext, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateSummary[]> {
+  return (await listCertificatesWithDates(ctx.store.db, subscriptionId, filter)).map(summarize);
 }
 
-function summarize(row: CertificateWithDates): CertificateSummary {
+/** A subscription's certificates with their current versions' serials and dates, in one query, for views of their own. */
+export function listCertificates(ctx: EngineContext, subscriptionId: string): Promise<ListedCertificate[]> {
+  return listCertificatesWithDates(ctx.store.db, subscriptionId);
+}
+
+/** A certificate's versions (newest first) and orders (oldest first), for the views that show its history. */
+export async function certificateHistory(ctx: EngineContext, certificate: CertificateRow): Promise<{ versions: VersionRow[]; orders: OrderRow[] }> {
+  const [versions, orders] = await Promise.all([listVersions(ctx.store.db, certificate.id), listOrders(ctx.store.db, certificate.id)]);
+  return { versions, orders };
+}
+
+/** The certificate's current version, from its history. */
+export function currentVersionIn(certificate: CertificateRow, versions: VersionRow[]): VersionRow | undefined {
+  return certificate.current_version_id ? versions.find((v) => v.id === certificate.current_version_id) : undefined;
+}
+
+export function summarize(row: CertificateWithDates): CertificateSummary {
   return {
     name: row.name,
     state: row.state,
@@ -114,11 +135,4 @@ export function orderView(order: OrderRow, certificate: CertificateRow): OrderVi
         status: record.status,
       })),
   };
-}
-
-/** ISO 8601 in UTC without milliseconds, e.g. 2026-11-22T21:48:39Z. */
-export function isoTime(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  // Years 0000-9999 end in ".sssZ"; others (±YYYYYY) keep the general form.
-  return iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, 'Z');
 }

@@ -3,15 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, delegationTarget } from '../dns/providers/delegated/delegated.ts';
+import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/providers/delegated/delegated.ts';
 import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
-import type { ZoneConfig } from '../dns/provider.ts';
-import { createProvider, providers } from '../dns/providers/index.ts';
+import { requireSettings } from '../dns/provider.ts';
+import { createProvider, getProviderDefinition, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
 import { deleteZone, findZone, insertZone, listZones, openZoneSettings, sealZoneSettings, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
 import { asCertkeepError } from './failures.ts';
+import { checkTenantZone, openTenantZone } from '../outbound/tenant-limits.ts';
 import { ConflictError, NotFoundError, UsageError } from '../errors.ts';
 
 export interface ZoneSpec {
@@ -34,8 +35,11 @@ export interface ZoneSummary {
 export async function addZone(ctx: EngineContext, subscriptionId: string, spec: ZoneSpec): Promise<ZoneSummary> {
   const zone = normalizeZone(spec.zone);
   const settings = Object.fromEntries(Object.entries(spec.settings).filter(([, value]) => value !== undefined && value !== ''));
-  checkProvider(spec.provider, { zone, settings });
+  // First the settings the provider needs, then what the server's operator allows tenants, then the provider's own checks.
+  checkProvider(() => requireSettings(getProviderDefinition(spec.provider), { zone, settings }), zone);
   const nameservers = (spec.nameservers ?? []).map((server) => addressText(parseAddress(server, 'nameservers', 53)));
+  if (ctx.limits) await checkTenantZone(ctx.limits, { provider: spec.provider, settings, nameservers });
+  checkProvider(() => createProvider(spec.provider, { zone, settings }), zone);
   if (await findZone(ctx.store.db, subscriptionId, zone)) {
     throw new UsageError(`zone: ${zone} is already managed; remove it first`, 'zone');
   }
@@ -53,12 +57,12 @@ export async function addZone(ctx: EngineContext, subscriptionId: string, spec: 
   return summarize(ctx, row);
 }
 
-/** The provider's own check of the settings (dns/providers), refused by the setting it is about. */
-function checkProvider(provider: string, config: ZoneConfig): void {
+/** A check of the provider's (dns/providers), refused by the setting it is about. */
+function checkProvider(check: () => unknown, zone: string): void {
   try {
-    createProvider(provider, config);
+    check();
   } catch (error) {
-    throw asCertkeepError(error) ?? new UsageError(`provider: zone ${config.zone}: ${(error as Error).message}`, 'provider');
+    throw asCertkeepError(error) ?? new UsageError(`provider: zone ${zone}: ${(error as Error).message}`, 'provider');
   }
 }
 
@@ -100,12 +104,18 @@ export class ZoneDirectory {
     let handle = this.#handles.get(row.id);
     if (!handle) {
       const settings = openZoneSettings(this.#ctx.store.secrets, row);
-      if (row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
+      const stored = row.nameservers;
+      const { limits } = this.#ctx;
+      // In the server only `serve --dns-listen` opens the challenge DNS server, never a stored setting.
+      if (!limits && row.provider === 'delegated' && settings.listen) await this.#serve(settings.delegationZone, settings.listen);
+      const opened = limits
+        ? await openTenantZone(limits, row.provider, row.zone, settings, stored)
+        : { provider: createProvider(row.provider, { zone: row.zone, settings }), nameservers: stored };
       handle = {
         zone: row.zone,
-        provider: createProvider(row.provider, { zone: row.zone, settings }),
+        provider: opened.provider,
         providerName: row.provider,
-        nameservers: row.nameservers,
+        nameservers: opened.nameservers,
         ...(row.provider === 'delegated' ? { delegationTarget: (domain: string) => delegationTarget(domain, settings.delegationZone).target } : {}),
       };
       this.#handles.set(row.id, handle);
@@ -138,6 +148,20 @@ export function holdingZone<T extends { zone: string }>(zones: T[], recordName: 
 
 /** `certkeep zone test`: writes a TXT record, waits until every authoritative server has it, removes it. */
 export async function testZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ fqdn: string; elapsedMs: number }> {
+  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+  try {
+    return await writeTestRecord(directory, zone, options);
+  } finally {
+    await directory.close();
+  }
+}
+
+async function writeTestRecord(
   directory: ZoneDirectory,
   zone: string,
   options: { resolvers?: string[]; timeoutMs?: number },
@@ -164,7 +188,7 @@ export async function testZone(
 function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
   const settings = openZoneSettings(ctx.store.secrets, row);
   const secrets = new Set(providers.get(row.provider)?.secrets ?? []);
-  const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : v]));
+  const shown = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, secrets.has(k) ? '(set)' : withoutCredentials(v)]));
   return {
     zone: row.zone,
     provider: row.provider,
@@ -172,6 +196,12 @@ function summarize(ctx: EngineContext, row: ZoneRow): ZoneSummary {
     settings: shown,
     ...(row.provider === 'delegated' ? { delegation: delegationTarget(row.zone, settings.delegationZone) } : {}),
   };
+}
+
+/** A URL setting (an API's address) is shown without a user name and password someone put in it. */
+function withoutCredentials(value: string): string {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i.exec(value);
+  return match ? `${match[1]}(credentials hidden)@${value.slice(match[0].length)}` : value;
 }
 
 function normalizeZone(zone: string): string {
@@ -184,3 +214,50 @@ function normalizeZone(zone: string): string {
   return normalized;
 }
 
+
+export interface ProviderSetting {
+  name: string;
+  description: string;
+  required: boolean;
+  /** Written once, never shown back. */
+  secret: boolean;
+}
+
+export interface ProviderDescription {
+  name: string;
+  description: string;
+  settings: ProviderSetting[];
+}
+
+/** Each DNS provider and its settings, from the provider's own definition: what the portal's zone form is drawn from. */
+export function describeProviders(): ProviderDescription[] {
+  return [...providers.values()].map((definition) => {
+    const secrets = new Set(definition.secrets);
+    const setting = (required: boolean) => ([name, description]: [string, string]) => ({ name, description, required, secret: secrets.has(name) });
+    return {
+      name: definition.name,
+      description: definition.description,
+      settings: [...Object.entries(definition.required).map(setting(true)), ...Object.entries(definition.optional).map(setting(false))],
+    };
+  });
+}
+
+/**
+ * A zone's test for the API and the portal: writes a TXT record, waits until
+ * every authoritative server has it, removes it. A failure is an answer, not an error.
+ */
+export async function testManagedZone(
+  ctx: EngineContext,
+  subscriptionId: string,
+  zone: string,
+  options: { resolvers?: string[]; timeoutMs?: number },
+): Promise<{ ok: true; fqdn: string; elapsedMs: number } | { ok: false; error: string }> {
+  const row = await findZone(ctx.store.db, subscriptionId, normalizeZone(zone));
+  if (!row) throw new NotFoundError(`zone ${zone} is not managed by this subscription; add it first`);
+  try {
+    const result = await testZone(ctx, subscriptionId, row.zone, options);
+    return { ok: true, fqdn: result.fqdn, elapsedMs: Math.round(result.elapsedMs) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}

@@ -21,10 +21,12 @@
 //    instances send it at once; the result is written only under that same
 //    lease. A 2xx answer delivers it; anything else is retried with exponential
 //    backoff and jitter, and after `maxAttempts` the row is marked failed.
-import { Agent, request } from 'undici';
-import type { Clock } from '../engine/clock.ts';
-import type { EngineContext } from '../engine/context.ts';
-import { Ticker } from '../engine/ticker.ts';
+import { type Agent, request } from 'undici';
+import type { Clock } from '../time/clock.ts';
+import type { NotifyContext } from './context.ts';
+import { type TenantLimits, tenantLimitsOf } from '../outbound/tenant-limits.ts';
+import { Ticker } from '../time/ticker.ts';
+import { guardedAgent } from '../outbound/connector.ts';
 import {
   type EventWithName,
   eventIdsForWebhook,
@@ -83,10 +85,11 @@ interface Outcome {
 }
 
 export class WebhookDispatcher {
-  readonly #ctx: EngineContext;
+  readonly #ctx: NotifyContext;
   readonly #clock: Clock;
   readonly #options: Required<Omit<DispatcherOptions, 'clock'>>;
   readonly #agent: Agent;
+  readonly #limits: TenantLimits;
   /**
    * Every webhook has had the events it takes up to this id (undefined before
    * the first tick), except those in #behind, each with the id it got to
@@ -97,7 +100,7 @@ export class WebhookDispatcher {
   readonly #ticker: Ticker<void>;
   #stopped: Promise<void> | undefined;
 
-  constructor(ctx: EngineContext, options: DispatcherOptions = {}) {
+  constructor(ctx: NotifyContext, options: DispatcherOptions = {}) {
     this.#ctx = ctx;
     this.#clock = options.clock ?? ctx.clock;
     this.#options = {
@@ -112,7 +115,9 @@ export class WebhookDispatcher {
         options.onError ??
         ((error) => console.error(`certkeep webhooks: ${(error as Error)?.message ?? error}`)),
     };
-    this.#agent = new Agent({ connect: { timeout: this.#options.timeoutMs }, keepAliveTimeout: 10_000 });
+    // Webhook URLs are the tenants': connections go only where the server's limits allow (outbound/tenant-limits.ts).
+    this.#limits = tenantLimitsOf(ctx);
+    this.#agent = guardedAgent(this.#limits.outbound, { connectTimeoutMs: this.#options.timeoutMs });
     this.#ticker = new Ticker(() => this.#tick(), { clock: this.#clock, intervalMs: this.#options.intervalMs, onError: this.#options.onError });
   }
 
@@ -271,8 +276,13 @@ export class WebhookDispatcher {
         error: `HTTP ${statusCode}${redirect}${text ? `: ${text}` : ''}`,
       };
     } catch (error) {
-      return { delivered: false, statusCode: null, error: networkError(error, timeoutMs) };
+      return { delivered: false, statusCode: null, error: this.#networkError(error, webhook) };
     }
+  }
+
+  /** One sentence for every way a request can fail, timeouts included (the log has the cause), or the policy's refusal. */
+  #networkError(error: unknown, webhook: WebhookRow): string {
+    return `no answer: ${this.#limits.explain(error, { webhook: webhook.id, url: webhook.url })}`.slice(0, ERROR_TEXT_LIMIT);
   }
 
   #afterAttempt(delivery: DeliveryRow, outcome: Outcome): DeliveryPatch {
@@ -289,7 +299,7 @@ export class WebhookDispatcher {
 
 /** Starts a dispatcher ticking every intervalMs; the server calls this once and stop() on shutdown. */
 export function startWebhookDispatcher(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   options: DispatcherOptions = {},
 ): WebhookDispatcher {
   const dispatcher = new WebhookDispatcher(ctx, options);
@@ -331,12 +341,3 @@ async function beginning(body: AsyncIterable<Buffer> & { destroy(): void }): Pro
   return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_TEXT_LIMIT).replace(/\s+/g, ' ').trim();
 }
 
-function networkError(error: unknown, timeoutMs: number): string {
-  const name = (error as Error)?.name;
-  const code = (error as { code?: string })?.code;
-  if (name === 'TimeoutError' || name === 'AbortError' || /^UND_ERR_\w*TIMEOUT$/.test(code ?? '')) {
-    return `no answer within ${timeoutMs / 1000} s`;
-  }
-  const message = (error as Error)?.message || String(error);
-  return (code && !message.includes(code) ? `${code}: ${message}` : message).slice(0, ERROR_TEXT_LIMIT);
-}

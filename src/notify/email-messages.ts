@@ -1,7 +1,7 @@
 // The text of notification mail: a subject that says which certificate and
 // what happened, and a plain-text body with the CA's error, the expiry date
 // and what to do about it.
-import { isoTime } from '../engine/views.ts';
+import { isoTime } from '../time/iso.ts';
 import type { EventRow } from '../store/repositories/email-queue.ts';
 import { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
 import type { MailKind } from './email-policy.ts';

@@ -26,9 +26,9 @@
 //     attempt, so correcting an address is enough.
 // Log lines name the server as smtp://user@host:port, never the password.
 import { createTransport, type NodemailerError, type SMTPTransportOptions } from 'nodemailer';
-import type { Clock } from '../engine/clock.ts';
-import type { EngineContext } from '../engine/context.ts';
-import { Ticker } from '../engine/ticker.ts';
+import type { Clock } from '../time/clock.ts';
+import type { NotifyContext } from './context.ts';
+import { Ticker } from '../time/ticker.ts';
 import { getCertificate, getVersionDates } from '../store/repositories/certificates.ts';
 import { type EventRow, dueEmailEvents, swapEmailState } from '../store/repositories/email-queue.ts';
 import { getSubscription, type SubscriptionRow } from '../store/repositories/subscriptions.ts';
@@ -73,7 +73,7 @@ const ROUNDS_PER_TICK = 20;
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 
 /** A dispatcher ticking every intervalMs until stop(). */
-export function startEmailDispatcher(ctx: EngineContext, options: EmailDispatcherOptions): EmailDispatcher {
+export function startEmailDispatcher(ctx: NotifyContext, options: EmailDispatcherOptions): EmailDispatcher {
   const dispatcher = new EmailDispatcher(ctx, options);
   dispatcher.start();
   return dispatcher;
@@ -87,7 +87,7 @@ export function smtpText(smtp: Pick<SmtpSettings, 'host' | 'port' | 'secure' | '
 
 /** Sends on tick(); start() ticks every intervalMs (tests tick by hand). */
 export class EmailDispatcher {
-  readonly #ctx: EngineContext;
+  readonly #ctx: NotifyContext;
   readonly #clock: Clock;
   readonly #options: Required<Omit<EmailDispatcherOptions, 'clock' | 'smtp'>>;
   readonly #from: string;
@@ -99,7 +99,7 @@ export class EmailDispatcher {
   #pausedUntil = 0;
   #serverFailures = 0;
 
-  constructor(ctx: EngineContext, options: EmailDispatcherOptions) {
+  constructor(ctx: NotifyContext, options: EmailDispatcherOptions) {
     this.#ctx = ctx;
     this.#clock = options.clock ?? ctx.clock;
     this.#options = {

@@ -1,8 +1,8 @@
 // The poll queue: a subscription's events (certificate issued, renewed,
 // failed…) wait until the client acknowledges them. The native API and the
 // compatibility adapters (AutoDNS /poll) call these same functions.
-import type { EngineContext } from '../engine/context.ts';
-import { isoTime } from '../engine/views.ts';
+import type { NotifyContext } from './context.ts';
+import { isoTime } from '../time/iso.ts';
 import { NotFoundError } from '../errors.ts';
 import {
   ackEvent as markAcked,
@@ -50,7 +50,7 @@ export function eventView(row: EventWithName): EventView {
  * `after` set to the last id it read.
  */
 export async function nextEvents(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   options: { after?: number; limit?: number } = {},
 ): Promise<EventPage> {
@@ -69,7 +69,7 @@ export async function nextEvents(
  * fine; an id the subscription does not own is a NotFoundError. Webhook
  * deliveries do not depend on it.
  */
-export async function ackEvent(ctx: EngineContext, subscriptionId: string, id: number): Promise<void> {
+export async function ackEvent(ctx: NotifyContext, subscriptionId: string, id: number): Promise<void> {
   if (!(await markAcked(ctx.store.db, subscriptionId, id, ctx.clock.now()))) {
     throw new NotFoundError(`no event ${id} in this subscription`);
   }

@@ -1,7 +1,7 @@
 // Who a subscription's notification mail goes to. The CLI (admin) and the API
 // read and replace the list here; the email dispatcher reads it at send time,
 // so a corrected address also reaches the messages still waiting to be sent.
-import type { EngineContext } from '../engine/context.ts';
+import type { NotifyContext } from './context.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { getNotifyEmails, setNotifyEmails } from '../store/repositories/subscriptions.ts';
 import { EMAIL_EXAMPLE, isEmailAddress } from './email-address.ts';
@@ -24,7 +24,7 @@ export function checkRecipients(emails: readonly string[], field: string): strin
   return [...unique.values()];
 }
 
-export async function notificationRecipients(ctx: EngineContext, subscriptionId: string): Promise<string[]> {
+export async function notificationRecipients(ctx: NotifyContext, subscriptionId: string): Promise<string[]> {
   const emails = await getNotifyEmails(ctx.store.db, subscriptionId);
   if (!emails) throw noSubscription(subscriptionId);
   return emails;
@@ -32,7 +32,7 @@ export async function notificationRecipients(ctx: EngineContext, subscriptionId:
 
 /** Replaces the subscription's recipients ([] for none) and returns them as stored. */
 export async function setNotificationRecipients(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   emails: readonly string[],
   field = 'emails',

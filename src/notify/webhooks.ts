@@ -3,8 +3,9 @@
 // when the webhook is created, and kept encrypted; the dispatcher (dispatcher.ts)
 // sends the deliveries.
 import { randomBytes } from 'node:crypto';
-import type { EngineContext } from '../engine/context.ts';
-import { isoTime } from '../engine/views.ts';
+import type { NotifyContext } from './context.ts';
+import { isoTime } from '../time/iso.ts';
+import { tenantLimitsOf } from '../outbound/tenant-limits.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import {
@@ -57,11 +58,16 @@ export interface DeliveryView {
 export const webhookSecretAad = (id: string) => `webhook:${id}:secret`;
 
 export async function createWebhook(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   spec: WebhookSpec,
 ): Promise<WebhookView & { secret: string }> {
   const url = checkWebhookUrl(spec.url);
+  await tenantLimitsOf(ctx)
+    .outbound.check(new URL(url).hostname)
+    .catch((error: Error) => {
+      throw new UsageError(`url: ${error.message}`, 'url');
+    });
   const eventTypes = checkEventTypes(spec.eventTypes ?? []);
   if ((await countWebhooks(ctx.store.db, subscriptionId)) >= MAX_WEBHOOKS) {
     throw new UsageError(`a subscription may have at most ${MAX_WEBHOOKS} webhooks; delete one first`);
@@ -80,18 +86,18 @@ export async function createWebhook(
   return { ...webhookView(row), secret };
 }
 
-export async function listWebhooks(ctx: EngineContext, subscriptionId: string): Promise<WebhookView[]> {
+export async function listWebhooks(ctx: NotifyContext, subscriptionId: string): Promise<WebhookView[]> {
   return (await webhookRows(ctx.store.db, subscriptionId)).map(webhookView);
 }
 
 /** Removes the webhook and its delivery log; deliveries not yet sent are dropped. */
-export async function deleteWebhook(ctx: EngineContext, subscriptionId: string, id: string): Promise<void> {
+export async function deleteWebhook(ctx: NotifyContext, subscriptionId: string, id: string): Promise<void> {
   if (!(await deleteRow(ctx.store.db, subscriptionId, id))) throw notFound(id);
 }
 
 /** The delivery log, newest first; page back with `before` set to the last id read. */
 export async function listDeliveries(
-  ctx: EngineContext,
+  ctx: NotifyContext,
   subscriptionId: string,
   webhookId: string,
   options: { before?: number; limit?: number } = {},

@@ -29,6 +29,8 @@ export interface ParsedCertificate {
   /** RFC 4514 text, e.g. "CN=example.com". */
   subject: string;
   issuer: string;
+  /** The issuer's CN, by which certbot and lego name a chain (--preferred-chain). */
+  issuerCommonName?: string;
   /** Lower-case hex of the AuthorityKeyIdentifier keyIdentifier. */
   authorityKeyId?: string;
   /** RFC 9773 §4.1 CertID; absent when the certificate has no AKI keyIdentifier. */
@@ -61,6 +63,7 @@ export function parseCertificate(pem: string | Uint8Array): ParsedCertificate {
     commonName: decodeName(fields.subject, WHAT).findLast((a) => a.type === 'CN')?.value,
     subject: nameToString(fields.subject, WHAT),
     issuer: nameToString(fields.issuer, WHAT),
+    issuerCommonName: decodeName(fields.issuer, WHAT).findLast((a) => a.type === 'CN')?.value,
     authorityKeyId: keyIdentifier && Buffer.from(keyIdentifier).toString('hex'),
     ariCertId: keyIdentifier && formatAriCertId(keyIdentifier, fields.serial.value),
     fingerprintSha256: hash('sha256', der, 'hex'),

@@ -17,4 +17,12 @@ export {
   privateKeyToPem,
 } from './keys.ts';
 export { type Identifier, identifiersFromNames, validateDnsName } from './names.ts';
+export { sameLeaf, topIssuerName } from './preferred-chain.ts';
 export { PKCS12_ITERATIONS, type Pkcs12Options, toPkcs12 } from './pkcs12.ts';
+export {
+  ACME_TLS_PROTOCOL,
+  type ChallengeCertificate,
+  createTlsAlpnCertificate,
+  identifierFromServerName,
+  OID_ACME_IDENTIFIER,
+} from './tls-alpn.ts';

@@ -1,5 +1,6 @@
 // IP address literals <-> the bytes an iPAddress SAN holds (RFC 5280 §4.2.1.6:
-// 4 octets for IPv4, 16 for IPv6). Text output follows RFC 5952 (lower case,
+// 4 octets for IPv4, 16 for IPv6), and <-> the reverse DNS names TLS-ALPN-01
+// sends as SNI for them (RFC 8738 §6). Text output follows RFC 5952 (lower case,
 // longest run of zero groups compressed), the form RFC 8738 §3 asks ACME for.
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -27,6 +28,28 @@ export function ipFromBytes(bytes: Uint8Array): string {
   // RFC 5952 §4.2.2: a single zero group is not compressed.
   if (runLength < 2) return hex.join(':');
   return `${hex.slice(0, runStart).join(':')}::${hex.slice(runStart + runLength).join(':')}`;
+}
+
+/** The in-addr.arpa (RFC 1035 §3.5) or ip6.arpa (RFC 3596 §2.5) name of an IP literal; undefined if `text` is not one. */
+export function reverseName(text: string): string | undefined {
+  const bytes = ipToBytes(text);
+  if (!bytes) return undefined;
+  if (bytes.length === 4) return `${[...bytes].reverse().join('.')}.in-addr.arpa`;
+  const nibbles = [...bytes].flatMap((byte) => [byte >> 4, byte & 0x0f]);
+  return `${nibbles.reverse().map((n) => n.toString(16)).join('.')}.ip6.arpa`;
+}
+
+/** The canonical IP a reverse name stands for (the inverse of reverseName), or undefined when `name` is not one. */
+export function ipFromReverseName(name: string): string | undefined {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(lower);
+  if (v4) return canonicalIp(v4.slice(1).reverse().join('.'));
+  const v6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(lower);
+  if (!v6) return undefined;
+  const nibbles = v6[1].split('.').slice(0, 32).reverse().map((n) => Number.parseInt(n, 16));
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = nibbles[2 * i] * 16 + nibbles[2 * i + 1];
+  return ipFromBytes(bytes);
 }
 
 function ipv6ToBytes(text: string): Uint8Array {

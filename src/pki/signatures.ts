@@ -49,16 +49,19 @@ export async function signWith(
   key: KeyObject,
   data: Uint8Array,
 ): Promise<{ algorithm: Uint8Array; signature: Uint8Array }> {
-  const oid = schemeOidFor(key);
-  const scheme = SCHEMES[oid];
-  const algorithm = scheme.nullParameters
-    ? sequence(objectIdentifier(oid), nullValue())
-    : sequence(objectIdentifier(oid));
+  const scheme = SCHEMES[schemeOidFor(key)];
+  const algorithm = signatureAlgorithm(key);
   if (key.asymmetricKeyType === 'ec') return { algorithm, signature: sign(scheme.hash, data, key) }; // DER is the default encoding
   const signature = await new Promise<Uint8Array>((resolve, reject) => {
     sign(scheme.hash, data, key, (error, result) => (error ? reject(error) : resolve(result)));
   });
   return { algorithm, signature };
+}
+
+/** The DER AlgorithmIdentifier `key` signs with; a certificate names it inside what is signed, too. */
+export function signatureAlgorithm(key: KeyObject): Uint8Array {
+  const oid = schemeOidFor(key);
+  return SCHEMES[oid].nullParameters ? sequence(objectIdentifier(oid), nullValue()) : sequence(objectIdentifier(oid));
 }
 
 export function signatureAlgorithmName(oid: string): string {

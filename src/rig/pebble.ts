@@ -33,8 +33,8 @@ export interface Pebble {
   /** Trust anchor for Pebble's HTTPS (the rig's own openssl CA). */
   caCertPem: string;
   caCertFile: string;
-  /** The root Pebble signs certificates with (changes on every start). */
-  rootsPem(): Promise<string>;
+  /** The root Pebble signs certificates with (changes on every start); 1, 2… the roots of its alternate chains (PEBBLE_ALTERNATE_ROOTS). */
+  rootsPem(index?: number): Promise<string>;
   intermediatesPem(): Promise<string>;
   stop(): Promise<void>;
   /**
@@ -105,7 +105,7 @@ function handle(instance: PebbleProcess, tls: LoopbackTls, release: () => Promis
     managementUrl: instance.managementUrl(),
     caCertPem: tls.caCertPem,
     caCertFile: tls.caCertFile,
-    rootsPem: () => instance.getManagement('/roots/0'),
+    rootsPem: (index = 0) => instance.getManagement(`/roots/${index}`),
     intermediatesPem: () => instance.getManagement('/intermediates/0'),
     restart: (options) => instance.restart(options?.whileDown),
     requestCount: (path) => instance.requestCount(path),

@@ -12,6 +12,7 @@ import { loadMasterKey } from './master-key.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
+import { makeDatabaseFilesPrivate } from './private-files.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
 export { migrationStatus } from './migrations/index.ts';
@@ -84,6 +85,7 @@ function sqliteDialect(dataDir: string): Dialect {
   const path = join(dataDir, SQLITE_FILE);
   let database: DatabaseSync | undefined;
   try {
+    makeDatabaseFilesPrivate(path);
     database = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
     // WAL: readers and the writer do not block each other; NORMAL is durable
     // across process crashes and loses at most the last commits on power loss.

@@ -16,6 +16,8 @@ export interface ChallengeConfig {
   httpPort?: number;
   httpHost?: string;
   webroot?: string;
+  /** Where this process answers TLS-ALPN-01 (default 443, the port CAs connect to). */
+  tlsPort?: number;
   /** The client places the answers itself, from the tokens it is given (server only). */
   manual?: boolean;
   /** The domain the client names its challenge records under (the RCL API's rootDomain); shown to it, never used to answer. */
@@ -61,10 +63,13 @@ export interface AuthorizationRecord {
   dnsValue?: string;
 }
 
-/** What an API key may do; a `write` key may also read. */
-export type Scope = 'read' | 'write';
+/** What a key or a person may do; each scope includes the ones before it (write may also read, admin may do everything). */
+export type Scope = 'read' | 'write' | 'admin';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** What a person signed in to the portal may do: viewer reads, operator also writes, admin also manages the subscription. */
+export type Role = 'viewer' | 'operator' | 'admin';
 
 /** The columns of certificates whose values are JSON or unions, decoded. */
 export interface CertificateFields {

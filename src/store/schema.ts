@@ -20,6 +20,8 @@ export interface ApiKeysTable {
   scopes: string; // JSON string[]
   created_at: number;
   revoked_at: number | null;
+  /** What the key is for, as its creator put it; '' when not given. */
+  label: Generated<string>;
 }
 
 export interface AcmeAccountsTable {
@@ -70,6 +72,8 @@ export interface CertificatesTable {
   warned_days: number | null;
   /** When to ask the CA's renewalInfo (ARI) again. */
   ari_check_at: number | null;
+  /** Of the CA's alternate chains, the one whose top certificate this issuer CN signed; null: the CA's default. */
+  preferred_chain: Generated<string | null>;
   /** The current version's not_after, set with current_version_id: the expiry-warning index reads it here. */
   current_not_after: number | null;
 }
@@ -129,6 +133,16 @@ export interface ChallengeTokensTable {
   created_at: number;
 }
 
+/** TLS-ALPN-01 answers for open orders by identifier, so that any instance's listener can serve them. */
+export interface TlsAlpnAnswersTable {
+  token: string;
+  /** What the CA names in the SNI: a lower-case DNS name or a canonical IP. */
+  identifier: string;
+  order_id: string;
+  key_authorization: string;
+  created_at: number;
+}
+
 export interface WebhooksTable {
   id: string;
   subscription_id: string;
@@ -173,6 +187,29 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** People who sign in to the portal; each belongs to one subscription. */
+export interface UsersTable {
+  id: string;
+  subscription_id: string;
+  email: string; // lower case, unique in the installation
+  role: string; // viewer | operator | admin
+  password_hash: string; // scrypt$N$r$p$salt$hash
+  must_change_password: number; // 1: a one-time password, to be changed at the next sign-in
+  failed_sign_ins: number; // wrong passwords since the last success
+  locked_until: number | null;
+  last_sign_in_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Portal sessions: the cookie holds a random token, the store its SHA-256. */
+export interface SessionsTable {
+  id: string; // hex SHA-256 of the token
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   api_keys: ApiKeysTable;
@@ -184,6 +221,9 @@ export interface Database {
   events: EventsTable;
   audit_log: AuditLogTable;
   challenge_tokens: ChallengeTokensTable;
+  tls_alpn_answers: TlsAlpnAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { createApiKey, createSubscription, revokeApiKey } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
@@ -12,7 +13,7 @@ import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('API', () => {
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let remove: () => Promise<void>;
   const tenants: Record<'a' | 'b', { id: string; key: string; readKey: string }> = {} as never;
@@ -21,8 +22,8 @@ describe('API', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store);
-    app = await buildApp({ ctx });
+    ctx = allowLoopback(engineOn(store, { answers: 'server' }));
+    app = await buildApp({ engine: ctx });
     for (const tenant of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${tenant}`);
       const read = await createApiKey(ctx, created.id, 'read');
@@ -32,7 +33,7 @@ describe('API', () => {
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });

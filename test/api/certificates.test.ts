@@ -31,7 +31,7 @@ describe('certificate summaries', () => {
     });
     const row = await findCertificate(api.store.db, api.a.subscriptionId, 'issued.a.example');
     assert.ok(row);
-    assert.deepEqual(one.json(), await certificateSummary(api.store.db, row));
+    assert.deepEqual(one.json(), await certificateSummary(api.ctx, row));
 
     const list = await api.request({ method: 'GET', url: '/api/v1/certificates', key: api.a.readKey });
     assert.deepEqual(

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
 import { DOWNLOAD_FORMATS, type DownloadFormat, downloadLinks, LINK_LIFETIME_MS, signDownloadToken } from '../../src/api/download-links.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { pfxPasswordAad } from '../../src/engine/files.ts';
 import { versionKeyAad } from '../../src/engine/issuance.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
@@ -18,7 +18,7 @@ import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 describe('download links', () => {
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let pki: TestPki;
   let remove: () => Promise<void>;
@@ -30,13 +30,13 @@ describe('download links', () => {
     remove = dir.remove;
     pki = await makeTestPki(dir.path);
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store);
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server' });
+    app = await buildApp({ engine: ctx });
     subscriptionId = (await createSubscription(ctx, 'links')).id;
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import { ackEvent, nextEvents } from '../../src/notify/events.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
@@ -18,7 +18,7 @@ type Tenant = { id: string; key: string; readKey: string };
 describe('events API', () => {
   const clock = manualClock(Date.parse('2030-05-01T12:00:00.250Z'));
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let remove: () => Promise<void>;
   const tenants = {} as Record<'a' | 'b', Tenant>;
@@ -27,8 +27,8 @@ describe('events API', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store, { clock });
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server', clock });
+    app = await buildApp({ engine: ctx });
     for (const name of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${name}`);
       tenants[name] = {
@@ -42,7 +42,7 @@ describe('events API', () => {
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });

@@ -4,21 +4,33 @@
 // routes.test.ts's PARAMS).
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
+import { signIn } from '../../src/engine/sessions.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
+import { createUser, ROLES, type Role } from '../../src/engine/users.ts';
 import { addZone } from '../../src/engine/zones.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
 
 export interface Tenant {
   subscriptionId: string;
+  /** The subscription's first key: read, write and admin. */
+  adminKey: string;
   /** read and write */
   writeKey: string;
   readKey: string;
+  /** A key only the tests that revoke keys touch. */
+  spareKeyId: string;
+  /** One person of each role, signed in: the cookie header and the CSRF token. */
+  sessions: Record<Role, { cookie: string; csrf: string }>;
+  /** A user that the tests that remove or reset users touch. */
+  userId: string;
+  userEmail: string;
   certificateName: string;
   zone: string;
   orderId: string;
@@ -28,23 +40,26 @@ export interface Tenant {
 
 export interface ApiFixture {
   store: Store;
-  ctx: EngineContext;
+  ctx: Engine;
   app: FastifyInstance;
   a: Tenant;
   b: Tenant;
   /** app.inject with the key, if any, as a bearer token. */
   request(options: InjectOptions & { key?: string }): Promise<LightMyRequestResponse>;
   /** Another app over the same store and tenants (closed with the fixture), e.g. with other limits. */
-  appWith(options: Partial<Omit<AppOptions, 'ctx'>>): Promise<FastifyInstance>;
+  appWith(options: Partial<Omit<AppOptions, 'engine'>>): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
+/** The password of the fixture's signed-in users. */
+export const PASSWORD = 'correct horse battery staple';
+
 /** The rate limit is off unless asked for: the tests make many requests with one key. */
-export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {}): Promise<ApiFixture> {
+export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
   const store = await openStore({ dataDir: dir.path });
-  const ctx = createEngineContext(store);
-  const app = await buildApp({ rateLimit: false, ...options, ctx });
+  const ctx = allowLoopback(engineOn(store, { answers: 'server' }));
+  const app = await buildApp({ rateLimit: false, ...options, engine: ctx });
   const a = await makeTenant(ctx, 'a');
   const b = await makeTenant(ctx, 'b');
   const apps = [app];
@@ -57,22 +72,32 @@ export async function apiFixture(options: Partial<Omit<AppOptions, 'ctx'>> = {})
     request: ({ key, ...inject }) =>
       app.inject({ ...inject, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...inject.headers } }),
     async appWith(other) {
-      const built = await buildApp({ rateLimit: false, ...other, ctx });
+      const built = await buildApp({ rateLimit: false, ...other, engine: ctx });
       apps.push(built);
       return built;
     },
     async close() {
       for (const built of apps) await built.close();
-      await closeEngineContext(ctx);
+      await ctx.close();
       await store.close();
       await dir.remove();
     },
   };
 }
 
-async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
+async function makeTenant(ctx: Engine, label: string): Promise<Tenant> {
   const subscription = await createSubscription(ctx, `tenant ${label}`);
   const read = await createApiKey(ctx, subscription.id, 'read');
+  const write = await createApiKey(ctx, subscription.id, 'write');
+  const spare = await createApiKey(ctx, subscription.id, 'read', 'spare');
+  const sessions = {} as Tenant['sessions'];
+  for (const role of ROLES) {
+    const email = `${role}@${label}.example`;
+    await createUser(ctx, { subscriptionId: subscription.id, email, role, password: PASSWORD });
+    const session = await signIn(ctx, email, PASSWORD);
+    sessions[role] = { cookie: `certkeep_session=${session.token}`, csrf: session.csrfToken };
+  }
+  const user = await createUser(ctx, { subscriptionId: subscription.id, email: `someone@${label}.example`, role: 'viewer' });
   const certificateName = `www.${label}.example`;
   const rows = rowsFor(subscription.id);
   await insertCertificate(ctx.store.db, certificateRecord({
@@ -93,8 +118,13 @@ async function makeTenant(ctx: EngineContext, label: string): Promise<Tenant> {
   });
   return {
     subscriptionId: subscription.id,
-    writeKey: subscription.key.apiKey,
+    adminKey: subscription.key.apiKey,
+    writeKey: write.apiKey,
     readKey: read.apiKey,
+    spareKeyId: spare.id,
+    sessions,
+    userId: user.user.id,
+    userEmail: user.user.email,
     certificateName,
     zone,
     orderId: rows.orders.id,

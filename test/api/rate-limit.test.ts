@@ -76,12 +76,12 @@ describe('rate limit', () => {
     process.env.CERTKEEP_RATE_LIMIT = '2/min';
     let fromEnv: FastifyInstance | undefined;
     try {
-      fromEnv = await buildApp({ ctx: api.ctx });
+      fromEnv = await buildApp({ engine: api.ctx });
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await get(fromEnv, '/api/v1/certificates', api.a.readKey)).statusCode);
       assert.deepEqual(statuses, [200, 200, 429]);
       process.env.CERTKEEP_RATE_LIMIT = 'lots';
-      await assert.rejects(buildApp({ ctx: api.ctx }), /CERTKEEP_RATE_LIMIT: "lots" is not a rate limit; use off or/);
+      await assert.rejects(buildApp({ engine: api.ctx }), /CERTKEEP_RATE_LIMIT: "lots" is not a rate limit; use off or/);
     } finally {
       await fromEnv?.close();
       if (saved === undefined) delete process.env.CERTKEEP_RATE_LIMIT;

@@ -14,7 +14,7 @@ describe('request limits', () => {
     api.request({
       method: 'POST',
       url: '/api/v1/zones',
-      key: api.a.writeKey,
+      key: api.a.adminKey,
       headers: contentType ? { 'content-type': contentType } : {},
       payload,
     });
@@ -52,7 +52,7 @@ describe('request limits', () => {
     const label = 'a'.repeat(63);
     const zone = `${label}.${label}.${label}.${'b'.repeat(53)}.example`;
     assert.equal(zone.length, 253);
-    const response = await api.request({ method: 'DELETE', url: `/api/v1/zones/${zone}`, key: api.a.writeKey });
+    const response = await api.request({ method: 'DELETE', url: `/api/v1/zones/${zone}`, key: api.a.adminKey });
     assertProblem(response, 404, /not managed/);
   });
 });

@@ -27,6 +27,8 @@ const PARAMS: Record<string, (tenant: Tenant, url: string) => string | undefined
     if (url.startsWith('/api/v1/orders/')) return t.orderId;
     if (url.startsWith('/api/v1/events/') || url.startsWith('/autodns/v1/poll/')) return String(t.eventId);
     if (url.startsWith('/api/v1/webhooks/')) return t.webhookId;
+    if (url.startsWith('/api/v1/users/')) return t.userId;
+    if (url.startsWith('/api/v1/api-keys/')) return t.spareKeyId;
     if (url.startsWith('/autodns/v1/certificate/')) return t.certificateName;
     return undefined;
   },
@@ -40,6 +42,10 @@ const BODIES: Record<string, (tenant: Tenant) => Record<string, unknown>> = {
   'POST /api/v1/certificates': () => ({ names: ['new.example'], challengeType: 'dns-01' }),
   'POST /api/v1/webhooks': () => ({ url: 'https://hooks.example/new' }),
   'PUT /api/v1/notifications': () => ({ emails: ['ops@example.com'] }),
+  'POST /api/v1/certificates/:name/revoke': () => ({ reason: 'superseded' }),
+  'POST /api/v1/session/password': () => ({ currentPassword: 'the old one', newPassword: 'a new one of enough length' }),
+  'POST /api/v1/users': () => ({ email: 'new-person@example.com', role: 'viewer' }),
+  'POST /api/v1/api-keys': () => ({ scope: 'read', label: 'a script' }),
   'POST /api/v1/zones': () => ({
     zone: 'new.example',
     provider: 'rfc2136',
@@ -60,7 +66,22 @@ const PUBLIC_ROUTES: Record<string, string> = {
   '/api/docs': 'interactive docs (@fastify/swagger-ui)',
   '/api/docs/': 'interactive docs: assets and documents under it',
   '/dl/*': 'signed, expiring download links: the signature is the credential (download-links.ts)',
+  '/api/v1/session': 'signing in (POST); its other methods are scoped',
+  '/': 'the web portal (portal.ts): its page, public like any sign-in page',
+  '/sign-in': 'the web portal',
+  '/account': 'the web portal',
+  '/certificates': 'the web portal (the API is under /api/v1)',
+  '/certificates/*': 'the web portal',
+  '/settings': 'the web portal',
+  '/new-certificate': 'the web portal',
+  '/settings/*': 'the web portal',
+  '/assets/*': "the web portal's hashed scripts and styles",
 };
+
+/** The key of each scope, and the person of the role with the same rights. */
+const KEY_OF: Record<string, (t: Tenant) => string> = { read: (t) => t.readKey, write: (t) => t.writeKey, admin: (t) => t.adminKey };
+const ROLE_OF = { read: 'viewer', write: 'operator', admin: 'admin' } as const;
+const RANK: Record<string, number> = { read: 0, write: 1, admin: 2 };
 
 /**
  * Compatibility routes authenticate the way the API they imitate does (the key
@@ -190,6 +211,10 @@ describe('every route, from the route table', () => {
         }
         const viaHeader = await api.request({ method: route.method as 'GET', url: pathFor(route, api.a), headers: { 'x-api-key': 'garbage' } });
         assertProblem(viaHeader, 401, 'X-API-Key: garbage');
+        for (const cookie of ['certkeep_session=garbage', `certkeep_session=cks_${'A'.repeat(43)}`]) {
+          const viaCookie = await api.request({ method: route.method as 'GET', url: pathFor(route, api.a), headers: { cookie } });
+          assertProblem(viaCookie, 401, cookie);
+        }
       });
     }
   });
@@ -198,18 +223,63 @@ describe('every route, from the route table', () => {
     for (const route of scoped()) {
       await t.test(`${route.method} ${route.url}`, async () => {
         const response = await send(route, api.a, api.a.readKey);
-        if (route.config.scope === 'write') assertProblem(response, 403);
-        else assert.ok(![401, 403].includes(response.statusCode), `${response.statusCode}: ${response.body}`);
+        if (route.config.scope !== 'read') assertProblem(response, 403);
+        else if (!route.config.stream) assert.ok(![401, 403].includes(response.statusCode), `${response.statusCode}: ${response.body}`);
       });
     }
   });
 
+  test('a write key → 403 on every admin route', async (t) => {
+    for (const route of scoped().filter((r) => r.config.scope === 'admin')) {
+      await t.test(`${route.method} ${route.url}`, async () => assertProblem(await send(route, api.a, api.a.writeKey), 403));
+    }
+  });
+
+  test('a person has the rights of the key of the same scope: refused where it is refused', async (t) => {
+    for (const route of scoped()) {
+      const needed = RANK[route.config.scope as string];
+      for (const scope of ['read', 'write'] as const) {
+        if (RANK[scope] >= needed) continue;
+        await t.test(`${route.method} ${route.url} as ${ROLE_OF[scope]}`, async () => {
+          const session = api.a.sessions[ROLE_OF[scope]];
+          const byKey = await send(route, api.a, KEY_OF[scope](api.a));
+          const byPerson = await api.request({ method: route.method as 'GET', url: pathFor(route, api.a), headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } });
+          assertProblem(byKey, 403);
+          assertProblem(byPerson, 403);
+          assert.match(byPerson.json().detail, new RegExp(`your role \\(${ROLE_OF[scope]}\\) does not allow this`));
+        });
+      }
+    }
+  });
+
+  test('a change made with the session cookie but without its CSRF token → 403, on every route that changes something', async (t) => {
+    for (const route of scoped().filter((r) => !['GET', 'HEAD'].includes(r.method))) {
+      await t.test(`${route.method} ${route.url}`, async () => {
+        const admin = api.a.sessions.admin;
+        const body = BODIES[`${route.method} ${route.url}`]?.(api.a);
+        for (const csrf of [undefined, 'forged', api.b.sessions.admin.csrf]) {
+          const response = await api.request({
+            method: route.method as 'POST',
+            url: pathFor(route, api.a),
+            headers: { cookie: admin.cookie, ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+            ...(body === undefined ? {} : { payload: body }),
+          });
+          assertProblem(response, 403, `CSRF token ${csrf}`);
+          assert.match(response.json().detail, /CSRF token/);
+        }
+      });
+    }
+    const still = await api.request({ method: 'GET', url: '/api/v1/session', headers: { cookie: api.a.sessions.admin.cookie } });
+    assert.equal(still.statusCode, 200, 'the session is still there');
+  });
+
   test("tenant isolation: A's lists hold nothing of B's", async (t) => {
-    const lists = scoped().filter((route) => route.method === 'GET' && route.params.length === 0);
+    // The event stream stays open: its isolation is tested against a real server (test/e2e/portal-api.test.ts).
+    const lists = scoped().filter((route) => route.method === 'GET' && route.params.length === 0 && !route.config.stream);
     assert.ok(lists.length > 0);
     for (const route of lists) {
       await t.test(`${route.method} ${route.url}`, async () => {
-        const response = await send(route, api.a, api.a.writeKey);
+        const response = await send(route, api.a, api.a.adminKey);
         assert.equal(response.statusCode, 200, response.body);
         for (const marker of markersOf(api.b)) assert.ok(!response.body.includes(marker), `A's ${route.url} shows B's ${marker}: ${response.body}`);
       });
@@ -224,9 +294,17 @@ describe('every route, from the route table', () => {
     for (const route of withParams) {
       await t.test(`${route.method} ${route.url}`, async () => {
         const body = BODIES[`${route.method} ${route.url}`]?.(api.a);
-        const response = await send(route, api.b, api.a.writeKey, body);
+        const response = await send(route, api.b, api.a.adminKey, body);
         assert.ok([401, 403, 404].includes(response.statusCode), `${pathFor(route, api.b)} with A's key: ${response.statusCode} ${response.body}`);
         assertProblem(response, response.statusCode);
+        const admin = api.a.sessions.admin;
+        const asPerson = await api.request({
+          method: route.method as 'GET',
+          url: pathFor(route, api.b),
+          headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+          ...(body === undefined ? {} : { payload: body }),
+        });
+        assert.ok([401, 403, 404].includes(asPerson.statusCode), `${pathFor(route, api.b)} as A's admin: ${asPerson.statusCode} ${asPerson.body}`);
       });
     }
     const bCertificates = await api.request({ method: 'GET', url: '/api/v1/certificates', key: api.b.readKey });
@@ -241,7 +319,7 @@ describe('every route, from the route table', () => {
       if (!valid) continue; // reported by the BODIES test
       await t.test(`${route.method} ${route.url}`, async () => {
         const post = (payload: string, contentType = 'application/json') =>
-          api.request({ method: route.method as 'POST', url: pathFor(route, api.a), key: api.a.writeKey, headers: { 'content-type': contentType }, payload });
+          api.request({ method: route.method as 'POST', url: pathFor(route, api.a), key: api.a.adminKey, headers: { 'content-type': contentType }, payload });
         assertProblem(await post('{"unterminated": '), 400, 'malformed JSON');
         assertProblem(await post('[]'), 400, 'an array instead of an object');
         assertProblem(await post(JSON.stringify(valid(api.a)), 'text/plain'), 415, 'text/plain');
@@ -307,7 +385,19 @@ function isPublic(url: string): boolean {
 
 /** Strings that would only appear in a response if it showed the tenant's data. */
 function markersOf(tenant: Tenant): string[] {
-  return [tenant.subscriptionId, tenant.certificateName, tenant.zone, tenant.orderId, tenant.webhookId, tenant.writeKey.slice(0, 15), tenant.readKey.slice(0, 15)];
+  return [
+    tenant.subscriptionId,
+    tenant.certificateName,
+    tenant.zone,
+    tenant.orderId,
+    tenant.webhookId,
+    tenant.userId,
+    tenant.userEmail,
+    tenant.spareKeyId,
+    tenant.adminKey.slice(0, 15),
+    tenant.writeKey.slice(0, 15),
+    tenant.readKey.slice(0, 15),
+  ];
 }
 
 function assertProblem(response: LightMyRequestResponse, status: number, what = ''): void {

@@ -4,7 +4,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { type Rig, startRig, ZONE } from './harness.ts';
@@ -12,7 +12,7 @@ import { type Rig, startRig, ZONE } from './harness.ts';
 describe('GET /api/v1/certificates/{name}/files/{format}', () => {
   let rig: Rig;
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let readKey: string;
   let writeKey: string;
@@ -24,15 +24,15 @@ describe('GET /api/v1/certificates/{name}/files/{format}', () => {
     const issued = await rig.certkeep(['issue', '-d', name, '--http-port', String(rig.httpPort)]);
     assert.equal(issued.code, 0, issued.stderr);
     store = await openStore({ dataDir: rig.dataDir });
-    ctx = createEngineContext(store);
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server' });
+    app = await buildApp({ engine: ctx });
     readKey = (await createApiKey(ctx, 'default', 'read')).apiKey;
     writeKey = (await createApiKey(ctx, 'default', 'write')).apiKey;
     otherKey = (await createSubscription(ctx, 'someone else')).key.apiKey;
   });
   after(async () => {
     await app?.close();
-    if (ctx) await closeEngineContext(ctx);
+    if (ctx) await ctx.close();
     await store?.close();
     await rig?.stop();
   });

@@ -9,7 +9,7 @@ import { type TestContext, test } from 'node:test';
 import { oneLine, runCli } from './harness.ts';
 import { tempDir } from '../rig/tmp.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 const CERTKEEP = `${process.execPath} ${CLI}`;
 
 async function unitDir(t: TestContext): Promise<string> {

@@ -11,7 +11,6 @@ import { generateMasterKey } from '../../src/store/master-key.ts';
 import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../../src/store/repositories/subscriptions.ts';
 import { type PostgresServer, startPostgres } from '../rig/postgres.ts';
 import { tempDir } from '../rig/tmp.ts';
-import type { Rig } from './harness.ts';
 import { eventually, type Server, startServer } from './server.ts';
 
 const COUNT = 200;
@@ -55,12 +54,11 @@ describe('three instances on one PostgreSQL', () => {
   const count = async (sql: string) => Number((await client.query(sql)).rows[0].n);
   const renewed = () => count('SELECT count(*) AS n FROM certificate_versions WHERE order_id IS NOT NULL');
 
-  /** An instance of its own data dir (the database is shared); the rig is only used for its CA settings. */
+  /** An instance of its own data dir (the database is shared), against the one Pebble. */
   async function instance(): Promise<Server> {
     const dir = await tempDir();
     dirs.push(dir);
-    const rig = { pebble, dataDir: dir.path, bind: { address: '127.0.0.1:53' }, httpPort: 0 } as unknown as Rig;
-    const server = await startServer(rig, {
+    const server = await startServer({ pebble, dataDir: dir.path }, {
       httpChallengeListen: 'off',
       env: { CERTKEEP_DATABASE_URL: databaseUrl, CERTKEEP_MASTER_KEY: masterKey },
       args: ['--renew-interval', '1', '--workers', WORKERS, '--lease-seconds', '3'],

@@ -4,9 +4,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { freePort } from '../../src/rig/ports.ts';
+import type { Pebble } from '../../src/rig/pebble.ts';
+import { ALLOW_LOOPBACK_ARGS } from '../rig/limits.ts';
 import { type Rig, runCli } from './harness.ts';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface Server {
   base: string;
@@ -21,22 +23,32 @@ export interface Server {
   process: ChildProcess;
 }
 
+/** What a server runs against: a CA and a data dir; a full rig (harness.ts) also gives BIND as resolver and Pebble's HTTP-01 port. */
+export interface ServerTarget {
+  pebble: Pick<Pebble, 'directoryUrl' | 'caCertFile'>;
+  dataDir: string;
+  bind?: Pick<Rig['bind'], 'address'>;
+  httpPort?: number;
+}
+
 export interface ServerOptions {
-  /** Default: the rig's HTTP port (where Pebble validates HTTP-01); 'off' for none. */
+  /** Default: the rig's HTTP port (where Pebble validates HTTP-01), or 'off' when the target has none. */
   httpChallengeListen?: string;
   args?: string[];
+  /** Tenants' URLs may reach loopback, where the rig's CAs, DNS servers and receivers listen (default true). */
+  allowLoopback?: boolean;
   env?: Record<string, string>;
   dataDir?: string;
 }
 
-export async function startServer(rig: Rig, options: ServerOptions = {}): Promise<Server> {
+export async function startServer(rig: ServerTarget, options: ServerOptions = {}): Promise<Server> {
   const port = await freePort();
   const dataDir = options.dataDir ?? rig.dataDir;
   const env = {
     CERTKEEP_DATA_DIR: dataDir,
     CERTKEEP_CA: rig.pebble.directoryUrl,
     CERTKEEP_CA_CERT: rig.pebble.caCertFile,
-    CERTKEEP_RESOLVER: rig.bind.address,
+    ...(rig.bind ? { CERTKEEP_RESOLVER: rig.bind.address } : {}),
     ...options.env,
   };
   const child = spawn(
@@ -47,7 +59,8 @@ export async function startServer(rig: Rig, options: ServerOptions = {}): Promis
       '--listen',
       `127.0.0.1:${port}`,
       '--http-challenge-listen',
-      options.httpChallengeListen ?? `127.0.0.1:${rig.httpPort}`,
+      options.httpChallengeListen ?? (rig.httpPort ? `127.0.0.1:${rig.httpPort}` : 'off'),
+      ...(options.allowLoopback === false ? [] : ALLOW_LOOPBACK_ARGS),
       ...(options.args ?? []),
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -101,6 +114,16 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Polls an order of the native API until the CA has judged it (valid or invalid); resolves with the order view. */
+export async function settledOrder(server: Server, orderId: string, key: string) {
+  return eventually(
+    async () => (await server.call('GET', `/api/v1/orders/${orderId}`, { key })).json(),
+    (order) => order.status === 'valid' || order.status === 'invalid',
+    60_000,
+    `order ${orderId} settled`,
+  );
 }
 
 /** What a client of the compatibility APIs does with a DNS token: writes the TXT record at its DNS server (here BIND over RFC 2136). */

@@ -7,7 +7,7 @@ import { createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { AcmeNetworkError, AcmeProblemError } from '../../src/acme/index.ts';
 import { AccountFailures } from '../../src/engine/account-failures.ts';
-import type { Clock } from '../../src/engine/clock.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext } from '../../src/engine/context.ts';
 import { RenewalScheduler } from '../../src/engine/scheduler.ts';
 import { openStore } from '../../src/store/database.ts';

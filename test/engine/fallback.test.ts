@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { validateRequest } from '../../src/engine/requests.ts';
-import type { Clock } from '../../src/engine/clock.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { withEab } from '../../src/engine/issuers.ts';
 import { runOrderOnce } from '../../src/engine/runs.ts';

@@ -22,11 +22,11 @@ describe('tenancy', () => {
     await remove();
   });
 
-  test('a new subscription comes with a write key that authenticates', async () => {
+  test("a new subscription comes with its owner's key (read, write and admin) that authenticates", async () => {
     const created = await createSubscription(ctx, 'Acme Hosting');
     assert.match(created.key.apiKey, /^ck_[a-z2-7]{12}\.[A-Za-z0-9_-]{43}$/);
     const caller = await authenticateApiKey(ctx, created.key.apiKey);
-    assert.deepEqual(caller, { subscriptionId: created.id, keyId: created.key.id, keyPrefix: created.key.apiKey.slice(0, 15), scopes: ['read', 'write'] });
+    assert.deepEqual(caller, { subscriptionId: created.id, keyId: created.key.id, keyPrefix: created.key.apiKey.slice(0, 15), scopes: ['read', 'write', 'admin'] });
   });
 
   test('only the hash of a key is stored', async () => {
@@ -52,7 +52,9 @@ describe('tenancy', () => {
   test('bad input is refused with the field named', async () => {
     await assert.rejects(createApiKey(ctx, 'sub_missing', 'write'), /no subscription sub_missing/);
     const { id } = await createSubscription(ctx, 'bad scope');
-    await assert.rejects(createApiKey(ctx, id, 'admin'), { name: 'UsageError', field: 'scope' });
+    await assert.rejects(createApiKey(ctx, id, 'owner'), { name: 'UsageError', field: 'scope', message: 'scope: "owner" is not a scope; use read, write or admin' });
+    await assert.rejects(createApiKey(ctx, id, 'read', 'x'.repeat(101)), /label: at most 100 characters/);
+    assert.deepEqual((await createApiKey(ctx, id, 'admin')).scopes, ['read', 'write', 'admin']);
     await assert.rejects(createSubscription(ctx, ''), /subscription name/);
     await assert.rejects(revokeApiKey(ctx, 'key_missing'), /no API key/);
   });

@@ -4,12 +4,13 @@
 // Usage: node dispatch-process.ts <dataDir> <epoch ms> <concurrency>
 import { once } from 'node:events';
 import { createEngineContext } from '../../src/engine/context.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { WebhookDispatcher } from '../../src/notify/dispatcher.ts';
 import { openStore } from '../../src/store/database.ts';
 
 const [dataDir, now, concurrency] = process.argv.slice(2);
 const store = await openStore({ dataDir });
-const ctx = createEngineContext(store, { clock: { now: () => Number(now), sleep: async () => {} } });
+const ctx = allowLoopback(createEngineContext(store, { clock: { now: () => Number(now), sleep: async () => {} } }));
 const dispatcher = new WebhookDispatcher(ctx, {
   settleMs: 0,
   concurrency: Number(concurrency),

@@ -2,10 +2,10 @@
 // on) and a real SQLite store: what arrives, to whom, and what is left pending.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { type Clock, systemClock } from '../../src/engine/clock.ts';
+import { type Clock, systemClock } from '../../src/time/clock.ts';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
-import { isoTime } from '../../src/engine/views.ts';
+import { isoTime } from '../../src/time/iso.ts';
 import { EmailDispatcher, type EmailDispatcherOptions } from '../../src/notify/email.ts';
 import { setNotificationRecipients } from '../../src/notify/recipients.ts';
 import { openStore, type Store } from '../../src/store/database.ts';

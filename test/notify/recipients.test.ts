@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
-import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { getNotifyEmails } from '../../src/store/repositories/subscriptions.ts';
@@ -96,7 +96,7 @@ describe('certkeep admin subscription notify', () => {
 
 describe('GET/PUT /api/v1/notifications', () => {
   let store: Store;
-  let ctx: EngineContext;
+  let ctx: Engine;
   let app: FastifyInstance;
   let remove: () => Promise<void>;
   const tenants = {} as Record<'a' | 'b', { id: string; key: string; readKey: string }>;
@@ -105,8 +105,8 @@ describe('GET/PUT /api/v1/notifications', () => {
     const dir = await tempDir();
     remove = dir.remove;
     store = await openStore({ dataDir: dir.path });
-    ctx = createEngineContext(store);
-    app = await buildApp({ ctx });
+    ctx = engineOn(store, { answers: 'server' });
+    app = await buildApp({ engine: ctx });
     for (const tenant of ['a', 'b'] as const) {
       const created = await createSubscription(ctx, `tenant ${tenant}`);
       tenants[tenant] = {
@@ -118,7 +118,7 @@ describe('GET/PUT /api/v1/notifications', () => {
   });
   after(async () => {
     await app.close();
-    await closeEngineContext(ctx);
+    await ctx.close();
     await store.close();
     await remove();
   });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createEngineContext, type EngineContext } from '../../src/engine/context.ts';
+import { allowLoopback } from '../rig/limits.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
 import { WebhookDispatcher } from '../../src/notify/dispatcher.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
@@ -29,7 +30,7 @@ test('postgres: two instances racing send every event exactly once', async (t) =
   const stores: Store[] = [await openStore(options)];
   stores.push(await openStore(options)); // the master key file now exists: both use it
   t.after(() => Promise.all(stores.map((s) => s.close())));
-  const [ctx, otherCtx]: EngineContext[] = stores.map((store) => createEngineContext(store, { clock }));
+  const [ctx, otherCtx]: EngineContext[] = stores.map((store) => allowLoopback(createEngineContext(store, { clock })));
   const receiver: Receiver = await startReceiver();
   t.after(() => receiver.close());
 

@@ -6,7 +6,9 @@ import {
   pemBundle,
   privateKeyFromPem,
   privateKeyToPem,
+  sameLeaf,
   splitPemChain,
+  topIssuerName,
 } from '../../src/pki/index.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { makeTestPki, type TestPki } from './openssl.ts';
@@ -83,5 +85,16 @@ describe('chains', () => {
           /private key does not belong to the leaf certificate/.test(error.message),
       );
     }
+  });
+
+  test('topIssuerName: the issuer CN of the last certificate, by which --preferred-chain names a chain', () => {
+    assert.equal(topIssuerName(pki.chainPem), 'Test CA', 'the root at the top names itself');
+    assert.equal(topIssuerName(pki.leafPem), 'Test CA', 'a leaf alone: its issuer');
+    assert.equal(topIssuerName(messUp(pki.leafPem) + messUp(pki.caPem)), 'Test CA');
+  });
+
+  test('sameLeaf compares the first certificates only', () => {
+    assert.ok(sameLeaf(pki.chainPem, messUp(pki.leafPem)));
+    assert.ok(!sameLeaf(pki.chainPem, pki.caPem));
   });
 });

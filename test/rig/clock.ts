@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../../src/engine/clock.ts';
+import { type Clock, systemClock } from '../../src/time/clock.ts';
 
 /**
  * A clock the test moves by hand. Sleeps still take real time, so a loop that

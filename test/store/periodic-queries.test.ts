@@ -11,11 +11,14 @@ import { expiryWarning, isDue, onTrack } from '../../src/engine/planner.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { newId } from '../../src/store/ids.ts';
 import {
-  claimDueCertificate,
   ariChecksDue,
+  claimDueCertificate,
+  claimStuckCertificate,
   dueCertificates,
   nearingExpiry,
+  stuckCertificates,
 } from '../../src/store/repositories/certificates.ts';
+import { eventsAfter, ordersChangedSince } from '../../src/store/repositories/changes.ts';
 import type { Db, NewRow } from '../../src/store/repositories/db.ts';
 import { dueEmailEvents, swapEmailState } from '../../src/store/repositories/email-queue.ts';
 import {
@@ -48,6 +51,8 @@ const NOW = Date.now();
 const CA_URL = 'https://ca.example.test/directory';
 const SUBSCRIPTION = 'sub_periodic';
 const OPEN_ORDERS = 40;
+/** A few events before the newest: where the live stream's and the webhook sender's cursors stand between ticks. */
+let recentEvent = 0;
 
 /** Each periodic query, as its caller sends it, and the index its plan must read where one was made for it. */
 const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: string }> = {
@@ -63,6 +68,13 @@ const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: stri
     index: 'certificates_warning_idx',
   },
   'scheduler: ARI checks': { run: (db) => ariChecksDue(db, NOW, 500), index: 'certificates_ari_check_idx' },
+  'scheduler: certificates left issuing': {
+    run: (db) => stuckCertificates(db, NOW, NOW - 60_000, 500),
+    index: 'certificates_issuing_idx',
+  },
+  'scheduler: claim one left issuing': {
+    run: (db) => claimStuckCertificate(db, fleetCertificateId(11), 'me', NOW, NOW - 60_000, 60_000),
+  },
   'worker: due orders': { run: (db) => dueOrders(db, NOW, 64), index: 'orders_runnable_idx' },
   'worker: claim an order': { run: (db) => claimOrder(db, 'ord_scale1', 'me', NOW, 30_000) },
   'retention: versions': {
@@ -77,8 +89,10 @@ const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: stri
     run: (db) => deleteAcknowledgedEvents(db, NOW - 90 * DAY, 200),
     index: 'events_acked_idx',
   },
-  'webhooks: settled events': { run: (db) => newestEventIdAtOrBefore(db, NOW - 5000, 100) },
-  'webhooks: subscriptions with new events': { run: (db) => subscriptionsWithEvents(db, 100, 200) },
+  'webhooks: settled events': { run: (db) => newestEventIdAtOrBefore(db, NOW - 5000, recentEvent) },
+  'webhooks: subscriptions with new events': {
+    run: (db) => subscriptionsWithEvents(db, recentEvent, recentEvent + 3),
+  },
   "webhooks: a subscription's webhooks": { run: (db) => listWebhooks(db, SUBSCRIPTION) },
   'webhooks: a webhook still behind': { run: (db) => getWebhookById(db, 'whk_periodic') },
   "webhooks: a webhook's mark": { run: (db) => lastDeliveredEventId(db, 'whk_periodic') },
@@ -88,13 +102,18 @@ const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: stri
         subscriptionId: SUBSCRIPTION,
         createdSince: NOW - DAY,
         types: ['certificate.renewed'],
-        afterId: 100,
-        upToId: 200,
+        afterId: recentEvent,
+        upToId: recentEvent + 3,
         limit: 500,
       }),
   },
   'webhooks: due deliveries': { run: (db) => dueDeliveryIds(db, NOW, 20) },
   'webhooks: claim a delivery': { run: (db) => claimDelivery(db, 1, NOW, NOW + 60_000) },
+  'live stream: new events': { run: (db) => eventsAfter(db, recentEvent, 500) },
+  'live stream: orders that moved': {
+    run: (db) => ordersChangedSince(db, NOW - 5000, 500),
+    index: 'orders_updated_at_idx',
+  },
   'mail: due events': { run: (db) => dueEmailEvents(db, NOW, 50) },
   'mail: claim an event': { run: (db) => swapEmailState(db, 1, null, -(NOW + 600_000)) },
 };
@@ -318,6 +337,11 @@ async function seedStore(store: Store): Promise<void> {
     )
     .execute();
   await db.updateTable('events').set({ emailed_at: null }).where('id', '=', events[1].id).execute();
+  const newest = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirstOrThrow();
+  recentEvent = Number(newest.id) - 3;
   // PostgreSQL's autovacuum analyzes new rows soon after they are written; the planner then has their statistics.
   if (store.kind === 'postgres') await sql`analyze`.execute(db);
 }

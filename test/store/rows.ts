@@ -15,6 +15,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
   const accountId = newId('acc');
   const orderId = newId('ord');
   const webhookId = newId('whk');
+  const userId = newId('usr');
   return {
     subscriptions: { id: subscriptionId, name: 'Tenant ü', created_at: LATE, notify_emails: '["ops@bücher.example"]' },
     api_keys: {
@@ -25,6 +26,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       scopes: '["certificates:read","certificates:write"]',
       created_at: LATE + 1,
       revoked_at: LATE + 2,
+      label: 'deploy script ü',
     },
     acme_accounts: {
       id: accountId,
@@ -70,6 +72,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       updated_at: LATE + 9,
       warned_days: 3,
       ari_check_at: LATE + 27,
+      preferred_chain: 'Root CA ü',
       current_not_after: LATE + 29,
     },
     orders: {
@@ -134,6 +137,13 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       key_authorization: `tok-${orderId}.thumbprint`,
       created_at: LATE + 22,
     },
+    tls_alpn_answers: {
+      token: `alpn-${orderId}`,
+      identifier: 'www.example.test',
+      order_id: orderId,
+      key_authorization: `alpn-${orderId}.thumbprint`,
+      created_at: LATE + 29,
+    },
     webhooks: {
       id: webhookId,
       subscription_id: subscriptionId,
@@ -154,6 +164,25 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       created_at: LATE + 26,
       delivered_at: null,
     },
+    users: {
+      id: userId,
+      subscription_id: subscriptionId,
+      email: `ops-${userId}@bücher.example`,
+      role: 'operator',
+      password_hash: 'scrypt$32768$8$1$c2FsdA$aGFzaA',
+      must_change_password: 1,
+      failed_sign_ins: 2,
+      locked_until: LATE + 27,
+      last_sign_in_at: LATE + 28,
+      created_at: LATE + 29,
+      updated_at: LATE + 30,
+    },
+    sessions: {
+      id: newId().repeat(2),
+      user_id: userId,
+      created_at: LATE + 31,
+      expires_at: LATE + 32,
+    },
   };
 }
 
@@ -169,8 +198,11 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'events',
   'audit_log',
   'challenge_tokens',
+  'tls_alpn_answers',
   'webhooks',
   'webhook_deliveries',
+  'users',
+  'sessions',
 ];
 
 /** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */

@@ -62,7 +62,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0008_scale'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0008_scale'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),

@@ -2,13 +2,9 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { validateRequest } from '../../engine/requests.ts';
-import { type IssuerSpec, withEab } from '../../engine/issuers.ts';
-import { deleteCertificate } from '../../engine/certificates.ts';
-import { orderView } from '../../engine/views.ts';
-import { startCertificate, startRenewal } from '../../engine/orders.ts';
-import { certificateSummary, findCertificateSummary, listCertificateSummaries } from '../../engine/views.ts';
+import { certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
+import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 
@@ -21,7 +17,7 @@ const CreateCertificate = Type.Object(
     challengeType: Type.Optional(Type.Union([Type.Literal('http-01'), Type.Literal('dns-01'), Type.Literal('tls-alpn-01')])),
     answeredBy: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('certkeep'), Type.Literal('client')], {
-        description: 'auto (default): certkeep answers HTTP-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
+        description: 'auto (default): certkeep answers HTTP-01, TLS-ALPN-01, and DNS-01 in managed zones; client: you place the answers from the order tokens',
       }),
     ),
     keyType: Type.Optional(Type.String({ maxLength: 20 })),
@@ -46,6 +42,13 @@ const CreateCertificate = Type.Object(
     ),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
     profile: Type.Optional(Text(100)),
+    preferredChain: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "when the CA offers several chains: the one whose top certificate this issuer CN signed (e.g. \"ISRG Root X1\"), else the CA's default",
+      }),
+    ),
     autoRenew: Type.Optional(Type.Boolean()),
     renewBefore: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. 30d, 12h or 33%' })),
     pfxPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -68,34 +71,123 @@ const CreateCertificate = Type.Object(
 
 const Started = Type.Object({ certificate: CertificateSummary, order: OrderView });
 
+const SORTS = ['name', '-name', 'expiry', '-expiry', 'state'] as const;
+
 const ListQuery = Type.Object(
   {
+    q: Type.Optional(Type.String({ maxLength: 253, description: "part of the certificate's name or of one of its domain names, any case" })),
     state: Type.Optional(Type.Union([Type.Literal('issuing'), Type.Literal('valid'), Type.Literal('failed'), Type.Literal('revoked')])),
     expiresBefore: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time: only certificates expiring before it' })),
-    after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page' })),
+    sort: Type.Optional(Type.Union(SORTS.map((s) => Type.Literal(s)), { description: 'name (default), -name, expiry (soonest first), -expiry or state' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'skip this many (with sort, q or offset the page comes with `total`)' })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page (name order only)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },
 );
 
+const RevokeBody = Type.Object(
+  {
+    reason: Type.Optional(
+      Type.Union(Object.keys(REVOCATION_REASONS).map((r) => Type.Literal(r)), { description: 'RFC 5280 reason; default unspecified' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Version = Type.Object({
+  id: Type.String(),
+  serial: Type.String(),
+  notBefore: Type.String(),
+  notAfter: Type.String(),
+  ca: Type.String(),
+  renewalWindow: Type.Union([Type.Object({ start: Type.String(), end: Type.String() }), Type.Null()]),
+  createdAt: Type.String(),
+  current: Type.Boolean(),
+});
+
+const Details = Type.Composite([
+  CertificateSummary,
+  Type.Object({
+    keyType: Type.String(),
+    profile: Type.Union([Type.String(), Type.Null()]),
+    challengeType: Type.String(),
+    answeredBy: Type.Union([Type.Literal('certkeep'), Type.Literal('client')]),
+    autoRenew: Type.Boolean(),
+    renewBefore: Type.Union([Type.String(), Type.Null()]),
+    cas: Type.Array(Type.String()),
+    hasPfxPassword: Type.Boolean(),
+    failures: Type.Integer(),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    retryAt: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String(),
+    versions: Type.Array(Version),
+    orders: Type.Array(Type.Composite([OrderView, Type.Object({ createdAt: Type.String(), updatedAt: Type.String() })])),
+    events: Type.Array(Event),
+  }),
+]);
+
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
-  const { db } = ctx.store;
+  const { engine: ctx } = services;
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/certificates',
     {
       config: { scope: 'read' },
-      schema: { querystring: ListQuery, response: { 200: Type.Object({ certificates: Type.Array(CertificateSummary), next: Type.Union([Type.String(), Type.Null()]) }) } },
+      schema: {
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({
+            certificates: Type.Array(CertificateSummary),
+            next: Type.Union([Type.String(), Type.Null()], { description: 'the `after` of the next page (name order without offset)' }),
+            total: Type.Optional(Type.Integer({ description: 'how many certificates match in all' })),
+          }),
+        },
+      },
     },
     async (request) => {
-      const { state, expiresBefore, after, limit = 100 } = request.query;
+      const { q, state, expiresBefore, sort, offset, after, limit = 100 } = request.query;
+      if (q !== undefined || (sort !== undefined && sort !== 'name') || offset !== undefined) {
+        if (after !== undefined) throw new UsageError('after: page with offset when searching or sorting', 'after');
+        const page = await searchCertificateSummaries(ctx, request.caller.subscriptionId, { search: q, state, expiresBefore, sort, offset, limit });
+        return { ...page, next: null };
+      }
       const before = expiresBefore === undefined ? undefined : Date.parse(expiresBefore);
       if (before !== undefined && Number.isNaN(before)) throw new UsageError(`expiresBefore: "${expiresBefore}" is not a time like 2026-12-31T00:00:00Z`, 'expiresBefore');
       // One more than asked tells whether there is a next page.
-      const rows = await listCertificateSummaries(db, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
+      const rows = await listCertificateSummaries(ctx, request.caller.subscriptionId, { state, expiresBefore: before, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return { certificates: page, next: rows.length > limit ? page[page.length - 1].name : null };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/certificates/:name/details',
+    {
+      config: { scope: 'read' },
+      schema: { summary: "Everything a certificate's page shows: settings, versions, orders with their steps and tokens, events", params: CertificateNameParams, response: { 200: Details } },
+    },
+    async (request) => certificateDetails(ctx, request.caller.subscriptionId, request.params.name),
+  );
+
+  app.post<{ Params: { name: string }; Body: Static<typeof RevokeBody> }>(
+    '/certificates/:name/revoke',
+    {
+      config: { scope: 'write' },
+      // The body is optional: without one, the reason is unspecified.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        summary: 'Revoke the current version at its CA (RFC 8555 §7.6); 409 when it is revoked already',
+        params: CertificateNameParams,
+        body: RevokeBody,
+        response: { 200: Type.Object({ name: Type.String(), serial: Type.String(), state: Type.Literal('revoked') }) },
+      },
+    },
+    async (request) => {
+      const { serial } = await revokeCertificate(ctx, request.caller.subscriptionId, request.params.name, revocationReason(request.body.reason));
+      return { name: request.params.name, serial, state: 'revoked' as const };
     },
   );
 
@@ -103,7 +195,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     '/certificates/:name',
     { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary } } },
     async (request) => {
-      const summary = await findCertificateSummary(db, request.caller.subscriptionId, request.params.name);
+      const summary = await findCertificateSummary(ctx, request.caller.subscriptionId, request.params.name);
       if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
       return summary;
     },
@@ -114,22 +206,25 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
     async (request, reply) => {
       const body = request.body;
+      const issuers = issuersOf(body, ctx);
+      await Promise.all(issuers.map((issuer, index) => checkTenantCa(tenantLimitsOf(ctx), issuer.caUrl, body.issuers ? `issuers.${index}.ca` : 'ca')));
       const valid = validateRequest({
         subscriptionId: request.caller.subscriptionId,
         name: body.name,
         names: body.names,
         challengeType: body.challengeType,
         keyType: body.keyType,
-        issuers: issuersOf(body, services, ctx),
+        issuers,
         profile: body.profile,
         csrInfo: body.csrInfo,
         renewalPolicy: { autoRenew: body.autoRenew ?? true, ...(body.renewBefore ? { renewBefore: body.renewBefore } : {}) },
+        preferredChain: body.preferredChain,
       });
-      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword });
+      const { certificate, order } = await startCertificate(ctx, valid, { answers: body.answeredBy, pfxPassword: body.pfxPassword, solvers: services.engine.solvers });
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -141,7 +236,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       return reply
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
-        .send({ certificate: await certificateSummary(db, certificate), order: orderView(order, certificate) });
+        .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
     },
   );
 
@@ -156,10 +251,10 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 }
 
 /** The request's CAs: `issuers`, or `ca`, or the server's default; EAB keys sealed for later. */
-function issuersOf(body: Static<typeof CreateCertificate>, services: Services, ctx: Services['ctx']): IssuerSpec[] {
+function issuersOf(body: Static<typeof CreateCertificate>, engine: Engine): IssuerSpec[] {
   if (body.issuers && body.ca) throw new UsageError('issuers: give either ca or issuers, not both', 'issuers');
-  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...services.issuer, ...(body.email ? { email: body.email } : {}) }];
-  const seal = (plain: string, aad: string) => ctx.store.secrets.encrypt(plain, aad);
+  if (!body.issuers) return [body.ca ? { caUrl: body.ca, email: body.email } : { ...engine.issuer, ...(body.email ? { email: body.email } : {}) }];
+  const seal = (plain: string, aad: string) => engine.store.secrets.encrypt(plain, aad);
   return body.issuers.map((issuer, index) => {
     if (Boolean(issuer.eabKid) !== Boolean(issuer.eabHmacKey)) {
       throw new UsageError(`issuers[${index}]: eabKid and eabHmacKey go together`, `issuers.${index}.eabKid`);

@@ -4,14 +4,13 @@
 // made up, 410 for one that expired or whose certificate was deleted or revoked.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { versionFiles } from '../../engine/files.ts';
+import { type Engine, versionFiles } from '../../engine/index.ts';
 import { DOWNLOAD_FORMATS, fileName, openDownloadToken } from '../download-links.ts';
 
 const Params = Type.Object({ '*': Type.String({ maxLength: 4096 }) });
 
-export async function downloadRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function downloadRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
   app.get<{ Params: { '*': string } }>(
     '/dl/*',
     {

@@ -2,7 +2,7 @@
 // unacknowledged events and acknowledges each one it has handled.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
+import type { Engine } from '../../engine/index.ts';
 import { ackEvent, DEFAULT_PAGE, MAX_PAGE, nextEvents } from '../../notify/events.ts';
 
 const EventId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -38,8 +38,8 @@ const EventPage = Type.Object({
   }),
 });
 
-export async function eventRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function eventRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.get<{ Querystring: { after: number; limit: number } }>(
     '/events',

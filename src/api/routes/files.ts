@@ -2,8 +2,7 @@
 // format asked for. The private key and the PFX (which holds it) need a write key.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { certificateFiles } from '../../engine/files.ts';
+import { certificateFiles, type Engine } from '../../engine/index.ts';
 import { ConflictError, ForbiddenError } from '../../errors.ts';
 
 const FORMATS = {
@@ -23,7 +22,7 @@ const Params = Type.Object({
   format: Type.Union(Object.keys(FORMATS).map((format) => Type.Literal(format))),
 });
 
-export async function fileRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
+export async function fileRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
   app.get<{ Params: { name: string; format: Format } }>(
     '/certificates/:name/files/:format',
     { config: { scope: 'read' }, schema: { params: Params } },
@@ -31,9 +30,9 @@ export async function fileRoutes(app: FastifyInstance, options: { ctx: EngineCon
       const { name, format } = request.params;
       const spec = FORMATS[format];
       if (spec.secret && !request.caller.scopes.includes('write')) {
-        throw new ForbiddenError(`the ${format} file holds the private key: it needs a write-scoped API key`);
+        throw new ForbiddenError(`the ${format} file holds the private key: it needs a write-scoped API key, or the operator or admin role`);
       }
-      const files = await certificateFiles(options.ctx, request.caller.subscriptionId, name);
+      const files = await certificateFiles(options.engine, request.caller.subscriptionId, name);
       const body = format === 'pfx' ? files.pfx : format === 'der' ? files.der : files[format === 'pem' ? 'fullchain' : format];
       if (body === undefined && spec.secret && files.key === undefined) {
         throw new ConflictError(`certificate "${name}" was issued for the client's own CSR: the client holds its private key, certkeep has none`);

@@ -1,7 +1,7 @@
 // /api/v1/notifications: where the subscription's notification mail goes.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
+import type { Engine } from '../../engine/index.ts';
 import {
   MAX_RECIPIENTS,
   notificationRecipients,
@@ -20,9 +20,9 @@ const Recipients = Type.Object(
 
 export async function notificationRoutes(
   app: FastifyInstance,
-  options: { ctx: EngineContext },
+  options: { engine: Engine },
 ): Promise<void> {
-  const { ctx } = options;
+  const { engine: ctx } = options;
 
   app.get(
     '/notifications',
@@ -34,7 +34,7 @@ export async function notificationRoutes(
 
   app.put<{ Body: { emails: string[] } }>(
     '/notifications',
-    { config: { scope: 'write' }, schema: { body: Recipients, response: { 200: Recipients } } },
+    { config: { scope: 'admin' }, schema: { body: Recipients, response: { 200: Recipients } } },
     async (request) => ({
       emails: await setNotificationRecipients(
         ctx,

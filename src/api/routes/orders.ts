@@ -3,15 +3,14 @@
 // the workers carry the order on; poll GET until its status changes.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { findOrder, raiseGoal } from '../../engine/orders.ts';
-import { orderView } from '../../engine/views.ts';
+import { findOrder, orderView, raiseGoal } from '../../engine/index.ts';
 import { OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 
 const OrderParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 
 export async function orderRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
+  const { engine: ctx } = services;
 
   app.get<{ Params: { id: string } }>(
     '/orders/:id',

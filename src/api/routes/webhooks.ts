@@ -2,7 +2,7 @@
 // each POST signed with the webhook's secret (shown once, at creation).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
+import type { Engine } from '../../engine/index.ts';
 import { EVENT_TYPES } from '../../notify/events.ts';
 import {
   createWebhook,
@@ -81,13 +81,13 @@ const DeliveriesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
 });
 
-export async function webhookRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function webhookRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.post<{ Body: { url: string; eventTypes?: string[]; secret?: string } }>(
     '/webhooks',
     {
-      config: { scope: 'write' },
+      config: { scope: 'admin' },
       schema: {
         summary: `Register a webhook (at most ${MAX_WEBHOOKS} per subscription)`,
         description: `Events created from now on are POSTed to the URL. ${SIGNING}`,
@@ -114,7 +114,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { ctx: Engine
   app.delete<{ Params: { id: string } }>(
     '/webhooks/:id',
     {
-      config: { scope: 'write' },
+      config: { scope: 'admin' },
       schema: {
         summary: 'Remove a webhook and its delivery log',
         params: Type.Object({ id: WebhookId }),

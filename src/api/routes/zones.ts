@@ -1,8 +1,7 @@
 // /api/v1/zones: the DNS zones DNS-01 writes to. Credentials go in, never out.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EngineContext } from '../../engine/context.ts';
-import { addZone, listManagedZones, removeZone } from '../../engine/zones.ts';
+import { addZone, type Engine, listManagedZones, removeZone } from '../../engine/index.ts';
 
 const ZoneName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\.?$' });
 
@@ -18,14 +17,19 @@ const CreateZone = Type.Object(
   {
     zone: ZoneName,
     provider: Type.String({ minLength: 1, maxLength: 50 }),
-    settings: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 4096 }), { maxProperties: 20 }),
+    settings: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 4096 }), {
+      maxProperties: 20,
+      description:
+        "the provider's settings. exec: command must be one the operator allowed (certkeep serve --allow-exec), and timeout is the operator's; " +
+        "delegated: no listen (the operator's --dns-listen); powerdns apiUrl, rfc2136 server and nameservers: public addresses, or ranges the operator allowed (--allow-outbound)",
+    }),
     nameservers: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })),
   },
   { additionalProperties: false },
 );
 
-export async function zoneRoutes(app: FastifyInstance, options: { ctx: EngineContext }): Promise<void> {
-  const { ctx } = options;
+export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine: ctx } = options;
 
   app.get('/zones', { config: { scope: 'read' }, schema: { response: { 200: Type.Object({ zones: Type.Array(ZoneSummary) }) } } }, async (request) => ({
     zones: await listManagedZones(ctx, request.caller.subscriptionId),
@@ -33,7 +37,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { ctx: EngineCon
 
   app.post<{ Body: { zone: string; provider: string; settings: Record<string, string>; nameservers?: string[] } }>(
     '/zones',
-    { config: { scope: 'write' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
+    { config: { scope: 'admin' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
     async (request, reply) => {
       const summary = await addZone(ctx, request.caller.subscriptionId, request.body);
       return reply.code(201).send(summary);
@@ -42,7 +46,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { ctx: EngineCon
 
   app.delete<{ Params: { zone: string } }>(
     '/zones/:zone',
-    { config: { scope: 'write' }, schema: { params: Type.Object({ zone: ZoneName }) } },
+    { config: { scope: 'admin' }, schema: { params: Type.Object({ zone: ZoneName }) } },
     async (request, reply) => {
       await removeZone(ctx, request.caller.subscriptionId, request.params.zone);
       return reply.code(204).send();

@@ -1,14 +1,15 @@
 // certkeep admin: tenants (subscriptions) and their API keys, for `certkeep serve`.
 import type { Command } from 'commander';
-import { createApiKey, createSubscription, listSubscriptions, revokeApiKey } from '../../engine/tenancy.ts';
+import { createApiKey, createSubscription, listSubscriptions, revokeApiKey } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { notificationRecipients, setNotificationRecipients } from '../../notify/recipients.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
+import { registerUsers } from './users.ts';
 
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('subscriptions (tenants) and API keys for the server');
+  const admin = program.command('admin').description('subscriptions (tenants), API keys and portal users for the server');
   const subscription = admin.command('subscription').description('tenants of the server');
   const apikey = admin.command('apikey').description('API keys of a subscription');
 
@@ -18,10 +19,11 @@ export function registerAdmin(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const created = await createSubscription(session.ctx, name);
+        const created = await createSubscription(session.engine, name);
         session.output.result({ id: created.id, name: created.name, apiKey: created.key.apiKey, keyId: created.key.id }, [
           `✔ subscription ${created.name}: ${created.id}`,
-          `  API key (shown once, keep it safe): ${created.key.apiKey}`,
+          `  admin API key (shown once, keep it safe): ${created.key.apiKey}`,
+          `  portal users: certkeep admin user create EMAIL --subscription ${created.id} --role admin`,
         ]);
       });
     });
@@ -31,7 +33,7 @@ export function registerAdmin(program: Command): void {
     .description('every subscription')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const subscriptions = await listSubscriptions(session.ctx);
+        const subscriptions = await listSubscriptions(session.engine);
         session.output.result(
           { subscriptions },
           table([['ID', 'NAME', 'KEYS', 'CREATED'], ...subscriptions.map((s) => [s.id, s.name, String(s.activeKeys), s.createdAt])]),
@@ -51,8 +53,8 @@ export function registerAdmin(program: Command): void {
       await withSession(command.optsWithGlobals(), async (session) => {
         const change = options.none || emails.length > 0;
         const result = change
-          ? await setNotificationRecipients(session.ctx, id, emails, '--email')
-          : await notificationRecipients(session.ctx, id);
+          ? await setNotificationRecipients(session.engine, id, emails, '--email')
+          : await notificationRecipients(session.engine, id);
         session.output.result(
           { id, emails: result },
           result.length > 0 ? `${change ? '✔ ' : ''}${id} notifies ${result.join(', ')}` : `${change ? '✔ ' : ''}${id} sends no mail`,
@@ -64,24 +66,27 @@ export function registerAdmin(program: Command): void {
     .command('create')
     .description('another API key for a subscription, shown once')
     .requiredOption('--subscription <id>', 'the subscription')
-    .option('--scope <scope>', 'read | write (write may also read)', 'write')
-    .action(async (options: { subscription: string; scope: string }, command: Command) => {
+    .option('--scope <scope>', 'read | write (also changes certificates, downloads keys) | admin (also zones, webhooks, keys, users)', 'write')
+    .option('--label <text>', 'what the key is for, shown in the portal')
+    .action(async (options: { subscription: string; scope: string; label?: string }, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const key = await createApiKey(session.ctx, options.subscription, options.scope);
+        const key = await createApiKey(session.engine, options.subscription, options.scope, options.label);
         session.output.result(key, [`✔ API key ${key.id} (${key.scopes.join(', ')}) for ${key.subscriptionId}`, `  ${key.apiKey}  (shown once)`]);
       });
     });
 
   apikey
     .command('revoke')
-    .description('revoke an API key at once')
+    .description('revoke an API key: refused at once here, and within a second by running servers')
     .argument('<keyId>')
     .action(async (keyId: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        await revokeApiKey(session.ctx, keyId);
+        await revokeApiKey(session.engine, keyId);
         session.output.result({ id: keyId, revoked: true }, `✔ revoked ${keyId}`);
       });
     });
+
+  registerUsers(admin);
 }
 
 /**

@@ -3,19 +3,12 @@
 // ACME CA that validates through that BIND), issues a certificate over real
 // HTTP-01 validation, writes its files and checks the chain.
 import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { issueCertificate } from '../../engine/certificates.ts';
-import { validateRequest } from '../../engine/requests.ts';
+import { certificateFiles, chainLeadsTo, issueCertificate, startDemoCa, validateRequest } from '../../engine/index.ts';
 import { ConflictError, UnavailableError } from '../../errors.ts';
-import { certificateFiles } from '../../engine/files.ts';
-import { splitPemChain } from '../../pki/index.ts';
-import { startBind } from '../../rig/bind.ts';
-import { startPebble } from '../../rig/pebble.ts';
-import { freePort } from '../../rig/ports.ts';
 import { withSession } from '../session.ts';
 
 const REQUIRED = [
@@ -27,40 +20,38 @@ const ZONE = 'certkeep.test';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND')
+    .description(
+      'issue a real certificate from a local Pebble CA, validated over HTTP-01 through a local BIND',
+    )
     .action(async (_options, command: Command) => {
       const flags = command.optsWithGlobals();
       ensurePackages(flags.json === true);
       const dataDir = resolve(flags.dataDir ?? process.env.CERTKEEP_DATA_DIR ?? './certkeep-demo');
-      const bind = await startBind({ zones: [ZONE] });
-      const httpPort = await freePort();
-      const pebble = await startPebble({ dnsServer: bind.address, httpPort }).catch(async (error) => {
-        await bind.stop();
-        throw error;
-      });
+      const ca = await startDemoCa(ZONE);
+      const { httpPort } = ca;
       try {
-        await withSession({ ...flags, dataDir, ca: pebble.directoryUrl, caCert: pebble.caCertFile }, async (session) => {
+        await withSession({ ...flags, dataDir, ca: ca.directoryUrl, caCert: ca.caCertFile }, async (session) => {
           const out = session.output;
-          out.note(`BIND serves ${ZONE} on ${bind.address}; Pebble's ACME directory is ${pebble.directoryUrl}`);
+          out.note(`BIND serves ${ZONE} on ${ca.dnsAddress}; Pebble's ACME directory is ${ca.directoryUrl}`);
           const request = validateRequest({
             subscriptionId: session.subscriptionId,
             name: `demo.${ZONE}`,
             names: [`demo.${ZONE}`, `www.demo.${ZONE}`],
             challengeType: 'http-01',
             challengeConfig: { httpHost: '127.0.0.1', httpPort },
-            issuers: [{ caUrl: pebble.directoryUrl, caCertPem: pebble.caCertPem }],
+            issuers: [session.engine.issuer],
           });
           const started = performance.now();
-          const outcome = await issueCertificate(session.ctx, request, { solvers: session.solvers, force: true });
+          const outcome = await issueCertificate(session.engine, request, { solvers: session.engine.solvers, force: true });
           const seconds = (performance.now() - started) / 1000;
           if (outcome.status === 'unchanged') throw new ConflictError('the demo certificate was not issued');
-          const files = await certificateFiles(session.ctx, session.subscriptionId, request.name, 'demo');
+          const files = await certificateFiles(session.engine, session.subscriptionId, request.name, 'demo');
           const folder = join(dataDir, 'files', request.name);
           await mkdir(folder, { recursive: true });
           await writeFile(join(folder, 'fullchain.pem'), files.fullchain);
           await writeFile(join(folder, 'privkey.pem'), files.key!, { mode: 0o600 });
           await writeFile(join(folder, 'cert.pfx'), files.pfx!, { mode: 0o600 });
-          const chainOk = verifiesAgainst(files.fullchain, await pebble.rootsPem());
+          const chainOk = chainLeadsTo(files.fullchain, await ca.rootsPem());
           out.result(
             {
               name: request.name,
@@ -71,6 +62,7 @@ export function registerDemo(program: Command): void {
               chainVerified: chainOk,
               dataDir,
               files: folder,
+              portal: 'certkeep admin user create EMAIL --subscription ID --role admin; certkeep serve; open http://127.0.0.1:8080/',
             },
             [
               `✔ issued ${request.name} for ${request.identifiers.map((i) => i.value).join(', ')} in ${seconds.toFixed(2)} s`,
@@ -79,13 +71,15 @@ export function registerDemo(program: Command): void {
               `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
               `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
               `  the store: certkeep --data-dir ${dataDir} list`,
+              '  the web portal: certkeep admin subscription create "My team" --json, then',
+              '    certkeep admin user create you@example.com --subscription <id> --role admin,',
+              '    certkeep serve, and open http://127.0.0.1:8080/ (sign in with the one-time password it printed)',
             ],
           );
           if (!chainOk) process.exitCode = 1;
         });
       } finally {
-        await pebble.stop();
-        await bind.stop();
+        await ca.stop();
       }
     });
 }
@@ -106,15 +100,4 @@ function ensurePackages(quiet: boolean): void {
     result = spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio, env });
   }
   if (result.status !== 0) throw new UnavailableError(`could not install ${missing.join(', ')}; try: ${install}`);
-}
-
-/** Each certificate is signed by the next; the last by one of the roots. */
-function verifiesAgainst(fullchainPem: string, rootsPem: string): boolean {
-  const chain = splitPemChain(fullchainPem).map((pem) => new X509Certificate(pem));
-  const roots = splitPemChain(rootsPem).map((pem) => new X509Certificate(pem));
-  for (let i = 0; i + 1 < chain.length; i++) {
-    if (!chain[i].verify(chain[i + 1].publicKey)) return false;
-  }
-  const last = chain[chain.length - 1];
-  return roots.some((root) => last.checkIssued(root) && last.verify(root.publicKey));
 }

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { certificateFiles } from '../../engine/files.ts';
-import { revocationReason, revokeCertificate } from '../../engine/revocation.ts';
+import { certificateFiles, revocationReason, revokeCertificate } from '../../engine/index.ts';
 import { withSession } from '../session.ts';
 
 export function registerExport(program: Command): void {
@@ -15,7 +14,7 @@ export function registerExport(program: Command): void {
     .option('--pfx-password <password>', 'password for cert.pfx (default: the one stored with the certificate)')
     .action(async (name: string, options: { out: string; pfxPassword?: string }, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const files = await certificateFiles(session.ctx, session.subscriptionId, name, options.pfxPassword);
+        const files = await certificateFiles(session.engine, session.subscriptionId, name, options.pfxPassword);
         await mkdir(options.out, { recursive: true, mode: 0o755 });
         const written = {
           cert: await writeAtomic(options.out, 'cert.pem', files.cert, 0o644),
@@ -39,7 +38,7 @@ export function registerExport(program: Command): void {
     .action(async (name: string, options: { reason?: string }, command: Command) => {
       const reason = revocationReason(options.reason);
       await withSession(command.optsWithGlobals(), async (session) => {
-        const { serial } = await revokeCertificate(session.ctx, session.subscriptionId, name, reason);
+        const { serial } = await revokeCertificate(session.engine, session.subscriptionId, name, reason);
         session.output.result({ name, serial, revoked: true, reason: options.reason ?? 'unspecified' }, `✔ revoked ${name} (serial ${serial})`);
       });
     });

@@ -1,9 +1,6 @@
 // list and show: what certkeep holds.
 import type { Command } from 'commander';
-import { certificateSummary, listCertificateSummaries } from '../../engine/views.ts';
-import { NotFoundError } from '../../errors.ts';
-import { findCertificate, listVersions } from '../../store/repositories/certificates.ts';
-import { listOrders } from '../../store/repositories/orders.ts';
+import { certificateHistory, certificateSummary, listCertificateSummaries, mustFindCertificate } from '../../engine/index.ts';
 import { isoOrDash, table } from '../output.ts';
 import { withSession } from '../session.ts';
 
@@ -15,8 +12,8 @@ export function registerInspect(program: Command): void {
     .description('the certificates certkeep manages')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const summaries = await listCertificateSummaries(session.ctx.store.db, session.subscriptionId);
-        const now = session.ctx.clock.now();
+        const summaries = await listCertificateSummaries(session.engine, session.subscriptionId);
+        const now = session.engine.clock.now();
         session.output.result(
           { certificates: summaries },
           summaries.length === 0
@@ -41,15 +38,13 @@ export function registerInspect(program: Command): void {
     .argument('<name>', 'the certificate')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const db = session.ctx.store.db;
-        const certificate = await findCertificate(db, session.subscriptionId, name);
-        if (!certificate) throw new NotFoundError(`no certificate named "${name}"; see certkeep list`);
-        const versions = await listVersions(db, certificate.id);
-        const orders = await listOrders(db, certificate.id);
+        const certificate = await mustFindCertificate(session.engine, session.subscriptionId, name);
+        const { versions, orders } = await certificateHistory(session.engine, certificate);
         const document = {
-          ...(await certificateSummary(db, certificate)),
+          ...(await certificateSummary(session.engine, certificate)),
           challenge: certificate.challenge_type,
           keyType: certificate.key_type,
+          preferredChain: certificate.preferred_chain,
           issuers: certificate.issuers.map((i) => ({ caUrl: i.caUrl, email: i.email })),
           renewalPolicy: certificate.renewal_policy,
           lastError: certificate.last_error,
@@ -63,6 +58,7 @@ export function registerInspect(program: Command): void {
           `  renews from  ${document.nextRenewalAt ?? '-'}`,
           `  challenge    ${document.challenge}, key ${document.keyType}`,
           `  CA           ${document.issuers.map((i) => i.caUrl).join(' then ')}`,
+          ...(document.preferredChain ? [`  chain        the one issued by "${document.preferredChain}", when the CA offers it`] : []),
           ...(document.lastError ? [`  last error   ${document.lastError}`] : []),
           `  versions     ${versions.length === 0 ? 'none' : ''}`,
           ...document.versions.map((v) => `    ${v.current ? '*' : ' '} ${v.serial}  ${v.notBefore} → ${v.notAfter}`),

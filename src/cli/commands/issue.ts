@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { issueCertificate, type IssueOutcome } from '../../engine/certificates.ts';
-import { validateRequest } from '../../engine/requests.ts';
+import { type ChallengeConfig, issueCertificate, type IssueOutcome, validateRequest } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
-import type { IssuerSpec } from '../../engine/issuers.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
-import { collect, eabFrom, httpPortFrom } from './options.ts';
+import { collect, eabFrom, portFrom } from './options.ts';
 
 export function registerIssue(program: Command): void {
   program
@@ -17,8 +15,10 @@ export function registerIssue(program: Command): void {
     .option('--http-port <n>', 'port of the built-in HTTP-01 responder (default 80)')
     .option('--http-host <addr>', 'address the HTTP-01 responder listens on (default all)')
     .option('--webroot <dir>', "answer HTTP-01 through your web server's document root instead")
+    .option('--tls-port <n>', 'port of the built-in TLS-ALPN-01 responder (default 443, where CAs connect)')
     .option('--key-type <type>', 'ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096', 'ec-p256')
     .option('--profile <name>', "the CA's certificate profile (when the CA offers profiles)")
+    .option('--preferred-chain <issuer>', 'of the chains the CA offers, take the one whose top certificate was issued by this CN, e.g. "ISRG Root X1"')
     .option('--renew-before <when>', 'renew this long before expiry (30d, 12h) or at this share of the lifetime left (33%)')
     .option('--eab-kid <kid>', 'External Account Binding key id (ZeroSSL, Google, …)')
     .option('--eab-hmac-key <key>', 'External Account Binding HMAC key, base64url')
@@ -31,13 +31,14 @@ export function registerIssue(program: Command): void {
           names: options.domain,
           challengeType: options.challenge,
           challengeConfig: challengeConfig(options),
+          preferredChain: options.preferredChain,
           keyType: options.keyType,
-          issuers: [issuerFrom(session)],
+          issuers: [session.engine.issuer],
           profile: options.profile,
           renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
         });
-        const outcome = await issueCertificate(session.ctx, request, {
-          solvers: session.solvers,
+        const outcome = await issueCertificate(session.engine, request, {
+          solvers: session.engine.solvers,
           eab: eabFrom(options),
           force: options.force,
           afterStep: crashSeam(),
@@ -47,14 +48,16 @@ export function registerIssue(program: Command): void {
     });
 }
 
-export function issuerFrom(session: Session): IssuerSpec {
-  return { caUrl: session.config.ca, email: session.config.email, caCertPem: session.config.caCertPem };
-}
-
-function challengeConfig(options: { httpPort?: string; httpHost?: string; webroot?: string }) {
+function challengeConfig(options: { challenge: string; httpPort?: string; httpHost?: string; webroot?: string; tlsPort?: string }): ChallengeConfig {
+  if (options.challenge === 'tls-alpn-01') {
+    const http = options.webroot ? '--webroot' : options.httpPort ? '--http-port' : options.httpHost ? '--http-host' : undefined;
+    if (http) throw new UsageError(`${http} is for HTTP-01; TLS-ALPN-01 answers on --tls-port (default 443)`, http.slice(2));
+    return { tlsPort: portFrom(options.tlsPort, '--tls-port') };
+  }
+  if (options.tlsPort) throw new UsageError('--tls-port is for --challenge tls-alpn-01', 'tls-port');
   if (options.webroot && options.httpPort) throw new UsageError('--webroot and --http-port exclude each other: pick one way to answer HTTP-01', 'webroot');
   if (options.webroot) return { webroot: options.webroot };
-  return { httpPort: httpPortFrom(options.httpPort), ...(options.httpHost ? { httpHost: options.httpHost } : {}) };
+  return { httpPort: portFrom(options.httpPort, '--http-port'), ...(options.httpHost ? { httpHost: options.httpHost } : {}) };
 }
 
 export function printOutcome(session: Session, outcome: IssueOutcome): void {

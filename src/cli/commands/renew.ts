@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type IssueOutcome, namesWithOpenOrders, renewableNames, renewCertificate } from '../../engine/certificates.ts';
+import { type IssueOutcome, namesWithOpenOrders, renewableNames, renewCertificate } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { printOutcome } from './issue.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
@@ -21,7 +21,7 @@ export function registerRenew(program: Command): void {
       if (names.length === 0 && !options.all) throw new UsageError('renew: name the certificates to renew, or pass --all', 'names');
       if (names.length > 0 && options.all) throw new UsageError('renew: give names or --all, not both', 'names');
       await withSession(command.optsWithGlobals(), async (session) => {
-        const targets = options.all ? await renewableNames(session.ctx, session.subscriptionId) : names;
+        const targets = options.all ? await renewableNames(session.engine, session.subscriptionId) : names;
         const results = await renewEach(session, targets, options.force === true);
         report(session, results);
       });
@@ -32,7 +32,7 @@ export function registerRenew(program: Command): void {
     .description('finish orders that a stopped or killed process left open')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const names = await namesWithOpenOrders(session.ctx, session.subscriptionId);
+        const names = await namesWithOpenOrders(session.engine, session.subscriptionId);
         const results = await renewEach(session, names, false);
         report(session, results);
       });
@@ -43,7 +43,7 @@ async function renewEach(session: Session, names: string[], force: boolean): Pro
   const results: RenewResult[] = [];
   for (const name of names) {
     try {
-      const outcome = await renewCertificate(session.ctx, session.subscriptionId, name, { solvers: session.solvers, force, afterStep: crashSeam() });
+      const outcome = await renewCertificate(session.engine, session.subscriptionId, name, { solvers: session.engine.solvers, force, afterStep: crashSeam() });
       if (names.length === 1) printOutcome(session, outcome);
       results.push({ name, status: outcome.status });
     } catch (error) {

@@ -1,6 +1,6 @@
 // certkeep zone add|list|remove|test: the zones DNS-01 writes to.
 import type { Command } from 'commander';
-import { addZone, listManagedZones, removeZone, type ZoneSummary, testZone } from '../../engine/zones.ts';
+import { addZone, listManagedZones, removeZone, testZone, type ZoneSummary } from '../../engine/index.ts';
 import { SETTING_FLAGS } from '../flags.ts';
 import { table } from '../output.ts';
 import { withSession } from '../session.ts';
@@ -23,7 +23,7 @@ export function registerZone(program: Command): void {
       if (typeof options[key] === 'string') settings[setting] = options[key] as string;
     }
     await withSession(command.optsWithGlobals(), async (session) => {
-      const summary = await addZone(session.ctx, session.subscriptionId, {
+      const summary = await addZone(session.engine, session.subscriptionId, {
         zone: name,
         provider: options.provider as string,
         settings,
@@ -42,7 +42,7 @@ export function registerZone(program: Command): void {
     .description('the managed zones (secrets are not shown)')
     .action(async (_options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const zones = await listManagedZones(session.ctx, session.subscriptionId);
+        const zones = await listManagedZones(session.engine, session.subscriptionId);
         session.output.result(
           { zones },
           zones.length === 0
@@ -58,7 +58,7 @@ export function registerZone(program: Command): void {
     .argument('<zone>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        await removeZone(session.ctx, session.subscriptionId, name);
+        await removeZone(session.engine, session.subscriptionId, name);
         session.output.result({ zone: name, removed: true }, `✔ no longer managing ${name}`);
       });
     });
@@ -69,9 +69,9 @@ export function registerZone(program: Command): void {
     .argument('<zone>')
     .action(async (name: string, _options, command: Command) => {
       await withSession(command.optsWithGlobals(), async (session) => {
-        const { fqdn, elapsedMs } = await testZone(session.zones, name, {
-          resolvers: session.config.resolvers.length > 0 ? session.config.resolvers : undefined,
-          timeoutMs: session.config.dnsTimeoutMs,
+        const { fqdn, elapsedMs } = await testZone(session.engine, session.subscriptionId, name, {
+          resolvers: session.engine.dns.resolvers,
+          timeoutMs: session.engine.dns.propagationTimeoutMs,
         });
         session.output.result(
           { zone: name, record: fqdn, seconds: Number((elapsedMs / 1000).toFixed(3)) },

@@ -3,11 +3,12 @@
 // finished orders; and history that is no longer needed can be found without
 // reading what must stay.
 //
-// - The renewal planner's three questions (which certificates are due, which
-//   need an expiry warning, which ARI windows to fetch again) each get an index
-//   on the moment the answer changes, so a tick reads only the rows whose moment
-//   has come. The warning's moment needs the current version's expiry on the
-//   certificate row: current_not_after, kept beside current_version_id.
+// - The renewal planner's questions (which certificates are due, which need an
+//   expiry warning, which ARI windows to fetch again) each get an index on the
+//   moment the answer changes, so a tick reads only the rows whose moment has
+//   come; its repair of certificates left issuing reads issuing ones only. The
+//   warning's moment needs the current version's expiry on the certificate
+//   row: current_not_after, kept beside current_version_id.
 // - Open orders get partial indexes (finished ones are not in them), one by the
 //   moment a worker may run the order.
 // - Retention: versions and orders that may go once old enough are marked
@@ -33,6 +34,9 @@ const RENEWAL_GRACE_MS = 3_600_000;
 
 /** Steps after which an order needs no more work, as an SQL condition on `step`. */
 export const OPEN_ORDER = "step NOT IN ('valid', 'deployed', 'invalid', 'failed')";
+
+/** A certificate waiting for its first version, as an SQL condition. */
+export const ISSUING = "state = 'issuing'";
 
 /** When a certificate is due (planner.ts isDue): its retry time, else its renewal time; never when revoked. */
 export const DUE_KEY = "CASE WHEN state = 'revoked' THEN NULL ELSE coalesce(retry_at, next_renewal_at) END";
@@ -62,6 +66,10 @@ export const scaleSchema: Migration = {
     await expressionIndex(db, 'certificates_due_idx', 'certificates', DUE_KEY);
     await expressionIndex(db, 'certificates_warning_idx', 'certificates', WARNING_KEY);
     await sql`CREATE INDEX certificates_ari_check_idx ON certificates (ari_check_at) WHERE ari_check_at IS NOT NULL`.execute(
+      db,
+    );
+    // The scheduler's repair of certificates left issuing without an order reads only issuing ones.
+    await sql`CREATE INDEX certificates_issuing_idx ON certificates (updated_at) WHERE ${sql.raw(ISSUING)}`.execute(
       db,
     );
     // The due key replaces these; no query reads them any more, and each write had to keep them.

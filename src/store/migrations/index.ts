@@ -9,12 +9,16 @@ import { StoreError } from '../errors.ts';
 import { initialSchema } from './0001-initial.ts';
 import { serverSchema } from './0002-server.ts';
 import { renewalSchema } from './0003-renewal.ts';
+import { challengesSchema } from './0004-challenges.ts';
+import { portalSchema } from './0005-portal.ts';
 import { scaleSchema } from './0008-scale.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
   '0002_server': serverSchema,
   '0003_renewal': renewalSchema,
+  '0004_challenges': challengesSchema,
+  '0005_portal': portalSchema,
   '0008_scale': scaleSchema,
 };
 

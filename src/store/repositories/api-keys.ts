@@ -29,6 +29,15 @@ export async function insertApiKey(db: Db, key: NewApiKey): Promise<void> {
   await db.insertInto('api_keys').values(encodeJson<NewRow<'api_keys'>>(key, JSON_COLUMNS)).execute();
 }
 
+/** Changes whenever a key is revoked (or a revoked key removed): how other processes notice a revocation. */
+export async function revocationMark(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select((eb) => [eb.fn.count('revoked_at').as('revoked'), eb.fn.max('revoked_at').as('latest')])
+    .executeTakeFirst();
+  return `${row?.revoked ?? 0}:${row?.latest ?? ''}`;
+}
+
 export async function revokeApiKey(db: Db, id: string, now: number): Promise<void> {
   await db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).execute();
 }

@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../schema.ts';
-import { DUE_KEY, OPEN_ORDER, WARNING_KEY } from '../migrations/0008-scale.ts';
+import { DUE_KEY, ISSUING, OPEN_ORDER, WARNING_KEY } from '../migrations/0008-scale.ts';
 import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
@@ -18,7 +18,8 @@ export type NewVersion = Omit<NewRow<'certificate_versions'>, 'retired_at'>;
 
 const JSON_COLUMNS = ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'];
 
-function decoded<T>(row: object): T {
+/** A certificate row (or a selection of its columns) with its JSON columns decoded. */
+export function decodedCertificate<T>(row: object): T {
   return decodeJson<T>(row, JSON_COLUMNS);
 }
 
@@ -30,12 +31,12 @@ export async function findCertificate(db: Db, subscriptionId: string, name: stri
     .where('name', '=', name)
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 export async function getCertificate(db: Db, id: string): Promise<CertificateRow | undefined> {
   const row = await db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 export async function listCertificates(db: Db, subscriptionId: string): Promise<CertificateRow[]> {
@@ -46,7 +47,7 @@ export async function listCertificates(db: Db, subscriptionId: string): Promise<
     .where('state', '!=', 'deleted')
     .orderBy('name')
     .execute();
-  return rows.map((row) => decoded(row));
+  return rows.map((row) => decodedCertificate(row));
 }
 
 /** A certificate's renewal bookkeeping before anything has happened to it: no failure, no lease, no warning. */
@@ -115,7 +116,7 @@ export interface CertificateWithDates {
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
   const [row] = await certificateWithDates(db, subscriptionId, name);
-  return row && decoded(row);
+  return row && decodedCertificate(row);
 }
 
 const certificateWithDates = compiledOnce((db: Db, subscriptionId: string, name: string) => withDates(db, subscriptionId).where('c.name', '=', name));
@@ -129,14 +130,20 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** A subscription's certificates by name, filtered and a page at a time. */
-export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<CertificateWithDates[]> {
-  let query = withDates(db, subscriptionId).orderBy('c.name');
+/** As CertificateWithDates, with the certificate's own timestamps. */
+export interface ListedCertificate extends CertificateWithDates {
+  created_at: number;
+  updated_at: number;
+}
+
+/** A subscription's certificates by name, filtered and a page at a time, in one query. */
+export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
+  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
   if (filter.limit !== undefined) query = query.limit(filter.limit);
-  return (await query.execute()).map((row) => decoded(row));
+  return (await query.execute()).map((row) => decodedCertificate(row));
 }
 
 function withDates(db: Db, subscriptionId: string) {
@@ -163,24 +170,19 @@ export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('certificates').where('id', '=', id).execute();
 }
 
-/**
- * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
- * retry pending) its renewal time; not revoked; unleased; no order in progress.
- * The due time is the key of certificates_due_idx, so only due rows are read.
- */
-function whereDue(db: Db, now: number) {
+/** Unleased, with no order in progress: a certificate the scheduler may act on. */
+function idle(db: Db, now: number) {
   return db
     .selectFrom('certificates')
-    .where(sql.raw<number>(DUE_KEY), '<=', now)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .where((eb) => eb(openOrderOf(eb), 'is', null));
 }
 
 /**
  * 1 when the certificate has an open order. A scalar subquery rather than NOT
- * EXISTS: both databases then look up each due certificate in orders_open_idx,
- * where PostgreSQL would turn NOT EXISTS into an anti-join that may read the
- * whole index.
+ * EXISTS: both databases then look up each candidate in orders_open_idx, where
+ * PostgreSQL would turn NOT EXISTS into an anti-join that may read the whole
+ * index.
  */
 function openOrderOf(eb: ExpressionBuilder<Database, 'certificates'>) {
   return eb
@@ -189,6 +191,15 @@ function openOrderOf(eb: ExpressionBuilder<Database, 'certificates'>) {
     .whereRef('o.certificate_id', '=', 'certificates.id')
     .where(sql.raw<SqlBool>(OPEN_ORDER))
     .limit(1);
+}
+
+/**
+ * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
+ * retry pending) its renewal time; not revoked; unleased; no order in progress.
+ * The due time is the key of certificates_due_idx, so only due rows are read.
+ */
+function whereDue(db: Db, now: number) {
+  return idle(db, now).where(sql.raw<number>(DUE_KEY), '<=', now);
 }
 
 /** Certificates the renewal planner should open an order for now, most overdue first. */
@@ -201,15 +212,38 @@ export function dueCertificates(db: Db, now: number, limit: number): Promise<{ i
  * order, so of several instances that saw it due, one wins and the others get
  * undefined — a certificate is renewed once.
  */
-export async function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
-  const due = whereDue(db, now).select('id').where('id', '=', id);
+export function claimDueCertificate(db: Db, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereDue(db, now), id, owner, now, leaseMs);
+}
+
+/** Leases the certificate if `candidates` still holds it (not when another instance took it first); its new lease token. */
+async function claimAmong(db: Db, candidates: ReturnType<typeof idle>, id: string, owner: string, now: number, leaseMs: number): Promise<number | undefined> {
   const row = await db
     .updateTable('certificates')
     .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', 'in', due)
+    .where('id', 'in', candidates.select('id').where('id', '=', id))
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;
+}
+
+/**
+ * Stuck: issuing, yet without an order in progress, since before `before` (a
+ * process killed between writing the certificate and its order, in a version
+ * that did not write both in one transaction); unleased. Only issuing
+ * certificates are read (certificates_issuing_idx).
+ */
+function whereStuck(db: Db, now: number, before: number) {
+  return idle(db, now).where(sql.raw<SqlBool>(ISSUING)).where('updated_at', '<', before);
+}
+
+export function stuckCertificates(db: Db, now: number, before: number, limit: number): Promise<{ id: string }[]> {
+  return whereStuck(db, now, before).select('id').orderBy('updated_at').limit(limit).execute();
+}
+
+/** Claims a stuck certificate as claimDueCertificate does a due one: of several instances, one gets it. */
+export function claimStuckCertificate(db: Db, id: string, owner: string, now: number, before: number, leaseMs: number): Promise<number | undefined> {
+  return claimAmong(db, whereStuck(db, now, before), id, owner, now, leaseMs);
 }
 
 export async function releaseCertificate(db: Db, id: string, leaseToken: number): Promise<void> {
@@ -260,7 +294,7 @@ export async function ariChecksDue(db: Db, now: number, limit: number): Promise<
     .where('c.state', '!=', 'revoked')
     .limit(limit)
     .execute();
-  return rows.map((row) => decoded(row));
+  return rows.map((row) => decodedCertificate(row));
 }
 
 export async function updateVersion(db: Db, id: string, patch: RowPatch<'certificate_versions'>): Promise<void> {

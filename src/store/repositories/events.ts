@@ -58,7 +58,8 @@ export async function appendEvent(db: Db, event: NewEvent, now: number): Promise
     .execute();
 }
 
-function eventsWithNames(db: Db) {
+/** Events with the name of their certificate (null when it has none or it was removed). */
+export function eventsWithNames(db: Db) {
   return db
     .selectFrom('events')
     .leftJoin('certificates', 'certificates.id', 'events.certificate_id')

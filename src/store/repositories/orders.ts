@@ -12,7 +12,8 @@ export type OrderPatch = DecodedPatch<RowPatch<'orders'>, OrderFields>;
 
 const JSON_COLUMNS = ['authorizations'];
 
-function decoded(row: Row<'orders'>): OrderRow {
+/** An order row with its authorizations decoded. */
+export function decodedOrder(row: Row<'orders'>): OrderRow {
   return decodeJson<OrderRow>(row, JSON_COLUMNS);
 }
 
@@ -29,7 +30,7 @@ export function isFinished(step: string): boolean {
 
 export async function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
   const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }
 
 /** The order still in progress for a certificate, if a process stopped before finishing it. */
@@ -41,7 +42,7 @@ export async function findOpenOrder(db: Db, certificateId: string): Promise<Orde
     .where(sql.raw<SqlBool>(OPEN_ORDER))
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }
 
 
@@ -61,7 +62,7 @@ export async function certificatesWithOpenOrders(db: Db, subscriptionId: string)
 
 export async function listOrders(db: Db, certificateId: string): Promise<OrderRow[]> {
   const rows = await db.selectFrom('orders').selectAll().where('certificate_id', '=', certificateId).orderBy('created_at').execute();
-  return rows.map(decoded);
+  return rows.map(decodedOrder);
 }
 
 export async function insertOrder(db: Db, order: NewOrder): Promise<void> {
@@ -142,5 +143,5 @@ export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<Orde
 /** The compatibility APIs name orders by the CA's URL (their orderUri). */
 export async function findOrderByUrl(db: Db, orderUrl: string): Promise<OrderRow | undefined> {
   const row = await db.selectFrom('orders').selectAll().where('order_url', '=', orderUrl).executeTakeFirst();
-  return row && decoded(row);
+  return row && decodedOrder(row);
 }

@@ -4,15 +4,14 @@
 // Failures answer in the vendor's envelope: 401, or 403 for a read key on a
 // route that writes.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EngineContext } from '../../../engine/context.ts';
-import { authenticateApiKey, type Caller } from '../../../engine/tenancy.ts';
+import { authenticateApiKey, type Caller, type Engine } from '../../../engine/index.ts';
 import { failure } from './envelope.ts';
 
 type Credentials = { key: string; subscriptionId?: string } | { problem: string };
 
 const HOW = 'use HTTP Basic with your subscription id as user and an API key as password, or "Authorization: Bearer <key>"';
 
-export function autodnsAuth(ctx: EngineContext) {
+export function autodnsAuth(ctx: Engine) {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const { scope, autodnsTask: task } = request.routeOptions.config ?? {};
     if (!scope || !task) return undefined;
@@ -33,7 +32,7 @@ export function autodnsAuth(ctx: EngineContext) {
   };
 }
 
-async function callerFor(ctx: EngineContext, credentials: { key: string; subscriptionId?: string }): Promise<Caller | undefined> {
+async function callerFor(ctx: Engine, credentials: { key: string; subscriptionId?: string }): Promise<Caller | undefined> {
   const caller = await authenticateApiKey(ctx, credentials.key);
   if (!caller) return undefined;
   // Another subscription's valid key is refused exactly like an invalid one.

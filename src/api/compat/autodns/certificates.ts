@@ -4,16 +4,8 @@
 // The certificate id in paths is certkeep's certificate name.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { finishClientOrder, orderClientCertificate, prepareClientOrder } from '../../../engine/client-orders.ts';
-import { stepReached } from '../../../engine/issuance.ts';
-import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { deleteCertificate } from '../../../engine/certificates.ts';
-import { driveOrder } from '../../../engine/runs.ts';
-import { orderView } from '../../../engine/views.ts';
-import { revocationReason, revokeCertificate } from '../../../engine/revocation.ts';
+import { certificateHistory, currentVersionIn, deleteCertificate, driveOrder, finishClientOrder, listCertificates, mustFindCertificate, orderClientCertificate, orderView, prepareClientOrder, revocationReason, revokeCertificate, stepReached } from '../../../engine/index.ts';
 import { ConflictError, UsageError } from '../../../errors.ts';
-import { getVersion, getVersionDates, listCertificates, listVersions } from '../../../store/repositories/certificates.ts';
-import { getOrder } from '../../../store/repositories/orders.ts';
 import type { Services } from '../../services.ts';
 import { responses, success, TASKS, vendorTime } from './envelope.ts';
 import {
@@ -38,8 +30,7 @@ const RevokeBody = Type.Object(
 );
 
 export async function certificateTasks(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
-  const { db } = ctx.store;
+  const { engine: ctx } = services;
 
   app.post<{ Body: PrepareOrderBody }>(
     '/certificate/_prepareOrder',
@@ -62,11 +53,11 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
         challengeType: method === 'FILE' ? 'http-01' : 'dns-01',
         // The client puts a FILE on its own web server; DNS records certkeep writes itself in its managed zones.
         answers: method === 'FILE' ? 'client' : 'auto',
-        issuer: services.issuer,
+        issuer: services.engine.issuer,
         name: body.name ?? undefined,
         goal: 'placed',
       });
-      const order = await driveOrder(ctx, services.solvers, prepared.order.id, { timeoutMs: PREPARE_TIMEOUT_MS });
+      const order = await driveOrder(ctx, services.engine.solvers, prepared.order.id, { timeoutMs: PREPARE_TIMEOUT_MS });
       if (order.step === 'invalid' || order.step === 'failed') throw new ConflictError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
       if (!stepReached(order.step, 'placed')) {
         throw new ConflictError(`the CA did not hand out the challenges within ${PREPARE_TIMEOUT_MS / 1000} s; prepare the order again`);
@@ -92,7 +83,7 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
         csrPem: body.csr ?? undefined,
         name: body.name ?? undefined,
         challengeType: method === 'FILE' ? 'http-01' : 'dns-01',
-        issuer: services.issuer,
+        issuer: services.engine.issuer,
       });
       const text = 'The certificate order was started; GET /poll reports its result.';
       return success(request, TASKS.create, text, { type: 'Certificate', value: certificate.name }, [objectJob(order, certificate, 'create')]);
@@ -127,9 +118,10 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
     },
     async (request) => {
       const certificate = await mustFindCertificate(ctx, request.caller.subscriptionId, request.params.id);
-      const version = certificate.current_version_id ? await getVersion(db, certificate.current_version_id) : undefined;
-      const order = version?.order_id ? await getOrder(db, version.order_id) : undefined;
-      const history = (await listVersions(db, certificate.id)).filter((v) => v.id !== version?.id).map((v) => v.serial);
+      const { versions, orders } = await certificateHistory(ctx, certificate);
+      const version = currentVersionIn(certificate, versions);
+      const order = version?.order_id ? orders.find((o) => o.id === version.order_id) : undefined;
+      const history = versions.filter((v) => v.id !== version?.id).map((v) => v.serial);
       const view = certificateView(certificate, version, order?.csr ?? null, history);
       return success(request, TASKS.info, 'The certificate was read successfully.', { type: 'Certificate', value: certificate.name }, [view]);
     },
@@ -151,17 +143,13 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
         },
       },
       async (request) => {
-        const rows = await listCertificates(db, request.caller.subscriptionId);
-        const items = await Promise.all(
-          rows.map(async (row) => {
-            const dates = row.current_version_id ? await getVersionDates(db, row.current_version_id) : undefined;
-            return { name: row.name, created: row.created_at, updated: row.updated_at, expire: dates?.not_after ?? null, row, dates };
-          }),
-        );
+        // One query for the certificates and their current versions' serials and dates.
+        const rows = await listCertificates(ctx, request.caller.subscriptionId);
+        const items = rows.map((row) => ({ name: row.name, created: row.created_at, updated: row.updated_at, expire: row.not_after, row }));
         const { page, total } = runQuery(items, request.body);
-        const data = page.map(({ row, dates }) => ({
+        const data = page.map(({ row }) => ({
           ...certificateView(row, undefined, null),
-          ...(dates ? { serialNumber: dates.serial.toUpperCase(), expire: vendorTime(dates.not_after) } : {}),
+          ...(row.serial !== null && row.not_after !== null ? { serialNumber: row.serial.toUpperCase(), expire: vendorTime(row.not_after) } : {}),
         }));
         return success(request, TASKS.search, `${total} certificate${total === 1 ? '' : 's'} found.`, { type: 'Certificate', summary: total }, data);
       },
@@ -201,7 +189,7 @@ export async function certificateTasks(app: FastifyInstance, services: Services)
       const { subscriptionId } = request.caller;
       await revokeCertificate(ctx, subscriptionId, request.params.id, revocationReason(request.body.reason));
       const certificate = await mustFindCertificate(ctx, subscriptionId, request.params.id);
-      const version = certificate.current_version_id ? await getVersion(db, certificate.current_version_id) : undefined;
+      const version = currentVersionIn(certificate, (await certificateHistory(ctx, certificate)).versions);
       const view = certificateView(certificate, version, null);
       return success(request, TASKS.revoke, 'The certificate was revoked.', { type: 'Certificate', value: certificate.name }, [view]);
     },

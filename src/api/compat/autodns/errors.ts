@@ -2,7 +2,7 @@
 // ERROR, a message saying what to fix), never as a stack trace. The native
 // routes keep their RFC 9457 problem documents: this handler is the plugin's own.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { asCertkeepError } from '../../../engine/failures.ts';
+import { asCertkeepError } from '../../../engine/index.ts';
 import { type ErrorCategory, RateLimitedError } from '../../../errors.ts';
 import { retryAfterSeconds } from '../../problems.ts';
 import { failure, type ResponseObject } from './envelope.ts';

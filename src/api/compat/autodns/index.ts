@@ -12,13 +12,13 @@ import { pollTasks } from './poll-tasks.ts';
 
 export async function autodnsRoutes(app: FastifyInstance, options: Services): Promise<void> {
   // Only the services go on to the task plugins: not this plugin's prefix.
-  const services: Services = { ctx: options.ctx, solvers: options.solvers, issuer: options.issuer };
+  const services: Services = { engine: options.engine };
   app.decorateRequest('autodnsStid', '');
   app.addHook('onRequest', async (request, reply) => {
     request.autodnsStid = newStid();
     reply.header('x-domainrobot-stid', request.autodnsStid);
   });
-  app.addHook('onRequest', autodnsAuth(services.ctx));
+  app.addHook('onRequest', autodnsAuth(services.engine));
   // The vendor's SDKs send "Content-Type: application/json" on every request, with or without a body.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, emptyOrJson(app.getDefaultJsonParser('error', 'error')));

@@ -2,7 +2,7 @@
 // messages one at a time, oldest first, until confirmed. `object.summary`
 // counts the messages waiting, the one shown included.
 import type { FastifyInstance } from 'fastify';
-import { getOrder } from '../../../store/repositories/orders.ts';
+import { orderById } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { responses, success, TASKS } from './envelope.ts';
 import { ackEvent, nextEvents } from '../../../notify/events.ts';
@@ -12,8 +12,7 @@ import { pollMessage } from './views.ts';
 const TAGS = ['AutoDNS compatibility'];
 
 export async function pollTasks(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
-  const { db } = ctx.store;
+  const { engine: ctx } = services;
 
   app.get(
     '/poll',
@@ -27,7 +26,7 @@ export async function pollTasks(app: FastifyInstance, services: Services): Promi
       if (!event) return success(request, TASKS.pollInfo, 'No notification is waiting.', { type: 'Message', summary: 0 });
       const waiting = remaining + 1;
       const orderId = event.payload.orderId;
-      const order = typeof orderId === 'string' ? await getOrder(db, orderId) : undefined;
+      const order = typeof orderId === 'string' ? await orderById(ctx, orderId) : undefined;
       const text = 'The notification was polled successfully.';
       return success(request, TASKS.pollInfo, text, { type: 'Message', value: String(event.id), summary: waiting }, [pollMessage(event, order)]);
     },

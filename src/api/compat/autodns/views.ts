@@ -1,8 +1,5 @@
 // certkeep's certificates, orders and events in the vendor's shapes.
-import type { OrderView } from '../../../engine/views.ts';
-import { splitPemChain, type ParsedCsr } from '../../../pki/index.ts';
-import type { CertificateRow, VersionRow } from '../../../store/repositories/certificates.ts';
-import type { OrderRow } from '../../../store/repositories/orders.ts';
+import { type CertificateRow, isFinished, type OrderRow, type OrderView, type ParsedCsr, splitPemChain, type VersionRow } from '../../../engine/index.ts';
 import { message, TASKS, vendorTime } from './envelope.ts';
 import type { EventView } from '../../../notify/events.ts';
 import type { CertAuthentication, Certificate, Job, ObjectJob, PollMessage } from './schemas.ts';
@@ -43,7 +40,12 @@ export function certificateData(plain: string, csr: ParsedCsr, certificate: Cert
 }
 
 /** The vendor's Certificate: the stored certificate and, once issued, its current version. */
-export function certificateView(certificate: CertificateRow, version: VersionRow | undefined, csr: string | null, history: string[] = []): Certificate {
+export function certificateView(
+  certificate: Pick<CertificateRow, 'name' | 'created_at' | 'updated_at' | 'identifiers'>,
+  version: VersionRow | undefined,
+  csr: string | null,
+  history: string[] = [],
+): Certificate {
   const names = certificate.identifiers.map((i) => ({ name: i.value }));
   const view: Certificate = {
     id: certificate.name,
@@ -109,7 +111,7 @@ export function pollMessage(event: EventView, order: OrderRow | undefined): Poll
     };
   }
   if (event.type === 'issuance.failed' || event.type === 'renewal.failed') {
-    const retrying = order !== undefined && !['invalid', 'failed', 'valid', 'deployed'].includes(order.step);
+    const retrying = order !== undefined && !isFinished(order.step);
     const retry = retrying && order.retry_at ? `; certkeep tries again from ${vendorTime(order.retry_at)}` : retrying ? '; certkeep tries again' : '';
     const text = `the order for certificate "${name}" failed: ${payload.error ?? 'unknown error'}${retry}`;
     return {

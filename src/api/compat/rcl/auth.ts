@@ -4,11 +4,10 @@
 // order, validates, finalizes, deletes) needs a write-scoped key: a read key
 // gets 403, since it did authenticate.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EngineContext } from '../../../engine/context.ts';
-import { authenticateApiKey } from '../../../engine/tenancy.ts';
+import { authenticateApiKey, type Engine } from '../../../engine/index.ts';
 import { sendText } from './errors.ts';
 
-export function rclAuth(ctx: EngineContext) {
+export function rclAuth(ctx: Engine) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const { compat, scope } = request.routeOptions.config ?? {};
     if (compat !== 'rcl') return undefined;

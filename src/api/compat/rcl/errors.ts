@@ -5,7 +5,7 @@
 // the CA refused). Failures of the CA are 502, an order the CA is still
 // working on 503, certkeep's own 500; none carries a stack trace.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { asCertkeepError } from '../../../engine/failures.ts';
+import { asCertkeepError } from '../../../engine/index.ts';
 import { type CertkeepError, type ErrorCategory, RateLimitedError, UpstreamError } from '../../../errors.ts';
 import { retryAfterSeconds } from '../../problems.ts';
 

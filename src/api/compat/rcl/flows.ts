@@ -3,14 +3,8 @@
 // 'placed' and driven in the request until their tokens are known; validation
 // and finalization are driven in the request too (bounded), except gen 3's
 // schedule/create, which raises the goal and leaves the rest to the workers.
-import type { ValidRequest } from '../../../engine/requests.ts';
+import { driveOrder, findOrder, orderById, type OrderRow, orderStatus, raiseGoal, reloadCertificate, startCertificate, type StartedOrder, startRenewal, stepReached, type ValidRequest } from '../../../engine/index.ts';
 import { NotFoundError, UnavailableError, UsageError } from '../../../errors.ts';
-import { driveOrder } from '../../../engine/runs.ts';
-import { findOrder, raiseGoal, type StartedOrder, startCertificate, startRenewal } from '../../../engine/orders.ts';
-import { orderStatus } from '../../../engine/views.ts';
-import { stepReached } from '../../../engine/issuance.ts';
-import { getCertificate } from '../../../store/repositories/certificates.ts';
-import { getOrder, type OrderRow } from '../../../store/repositories/orders.ts';
 import type { Services } from '../../services.ts';
 
 const PLACE_MS = 30_000;
@@ -19,20 +13,20 @@ const FINALIZE_MS = 60_000;
 
 /** A new order for the certificate (created, or re-specified when the name exists) with its tokens. */
 export async function openOrder(services: Services, request: ValidRequest, pfxPassword: string | undefined): Promise<StartedOrder> {
-  const started = await startCertificate(services.ctx, request, { answers: 'client', goal: 'placed', replaceExisting: true, pfxPassword });
+  const started = await startCertificate(services.engine, request, { answers: 'client', goal: 'placed', replaceExisting: true, pfxPassword });
   return placed(services, started);
 }
 
 /** Gen 2's renewal: an order from the stored certificate's properties (its open one, if any). */
 export async function renewalOrder(services: Services, subscriptionId: string, name: string): Promise<StartedOrder> {
-  return placed(services, await startRenewal(services.ctx, subscriptionId, name, { goal: 'placed' }));
+  return placed(services, await startRenewal(services.engine, subscriptionId, name, { goal: 'placed' }));
 }
 
 /** The order an orderUri names, in the caller's subscription (and of the named certificate, when one is named). */
 export async function orderOf(services: Services, subscriptionId: string, orderUri: string, certificateName?: string): Promise<StartedOrder> {
   let found: StartedOrder;
   try {
-    found = await findOrder(services.ctx, subscriptionId, { orderUrl: orderUri.trim() });
+    found = await findOrder(services.engine, subscriptionId, { orderUrl: orderUri.trim() });
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     throw new UsageError(`orderUri: "${orderUri}" is not an order of this subscription; create an order first and use the orderUri it returns`, 'orderUri');
@@ -50,7 +44,7 @@ export async function validate(services: Services, { order }: StartedOrder): Pro
     const next = status === 'invalid' ? 'create a new order' : status === 'ready' ? 'finalize it' : 'get the certificate';
     throw new UsageError(`the order is ${status}; only a pending order can be validated — ${next}`, 'orderUri');
   }
-  await raiseGoal(services.ctx, order, 'ready');
+  await raiseGoal(services.engine, order, 'ready');
   const after = await drive(services, order.id, VALIDATE_MS);
   if (orderStatus(after.step) === 'invalid') {
     throw new UsageError(`validation failed: ${after.error ?? 'the CA found no valid answer'}. An invalid order cannot be validated again: create a new order`, 'orderUri');
@@ -61,7 +55,7 @@ export async function validate(services: Services, { order }: StartedOrder): Pro
 
 /** Finalizes (validating first if the client has not): the certificate is issued and stored before the answer. */
 export async function finalize(services: Services, { order }: StartedOrder): Promise<void> {
-  await raiseGoal(services.ctx, order, 'valid');
+  await raiseGoal(services.engine, order, 'valid');
   const after = await drive(services, order.id, FINALIZE_MS);
   if (orderStatus(after.step) === 'invalid') {
     throw new UsageError(`the order failed: ${after.error ?? 'the CA refused it'}. Create a new order`, 'orderUri');
@@ -71,14 +65,14 @@ export async function finalize(services: Services, { order }: StartedOrder): Pro
 
 /** Gen 3's schedule/create: the workers validate and issue; the client polls GET. */
 export async function schedule(services: Services, { order }: StartedOrder): Promise<void> {
-  await raiseGoal(services.ctx, order, 'valid');
+  await raiseGoal(services.engine, order, 'valid');
 }
 
 async function placed(services: Services, started: StartedOrder): Promise<StartedOrder> {
   const order = await drive(services, started.order.id, PLACE_MS);
   if (orderStatus(order.step) === 'invalid') throw new UsageError(`the CA refused the order: ${order.error ?? 'no reason given'}`);
   if (!stepReached(order.step, 'placed')) throw new UnavailableError('the CA has not answered the order yet; try again in a minute');
-  const certificate = (await getCertificate(services.ctx.store.db, started.certificate.id)) ?? started.certificate;
+  const certificate = await reloadCertificate(services.engine, started.certificate);
   return { certificate, order };
 }
 
@@ -88,9 +82,9 @@ async function placed(services: Services, started: StartedOrder): Promise<Starte
  */
 async function drive(services: Services, orderId: string, timeoutMs: number): Promise<OrderRow> {
   try {
-    return await driveOrder(services.ctx, services.solvers, orderId, { timeoutMs });
+    return await driveOrder(services.engine, services.engine.solvers, orderId, { timeoutMs });
   } catch (error) {
-    const order = await getOrder(services.ctx.store.db, orderId);
+    const order = await orderById(services.engine, orderId);
     if (order && orderStatus(order.step) === 'invalid') return order;
     throw error;
   }

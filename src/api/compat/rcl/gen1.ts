@@ -3,10 +3,7 @@
 // password) — and certificates by name: get, get/all, delete.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { changeCertificate, deleteCertificate } from '../../../engine/certificates.ts';
-import { isoTime } from '../../../engine/views.ts';
-import { getVersionDates, listCertificates } from '../../../store/repositories/certificates.ts';
+import { changeCertificate, deleteCertificate, listCertificateSummaries, mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { finalize, openOrder, orderOf, validate } from './flows.ts';
 import {
@@ -30,7 +27,7 @@ const CERTIFICATES = '/production/ssl/core/v1/certificate/subscription/:sid';
 type Sid = { sid: string };
 
 export async function gen1Routes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
+  const { engine: ctx } = services;
   const config = (scope: 'read' | 'write') => ({ compat: 'rcl' as const, scope });
   const schema = (summary: string, parts: object) => ({ tags: TAGS, summary, params: SidParams, ...parts });
 
@@ -53,7 +50,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
         rootDomain,
         challengeType,
         email: body.email,
-        issuer: services.issuer,
+        issuer: services.engine.issuer,
       });
       const { certificate, order } = await openOrder(services, valid, undefined);
       return rclOrder(order, certificate);
@@ -119,13 +116,9 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${CERTIFICATES}/get/all`,
     { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...ERROR_RESPONSES } }) },
     async (request) => {
-      const rows = await listCertificates(ctx.store.db, request.params.sid);
-      return Promise.all(
-        rows.map(async (row) => {
-          const version = row.current_version_id ? await getVersionDates(ctx.store.db, row.current_version_id) : undefined;
-          return { certificateName: row.name, issueDate: version ? isoTime(version.not_before) : null, expiryDate: version ? isoTime(version.not_after) : null };
-        }),
-      );
+      // One query for the certificates and their current versions' dates.
+      const summaries = await listCertificateSummaries(ctx, request.params.sid);
+      return summaries.map((summary) => ({ certificateName: summary.name, issueDate: summary.notBefore, expiryDate: summary.notAfter }));
     },
   );
 

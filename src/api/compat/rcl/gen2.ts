@@ -2,7 +2,7 @@
 // under `/public`): get a certificate, open a renewal order from its stored
 // properties, finalize that order into a new version of the certificate.
 import type { FastifyInstance } from 'fastify';
-import { mustFindCertificate } from '../../../engine/lookups.ts';
+import { mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { finalize, orderOf, renewalOrder } from './flows.ts';
 import { Certificate, ERROR_RESPONSES, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';
@@ -14,7 +14,7 @@ const BASES = ['/v1/subscription/:sid/core', '/public/v1/subscription/:sid/core'
 type Named = { sid: string; name: string };
 
 export async function gen2Routes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
+  const { engine: ctx } = services;
   const config = (scope: 'read' | 'write') => ({ compat: 'rcl' as const, scope });
 
   for (const base of BASES) {

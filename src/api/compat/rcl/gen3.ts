@@ -3,8 +3,7 @@
 // shows the Certificate object (with its files once issued), delete removes it.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { mustFindCertificate } from '../../../engine/lookups.ts';
-import { changeCertificate, deleteCertificate } from '../../../engine/certificates.ts';
+import { changeCertificate, deleteCertificate, mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { openOrder, orderOf, schedule } from './flows.ts';
 import { Certificate, CertificateRequest, ERROR_RESPONSES, NameParams, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
@@ -19,7 +18,7 @@ type Sid = { sid: string };
 type Named = { sid: string; name: string };
 
 export async function gen3Routes(app: FastifyInstance, services: Services): Promise<void> {
-  const { ctx } = services;
+  const { engine: ctx } = services;
   const config = (scope: 'read' | 'write') => ({ compat: 'rcl' as const, scope });
 
   app.post<{ Params: Sid; Body: Static<typeof CertificateRequest> }>(
@@ -50,7 +49,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
         rootDomain,
         challengeType,
         email: body.email,
-        issuer: services.issuer,
+        issuer: services.engine.issuer,
       });
       const { certificate } = await openOrder(services, valid, body.password ?? undefined);
       return certificateObject(ctx, certificate, viewOptions(request, 'lower'));

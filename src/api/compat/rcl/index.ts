@@ -13,7 +13,7 @@ import { gen3Routes } from './gen3.ts';
 
 export async function rclRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.setErrorHandler(rclErrorHandler);
-  app.addHook('onRequest', rclAuth(services.ctx));
+  app.addHook('onRequest', rclAuth(services.engine));
   await app.register(gen3Routes, services);
   await app.register(gen2Routes, services);
   await app.register(gen1Routes, services);

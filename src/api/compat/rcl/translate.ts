@@ -1,11 +1,8 @@
 // From the RCL API's fields to certkeep's request: challenge types, targets,
 // the names a certificate covers, certificate names, CSR details. Every
 // refusal names the RCL field and says what would be accepted.
-import type { ChallengeType } from '../../../challenges/solver.ts';
-import { type ValidRequest, validateRequest } from '../../../engine/requests.ts';
-import type { IssuerSpec } from '../../../engine/issuers.ts';
+import { type ChallengeType, type CsrSubject, type IssuerSpec, validateCsrSubject, validateDnsName, validateRequest, type ValidRequest } from '../../../engine/index.ts';
 import { UsageError } from '../../../errors.ts';
-import { type CsrSubject, validateCsrSubject, validateDnsName } from '../../../pki/index.ts';
 import { CertificateNameParams } from '../../schemas.ts';
 
 const NAME_PATTERN = new RegExp(CertificateNameParams.properties.name.pattern!);

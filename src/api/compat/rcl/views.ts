@@ -2,12 +2,7 @@
 // object, the Order, the validation tokens.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { EngineContext } from '../../../engine/context.ts';
-import { certificateFiles, storedPfxPassword } from '../../../engine/files.ts';
-import { type OrderView, orderView } from '../../../engine/views.ts';
-import { isoTime } from '../../../engine/views.ts';
-import { type CertificateRow, getVersionDates } from '../../../store/repositories/certificates.ts';
-import { listOrders, type OrderRow } from '../../../store/repositories/orders.ts';
+import { certificateFiles, certificateHistory, type CertificateRow, currentVersionIn, type Engine, isFinished, isoTime, type OrderRow, type OrderView, orderView, storedPfxPassword } from '../../../engine/index.ts';
 import { downloadLinks, publicBase } from '../../download-links.ts';
 import { type Certificate, DOWNLOAD_FIELDS, type Order, type ValidationToken } from './schemas.ts';
 
@@ -68,11 +63,11 @@ export function rclOrder(order: OrderRow, certificate: CertificateRow): Static<t
   };
 }
 
-export async function certificateObject(ctx: EngineContext, certificate: CertificateRow, options: ViewOptions): Promise<Static<typeof Certificate>> {
-  const orders = await listOrders(ctx.store.db, certificate.id);
+export async function certificateObject(ctx: Engine, certificate: CertificateRow, options: ViewOptions): Promise<Static<typeof Certificate>> {
+  const { orders, versions } = await certificateHistory(ctx, certificate);
   const latest = orders.at(-1);
-  const open = latest && !['valid', 'deployed', 'invalid', 'failed'].includes(latest.step) ? latest : undefined;
-  const version = certificate.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
+  const open = latest && !isFinished(latest.step) ? latest : undefined;
+  const version = currentVersionIn(certificate, versions);
   const rootDomain = rootDomainOf(certificate);
   return {
     certificateName: certificate.name,
@@ -93,7 +88,7 @@ export async function certificateObject(ctx: EngineContext, certificate: Certifi
   };
 }
 
-function links(ctx: EngineContext, certificate: CertificateRow, versionId: string, options: ViewOptions): Static<typeof Certificate>['certificateDownloadUrl'] {
+function links(ctx: Engine, certificate: CertificateRow, versionId: string, options: ViewOptions): Static<typeof Certificate>['certificateDownloadUrl'] {
   const fields = Object.entries(DOWNLOAD_FIELDS).filter(([field]) => options.mayReadKey || !SECRET_FIELDS.has(field));
   const signed = downloadLinks(
     ctx.store.secrets,
@@ -107,7 +102,7 @@ function links(ctx: EngineContext, certificate: CertificateRow, versionId: strin
   >['certificateDownloadUrl'];
 }
 
-async function pfxString(ctx: EngineContext, certificate: CertificateRow): Promise<string | null> {
+async function pfxString(ctx: Engine, certificate: CertificateRow): Promise<string | null> {
   if (!certificate.pfx_password_enc) return null;
   const files = await certificateFiles(ctx, certificate.subscription_id, certificate.name);
   return files.pfx ? Buffer.from(files.pfx).toString('base64') : null;

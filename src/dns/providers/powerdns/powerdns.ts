@@ -3,7 +3,8 @@
 // A PATCH with changetype REPLACE sets the whole RRset, so to keep other
 // values at the name (apex + wildcard share `_acme-challenge.<domain>`) we
 // read the RRset first and write back old values plus or minus ours.
-import { type DnsProvider, type ProviderDefinition, requireSettings, type TxtRecord } from '../../provider.ts';
+import { fetch, type Response } from 'undici';
+import { type DnsProvider, type OutboundLimits, type ProviderDefinition, ProviderSettingsError, requireSettings, type TxtRecord } from '../../provider.ts';
 
 export interface PowerDnsProviderOptions {
   /** Base URL of the API, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is accepted). */
@@ -15,6 +16,8 @@ export interface PowerDnsProviderOptions {
   zone: string;
   /** Per request; default 30 s. */
   timeoutMs?: number;
+  /** The caller limits where requests go (the server, for a tenant's zone). */
+  outbound?: OutboundLimits;
 }
 
 const DEFAULT_SERVER_ID = 'localhost';
@@ -71,13 +74,27 @@ export const powerdnsProvider: ProviderDefinition = {
   create(config) {
     const settings = requireSettings(powerdnsProvider, config);
     return createPowerDnsProvider({
-      apiUrl: settings.apiUrl,
+      apiUrl: apiUrlSetting(settings.apiUrl),
       apiKey: settings.apiKey,
       serverId: settings.serverId?.trim() || undefined,
       zone: config.zone,
+      outbound: config.outbound,
     });
   },
 };
+
+function apiUrlSetting(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ProviderSettingsError('powerdns DNS provider: the setting apiUrl must be an http:// or https:// URL, e.g. http://127.0.0.1:8081', 'apiUrl');
+  }
+  return text;
+}
 
 /** The zone's endpoint, with errors that say what failed and what to check. */
 class PowerDnsZoneApi {
@@ -112,7 +129,8 @@ class PowerDnsZoneApi {
   }
 
   async #call(method: string, url: string, body?: unknown): Promise<unknown> {
-    const { apiKey, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
+    const { apiKey, outbound } = this.#options;
+    const timeoutMs = outbound?.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let response: Response;
     try {
       response = await fetch(url, {
@@ -120,6 +138,7 @@ class PowerDnsZoneApi {
         headers: { 'X-API-Key': apiKey, Accept: 'application/json', 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        ...(outbound ? { dispatcher: outbound.dispatcher, redirect: 'error' as const } : {}),
       });
     } catch (error) {
       throw this.#unreachable(error, timeoutMs);
@@ -138,6 +157,8 @@ class PowerDnsZoneApi {
 
   #unreachable(error: unknown, timeoutMs: number): Error {
     const where = `PowerDNS API at ${displayUrl(this.#base)}`;
+    const { outbound } = this.#options;
+    if (outbound) return new Error(`cannot reach the ${where}: ${outbound.explain(error)}`, { cause: error });
     if (error instanceof DOMException && error.name === 'TimeoutError') {
       return new Error(`${where} did not answer within ${timeoutMs / 1000} s`, { cause: error });
     }

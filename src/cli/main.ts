@@ -1,9 +1,0 @@
-#!/usr/bin/env node
-// The entry point. Node's compile cache keeps the type-stripped, compiled
-// modules between runs, which halves start-up; it must be on before the
-// program's modules load, hence the dynamic import.
-import module from 'node:module';
-
-module.enableCompileCache?.();
-const { main } = await import('./program.ts');
-process.exitCode = await main(process.argv);

@@ -1,0 +1,141 @@
+// Live updates for the portal (and any client of the event stream): what
+// changed, per subscription, seconds or less after it is stored.
+//
+// How the stream learns of changes: one poll per process, shared by every
+// open stream and running only while one is open, reads the events table
+// (issued, renewed, failed…) and the orders whose step moved since it last
+// looked. The store stays the only source, so a change made by another
+// instance shows up as surely as one made here. An order's steps are not
+// written as events, so the poll queue and webhooks see no more than before.
+// In this process, storing a step calls ctx.notifyChange(), which runs the
+// poll at once instead of at its next tick: changes made here appear at once.
+import { type EventView, eventView } from '../notify/events.ts';
+import { eventsAfter, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
+import type { EngineContext } from './context.ts';
+import { isoTime } from '../time/iso.ts';
+import { type OrderStatus, orderStatus } from './views.ts';
+
+export interface OrderChange {
+  id: string;
+  certificate: string;
+  step: string;
+  goal: string;
+  status: OrderStatus;
+  error: string | null;
+  updatedAt: string;
+}
+
+export type Change = { kind: 'event'; event: EventView } | { kind: 'order'; order: OrderChange };
+
+type Listener = (change: Change) => void;
+
+const POLL_MS = 1000;
+const BATCH = 500;
+/** Orders are read back this far, so that one stored a moment late (another instance's clock) is not missed. */
+const ORDER_OVERLAP_MS = 5000;
+
+export class LiveFeed {
+  readonly #ctx: EngineContext;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  #eventCursor = -1;
+  #orderCursor = 0;
+  /** What was last sent of each recently changed order, so that the overlap sends nothing twice. */
+  #sent = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+  #again = false;
+
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+    ctx.notifyChange = () => this.#pollSoon();
+  }
+
+  /** Calls `listener` with each change of the subscription until the returned function is called. */
+  subscribe(subscriptionId: string, listener: Listener): () => void {
+    const set = this.#listeners.get(subscriptionId) ?? new Set<Listener>();
+    this.#listeners.set(subscriptionId, set);
+    set.add(listener);
+    this.#start();
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(subscriptionId);
+      if (this.#listeners.size === 0) this.#stop();
+    };
+  }
+
+  get listening(): number {
+    let count = 0;
+    for (const set of this.#listeners.values()) count += set.size;
+    return count;
+  }
+
+  close(): void {
+    this.#listeners.clear();
+    this.#stop();
+    this.#ctx.notifyChange = () => {};
+  }
+
+  #start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.#pollSoon(), POLL_MS);
+    this.#timer.unref();
+  }
+
+  #stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    // The cursors start afresh at the next stream: nothing that happened meanwhile is owed to anyone.
+    this.#eventCursor = -1;
+  }
+
+  #pollSoon(): void {
+    if (!this.#timer) return;
+    if (this.#polling) {
+      this.#again = true;
+      return;
+    }
+    this.#polling = this.#poll()
+      .catch(() => {}) // a failed look is retried at the next tick
+      .finally(() => {
+        this.#polling = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#pollSoon();
+        }
+      });
+  }
+
+  async #poll(): Promise<void> {
+    const { db } = this.#ctx.store;
+    const now = this.#ctx.clock.now();
+    if (this.#eventCursor < 0) {
+      this.#eventCursor = await newestEventId(db);
+      this.#orderCursor = now;
+      return;
+    }
+    for (const row of await eventsAfter(db, this.#eventCursor, BATCH)) {
+      this.#eventCursor = row.id;
+      this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
+    }
+    for (const row of await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH)) {
+      this.#orderCursor = Math.max(this.#orderCursor, row.updated_at);
+      if (this.#sent.get(row.id) === row.updated_at) continue;
+      this.#sent.set(row.id, row.updated_at);
+      const order = {
+        id: row.id,
+        certificate: row.name,
+        step: row.step,
+        goal: row.goal,
+        status: orderStatus(row.step),
+        error: row.error,
+        updatedAt: isoTime(row.updated_at),
+      };
+      this.#send(row.subscription_id, { kind: 'order', order });
+    }
+    for (const [id, at] of this.#sent) if (at < this.#orderCursor - ORDER_OVERLAP_MS) this.#sent.delete(id);
+  }
+
+  #send(subscriptionId: string, change: Change): void {
+    for (const listener of this.#listeners.get(subscriptionId) ?? []) listener(change);
+  }
+}
