@@ -58,11 +58,33 @@ export const scaleSchema: Migration = {
     const ts = timestampType(dialectKind(db));
     const now = Date.now();
 
+    // Indexes the new ones replace go first: no query reads them any more, and
+    // every row the backfill below rewrites would have to be kept in them.
+    for (const old of [
+      'certificates_next_renewal_at_idx',
+      'certificates_retry_at_idx',
+      'orders_step_goal_idx',
+      'orders_retry_at_idx',
+    ]) {
+      await db.schema.dropIndex(old).execute();
+    }
+    // A certificate's orders oldest first, and its newest (retirement) in one read.
+    await db.schema
+      .createIndex('orders_certificate_created_idx')
+      .on('orders')
+      .columns(['certificate_id', 'created_at'])
+      .execute();
+    await db.schema.dropIndex('orders_certificate_id_idx').execute();
+
     await db.schema.alterTable('certificates').addColumn('current_not_after', ts).execute();
+    await db.schema.alterTable('certificate_versions').addColumn('retired_at', ts).execute();
+    await db.schema.alterTable('orders').addColumn('retired_at', ts).execute();
     await sql`
       UPDATE certificates SET current_not_after =
         (SELECT v.not_after FROM certificate_versions v WHERE v.id = certificates.current_version_id)
       WHERE current_version_id IS NOT NULL`.execute(db);
+    await retireExisting(db, now);
+
     await expressionIndex(db, 'certificates_due_idx', 'certificates', DUE_KEY);
     await expressionIndex(db, 'certificates_warning_idx', 'certificates', WARNING_KEY);
     await sql`CREATE INDEX certificates_ari_check_idx ON certificates (ari_check_at) WHERE ari_check_at IS NOT NULL`.execute(
@@ -72,10 +94,6 @@ export const scaleSchema: Migration = {
     await sql`CREATE INDEX certificates_issuing_idx ON certificates (updated_at) WHERE ${sql.raw(ISSUING)}`.execute(
       db,
     );
-    // The due key replaces these; no query reads them any more, and each write had to keep them.
-    await db.schema.dropIndex('certificates_next_renewal_at_idx').execute();
-    await db.schema.dropIndex('certificates_retry_at_idx').execute();
-
     // With step, it answers "has this certificate an open order?" alone (SQLite then prefers it).
     await sql`CREATE INDEX orders_open_idx ON orders (certificate_id, step) WHERE ${sql.raw(OPEN_ORDER)}`.execute(
       db,
@@ -83,19 +101,6 @@ export const scaleSchema: Migration = {
     await sql`CREATE INDEX orders_runnable_idx ON orders ((${sql.raw(RUNNABLE_KEY)})) WHERE ${sql.raw(OPEN_ORDER)}`.execute(
       db,
     );
-    // A certificate's orders oldest first, and its newest (retirement) in one read.
-    await db.schema
-      .createIndex('orders_certificate_created_idx')
-      .on('orders')
-      .columns(['certificate_id', 'created_at'])
-      .execute();
-    await db.schema.dropIndex('orders_certificate_id_idx').execute();
-    await db.schema.dropIndex('orders_step_goal_idx').execute();
-    await db.schema.dropIndex('orders_retry_at_idx').execute();
-
-    await db.schema.alterTable('certificate_versions').addColumn('retired_at', ts).execute();
-    await db.schema.alterTable('orders').addColumn('retired_at', ts).execute();
-    await retireExisting(db, now);
     await sql`CREATE INDEX certificate_versions_retired_idx ON certificate_versions (created_at) WHERE retired_at IS NOT NULL`.execute(
       db,
     );
