@@ -22,8 +22,10 @@ export async function listenOn(server: Server, host: string, port: number, advic
   return typeof address === 'object' && address ? address.port : port;
 }
 
+/** Worded for `certkeep issue`; the cause keeps the errno code for callers with other flags (serve). */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number, advice: ListenAdvice): Error {
-  if (error.code === 'EADDRINUSE') return new ConflictError(`${advice.what}: port ${port} on ${host} is already in use — ${advice.inUse}`);
-  if (error.code === 'EACCES') return new ForbiddenError(`${advice.what}: not allowed to listen on port ${port} — ${advice.denied}`);
-  return new ConflictError(`${advice.what}: cannot listen on ${host}:${port}: ${error.message}`);
+  const cause = { cause: error };
+  if (error.code === 'EADDRINUSE') return new ConflictError(`${advice.what}: port ${port} on ${host} is already in use — ${advice.inUse}`, cause);
+  if (error.code === 'EACCES') return new ForbiddenError(`${advice.what}: not allowed to listen on port ${port} — ${advice.denied}`, cause);
+  return new ConflictError(`${advice.what}: cannot listen on ${host}:${port}: ${error.message}`, cause);
 }

@@ -30,6 +30,11 @@ const FIELD_FLAGS: Record<string, string> = {
   reason: '--reason',
   provider: '--provider',
   nameservers: '--nameserver',
+  // certkeep serve's listeners (engine/runtime.ts names them by its options).
+  listen: '--listen',
+  httpChallenge: '--http-challenge-listen',
+  tlsAlpnChallenge: '--tls-alpn-listen',
+  'dns.listen': '--dns-listen',
   ...Object.fromEntries(SETTING_FLAGS.map(([flag, setting]) => [`settings.${setting}`, flag.slice(0, flag.indexOf(' '))])),
 };
 

@@ -1,53 +1,57 @@
-// How the CLI talks: a spinner on a terminal, plain lines otherwise, and with
-// --json exactly one JSON document on stdout.
-import type { Ora } from 'ora';
+// How the CLI talks: progress as plain lines (on a terminal's stderr, on
+// stdout otherwise), and with --json exactly one JSON document on stdout.
+// No spinner: a redrawn line depends on the terminal reporting its width, and
+// one that reports 0 columns (script, some docker exec and CI terminals) made
+// the spinner redraw forever. Lines, as certbot and lego print them, work on
+// every terminal and stay readable in scrollback and logs.
 import { isoTime } from '../engine/index.ts';
 
-// ora (and what it pulls in) loads only when a terminal will show the spinner.
-const spinnerFactory = process.stderr.isTTY ? (await import('ora')).default : undefined;
+export interface OutputOptions {
+  json: boolean;
+  /** With --debug, progress lines say how long after start they came. */
+  timestamps?: boolean;
+  /** Nothing but errors (renew --quiet, for timers): no progress, notes or results. */
+  quiet?: boolean;
+}
 
 export class Output {
   readonly json: boolean;
+  readonly quiet: boolean;
   readonly #timestamps: boolean;
-  #spinner: Ora | undefined;
 
-  /** With `timestamps` (--debug), progress lines say how long after start they came. */
-  constructor(json: boolean, timestamps = false) {
-    this.json = json;
-    this.#timestamps = timestamps;
+  constructor(options: OutputOptions) {
+    this.json = options.json;
+    this.quiet = options.quiet === true;
+    this.#timestamps = options.timestamps === true;
   }
 
   /**
-   * Progress while work runs: a spinner on a terminal's stderr, plain lines on
-   * stdout otherwise, so that stderr carries only the error line. Never in --json.
+   * Progress while work runs: lines on a terminal's stderr, on stdout otherwise,
+   * so that a redirected stderr carries only the error line. Never in --json.
    */
   progress = (text: string): void => {
-    if (this.json) return;
+    if (this.json || this.quiet) return;
     const message = this.#timestamps ? `[${performance.now().toFixed(0)} ms] ${text}` : text;
-    if (process.stderr.isTTY) {
-      if (this.#spinner) this.#spinner.text = message;
-      else if (spinnerFactory) this.#spinner = spinnerFactory({ text: message, stream: process.stderr }).start();
-    } else {
-      process.stdout.write(`${message}\n`);
-    }
+    if (process.stderr.isTTY) process.stderr.write(`… ${message}\n`);
+    else process.stdout.write(`${message}\n`);
   };
 
-  stopProgress(): void {
-    this.#spinner?.stop();
-    this.#spinner = undefined;
-  }
-
-  /** The command's result: a JSON document with --json, the human lines otherwise. */
+  /** The command's result: a JSON document with --json, the human lines otherwise (none with --quiet). */
   result(document: unknown, human: string | string[]): void {
-    this.stopProgress();
     if (this.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-    else process.stdout.write(`${Array.isArray(human) ? human.join('\n') : human}\n`);
+    else if (!this.quiet) process.stdout.write(`${Array.isArray(human) ? human.join('\n') : human}\n`);
   }
 
-  /** A notice for a human that is not part of the result. */
-  note(message: string): void {
-    if (!this.json) process.stderr.write(`${message}\n`);
+  /** A result that reports a failure: shown even with --quiet. */
+  failure(document: unknown, human: string[]): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    else process.stdout.write(`${human.join('\n')}\n`);
   }
+
+  /** A notice for a human that is not part of the result, on stderr. */
+  note = (message: string): void => {
+    if (!this.json && !this.quiet) process.stderr.write(`${message}\n`);
+  };
 }
 
 export function table(rows: string[][]): string[] {

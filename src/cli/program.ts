@@ -1,6 +1,9 @@
 // certkeep's command line. Exit 0 on success, 1 on failure, 2 on bad usage,
-// always with one clear line on stderr (the stack only with --debug).
+// always with one clear line on stderr (the stack only with --debug); a
+// missing command prints the help on stderr and exits 2; a run stopped by a
+// signal exits 128 + its number, as shells report it.
 import { Command, CommanderError } from 'commander';
+import packageJson from '../../package.json' with { type: 'json' };
 import { asCertkeepError } from '../engine/index.ts';
 import { CertkeepError, type ErrorCategory } from '../errors.ts';
 import { registerAdmin } from './commands/admin.ts';
@@ -13,6 +16,7 @@ import { registerRenew } from './commands/renew.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerZone } from './commands/zone.ts';
 import { withFlagName } from './flags.ts';
+import { Interrupted } from './interrupt.ts';
 import type { Surfaces } from './surfaces.ts';
 
 /** The exit code for each category of error: 2 for a request that is wrong as given, 1 for the rest. */
@@ -38,9 +42,10 @@ export function buildProgram(surfaces: Surfaces = {}): Command {
     .option('--config <file>', 'JSON file with defaults (env CERTKEEP_CONFIG)')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('--debug', 'print stack traces of errors')
-    .showHelpAfterError('(run certkeep --help for usage)')
+    .version(packageJson.version, '-V, --version', 'print the version')
     .exitOverride();
-  program.configureOutput({ writeErr: () => {} });
+  // Errors are reported as one line by reportError; help asked for by mistake still goes to stderr.
+  program.configureOutput({ outputError: () => {} });
   registerIssue(program);
   registerRenew(program);
   registerInspect(program);
@@ -50,8 +55,15 @@ export function buildProgram(surfaces: Surfaces = {}): Command {
   registerServe(program, surfaces);
   registerInstallSystemd(program);
   registerDemo(program);
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => {} });
+  configureAll(program);
   return program;
+}
+
+function configureAll(parent: Command): void {
+  for (const command of parent.commands) {
+    command.exitOverride().configureOutput({ outputError: () => {} });
+    configureAll(command);
+  }
 }
 
 export async function main(argv: string[], surfaces: Surfaces = {}): Promise<number> {
@@ -60,15 +72,24 @@ export async function main(argv: string[], surfaces: Surfaces = {}): Promise<num
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    return reportError(error, argv.includes('--debug') || process.env.CERTKEEP_DEBUG === '1');
+    const code = reportError(error, argv.includes('--debug') || process.env.CERTKEEP_DEBUG === '1');
+    // The stopped run may still have a poll or a DNS wait pending: end now.
+    if (error instanceof Interrupted) process.exit(code);
+    return code;
   }
 }
 
 function reportError(error: unknown, debug: boolean): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-    process.stderr.write(`certkeep: ${error.message.replace(/^error: /, '')}\n`);
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    // A command group (certkeep, zone, admin …) without its subcommand: its help is on stderr already.
+    if (error.code === 'commander.help') return 2;
+    process.stderr.write(`certkeep: ${error.message.replace(/^error: /, '').replaceAll('\n', ' ')}\n`);
     return 2;
+  }
+  if (error instanceof Interrupted) {
+    process.stderr.write(`certkeep: ${error.message}\n`);
+    return error.exitCode;
   }
   const message = error instanceof CertkeepError ? withFlagName(error.message, error.field) : error instanceof Error ? error.message : String(error);
   process.stderr.write(`certkeep: error: ${message}\n`);

@@ -12,26 +12,36 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** What the engine answers: 'local' for the commands, 'server' for `certkeep serve` (engine.ts, EngineOptions). */
-export type SessionOptions = Pick<EngineOptions, 'answers' | 'tlsAlpnListener'>;
+/** What the engine answers ('local' for the commands, 'server' for `certkeep serve`: engine.ts, EngineOptions), and how the command opens it. */
+export interface SessionOptions extends Partial<Pick<EngineOptions, 'answers' | 'tlsAlpnListener'>> {
+  /** Whether this command may create the data dir and the store (issue, zone add, …); the others need them to exist. */
+  create?: boolean;
+  /** renew --quiet: nothing but failures. */
+  quiet?: boolean;
+}
 
-export async function openSession(flags: ConfigFlags, options: SessionOptions = { answers: 'local' }): Promise<Session> {
+export async function openSession(flags: ConfigFlags, options: SessionOptions = {}): Promise<Session> {
   const config = loadConfig(flags);
-  const output = new Output(config.json, config.debug);
-  const engine = await openEngine(config, { ...options, progress: output.progress });
+  const output = new Output({ json: config.json, timestamps: config.debug, quiet: options.quiet });
+  const engine = await openEngine(config, {
+    answers: options.answers ?? 'local',
+    tlsAlpnListener: options.tlsAlpnListener,
+    create: options.create,
+    progress: output.progress,
+    notice: output.note,
+  });
   return {
     config,
     engine,
     output,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     async close() {
-      output.stopProgress();
       await engine.close();
     },
   };
 }
 
-export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T> {
+export async function withSession<T>(flags: ConfigFlags, run: (session: Session) => Promise<T>, options: SessionOptions = {}): Promise<T> {
   const session = await openSession(flags, options);
   try {
     return await run(session);

@@ -58,6 +58,7 @@ async function loadOrCreateAccount(
   ctx.progress(`creating an ACME account at ${issuer.caUrl}`);
   // EAB given now (the CLI's flags) or kept with the issuer (a fallback CA's account, created on first use).
   const { url } = await client.createAccount({ ...registration(contact), externalAccountBinding: eab ?? keptEab(ctx, issuer) });
+  if (!contact) ctx.notice('note: no --email given, so the CA cannot reach you about problems with your certificates (give --email ADDR or CERTKEEP_EMAIL)');
   const row = {
     id,
     subscription_id: subscriptionId,

@@ -5,15 +5,23 @@
 // changing and deleting a certificate, for every surface.
 import { UsageError } from '../errors.ts';
 import { validateCsrSubject, type CsrSubject } from '../pki/index.ts';
-import { type CertificateRow, deleteCertificateRow, findCertificate, getCertificate, listCertificates, updateCertificate } from '../store/repositories/certificates.ts';
+import {
+  type CertificateRow,
+  deleteCertificateRow,
+  findCertificate,
+  getCertificate,
+  getVersionDates,
+  listCertificates,
+  updateCertificate,
+} from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { certificatesWithOpenOrders, findOpenOrder, type OrderRow } from '../store/repositories/orders.ts';
 import type { EngineContext } from './context.ts';
-import type { IssuedVersion, OrderStep } from './issuance.ts';
+import { type IssuedVersion, OrderInterruptedError, type OrderStep } from './issuance.ts';
 import type { EabCredentials } from './issuers.ts';
 import { whileClaimedDue } from './leases.ts';
 import { mustFindCertificate } from './lookups.ts';
-import { setPfxPassword, type StartedOrder, startCertificate, startRenewal } from './orders.ts';
+import { OrderInProgressError, setPfxPassword, type StartedOrder, startCertificate, startRenewal } from './orders.ts';
 import { isDue } from './planner.ts';
 import type { ValidRequest } from './requests.ts';
 import { finishOrder } from './runs.ts';
@@ -25,6 +33,8 @@ export interface RunOptions {
   /** Issue even when the certificate is not due. */
   force?: boolean;
   afterStep?: (step: OrderStep) => void | Promise<void>;
+  /** Stops the run (the CLI's Ctrl-C): the order keeps its step, the answers this run placed are removed. */
+  signal?: AbortSignal;
 }
 
 export type IssueOutcome =
@@ -40,13 +50,18 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   if (existing) {
     const open = await findOpenOrder(ctx.store.db, existing.id);
     if (open) return resumeOrder(ctx, existing, open, options);
-    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request) && !certificateDue(ctx, existing)) {
-      return unchanged(existing);
+    if (!options.force && existing.current_version_id && sameIdentifiers(existing, request)) {
+      const notDue = await notDueReason(ctx, existing);
+      if (notDue) return { status: 'unchanged', certificate: existing, reason: notDue };
     }
   }
   // The solver opens before anything is stored: a port in use leaves the store as it was.
   await options.solvers.solverFor({ subscription_id: request.subscriptionId, challenge_type: request.challengeType, challenge_config: request.challengeConfig });
-  const started = await startCertificate(ctx, request, { answers: 'certkeep', goal: 'valid', replaceExisting: true, eab: options.eab });
+  const started = await orJoin(ctx, () =>
+    startCertificate(ctx, request, { answers: 'certkeep', goal: 'valid', replaceExisting: true, openOrder: 'keep', eab: options.eab }),
+  );
+  // Another process got there first: look again, as if this run had started after it.
+  if (started === 'look again') return issueCertificate(ctx, request, { ...options, force: false });
   const version = await finishOrder(ctx, options.solvers, started.order.id, options);
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, started.certificate), version };
 }
@@ -59,12 +74,22 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
   const certificate = await mustFindCertificate(ctx, subscriptionId, name);
   const open = await findOpenOrder(ctx.store.db, certificate.id);
   if (open) return resumeOrder(ctx, certificate, open, options);
-  if (!options.force && !certificateDue(ctx, certificate)) return unchanged(certificate);
+  const notDue = options.force ? undefined : await notDueReason(ctx, certificate);
+  if (notDue) return { status: 'unchanged', certificate, reason: notDue };
   await options.solvers.solverFor(certificate);
-  const started = options.force
-    ? await startRenewal(ctx, subscriptionId, name, { goal: 'valid', eab: options.eab })
-    : await openDueRenewal(ctx, certificate, options);
-  if (!started) return unchanged(await reload(ctx, certificate));
+  // Due by the scheduler's rule: opened under its claim. Forced, revoked or expired: opened now.
+  const started = await orJoin(ctx, () =>
+    options.force || !scheduledDue(ctx, certificate)
+      ? startRenewal(ctx, subscriptionId, name, { goal: 'valid', eab: options.eab })
+      : openDueRenewal(ctx, certificate, options),
+  );
+  // Another process opened an order meanwhile: look again, and join it.
+  if (started === 'look again') return renewCertificate(ctx, subscriptionId, name, { ...options, force: false });
+  if (!started) {
+    // Another process holds the scheduler's claim, or renewed it meanwhile.
+    const now = await reload(ctx, certificate);
+    return { status: 'unchanged', certificate: now, reason: (await notDueReason(ctx, now)) ?? 'another certkeep process is renewing it right now' };
+  }
   const version = await finishOrder(ctx, options.solvers, started.order.id, options);
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
@@ -93,12 +118,28 @@ async function openDueRenewal(ctx: EngineContext, certificate: CertificateRow, o
   return open && { certificate, order: open };
 }
 
+/**
+ * Opens an order, or 'look again' when another process stored the certificate
+ * or an order for it first (the open order is the lock): the caller then joins
+ * that process's order, or finds its result.
+ */
+async function orJoin<T>(ctx: EngineContext, start: () => Promise<T>): Promise<T | 'look again'> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!(error instanceof OrderInProgressError)) throw error;
+    ctx.progress(`${error.message}; waiting for it`);
+    return 'look again';
+  }
+}
+
 async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
   try {
     const version = await finishOrder(ctx, options.solvers, order.id, options);
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   } catch (error) {
+    if (error instanceof OrderInterruptedError) throw error;
     // The CA may have judged the order while this process was down (a validation
     // that found the built-in responder gone): one fresh order, as a re-run would.
     if (await findOpenOrder(ctx.store.db, certificate.id)) throw error;
@@ -138,15 +179,26 @@ export async function deleteCertificate(ctx: EngineContext, subscriptionId: stri
   });
 }
 
-/** Due by the scheduler's rule (planner.ts, isDue); a revoked certificate never is. */
-function certificateDue(ctx: EngineContext, certificate: CertificateRow): boolean {
+/** Due by the scheduler's rule (planner.ts, isDue; the claim the scheduler takes checks the same); it leaves revoked certificates alone. */
+function scheduledDue(ctx: EngineContext, certificate: CertificateRow): boolean {
   return certificate.state !== 'revoked' && isDue(certificate.retry_at, certificate.next_renewal_at, ctx.clock.now());
 }
 
-function unchanged(certificate: CertificateRow): IssueOutcome {
+/**
+ * Why a certificate needs no new version now, or undefined when it does:
+ * revoked or expired means due, whatever its plan says; otherwise the
+ * scheduler's rule. A certificate never issued waits for its time too.
+ */
+async function notDueReason(ctx: EngineContext, certificate: CertificateRow): Promise<string | undefined> {
+  const now = ctx.clock.now();
+  if (certificate.state === 'revoked') return undefined;
+  if (certificate.current_version_id) {
+    const current = await getVersionDates(ctx.store.db, certificate.current_version_id);
+    if (!current || current.not_after <= now) return undefined;
+  }
+  if (scheduledDue(ctx, certificate)) return undefined;
   const at = certificate.retry_at ?? certificate.next_renewal_at;
-  const when = at === null ? 'never (auto-renew is off)' : new Date(at).toISOString();
-  return { status: 'unchanged', certificate, reason: `not due for renewal until ${when}` };
+  return `not due for renewal until ${at === null ? 'never (auto-renew is off)' : new Date(at).toISOString()}`;
 }
 
 function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): boolean {

@@ -22,6 +22,8 @@ export interface EngineContext {
   /** Accounts loaded (key decrypted) once per process, by subscription, CA and contact. */
   accounts: Map<string, Promise<ReadyAccount>>;
   progress: ProgressListener;
+  /** Something the person should know that is not progress (the CLI prints it on stderr, once). */
+  notice: ProgressListener;
   /** Tells this process's workers that an order wants driving (set by the worker; a no-op elsewhere). */
   wakeWorkers: () => void;
   /** Tells this process's live stream (live.ts) that something was stored: look now, not at the next tick. */
@@ -30,7 +32,10 @@ export interface EngineContext {
   limits?: TenantLimits;
 }
 
-export function createEngineContext(store: Store, options: { clock?: Clock; progress?: ProgressListener } = {}): EngineContext {
+export function createEngineContext(
+  store: Store,
+  options: { clock?: Clock; progress?: ProgressListener; notice?: ProgressListener } = {},
+): EngineContext {
   const clock = options.clock ?? systemClock;
   return {
     store,
@@ -38,6 +43,7 @@ export function createEngineContext(store: Store, options: { clock?: Clock; prog
     clients: new AcmeClients(clock),
     accounts: new Map(),
     progress: options.progress ?? (() => {}),
+    notice: options.notice ?? (() => {}),
     wakeWorkers: () => {},
     notifyChange: () => {},
   };

@@ -31,6 +31,8 @@ export interface EngineOptions {
   /** With answers 'server': this server runs a TLS-ALPN-01 listener (serve --tls-alpn-listen), so tls-alpn-01 certificates may be made. */
   tlsAlpnListener?: boolean;
   progress?: ProgressListener;
+  /** Something the person should know that is not progress (the CLI prints it on stderr, once). */
+  notice?: ProgressListener;
   clock?: Clock;
   issuer?: IssuerSpec;
   dns?: DnsSolverOptions;
@@ -39,11 +41,22 @@ export interface EngineOptions {
 /** What the engine reads from the configuration (config.ts). */
 export type EngineConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'masterKey' | 'ca' | 'caCertPem' | 'email' | 'resolvers' | 'dnsTimeoutMs'>;
 
+export interface OpenOptions extends Omit<EngineOptions, 'issuer' | 'dns'> {
+  /** Whether a new store may be made when there is none (commands that create: issue, zone add, serve …); otherwise it must exist. */
+  create?: boolean;
+}
+
 /** Opens the store the configuration names (creating the CLI's subscription on first use) and the engine over it. */
-export async function openEngine(config: EngineConfig, options: Omit<EngineOptions, 'issuer' | 'dns'>): Promise<Engine> {
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, masterKey: config.masterKey });
+export async function openEngine(config: EngineConfig, options: OpenOptions): Promise<Engine> {
+  const { create, ...engineOptions } = options;
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    masterKey: config.masterKey,
+    mode: create ? 'create' : 'existing',
+  });
   const engine = engineOn(store, {
-    ...options,
+    ...engineOptions,
     issuer: { caUrl: config.ca, email: config.email, caCertPem: config.caCertPem },
     dns: { resolvers: config.resolvers.length > 0 ? config.resolvers : undefined, propagationTimeoutMs: config.dnsTimeoutMs },
   });
@@ -64,7 +77,7 @@ export async function openEngine(config: EngineConfig, options: Omit<EngineOptio
 
 /** An engine over a store opened elsewhere (tests, benchmarks); closing it leaves the store open. */
 export function engineOn(store: Store, options: EngineOptions): Engine {
-  const ctx = createEngineContext(store, { clock: options.clock, progress: options.progress });
+  const ctx = createEngineContext(store, { clock: options.clock, progress: options.progress, notice: options.notice });
   const dns = options.dns ?? {};
   const solvers = options.answers === 'local' ? new LocalSolvers(ctx, dns) : new ServerSolvers(ctx, { ...dns, tlsAlpnListener: options.tlsAlpnListener });
   const engine: Engine = Object.assign(ctx, {

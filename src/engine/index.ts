@@ -5,13 +5,13 @@
 // that the other commands start without the senders.
 
 // Opening the engine, and the shapes of what it keeps.
-export { databaseStatus, type Engine, type EngineConfig, engineOn, type EngineOptions, openEngine } from './engine.ts';
+export { databaseStatus, type Engine, type EngineConfig, engineOn, type EngineOptions, openEngine, type OpenOptions } from './engine.ts';
 export type { ProgressListener } from './context.ts';
 export { asCertkeepError } from './failures.ts';
 export { DEFAULT_SUBSCRIPTION_ID } from '../store/repositories/subscriptions.ts';
 export type { CertificateRow, VersionRow } from '../store/repositories/certificates.ts';
 export { isFinished, type OrderRow } from '../store/repositories/orders.ts';
-export type { ChallengeConfig, ChallengeType, CsrSubject, IssuerSpec, OrderStep, Scope } from '../store/records.ts';
+export type { ChallengeConfig, ChallengeType, CsrSubject, IssuerSpec, OrderStep } from '../store/records.ts';
 export type { SecretBox } from '../store/secret-box.ts';
 export { isoTime } from '../time/iso.ts';
 
@@ -33,7 +33,7 @@ export { type CertificateFiles, certificateFiles, storedPfxPassword, versionFile
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
 export { type EabCredentials, withEab } from './issuers.ts';
-export { stepReached } from './issuance.ts';
+export { OrderInterruptedError, stepReached } from './issuance.ts';
 export { DEFAULT_RETENTION_DAYS } from './retention.ts';
 
 // How certificates and orders are shown.
@@ -53,19 +53,16 @@ export {
 } from './views.ts';
 
 // Tenants, their keys and their people; managed DNS zones.
+export { type Caller, type KeyCaller, principalOf, type Role, ROLES, type Scope, scopesOfRole, scopesUpTo, type UserCaller } from './callers.ts';
 export {
   type ApiKeyView,
   authenticateApiKey,
-  type Caller,
   createApiKey,
   createSubscription,
   type IssuedKey,
-  type KeyCaller,
   listSubscriptionKeys,
   listSubscriptions,
-  principalOf,
   revokeApiKey,
-  scopesUpTo,
 } from './tenancy.ts';
 export {
   authenticateSession,
@@ -75,9 +72,8 @@ export {
   SignInRefusedError,
   signIn,
   signOut,
-  type UserCaller,
 } from './sessions.ts';
-export { createUser, listUsers, type NewUser, removeUser, resetUser, type Role, ROLES, scopesOfRole, type UserView } from './users.ts';
+export { createUser, listUsers, type NewUser, removeUser, resetUser, type UserView } from './users.ts';
 export {
   addZone,
   describeProviders,

@@ -45,6 +45,11 @@ export interface RunOrderOptions {
   afterStep?: (step: OrderStep) => void | Promise<void>;
   /** The lease token this runner holds: a write after another runner took the order over fails. */
   fence?: number;
+  /**
+   * Stops the run at once, even inside a step (the CLI's Ctrl-C): the order keeps
+   * the step it has stored, and the answers this run placed are removed.
+   */
+  signal?: AbortSignal;
 }
 
 export interface IssuedVersion {
@@ -68,8 +73,12 @@ interface Run {
   solver: ChallengeSolver;
   certificate: CertificateRow;
   order: OrderRow;
-  /** Answers put in place by this process, taken away when the run ends. */
+  /** Answers put in place by this process (or being put), taken away when the run ends. */
   presented: ChallengeTask[];
+  /** The solver calls placing them, awaited before they are taken away. */
+  presenting: Promise<unknown>[];
+  /** Set when the run was stopped from outside: no more answers are placed. */
+  stopped: boolean;
   /** The authorizations of an order placed in this run, known before the order is stored. */
   placedAuthorizations?: string[];
   keyPem?: string;
@@ -87,6 +96,8 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
     certificate: await mustGetCertificate(ctx, order.certificate_id),
     order,
     presented: [],
+    presenting: [],
+    stopped: false,
     fence: options.fence,
   };
   try {
@@ -94,11 +105,11 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
       const { step } = run.order;
       if (step === 'invalid' || step === 'failed') throw new ConflictError(`order ${run.order.order_url} is ${step}: ${run.order.error}`);
       if (step === 'valid' || step === 'deployed' || stepReached(step, run.order.goal)) return run.order;
-      await STEPS[step](run);
+      await untilStopped(run, STEPS[step](run), options.signal);
       await options.afterStep?.(run.order.step);
     }
   } catch (error) {
-    if (!(error instanceof LeaseLostError)) {
+    if (!(error instanceof LeaseLostError || error instanceof OrderInterruptedError)) {
       await recordFailure(ctx, orderId, error);
       await deactivateIfEnded(run);
     }
@@ -113,6 +124,40 @@ export class LeaseLostError extends Error {
   constructor(orderId: string) {
     super(`order ${orderId} was taken over by another worker`);
     this.name = 'LeaseLostError';
+  }
+}
+
+/** The run was stopped from outside (a signal): the order is kept at `step`, for certkeep resume or a worker. */
+export class OrderInterruptedError extends Error {
+  readonly step: OrderStep;
+  constructor(step: OrderStep) {
+    super(`stopped; the order is kept at step "${step}"`);
+    this.name = 'OrderInterruptedError';
+    this.step = step;
+  }
+}
+
+/**
+ * A step, or OrderInterruptedError as soon as `signal` fires. The step itself
+ * may go on in the background (a poll, a DNS wait) until the process exits; it
+ * places no further answers, and what it stores is still true.
+ */
+async function untilStopped(run: Run, step: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return step;
+  step.catch(() => {}); // once stopped, nobody waits for the step's own failure
+  let onAbort = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      run.stopped = true;
+      reject(new OrderInterruptedError(run.order.step));
+    };
+  });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.race([step, stopped]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -210,8 +255,7 @@ async function provisionChallenges(run: Run): Promise<void> {
       if (record.status === 'pending' && !record.token) await readChallenge(run, record);
       if (record.status === 'valid') return undefined;
       const task = challengeTask(run, record, record.token!);
-      await solver.present(task);
-      run.presented.push(task);
+      await present(run, task);
       record.status = 'presented';
       return task;
     }),
@@ -388,13 +432,21 @@ async function representIfNeeded(run: Run, authorizations: AuthorizationRecord[]
   if (run.presented.length > 0) return;
   for (const record of authorizations) {
     if (record.status === 'valid' || !record.token) continue;
-    const task = challengeTask(run, record, record.token);
-    await run.solver.present(task);
-    run.presented.push(task);
+    await present(run, challengeTask(run, record, record.token));
   }
 }
 
+/** Places an answer, remembered before it is placed so that a run stopped meanwhile still takes it away. */
+async function present(run: Run, task: ChallengeTask): Promise<void> {
+  if (run.stopped) throw new OrderInterruptedError(run.order.step);
+  run.presented.push(task);
+  const placing = run.solver.present(task);
+  run.presenting.push(placing);
+  await placing;
+}
+
 async function cleanupAll(run: Run): Promise<void> {
+  await Promise.allSettled(run.presenting.splice(0));
   const tasks = run.presented.splice(0);
   await Promise.allSettled(tasks.map((task) => run.solver.cleanup(task)));
 }

@@ -93,14 +93,14 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Waits while another runner works on the order, until it reaches `goal`, ends, or the time is up. */
-export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: OrderGoal, timeoutMs: number): Promise<OrderRow> {
+/** Waits while another runner works on the order, until it reaches `goal`, ends, the time is up or `signal` fires. */
+export async function awaitOrderElsewhere(ctx: EngineContext, orderId: string, goal: OrderGoal, timeoutMs: number, signal?: AbortSignal): Promise<OrderRow> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     const order = await mustGetOrder(ctx, orderId);
     const free = order.lease_until === null || order.lease_until < ctx.clock.now();
     if (free || stepReached(order.step, goal) || order.step === 'invalid' || order.step === 'failed') return order;
-    if (Date.now() > deadline) return order;
+    if (Date.now() > deadline || signal?.aborted) return order;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -13,12 +13,12 @@ import {
   findCertificate,
   getCertificate,
   getVersion,
-  insertCertificate,
+  insertCertificateUnlessNamed,
   UNTOUCHED_RENEWAL_STATE,
   updateCertificate,
 } from '../store/repositories/certificates.ts';
 import type { Db } from '../store/repositories/db.ts';
-import { findOpenOrder, findOrderByUrl, getOrder, insertOrder, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { findOpenOrder, findOrderByUrl, getOrder, insertOrderUnlessOpen, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import { retireSuperseded } from '../store/repositories/retention.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
@@ -41,6 +41,11 @@ export interface StartOptions {
   csrPem?: string;
   /** A certificate of that name may exist: take the new settings and open a new order for it. */
   replaceExisting?: boolean;
+  /**
+   * An order the certificate has open: taken over by the new one (default), or
+   * left to whoever opened it (the CLI, which then joins it): OrderInProgressError.
+   */
+  openOrder?: 'supersede' | 'keep';
   /** External Account Binding for an account created now (RFC 8555 §7.3.4). */
   eab?: EabCredentials;
   /** The solvers that will answer, asked whether they can (TLS-ALPN-01 needs the server's listener). */
@@ -70,7 +75,7 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
     const saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
     if (options.pfxPassword !== undefined) await setPfxPassword(ctx, saved, options.pfxPassword, db);
-    if (existing) await supersedeOpenOrder(ctx, existing.id, db);
+    if (existing && options.openOrder !== 'keep') await supersedeOpenOrder(ctx, existing.id, db);
     const goal = options.goal ?? (manual ? 'placed' : 'valid');
     return { certificate: saved, order: await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db }) };
   });
@@ -170,7 +175,8 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
   };
-  await insertCertificate(db, row);
+  // Two runs for one new name: the first insert wins; the other is told, as for an open order.
+  if (!(await insertCertificateUnlessNamed(db, row))) throw new OrderInProgressError(request.name);
   return row;
 }
 
@@ -218,10 +224,22 @@ async function createOrder(
     retired_at: null,
   };
   const db = options.db ?? ctx.store.db;
-  await insertOrder(db, row);
+  if (!(await insertOrderUnlessOpen(db, row))) throw new OrderInProgressError(certificate.name);
   // The certificate's orders before this one are no longer its newest.
   await retireSuperseded(db, certificate.id, now);
   return row;
+}
+
+/**
+ * The certificate has an open order already, placed by another process (or
+ * request) a moment ago: a certificate has at most one open order (the unique
+ * index orders_one_open_idx), the lock between processes on one store.
+ */
+export class OrderInProgressError extends ConflictError {
+  constructor(certificateName: string) {
+    super(`another certkeep process is issuing ${certificateName} right now`);
+    this.name = 'OrderInProgressError';
+  }
 }
 
 /** RFC 9773 §5: name the certificate being replaced, when the CA speaks ARI and issued it. */

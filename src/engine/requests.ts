@@ -8,6 +8,7 @@ import {
   isKeyType,
   KEY_TYPES,
   type KeyType,
+  normalizeName,
   validateCsrSubject,
   validateDnsName,
 } from '../pki/index.ts';
@@ -72,7 +73,7 @@ export function validateRequest(request: CertificateRequest): ValidRequest {
   }
   const keyType = request.keyType ?? 'ec-p256';
   if (!isKeyType(keyType)) throw new UsageError(`keyType: "${keyType}" is not a key type; use one of ${KEY_TYPES.join(', ')}`, 'keyType');
-  const name = request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.');
+  const name = normalizeName(request.name ?? identifiers[0].value.replace(/^\*\./, 'wildcard.'));
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) {
     throw new UsageError(`name: "${name}" may hold letters, digits, dots, dashes and underscores only`, 'name');
   }

@@ -9,7 +9,7 @@ import type { CertificateRow } from '../store/repositories/certificates.ts';
 import { isFinished, type OrderRow } from '../store/repositories/orders.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
-import { advanceOrder, type IssuedVersion, type RunOrderOptions, stepReached, storedVersion } from './issuance.ts';
+import { advanceOrder, type IssuedVersion, OrderInterruptedError, type RunOrderOptions, stepReached, storedVersion } from './issuance.ts';
 import { issuerAt } from './issuers.ts';
 import { awaitOrderElsewhere, PROCESS_OWNER, withOrderLease } from './leases.ts';
 import { mustGetCertificate, mustGetOrder } from './lookups.ts';
@@ -20,6 +20,7 @@ export interface RunOptions {
   owner?: string;
   leaseMs?: number;
   afterStep?: RunOrderOptions['afterStep'];
+  signal?: AbortSignal;
 }
 
 /**
@@ -30,7 +31,7 @@ export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, or
   const certificate = await mustGetCertificate(ctx, order.certificate_id);
   const account = await accountFor(ctx, certificate, order);
   const solver = await solvers.solverFor(certificate);
-  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep }), {
+  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep, signal: options.signal }), {
     owner: options.owner,
     leaseMs: options.leaseMs,
   });
@@ -41,7 +42,12 @@ export interface DriveOptions {
   /** How long to wait for another runner that holds the order (default 30 s; 0: not at all). */
   timeoutMs?: number;
   afterStep?: RunOrderOptions['afterStep'];
+  /** Stops the run at once (the CLI's Ctrl-C): OrderInterruptedError, the order kept at its stored step. */
+  signal?: AbortSignal;
 }
+
+/** How long a foreground run waits for another process that holds the order. */
+const WAIT_FOR_OTHER_RUN_MS = 10 * 60_000;
 
 /**
  * Drives the order towards its goal in this request, or waits while another
@@ -56,7 +62,7 @@ export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orde
   for (;;) {
     const order = await mustGetOrder(ctx, orderId);
     if (stepReached(order.step, order.goal) || isFinished(order.step)) return order;
-    const ran = await runOrderOnce(ctx, solvers, order, { owner, afterStep: options.afterStep });
+    const ran = await runOrderOnce(ctx, solvers, order, { owner, afterStep: options.afterStep, signal: options.signal });
     if (ran) return mustGetOrder(ctx, orderId);
     const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
     if (Date.now() >= deadline) return seen;
@@ -65,16 +71,35 @@ export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orde
 
 /**
  * The foreground run (the CLI): the order driven to its certificate in this
- * process, as a worker would drive it, awaited. Refused while another process
- * runs the same order.
+ * process, as a worker would drive it, awaited. While another process holds
+ * the order, waits for it: its certificate is this run's too; a holder that
+ * stops without finishing leaves the order to this run.
  */
-export async function finishOrder(ctx: EngineContext, solvers: SolverSource, orderId: string, options: Pick<DriveOptions, 'afterStep'> = {}): Promise<IssuedVersion> {
-  const order = await driveOrder(ctx, solvers, orderId, { timeoutMs: 0, afterStep: options.afterStep });
-  if (order.step === 'valid') return storedVersion(ctx, order);
-  if (order.lease_until !== null && order.lease_until >= ctx.clock.now()) {
-    throw new ConflictError(`order ${orderId} is being worked on by another certkeep process; try again in a minute`);
+export async function finishOrder(
+  ctx: EngineContext,
+  solvers: SolverSource,
+  orderId: string,
+  options: Pick<DriveOptions, 'afterStep' | 'signal'> = {},
+): Promise<IssuedVersion> {
+  const deadline = Date.now() + WAIT_FOR_OTHER_RUN_MS;
+  for (;;) {
+    const order = await driveOrder(ctx, solvers, orderId, { timeoutMs: 0, ...options });
+    if (order.step === 'valid' || order.step === 'deployed') return storedVersion(ctx, order);
+    if (order.step === 'invalid' || order.step === 'failed') throw new ConflictError(`order ${order.order_url ?? order.id} is ${order.step}: ${order.error}`);
+    if (order.lease_until === null || order.lease_until < ctx.clock.now()) {
+      throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
+    }
+    ctx.progress(`order ${orderId} is being worked on by another certkeep process; waiting for it`);
+    const seen = await awaitOrderElsewhere(ctx, orderId, 'valid', Math.max(0, deadline - Date.now()), options.signal);
+    if (options.signal?.aborted) throw new OrderInterruptedError(seen.step);
+    if (seen.step === 'valid' || seen.step === 'deployed') return storedVersion(ctx, seen);
+    if (seen.step === 'invalid' || seen.step === 'failed') {
+      throw new ConflictError(`another certkeep process worked on order ${seen.order_url ?? seen.id} and it ended ${seen.step}: ${seen.error ?? 'no reason given'}`);
+    }
+    if (Date.now() >= deadline) {
+      throw new ConflictError(`another certkeep process is still working on order ${orderId} (step "${seen.step}"); run certkeep resume once it has stopped`);
+    }
   }
-  throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
 }
 
 async function accountFor(ctx: EngineContext, certificate: CertificateRow, order: OrderRow): Promise<ReadyAccount> {

@@ -1,9 +1,13 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
-// retention, the HTTP-01 and TLS-ALPN-01 responders answering from the store, certkeep's
-// challenge DNS server for delegated zones, and the webhook and mail senders. `certkeep
-// serve` starts it beside the API; stop() stops taking work, lets the orders in
-// flight finish (or parks them at their stored step) and closes the listeners.
-// Loaded only by the server: the other commands start without the senders.
+// retention, the HTTP-01 and TLS-ALPN-01 responders answering from the store,
+// certkeep's challenge DNS server for delegated zones, and the webhook and mail
+// senders.
+// `certkeep serve` opens it beside the API: first every listener (one that
+// cannot open ends serve with nothing left running), then, once the API
+// listens too, start() starts the work; stop() stops taking work, lets the
+// orders in flight finish (or parks them at their stored step) and closes the
+// listeners. Loaded only by the server: the other commands start without the
+// senders.
 import { type Address, addressText } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
 import { startTlsAlpnResponder } from '../challenges/tls-alpn-responder.ts';
@@ -12,6 +16,7 @@ import { startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { startWebhookDispatcher } from '../notify/dispatcher.ts';
 import { type SmtpSettings, startEmailDispatcher } from '../notify/email.ts';
 import { findKeyAuthorization } from '../store/repositories/challenge-tokens.ts';
+import { ConflictError } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { Retention } from './retention.ts';
@@ -54,65 +59,134 @@ export interface ServerRuntime {
   tlsAlpnChallenge: string | null;
   /** host:port of the challenge DNS server, null when there is none. */
   dns: string | null;
+  /** Starts the work: the workers, the scheduler, the senders. */
+  start(): void;
+  /** Stops taking work, lets the orders in flight finish (or parks them at their stored step), then closes the listeners. */
   stop(): Promise<void>;
 }
 
-export async function startServerRuntime(engine: Engine, options: ServerRuntimeOptions): Promise<ServerRuntime> {
+/**
+ * Opens the runtime's listeners, each refused as a ListenError naming its
+ * option (httpChallenge, tlsAlpnChallenge, dns.listen); when one cannot open,
+ * those opened before it are closed again. No work starts before start().
+ */
+export async function openServerRuntime(
+  engine: Engine,
+  options: ServerRuntimeOptions,
+): Promise<ServerRuntime> {
   const { log } = options;
-  const listeners = new Listeners();
-  const responder = options.httpChallenge
-    ? await listeners.open(startHttpResponder({ ...options.httpChallenge, tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) } }))
-    : undefined;
-  const tlsAlpnResponder = options.tlsAlpnChallenge
-    ? await listeners.open(startTlsAlpnResponder({ ...options.tlsAlpnChallenge, answers: storedTlsAlpnAnswers(engine), option: '--tls-alpn-listen' }))
-    : undefined;
-  // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
-  const dnsServer = options.dns
-    ? await listeners.open(startDelegatedDnsServer({ listen: options.dns.listen, zone: options.dns.zone, records: challengeRecordSource(challengeValues) }))
-    : undefined;
+  const opened: (() => Promise<void>)[] = [];
+  let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
+  let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
+  let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
+  try {
+    if (options.httpChallenge) {
+      const at = options.httpChallenge;
+      const open = await listening('httpChallenge', addressText(at), () =>
+        startHttpResponder({
+          ...at,
+          tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) },
+        }),
+      );
+      opened.push(() => open.close());
+      responder = open;
+    }
+    if (options.tlsAlpnChallenge) {
+      const at = options.tlsAlpnChallenge;
+      const open = await listening('tlsAlpnChallenge', addressText(at), () =>
+        startTlsAlpnResponder({ ...at, answers: storedTlsAlpnAnswers(engine), option: '--tls-alpn-listen' }),
+      );
+      opened.push(() => open.close());
+      tlsAlpnResponder = open;
+    }
+    // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
+    if (options.dns) {
+      const { listen, zone } = options.dns;
+      const open = await listening('dns.listen', listen, () =>
+        startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(challengeValues) }),
+      );
+      opened.push(() => open.stop());
+      dnsServer = open;
+    }
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw error;
+  }
   const worker = new OrderWorker(engine, engine.solvers, {
     concurrency: options.workers,
     leaseMs: options.leaseMs,
     afterStep: options.afterStep,
     onError: (orderId, error) => log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
   });
-  if (options.workers > 0) worker.start();
-  const scheduler = new RenewalScheduler(engine, { intervalMs: options.renewEveryMs, onError: (error) => log.warn({ error: (error as Error).message }, 'renewal') });
-  if (options.renewEveryMs > 0) scheduler.start();
-  const retention = new Retention(engine, { days: options.retentionDays, onError: (error) => log.warn({ error: (error as Error).message }, 'retention') });
-  retention.start();
-  const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
-  const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
+  const scheduler = new RenewalScheduler(engine, {
+    intervalMs: options.renewEveryMs,
+    stuckAfterMs: options.leaseMs,
+    onError: (error) => log.warn({ error: (error as Error).message }, 'renewal'),
+  });
+  const retention = new Retention(engine, {
+    days: options.retentionDays,
+    onError: (error) => log.warn({ error: (error as Error).message }, 'retention'),
+  });
+  let senders: { stop(): Promise<void> }[] = [];
   return {
-    httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
-    tlsAlpnChallenge: tlsAlpnResponder && options.tlsAlpnChallenge ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port }) : null,
+    httpChallenge:
+      responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
+    tlsAlpnChallenge:
+      tlsAlpnResponder && options.tlsAlpnChallenge
+        ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port })
+        : null,
     dns: dnsServer?.address ?? null,
+    start() {
+      if (options.workers > 0) worker.start();
+      if (options.renewEveryMs > 0) scheduler.start();
+      retention.start();
+      const mailer = options.smtp
+        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) })
+        : undefined;
+      const webhooks = startWebhookDispatcher(engine, {
+        onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher'),
+      });
+      senders = [webhooks, ...(mailer ? [mailer] : [])];
+    },
     async stop() {
-      // Stop taking work, let the orders in flight finish (or park them at their stored step), then close the listeners.
       await scheduler.stop();
       await retention.stop();
       await worker.stop();
-      await webhooks.stop();
-      await mailer?.stop();
-      await responder?.close();
-      await tlsAlpnResponder?.close();
-      await dnsServer?.stop();
+      for (const sender of senders) await sender.stop();
+      for (const close of opened.reverse()) await close();
     },
   };
 }
 
-/** The challenge listeners started so far: when the next cannot start, the open ones are closed, or their ports would keep the process alive. */
-class Listeners {
-  readonly #open: (() => Promise<void>)[] = [];
+/** A listener that cannot open: the option that names it, where, and why, in one sentence. */
+export class ListenError extends ConflictError {
+  constructor(field: string, address: string, cause: unknown) {
+    super(`${field}: cannot listen on ${address}: ${listenProblem(cause)}`, { field, cause });
+    this.name = 'ListenError';
+  }
+}
 
-  async open<T extends { close(): Promise<void> } | { stop(): Promise<void> }>(starting: Promise<T>): Promise<T> {
-    try {
-      const listener = await starting;
-      this.#open.push(() => ('close' in listener ? listener.close() : listener.stop()));
-      return listener;
-    } catch (error) {
-      await Promise.allSettled(this.#open.map((close) => close()));
-      throw error;
-    }
+/** Opens one listener; its failure is a ListenError naming `field` (the surface puts its own name for it in place). */
+export async function listening<T>(field: string, address: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    throw new ListenError(field, address, error);
+  }
+}
+
+function listenProblem(error: unknown): string {
+  const code =
+    (error as NodeJS.ErrnoException).code ??
+    ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use; stop what listens there, or give another address';
+    case 'EACCES':
+      return 'not allowed to listen there; ports below 1024 need root or CAP_NET_BIND_SERVICE';
+    case 'EADDRNOTAVAIL':
+      return 'this machine has no such address';
+    default:
+      return (error as Error).message;
   }
 }

@@ -18,23 +18,13 @@ import {
 } from '../store/repositories/users.ts';
 import type { EngineContext } from './context.ts';
 import { checkNewPassword, hashPassword, NO_USER_HASH, verifyPassword } from './passwords.ts';
-import type { Scope } from './tenancy.ts';
-import { type Role, scopesOfRole, type UserView, userView } from './users.ts';
+import { scopesOfRole, type UserCaller } from './callers.ts';
+import { type UserView, userView } from './users.ts';
 
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 /** Wrong passwords in a row before an account is locked. */
 export const LOCKOUT_AFTER = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
-
-/** A person signed in to the portal, as the API sees them. */
-export interface UserCaller {
-  subscriptionId: string;
-  scopes: Scope[];
-  user: { id: string; email: string; role: Role; mustChangePassword: boolean };
-  sessionId: string;
-  /** Sent back in the x-csrf-token header of every change. */
-  csrfToken: string;
-}
 
 export interface StartedSession {
   /** The cookie's value; shown once. */

@@ -14,25 +14,10 @@ import {
   revokeApiKey as markRevoked,
 } from '../store/repositories/api-keys.ts';
 import { getSubscription, insertSubscription, listSubscriptions as allSubscriptions } from '../store/repositories/subscriptions.ts';
-import type { Scope } from '../store/records.ts';
 import { isoTime } from '../time/iso.ts';
+import { isScope, type KeyCaller, type Scope, scopesUpTo } from './callers.ts';
 import type { EngineContext } from './context.ts';
-import type { UserCaller } from './sessions.ts';
-import { type KeyCaller, verifiedKeys } from './verified-keys.ts';
-
-export type { Scope } from '../store/records.ts';
-export type { KeyCaller } from './verified-keys.ts';
-
-const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
-
-function isScope(value: string): value is Scope {
-  return (SCOPES as readonly string[]).includes(value);
-}
-
-/** A scope with the ones it includes: write may also read, admin may do everything. */
-export function scopesUpTo(scope: Scope): Scope[] {
-  return SCOPES.slice(0, SCOPES.indexOf(scope) + 1);
-}
+import { verifiedKeys } from './verified-keys.ts';
 
 export interface IssuedKey {
   id: string;
@@ -41,14 +26,6 @@ export interface IssuedKey {
   apiKey: string;
   scopes: Scope[];
   label: string;
-}
-
-/** Who makes an API request: an API key, or a person signed in to the portal (sessions.ts). */
-export type Caller = KeyCaller | UserCaller;
-
-/** What a request made with a key or a session may be logged and rate-limited as: never a secret. */
-export function principalOf(caller: Caller): string {
-  return 'user' in caller ? `user:${caller.user.id}` : caller.keyPrefix;
 }
 
 const KEY_PATTERN = /^(ck_[a-z2-7]{12})\.([A-Za-z0-9_-]{43})$/;

@@ -17,24 +17,8 @@ import {
 } from '../store/repositories/users.ts';
 import type { EngineContext } from './context.ts';
 import { checkNewPassword, hashPassword, oneTimePassword } from './passwords.ts';
-import { type Scope, scopesUpTo } from './tenancy.ts';
 import { isoTime } from '../time/iso.ts';
-
-import type { Role } from '../store/records.ts';
-
-export type { Role } from '../store/records.ts';
-export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
-
-function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
-const ROLE_SCOPE: Record<Role, Scope> = { viewer: 'read', operator: 'write', admin: 'admin' };
-
-/** viewer: read (no private keys or PFX); operator: also write; admin: also admin. */
-export function scopesOfRole(role: Role): Scope[] {
-  return scopesUpTo(ROLE_SCOPE[role]);
-}
+import { isRole, type Role } from './callers.ts';
 
 export interface UserView {
   id: string;

@@ -8,18 +8,7 @@
 // the store's revocation mark (one small query), and when it moved every entry
 // is dropped.
 import type { Store } from '../store/database.ts';
-import type { Scope } from '../store/records.ts';
-
-/** Who a verified key belongs to: the caller of a request made with it. */
-export interface KeyCaller {
-  subscriptionId: string;
-  keyId: string;
-  /** The public part of the key, `ck_` and 12 characters: safe to log and to count by. */
-  keyPrefix: string;
-  scopes: Scope[];
-}
-
-type Caller = KeyCaller;
+import type { KeyCaller as Caller } from './callers.ts';
 
 export const VERIFIED_KEY_TTL_MS = 5_000;
 export const REVOCATION_CHECK_MS = 1_000;

@@ -16,7 +16,7 @@ export {
   privateKeyFromPem,
   privateKeyToPem,
 } from './keys.ts';
-export { type Identifier, identifiersFromNames, validateDnsName } from './names.ts';
+export { type Identifier, identifiersFromNames, normalizeName, validateDnsName } from './names.ts';
 export { sameLeaf, topIssuerName } from './preferred-chain.ts';
 export { PKCS12_ITERATIONS, type Pkcs12Options, toPkcs12 } from './pkcs12.ts';
 export {

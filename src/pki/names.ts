@@ -79,6 +79,16 @@ function identifierFromName(name: string): Identifier {
   const unbracketed = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
   const ip = canonicalIp(unbracketed);
   if (ip) return { type: 'ip', value: ip };
-  const lower = name.toLowerCase();
-  return { type: 'dns', value: lower.endsWith('.') ? lower.slice(0, -1) : lower };
+  return { type: 'dns', value: normalizeName(name) };
+}
+
+/**
+ * The one form of a name, for DNS names and the names certificates are kept
+ * under alike: trimmed, lower case (DNS names compare case-insensitively,
+ * RFC 4343), without the trailing dot of a fully qualified name. Every command
+ * and API route looks names up in this form, and stores them in it.
+ */
+export function normalizeName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }

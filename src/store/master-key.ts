@@ -40,18 +40,34 @@ export function parseMasterKey(text: string, source: string): Buffer {
   return key;
 }
 
+export interface KeyOptions {
+  dataDir: string;
+  masterKey?: string;
+  /** Whether a missing key file may be created (default true): never beside an existing database. */
+  mayCreate?: boolean;
+  /** The existing database, named in the error when its key file is missing. */
+  database?: string;
+}
+
 /** The key from `masterKey` (the value of CERTKEEP_MASTER_KEY) if given, else from the key file in dataDir. */
-export async function loadMasterKey(opts: { dataDir: string; masterKey?: string }): Promise<MasterKey> {
+export async function loadMasterKey(opts: KeyOptions): Promise<MasterKey> {
   if (opts.masterKey !== undefined) {
     return { key: parseMasterKey(opts.masterKey, MASTER_KEY_ENV), source: MASTER_KEY_ENV };
   }
   const path = join(opts.dataDir, MASTER_KEY_FILE);
-  return { key: await readOrCreateKeyFile(path), source: path };
+  return { key: await readOrCreateKeyFile(path, opts), source: path };
 }
 
-async function readOrCreateKeyFile(path: string): Promise<Buffer> {
+async function readOrCreateKeyFile(path: string, opts: KeyOptions): Promise<Buffer> {
   const existing = await readKeyFile(path);
   if (existing) return existing;
+  if (opts.mayCreate === false) {
+    // A new key could open none of the secrets already stored: say what is missing instead.
+    throw new StoreError(
+      `the master key file ${path} is missing, but ${opts.database ?? 'the database'} exists and its secrets are sealed with that key; ` +
+        `restore ${MASTER_KEY_FILE} from a backup (or set ${MASTER_KEY_ENV} to the key) — certkeep will not make a new one`,
+    );
+  }
   await createKeyFile(path);
   const created = await readKeyFile(path);
   if (!created) throw new StoreError(`the master key file ${path} vanished right after it was created`);

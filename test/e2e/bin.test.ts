@@ -13,6 +13,11 @@ describe('bin/certkeep.js', () => {
     const data = await tempDir();
     try {
       const env = { ...process.env, CERTKEEP_DATA_DIR: data.path };
+      const before = spawnSync(process.execPath, [BIN, 'list', '--json'], { env, encoding: 'utf8' });
+      assert.equal(before.status, 1, 'list on a data dir without a store says so');
+      assert.match(before.stderr, /no certkeep database/);
+      const created = spawnSync(process.execPath, [BIN, 'admin', 'subscription', 'create', 'first', '--json'], { env, encoding: 'utf8' });
+      assert.equal(created.status, 0, created.stderr);
       const list = spawnSync(process.execPath, [BIN, 'list', '--json'], { env, encoding: 'utf8' });
       assert.equal(list.status, 0, list.stderr);
       assert.deepEqual(JSON.parse(list.stdout), { certificates: [] });

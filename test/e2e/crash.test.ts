@@ -2,26 +2,16 @@
 // The tokens are answered by nginx from a webroot, so they outlive the kill,
 // as they would on a real web server.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startNginx } from '../rig/nginx.ts';
-import { ordersOf, type Rig, startRig, ZONE } from './harness.ts';
-
+import { ordersOf, type Rig, startRig, startWebrootRig, ZONE } from './harness.ts';
 
 describe('killed mid-issuance', () => {
   let rig: Rig;
   let webroot: string;
-  let stopNginx: (() => Promise<void>) | undefined;
-  after(async () => {
-    await stopNginx?.();
-    await rig?.stop();
-  });
+  let stop: (() => Promise<void>) | undefined;
+  after(() => stop?.());
   before(async () => {
-    rig = await startRig();
-    webroot = join(rig.dataDir, 'www');
-    await mkdir(webroot);
-    stopNginx = (await startNginx({ root: webroot, port: rig.httpPort })).stop;
+    ({ rig, webroot, stop } = await startWebrootRig());
   });
 
   for (const step of ['placed', 'provisioned', 'responded', 'ready', 'finalized']) {

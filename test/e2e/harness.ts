@@ -1,11 +1,13 @@
 // The e2e rig: BIND serving example.test (every name → 127.0.0.1) and Pebble
 // validating through it, plus a way to run the real CLI as a user would.
 import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { delegationTarget } from '../../src/dns/providers/delegated/delegated.ts';
 import { type BindOptions, startBind, type Bind } from '../../src/rig/bind.ts';
 import { startPebble, type Pebble, type PebbleOptions } from '../../src/rig/pebble.ts';
+import { startNginx } from '../rig/nginx.ts';
 import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
 
@@ -57,6 +59,31 @@ export async function startRig(options: { pebble?: PebbleOptions; bind?: BindOpt
   };
 }
 
+/**
+ * A rig whose HTTP-01 port is nginx serving `webroot`: answers placed with
+ * --webroot outlive the process that placed them, and several processes can
+ * answer at once. The caller stops it.
+ */
+export async function startWebrootRig(): Promise<{ rig: Rig; webroot: string; stop(): Promise<void> }> {
+  const rig = await startRig();
+  const webroot = join(rig.dataDir, 'www');
+  try {
+    await mkdir(webroot);
+    const nginx = await startNginx({ root: webroot, port: rig.httpPort });
+    return {
+      rig,
+      webroot,
+      async stop() {
+        await nginx.stop();
+        await rig.stop();
+      },
+    };
+  } catch (error) {
+    await rig.stop();
+    throw error;
+  }
+}
+
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -86,9 +113,12 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   });
 }
 
-/** Exactly one line on stderr, and no stack trace. */
+/** Exactly one line on stderr (besides notes such as the one about a missing --email), and no stack trace. */
 export function oneLine(stderr: string): string {
-  const lines = stderr.trim().split('\n');
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('note: '));
   if (lines.length !== 1 || /\n\s+at /.test(stderr)) throw new Error(`expected one line on stderr, got:\n${stderr}`);
   return lines[0];
 }

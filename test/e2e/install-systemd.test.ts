@@ -91,12 +91,16 @@ test('writes a renewal service and a twice-daily timer that systemd accepts', as
   await verify(t, [join(dir, 'certkeep-renew.service'), join(dir, 'certkeep-renew.timer')]);
 });
 
-test('--serve adds certkeep.service, allowed to bind port 80; --json lists the files', async (t) => {
+test('--serve writes certkeep.service, allowed to bind port 80, and no timer (the server renews); --json lists the files', async (t) => {
   const dir = await unitDir(t);
   const result = await runCli(['--data-dir', '/var/lib/certkeep', '--json', 'install-systemd', '--dir', dir, '--serve'], {});
   assert.equal(result.code, 0, result.stderr);
-  const files = ['certkeep-renew.service', 'certkeep-renew.timer', 'certkeep.service'].map((name) => join(dir, name));
+  const files = [join(dir, 'certkeep.service')];
   assert.deepEqual(result.json(), { files });
+  assert.deepEqual(await readdir(dir), ['certkeep.service'], 'no renewal timer beside the server: both would renew the same store');
+  const human = await runCli(['--data-dir', '/var/lib/certkeep', 'install-systemd', '--dir', dir, '--serve', '--force'], {});
+  assert.match(human.stderr, /no certkeep-renew\.timer: the server's scheduler renews/);
+  assert.match(human.stdout, /systemctl enable --now certkeep\.service$/m);
 
   const serve = await readUnit(join(dir, 'certkeep.service'));
   assert.equal(setting(serve, 'Service', 'ExecStart'), `${CERTKEEP} --data-dir /var/lib/certkeep serve`);

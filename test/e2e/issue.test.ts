@@ -77,7 +77,7 @@ describe('certkeep issue over HTTP-01', () => {
     const previous = (await rig.certkeep(['show', `one.${ZONE}`, '--json'])).json();
     const renewed = await rig.certkeep(['renew', `one.${ZONE}`, '--force', '--json']);
     assert.equal(renewed.code, 0, renewed.stderr);
-    assert.equal(renewed.json().status, 'renewed');
+    assert.equal(renewed.json().results[0].status, 'renewed');
     const current = (await rig.certkeep(['show', `one.${ZONE}`, '--json'])).json();
     assert.equal(current.versions.length, previous.versions.length + 1);
     assert.notEqual(current.serial, previous.serial);

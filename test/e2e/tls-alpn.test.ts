@@ -55,7 +55,7 @@ describe('TLS-ALPN-01 with the CLI', () => {
 
     const renewed = await rig.certkeep(['renew', name, '--force', '--json']);
     assert.equal(renewed.code, 0, renewed.stderr);
-    assert.equal(renewed.json().status, 'renewed');
+    assert.equal(renewed.json().results[0].status, 'renewed');
   });
 
   test('killed after the challenge was provisioned: issuing again completes that same order', async () => {

@@ -193,7 +193,6 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     test('the runnable key picks exactly the orders a worker may run', async () => {
       const random = seededRandom(17);
-      const certificateId = fleetCertificateId(2);
       const steps: OrderStep[] = ['new', 'placed', 'ready', 'valid', 'failed'];
       const orders = Array.from({ length: 300 }, (_, i) => {
         const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
@@ -209,9 +208,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await store.db
         .insertInto('orders')
         .values(
-          orders.map((order) => ({
+          orders.map((order, i) => ({
             ...order,
-            certificate_id: certificateId,
+            // One open order per certificate at most (migration 0006).
+            certificate_id: fleetCertificateId(100 + i),
             account_id: 'acct_scale',
             ca_url: CA_URL,
             authorizations: '[]',

@@ -2,6 +2,7 @@
 // timestamps past 2^32 ms (they need 64 bits) and JSON text with non-ASCII.
 import type { Insertable } from 'kysely';
 import type { NewCertificate } from '../../src/store/repositories/certificates.ts';
+import type { NewOrder } from '../../src/store/repositories/orders.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { newId } from '../../src/store/ids.ts';
 
@@ -211,4 +212,9 @@ export function certificateRecord(row: Rows['certificates']): NewCertificate {
     ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'].map((column) => [column, JSON.parse(row[column as keyof typeof row] as string)]),
   );
   return { current_version_id: null, current_not_after: null, ...row, ...parsed } as unknown as NewCertificate;
+}
+
+/** An orders row as the repositories take it: its authorizations parsed, its step narrowed (src/store/records.ts). */
+export function orderRecord(row: Rows['orders']): NewOrder {
+  return { ...row, authorizations: JSON.parse(row.authorizations as string) } as unknown as NewOrder;
 }

@@ -3,27 +3,17 @@
 // and what retention may remove is marked retired by the same rule the engine
 // applies from then on (repositories/retention.ts) — and nothing else.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { Kysely, type Migration, Migrator, PostgresDialect } from 'kysely';
-import { openStore, SQLITE_FILE } from '../../src/store/database.ts';
-import { initialSchema } from '../../src/store/migrations/0001-initial.ts';
-import { serverSchema } from '../../src/store/migrations/0002-server.ts';
-import { renewalSchema } from '../../src/store/migrations/0003-renewal.ts';
-import { openPostgresPool } from '../../src/store/postgres.ts';
+import type { Kysely } from 'kysely';
+import { openStore } from '../../src/store/database.ts';
+import { generateMasterKey } from '../../src/store/master-key.ts';
 import type { Database } from '../../src/store/schema.ts';
-import { NodeSqliteDialect } from '../../src/store/sqlite-dialect.ts';
 import { type PostgresServer, startPostgres } from '../rig/postgres.ts';
 import { tempDir } from '../rig/tmp.ts';
+import { olderDatabase } from './older.ts';
 
 const DAY = 86_400_000;
 const T = Date.parse('2030-01-01T00:00:00Z');
-const BEFORE: Record<string, Migration> = {
-  '0001_initial': initialSchema,
-  '0002_server': serverSchema,
-  '0003_renewal': renewalSchema,
-};
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`${kind}: migration 0008 on a store with history`, () => {
@@ -37,20 +27,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const dir = await tempDir('certkeep-migration-');
       t.after(dir.remove);
       const databaseUrl = await postgres?.createDatabase();
-      const old = new Kysely<Database>({
-        dialect: databaseUrl
-          ? new PostgresDialect({ pool: await openPostgresPool(databaseUrl) })
-          : new NodeSqliteDialect({ database: new DatabaseSync(join(dir.path, SQLITE_FILE)) }),
-      });
-      const { error } = await new Migrator({
-        db: old,
-        provider: { getMigrations: async () => BEFORE },
-      }).migrateToLatest();
-      assert.equal(error, undefined);
+      const old = await olderDatabase({ dataDir: dir.path, databaseUrl }, '0006_open_order');
       await seedHistory(old);
       await old.destroy();
 
-      const store = await openStore({ dataDir: dir.path, databaseUrl });
+      // A store made before this version has its master key; the test's is given, not found in a file.
+      const store = await openStore({ dataDir: dir.path, databaseUrl, masterKey: generateMasterKey() });
       t.after(() => store.close());
       const certificates = await store.db
         .selectFrom('certificates')

@@ -7,7 +7,9 @@ import { migrationStatus, openStore, type Store, type StoreOptions } from '../..
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
 import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
-import { certificateRecord, INSERT_ORDER, LATE, type Rows, rowsFor } from './rows.ts';
+import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
+import { olderDatabase } from './older.ts';
+import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
   after(fn: () => Promise<void>): void;
@@ -62,7 +64,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0008_scale'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0008_scale'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -111,6 +113,50 @@ export function storeSuite(backend: Backend): void {
       .insertInto('certificates')
       .values({ ...other.certificates, name: rows.certificates.name })
       .execute();
+  });
+
+  test(`${backend.kind}: a certificate has at most one open order, the lock between processes`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+    await store.db.insertInto('certificates').values(rows.certificates).execute();
+    await store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+    const order = (step: string) => ({ ...rows.orders, id: newId('ord'), step });
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('valid'))), true);
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('placed'))), true, 'finished orders do not count');
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('new'))), false, 'a second open order is refused');
+    await assert.rejects(store.db.insertInto('orders').values(order('ready')).execute(), /unique/i);
+    await store.db.updateTable('orders').set({ step: 'invalid' }).where('step', '=', 'placed').execute();
+    assert.equal(await insertOrderUnlessOpen(store.db, orderRecord(order('new'))), true, 'once it ended, a new one may open');
+  });
+
+  test(`${backend.kind}: migration 0006 keeps the newest of two open orders and lower-cases names`, async (t) => {
+    const options = await backend.freshOptions(t);
+    // The state before 0006: no index, so a race could leave two open orders; names as typed.
+    const older = await olderDatabase(options, '0005_portal');
+    const first = { db: older, close: () => older.destroy() };
+    const rows = rowsFor();
+    // Rows as that version wrote them: without the columns later migrations add.
+    const { current_not_after: _expiry, ...certificate } = rows.certificates;
+    const { retired_at: _retired, ...order } = rows.orders;
+    const other = { ...certificate, id: newId('crt'), name: 'taken.example' };
+    try {
+      await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+      await first.db.insertInto('certificates').values({ ...certificate, name: 'Mixed.Example.' }).execute();
+      await first.db.insertInto('certificates').values(other).execute();
+      await first.db.insertInto('certificates').values({ ...other, id: newId('crt'), name: 'TAKEN.example' }).execute();
+      await first.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+      for (const [id, created] of [['ord_old', LATE], ['ord_new', LATE + 1]] as const) {
+        await first.db.insertInto('orders').values({ ...order, id, step: 'placed', created_at: created }).execute();
+      }
+    } finally {
+      await first.close();
+    }
+    const second = await open(t, { ...options, masterKey: generateMasterKey() });
+    const steps = await second.db.selectFrom('orders').select(['id', 'step']).orderBy('id').execute();
+    assert.deepEqual(steps, [{ id: 'ord_new', step: 'placed' }, { id: 'ord_old', step: 'failed' }]);
+    const names = await second.db.selectFrom('certificates').select('name').execute();
+    assert.deepEqual(names.map((n) => n.name).sort(), ['TAKEN.example', 'mixed.example', 'taken.example'], 'a rename that would collide is left alone');
   });
 
   test(`${backend.kind}: an ACME account is unique per subscription, CA and contact`, async (t) => {

@@ -25,7 +25,7 @@ export function registerAdmin(program: Command): void {
           `  admin API key (shown once, keep it safe): ${created.key.apiKey}`,
           `  portal users: certkeep admin user create EMAIL --subscription ${created.id} --role admin`,
         ]);
-      });
+      }, { create: true });
     });
 
   subscription

@@ -70,14 +70,15 @@ export function registerDemo(program: Command): void {
               `  serial ${outcome.version.serial}, valid until ${new Date(outcome.version.notAfter).toISOString()}`,
               `  chain ${chainOk ? 'verifies' : 'does NOT verify'} against Pebble's root`,
               `  files: ${folder}/{fullchain.pem,privkey.pem,cert.pfx} (PFX password: demo)`,
-              `  the store: certkeep --data-dir ${dataDir} list`,
-              '  the web portal: certkeep admin subscription create "My team" --json, then',
-              '    certkeep admin user create you@example.com --subscription <id> --role admin,',
-              '    certkeep serve, and open http://127.0.0.1:8080/ (sign in with the one-time password it printed)',
+              // npx finds the package's own command in this checkout, where `npm run demo` runs.
+              `  the store: npx certkeep --data-dir ${shellWord(dataDir)} list`,
+              '  the web portal: npx certkeep admin subscription create "My team" --json, then',
+              '    npx certkeep admin user create you@example.com --subscription <id> --role admin,',
+              '    npx certkeep serve, and open http://127.0.0.1:8080/ (sign in with the one-time password it printed)',
             ],
           );
           if (!chainOk) process.exitCode = 1;
-        });
+        }, { create: true });
       } finally {
         await ca.stop();
       }
@@ -100,4 +101,9 @@ function ensurePackages(quiet: boolean): void {
     result = spawnSync('apt-get', ['install', '-y', '-q', ...missing], { stdio, env });
   }
   if (result.status !== 0) throw new UnavailableError(`could not install ${missing.join(', ')}; try: ${install}`);
+}
+
+/** A path as a POSIX shell reads it back: quoted when it holds more than plain path characters. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

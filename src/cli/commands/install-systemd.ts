@@ -1,8 +1,9 @@
 // certkeep install-systemd: systemd units for renewal from a timer, as certbot
 // ships them (`renew --all` twice a day, spread over an hour, caught up after
-// downtime), and with --serve a service for `certkeep serve`. Both run with the
-// same data dir and global options as this command, in a sandbox that may write
-// only to the data dir.
+// downtime), or with --serve a service for `certkeep serve` instead — the
+// server's scheduler renews the same store, so a timer beside it would only
+// race it. Either runs with the same data dir and global options as this
+// command, in a sandbox that may write only to the data dir.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -57,10 +58,10 @@ const TMP_DIRS = ['/tmp', '/var/tmp'];
 export function registerInstallSystemd(program: Command): void {
   program
     .command('install-systemd')
-    .description('write systemd units: a timer that runs renew --all twice a day, and with --serve a service for certkeep serve')
+    .description('write systemd units: a timer that runs renew --all twice a day, or with --serve a service for certkeep serve (which renews by itself)')
     .requiredOption('--dir <dir>', 'where to write the unit files, e.g. /etc/systemd/system')
     .option('--bin <path>', 'the certkeep command the units run (default: the node and certkeep running now)')
-    .option('--serve', 'also write certkeep.service, which runs certkeep serve')
+    .option('--serve', 'write certkeep.service, which runs certkeep serve and renews, instead of the timer')
     .option('--listen <host:port>', "certkeep.service: the API's address (default: serve's)")
     .option('--http-challenge-listen <host:port|off>', "certkeep.service: where HTTP-01 is answered (default: serve's)")
     .option('--user <name>', 'run as this user, who must own the data dir (default: root)')
@@ -69,12 +70,12 @@ export function registerInstallSystemd(program: Command): void {
     .action(async (options: InstallOptions, command: Command) => {
       const flags = command.optsWithGlobals() as ConfigFlags;
       const config = loadConfig(flags);
-      const output = new Output(config.json, config.debug);
+      const output = new Output({ json: config.json, timestamps: config.debug });
       const spec = await unitSpec(options, flags, config.dataDir);
       const units = unitFiles(options, spec, serveDefaults(command));
       const dir = resolve(options.dir);
       const files = await writeUnits(dir, units, options.force === true);
-      for (const note of await notes(spec, dir)) output.note(note);
+      for (const note of await notes(spec, dir, options.serve === true)) output.note(note);
       output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, options.serve === true)]);
     });
 }
@@ -113,19 +114,18 @@ function serveDefaults(command: Command): { listen: string; httpChallengeListen:
 }
 
 function unitFiles(options: InstallOptions, spec: UnitSpec, defaults: { listen: string; httpChallengeListen: string }): Map<string, string> {
-  const units = new Map([
-    [RENEW_SERVICE, renewService(spec)],
-    [RENEW_TIMER, renewTimer()],
-  ]);
-  if (options.serve) {
-    const listen = options.listen ?? defaults.listen;
-    const challenge = options.httpChallengeListen ?? defaults.httpChallengeListen;
-    const ports = [parseAddress(listen, '--listen').port];
-    if (challenge !== 'off') ports.push(parseAddress(challenge, '--http-challenge-listen', 80).port);
-    const args = [...(options.listen ? ['--listen', options.listen] : []), ...(options.httpChallengeListen ? ['--http-challenge-listen', options.httpChallengeListen] : [])];
-    units.set(SERVE_SERVICE, serveService(spec, args, Math.min(...ports) < 1024));
+  if (!options.serve) {
+    return new Map([
+      [RENEW_SERVICE, renewService(spec)],
+      [RENEW_TIMER, renewTimer()],
+    ]);
   }
-  return units;
+  const listen = options.listen ?? defaults.listen;
+  const challenge = options.httpChallengeListen ?? defaults.httpChallengeListen;
+  const ports = [parseAddress(listen, '--listen').port];
+  if (challenge !== 'off') ports.push(parseAddress(challenge, '--http-challenge-listen', 80).port);
+  const args = [...(options.listen ? ['--listen', options.listen] : []), ...(options.httpChallengeListen ? ['--http-challenge-listen', options.httpChallengeListen] : [])];
+  return new Map([[SERVE_SERVICE, serveService(spec, args, Math.min(...ports) < 1024)]]);
 }
 
 const HEADER = '# Written by certkeep install-systemd.';
@@ -272,14 +272,15 @@ async function exists(path: string): Promise<boolean> {
 }
 
 function nextSteps(dir: string, serve: boolean): string[] {
-  const units = serve ? `${RENEW_TIMER} ${SERVE_SERVICE}` : RENEW_TIMER;
+  const units = serve ? SERVE_SERVICE : RENEW_TIMER;
   const copy = UNIT_DIRS.includes(dir) ? [] : ['  copy the files to /etc/systemd/system, then'];
   return ['next:', ...copy, `  systemctl daemon-reload && systemctl enable --now ${units}`];
 }
 
 /** Things the units depend on that this command does not do. */
-async function notes(spec: UnitSpec, dir: string): Promise<string[]> {
+async function notes(spec: UnitSpec, dir: string, serve: boolean): Promise<string[]> {
   const found: string[] = [];
+  if (serve) found.push(`no ${RENEW_TIMER}: the server's scheduler renews the certificates (a timer beside it would renew the same store twice)`);
   if (!(await exists(spec.dataDir))) found.push(`create ${spec.dataDir} before the units run: ReadWritePaths= needs it to exist`);
   if (spec.user) found.push(`${spec.user} must own ${spec.dataDir}`);
   const carried = new Set(['CERTKEEP_DATA_DIR', ...CARRIED.map((c) => c.env)]);

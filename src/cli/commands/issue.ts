@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type ChallengeConfig, issueCertificate, type IssueOutcome, validateRequest } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
+import { interruptible } from '../interrupt.ts';
 import { isoOrDash } from '../output.ts';
 import { crashSeam, type Session, withSession } from '../session.ts';
 import { collect, eabFrom, portFrom } from './options.ts';
@@ -37,14 +38,12 @@ export function registerIssue(program: Command): void {
           profile: options.profile,
           renewalPolicy: { autoRenew: true, renewBefore: options.renewBefore },
         });
-        const outcome = await issueCertificate(session.engine, request, {
-          solvers: session.engine.solvers,
-          eab: eabFrom(options),
-          force: options.force,
-          afterStep: crashSeam(),
+        const outcome = await interruptible(({ signal, working }) => {
+          working(request.name);
+          return issueCertificate(session.engine, request, { solvers: session.engine.solvers, eab: eabFrom(options), force: options.force, afterStep: crashSeam(), signal });
         });
         printOutcome(session, outcome);
-      });
+      }, { create: true });
     });
 }
 

@@ -1,7 +1,9 @@
 // certkeep serve: the multi-tenant server — the REST API and compatibility
 // routes over an engine that answers from the store, with the server runtime
 // beside them (engine/runtime.ts: workers, scheduler, HTTP-01 and TLS-ALPN-01
-// responders, challenge DNS server, senders).
+// responders, challenge DNS server, senders). Every listener opens before any
+// work starts: one that cannot open ends serve with exit 1, one line naming
+// its flag, and nothing left running, so that systemd's Restart= takes over.
 import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { ConflictError, UsageError } from '../../errors.ts';
@@ -10,6 +12,11 @@ import { DEFAULT_RETENTION_DAYS, TenantLimits } from '../../engine/index.ts';
 import type { ApiServer, Surfaces } from '../surfaces.ts';
 import { wholeNumber } from './options.ts';
 import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
+
+/** Orders in flight get 10 s (worker.ts); the rest of the shutdown is quick. */
+const SHUTDOWN_LIMIT_MS = 30_000;
+/** How often a server started by npm looks whether npm is still there. */
+const LAUNCHER_CHECK_MS = 500;
 
 interface ServeOptions extends ServeLimitFlags {
   listen: string;
@@ -52,32 +59,44 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       }
       // Loaded here so that the other commands start without Fastify and the senders.
       if (!surfaces.api) throw new ConflictError('this certkeep was put together without its HTTP API; run it through bin/certkeep.js');
-      const api = await surfaces.api();
-      const rateLimit = options.rateLimit === undefined ? undefined : api.parseRateLimit(options.rateLimit, '--rate-limit');
+      const surface = await surfaces.api();
+      const rateLimit = options.rateLimit === undefined ? undefined : surface.parseRateLimit(options.rateLimit, '--rate-limit');
       const limits = readServeLimits(options);
       await withSession(
         command.optsWithGlobals(),
         async (session) => {
           const { engine } = session;
-          const { startServerRuntime } = await import('../../engine/runtime.ts');
+          const { listening, openServerRuntime } = await import('../../engine/runtime.ts');
           let app: ApiServer | undefined;
           // What tenants may make this server do (DESIGN.md, trust boundaries); the operator's CA is not limited.
           engine.limits = new TenantLimits({ ...limits.tenants, operatorCaUrls: [engine.issuer.caUrl], log: (details, message) => app?.log.warn(details, message) });
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
-          app = await api.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
-          const runtime = await startServerRuntime(engine, {
-            workers: concurrency,
-            leaseMs,
-            renewEveryMs,
-            retentionDays,
-            httpChallenge: challenge,
-            tlsAlpnChallenge: tlsAlpn,
-            dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
-            smtp: session.config.smtp,
-            log: app.log,
-            afterStep: crashSeam(),
-          });
-          const address = await app.listen(host, port);
+          const api = await surface.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
+          app = api;
+          let runtime: Awaited<ReturnType<typeof openServerRuntime>> | undefined;
+          let address: string;
+          try {
+            runtime = await openServerRuntime(engine, {
+              workers: concurrency,
+              leaseMs,
+              renewEveryMs,
+              retentionDays,
+              httpChallenge: challenge,
+              tlsAlpnChallenge: tlsAlpn,
+              dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+              smtp: session.config.smtp,
+              log: api.log,
+              afterStep: crashSeam(),
+            });
+            // The API last: its "listening" log line then means that serve is up.
+            address = await listening('listen', options.listen, () => api.listen(host, port));
+          } catch (error) {
+            await runtime?.stop().catch(() => {});
+            await api.close().catch(() => {});
+            await engine.limits.close().catch(() => {});
+            throw error;
+          }
+          runtime.start();
           session.output.result(
             { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
             [
@@ -91,17 +110,35 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           // Stop taking work, let the orders in flight finish (or park them at their
           // stored step), finish the requests in flight, then close the store.
           await runtime.stop();
-          await app.close();
+          await api.close();
           await engine.limits.close();
         },
-        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined },
+        { answers: 'server', tlsAlpnListener: tlsAlpn !== undefined, create: true },
       );
     });
 }
 
+/**
+ * The first SIGINT, SIGTERM or SIGHUP. Repeats (a wrapper forwarding the same
+ * signal) must not cut the shutdown short. Under npm (npx, npm run) the server
+ * runs below an `sh -c` that dies of the SIGTERM npm forwards without passing it
+ * on: there, the launcher's death counts as the signal.
+ */
 function signalled(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    let received = false;
+    const stop = () => {
+      if (received) return;
+      received = true;
+      clearInterval(launcherWatch);
+      // A shutdown that hangs must still end the process.
+      setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
+      resolve();
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    const launcher = process.ppid;
+    const launcherWatch = setInterval(() => {
+      if (process.env.npm_command && process.ppid !== launcher) stop();
+    }, LAUNCHER_CHECK_MS);
   });
 }

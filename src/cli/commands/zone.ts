@@ -34,7 +34,7 @@ export function registerZone(program: Command): void {
         ...(summary.delegation ? [`  create this record once at your DNS: ${summary.delegation.record}. CNAME ${summary.delegation.target}.`] : []),
         `  check it with: certkeep zone test ${summary.zone}`,
       ]);
-    });
+    }, { create: true });
   });
 
   zone

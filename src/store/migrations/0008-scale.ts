@@ -9,8 +9,9 @@
 //   come; its repair of certificates left issuing reads issuing ones only. The
 //   warning's moment needs the current version's expiry on the certificate
 //   row: current_not_after, kept beside current_version_id.
-// - Open orders get partial indexes (finished ones are not in them), one by the
-//   moment a worker may run the order.
+// - Open orders get a partial index (finished ones are not in it) by the moment
+//   a worker may run the order; whether a certificate has one is answered by
+//   0006's orders_one_open_idx, whose condition is OPEN_ORDER too.
 // - Retention: versions and orders that may go once old enough are marked
 //   retired (versions: all but the current and the one before it; orders: the
 //   finished ones that are not a certificate's newest and made no version that
@@ -57,6 +58,10 @@ export const scaleSchema: Migration = {
   async up(db: Db) {
     const ts = timestampType(dialectKind(db));
     const now = Date.now();
+    // PostgreSQL runs the pending migrations in one transaction and refuses to
+    // index a table with deferred checks still queued (an earlier migration's
+    // update of orders queues orders_account_id_fkey's): run them now.
+    if (dialectKind(db) === 'postgres') await sql`SET CONSTRAINTS ALL IMMEDIATE`.execute(db);
 
     // Indexes the new ones replace go first: no query reads them any more, and
     // every row the backfill below rewrites would have to be kept in them.
@@ -92,10 +97,6 @@ export const scaleSchema: Migration = {
     );
     // The scheduler's repair of certificates left issuing without an order reads only issuing ones.
     await sql`CREATE INDEX certificates_issuing_idx ON certificates (updated_at) WHERE ${sql.raw(ISSUING)}`.execute(
-      db,
-    );
-    // With step, it answers "has this certificate an open order?" alone (SQLite then prefers it).
-    await sql`CREATE INDEX orders_open_idx ON orders (certificate_id, step) WHERE ${sql.raw(OPEN_ORDER)}`.execute(
       db,
     );
     await sql`CREATE INDEX orders_runnable_idx ON orders ((${sql.raw(RUNNABLE_KEY)})) WHERE ${sql.raw(OPEN_ORDER)}`.execute(

@@ -11,6 +11,7 @@ import { serverSchema } from './0002-server.ts';
 import { renewalSchema } from './0003-renewal.ts';
 import { challengesSchema } from './0004-challenges.ts';
 import { portalSchema } from './0005-portal.ts';
+import { openOrderSchema } from './0006-open-order.ts';
 import { scaleSchema } from './0008-scale.ts';
 
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0003_renewal': renewalSchema,
   '0004_challenges': challengesSchema,
   '0005_portal': portalSchema,
+  '0006_open_order': openOrderSchema,
   '0008_scale': scaleSchema,
 };
 
@@ -39,6 +41,13 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     throw new StoreError(`database migration ${failed ?? '(setup)'} failed: ${reason}`, { cause: error });
   }
   return results.map((r) => r.migrationName);
+}
+
+/** Applies the migrations up to `name` and no later one: the schema an older certkeep left (where tests of a later migration start). */
+// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
+export async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
+  const { error } = await migrator(db).migrateTo(name);
+  if (error) throw new StoreError(`database migration up to ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 /** Whether the schema is up to date, and which migrations are still to apply (for /readyz). */

@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../schema.ts';
 import { DUE_KEY, ISSUING, OPEN_ORDER, WARNING_KEY } from '../migrations/0008-scale.ts';
+import { normalizeName } from '../../pki/names.ts';
 import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
@@ -23,12 +24,13 @@ export function decodedCertificate<T>(row: object): T {
   return decodeJson<T>(row, JSON_COLUMNS);
 }
 
+/** Certificates are found by name in its one normal form (pki/names.ts), whatever case or trailing dot was typed. */
 export async function findCertificate(db: Db, subscriptionId: string, name: string): Promise<CertificateRow | undefined> {
   const row = await db
     .selectFrom('certificates')
     .selectAll()
     .where('subscription_id', '=', subscriptionId)
-    .where('name', '=', name)
+    .where('name', '=', normalizeName(name))
     .where('state', '!=', 'deleted')
     .executeTakeFirst();
   return row && decodedCertificate(row);
@@ -64,6 +66,16 @@ export const UNTOUCHED_RENEWAL_STATE = {
 
 export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
   await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
+}
+
+/** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
+export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
+  const result = await db
+    .insertInto('certificates')
+    .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
@@ -115,7 +127,7 @@ export interface CertificateWithDates {
 
 /** One query for a certificate and its current version's dates: the API's hottest read, so compiled once. */
 export async function findCertificateWithDates(db: Db, subscriptionId: string, name: string): Promise<CertificateWithDates | undefined> {
-  const [row] = await certificateWithDates(db, subscriptionId, name);
+  const [row] = await certificateWithDates(db, subscriptionId, normalizeName(name));
   return row && decodedCertificate(row);
 }
 
@@ -180,7 +192,7 @@ function idle(db: Db, now: number) {
 
 /**
  * 1 when the certificate has an open order. A scalar subquery rather than NOT
- * EXISTS: both databases then look up each candidate in orders_open_idx, where
+ * EXISTS: both databases then look up each candidate in orders_one_open_idx, where
  * PostgreSQL would turn NOT EXISTS into an anti-join that may read the whole
  * index.
  */

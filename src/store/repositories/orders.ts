@@ -69,6 +69,16 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<void> {
   await db.insertInto('orders').values(encoded<NewRow<'orders'>>(order)).execute();
 }
 
+/**
+ * Inserts an order unless its certificate has an open one already (the unique
+ * index orders_one_open_idx); false then. The open order is the lock between
+ * processes on one store.
+ */
+export async function insertOrderUnlessOpen(db: Db, order: NewOrder): Promise<boolean> {
+  const result = await db.insertInto('orders').values(encoded<NewRow<'orders'>>(order)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
 export async function updateOrder(db: Db, id: string, patch: OrderPatch): Promise<void> {
   await db.updateTable('orders').set(encoded<RowPatch<'orders'>>(patch)).where('id', '=', id).execute();
 }
