@@ -11,6 +11,7 @@ import { deleteCertificateRow, findCertificateWithDates, insertCertificate, list
 import { certificateNumbers, certificateOfNumber, subscriptionNumber, subscriptionOfNumber } from '../../src/store/repositories/numbers.ts';
 import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
 import { insertSubscription } from '../../src/store/repositories/subscriptions.ts';
+import { olderDatabase } from './older.ts';
 import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
@@ -66,7 +67,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery', '0009_scale'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -134,33 +135,27 @@ export function storeSuite(backend: Backend): void {
 
   test(`${backend.kind}: migration 0006 keeps the newest of two open orders and lower-cases names`, async (t) => {
     const options = await backend.freshOptions(t);
-    const first = await openStore(options);
+    // The state before 0006: no index, so a race could leave two open orders; names as typed.
+    const older = await olderDatabase(options, '0005_portal');
+    const first = { db: older, close: () => older.destroy() };
     const rows = rowsFor();
-    const other = { ...rows.certificates, id: newId('crt'), name: 'taken.example' };
+    // Rows as that version wrote them: without the columns later migrations add.
+    const { current_not_after: _expiry, ...certificate } = rows.certificates;
+    const { retired_at: _retired, ...order } = rows.orders;
+    const other = { ...certificate, id: newId('crt'), name: 'taken.example' };
     try {
-      // The state before 0004: no index, so a race could leave two open orders; names as typed.
-      await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
-      // And before 0007, which runs after it.
-      await sql`DELETE FROM kysely_migration WHERE name = '0007_compat_ids'`.execute(first.db);
-      await sql`DROP TABLE certificate_numbers`.execute(first.db);
-      await sql`DROP TABLE subscription_numbers`.execute(first.db);
-      // The migrations after it are not applied either (delivery's tables, 0008).
-      await sql`DROP TABLE deployments`.execute(first.db);
-      await sql`DROP TABLE deploy_targets`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0008_delivery'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
-      await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
+      await first.db.insertInto('certificates').values({ ...certificate, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();
       await first.db.insertInto('certificates').values({ ...other, id: newId('crt'), name: 'TAKEN.example' }).execute();
       await first.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
       for (const [id, created] of [['ord_old', LATE], ['ord_new', LATE + 1]] as const) {
-        await first.db.insertInto('orders').values({ ...rows.orders, id, step: 'placed', created_at: created }).execute();
+        await first.db.insertInto('orders').values({ ...order, id, step: 'placed', created_at: created }).execute();
       }
     } finally {
       await first.close();
     }
-    const second = await open(t, options);
+    const second = await open(t, { ...options, masterKey: generateMasterKey() });
     const steps = await second.db.selectFrom('orders').select(['id', 'step']).orderBy('id').execute();
     assert.deepEqual(steps, [{ id: 'ord_new', step: 'placed' }, { id: 'ord_old', step: 'failed' }]);
     const names = await second.db.selectFrom('certificates').select('name').execute();
