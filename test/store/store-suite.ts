@@ -9,7 +9,7 @@ import { newId } from '../../src/store/ids.ts';
 import { compatIdsSchema } from '../../src/store/migrations/0007-compat-ids.ts';
 import { deleteCertificateRow, findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
 import { certificateNumbers, certificateOfNumber, subscriptionNumber, subscriptionOfNumber } from '../../src/store/repositories/numbers.ts';
-import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
+import { fencedUpdateOrder, insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
 import { insertSubscription } from '../../src/store/repositories/subscriptions.ts';
 import { olderDatabase } from './older.ts';
 import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
@@ -116,6 +116,25 @@ export function storeSuite(backend: Backend): void {
       .insertInto('certificates')
       .values({ ...other.certificates, name: rows.certificates.name })
       .execute();
+  });
+
+  test(`${backend.kind}: the write that finishes an order releases its lease, only under the lease it holds`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+    await store.db.insertInto('certificates').values(rows.certificates).execute();
+    await store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+    const id = newId('ord');
+    const leased = { lease_owner: 'host:1:a', lease_token: 7, lease_until: LATE + 60_000 };
+    await store.db.insertInto('orders').values({ ...rows.orders, id, step: 'finalized', ...leased }).execute();
+    const holder = () => store.db.selectFrom('orders').select(['step', 'lease_owner', 'lease_until']).where('id', '=', id).executeTakeFirstOrThrow();
+
+    assert.equal(await fencedUpdateOrder(store.db, id, 6, { step: 'valid' }), false, 'a stale token writes nothing');
+    assert.deepEqual(await holder(), { step: 'finalized', lease_owner: 'host:1:a', lease_until: LATE + 60_000 });
+    assert.equal(await fencedUpdateOrder(store.db, id, 7, { error: 'still working' }), true);
+    assert.equal((await holder()).lease_owner, 'host:1:a', 'a step short of the end keeps the lease');
+    assert.equal(await fencedUpdateOrder(store.db, id, 7, { step: 'valid' }), true);
+    assert.deepEqual(await holder(), { step: 'valid', lease_owner: null, lease_until: null });
   });
 
   test(`${backend.kind}: a certificate has at most one open order, the lock between processes`, async (t) => {

@@ -83,11 +83,16 @@ export async function updateOrder(db: Db, id: string, patch: OrderPatch): Promis
   await db.updateTable('orders').set(encoded<RowPatch<'orders'>>(patch)).where('id', '=', id).execute();
 }
 
-/** An update that only holds while the writer still has the lease it claimed; false when it was taken over. */
+/**
+ * An update that only holds while the writer still has the lease it claimed;
+ * false when it was taken over. An update that finishes the order releases the
+ * lease in the same write, so a process killed right after leaves no holder on it.
+ */
 export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, patch: OrderPatch): Promise<boolean> {
+  const release = patch.step !== undefined && isFinished(patch.step) ? { lease_owner: null, lease_until: null } : {};
   const result = await db
     .updateTable('orders')
-    .set(encoded<RowPatch<'orders'>>(patch))
+    .set({ ...encoded<RowPatch<'orders'>>(patch), ...release })
     .where('id', '=', id)
     .where('lease_token', '=', leaseToken)
     .executeTakeFirst();
