@@ -35,6 +35,7 @@ const FIELD_FLAGS: Record<string, string> = {
   httpChallenge: '--http-challenge-listen',
   tlsAlpnChallenge: '--tls-alpn-listen',
   'dns.listen': '--dns-listen',
+  metrics: '--metrics-listen',
   ...Object.fromEntries(SETTING_FLAGS.map(([flag, setting]) => [`settings.${setting}`, flag.slice(0, flag.indexOf(' '))])),
 };
 

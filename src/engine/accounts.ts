@@ -92,6 +92,7 @@ function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, co
     caCert: issuer.caCertPem,
     // A CA a tenant named: connections checked against the operator's outbound ranges, short waits.
     ...ctx.limits?.acmeOptions(issuer.caUrl),
+    onRequest: (operation, status, seconds) => ctx.observer.acmeRequest(issuer.caUrl, operation, status, seconds),
     recovery: {
       registration: registration(contact),
       onNewAccountUrl: async (url, previousUrl) => {

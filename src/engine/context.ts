@@ -6,6 +6,7 @@ import type { Row } from '../store/repositories/db.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
 import type { TenantLimits } from '../outbound/tenant-limits.ts';
+import { type EngineObserver, UNOBSERVED } from './observer.ts';
 
 export type ProgressListener = (message: string) => void;
 
@@ -30,6 +31,8 @@ export interface EngineContext {
   notifyChange: () => void;
   /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
   limits?: TenantLimits;
+  /** Who is told of requests, orders, propagation and deliveries (the server's metrics); nobody by default. */
+  observer: EngineObserver;
 }
 
 export function createEngineContext(
@@ -46,6 +49,7 @@ export function createEngineContext(
     notice: options.notice ?? (() => {}),
     wakeWorkers: () => {},
     notifyChange: () => {},
+    observer: UNOBSERVED,
   };
 }
 

@@ -415,6 +415,7 @@ async function downloadCertificate(run: Run): Promise<void> {
   });
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
   run.ctx.notifyChange();
+  ctx.observer.orderEnded(order.ca_url, 'valid');
 }
 
 function orderKey(run: Run): KeyObject {
@@ -542,6 +543,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
     );
   });
   ctx.notifyChange();
+  ctx.observer.orderEnded(order.ca_url, final && order.step !== 'valid' ? 'invalid' : 'retrying');
 }
 
 /**

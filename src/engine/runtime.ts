@@ -21,6 +21,8 @@ import type { RunOrderOptions } from './issuance.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
+import { watchEngine } from './metrics.ts';
+import { startMetricsListener } from '../metrics/listener.ts';
 
 /** Where the runtime reports what goes wrong in the background (pino's signature, as the API's logger has it). */
 export interface RuntimeLog {
@@ -41,6 +43,8 @@ export interface ServerRuntimeOptions {
   tlsAlpnChallenge?: Address;
   /** certkeep's challenge DNS server for delegated zones: where it listens, the zone delegated to it. */
   dns?: { listen: string; zone: string };
+  /** Where GET /metrics answers (serve --metrics-listen); none: no metrics are kept. */
+  metrics?: Address;
   /** Notification mail; none: no mail. */
   smtp?: SmtpSettings;
   log: RuntimeLog;
@@ -55,6 +59,8 @@ export interface ServerRuntime {
   tlsAlpnChallenge: string | null;
   /** host:port of the challenge DNS server, null when there is none. */
   dns: string | null;
+  /** host:port of the metrics listener, null when there is none. */
+  metrics: string | null;
   /** Starts the work: the workers, the scheduler, the senders. */
   start(): void;
   /** Stops taking work, lets the orders in flight finish (or parks them at their stored step), then closes the listeners. */
@@ -72,6 +78,7 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
   let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
   let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
   let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
+  let metricsAt: string | null = null;
   try {
     if (options.httpChallenge) {
       const at = options.httpChallenge;
@@ -96,6 +103,15 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       opened.push(() => open.stop());
       dnsServer = open;
     }
+    if (options.metrics) {
+      const at = options.metrics;
+      const metrics = watchEngine(engine);
+      const open = await listening('metrics', addressText(at), () =>
+        startMetricsListener(metrics, at.host, at.port, (error) => log.error({ error: (error as Error).message }, 'metrics scrape failed')),
+      );
+      opened.push(() => open.close());
+      metricsAt = addressText({ host: at.host, port: open.port });
+    }
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw error;
@@ -116,11 +132,18 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
     tlsAlpnChallenge: tlsAlpnResponder && options.tlsAlpnChallenge ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port }) : null,
     dns: dnsServer?.address ?? null,
+    metrics: metricsAt,
     start() {
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
-      const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
-      const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
+      const { observer } = engine;
+      const mailer = options.smtp
+        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message), onDelivery: (outcome) => observer.mailDelivery(outcome) })
+        : undefined;
+      const webhooks = startWebhookDispatcher(engine, {
+        onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher'),
+        onDelivery: (outcome) => observer.webhookDelivery(outcome),
+      });
       senders = [webhooks, ...(mailer ? [mailer] : [])];
     },
     async stop() {

@@ -105,6 +105,7 @@ class ZoneSolvers {
         zoneFor: (recordName, domain) => directory.zoneFor(recordName, domain),
         resolvers: this.#options.resolvers,
         propagationTimeoutMs: this.#options.propagationTimeoutMs,
+        onPropagation: (provider, outcome, seconds) => this.#ctx.observer.dnsPropagated(provider, outcome, seconds),
       });
       this.#solvers.set(subscriptionId, solver);
     }

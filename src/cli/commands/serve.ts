@@ -28,6 +28,7 @@ interface ServeOptions extends ServeLimitFlags {
   dnsZone?: string;
   renewInterval: string;
   rateLimit?: string;
+  metricsListen?: string;
 }
 
 export function registerServe(program: Command, surfaces: Surfaces): void {
@@ -40,6 +41,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
+    .option('--metrics-listen <host:port>', 'answer GET /metrics (Prometheus) on a listener of its own; off by default (decide who may reach it)')
     .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
@@ -48,6 +50,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
       const tlsAlpn = options.tlsAlpnListen === undefined ? undefined : parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443);
+      const metrics = options.metricsListen === undefined ? undefined : parseAddress(options.metricsListen, '--metrics-listen');
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
@@ -80,6 +83,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
               httpChallenge: challenge,
               tlsAlpnChallenge: tlsAlpn,
               dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+              metrics,
               smtp: session.config.smtp,
               log: api.log,
               afterStep: crashSeam(),
@@ -94,12 +98,13 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           }
           runtime.start();
           session.output.result(
-            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
+            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns, metrics: runtime.metrics },
             [
               `certkeep serving on ${address}`,
               runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
               runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
               runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
+              runtime.metrics ? `; metrics on http://${runtime.metrics}/metrics` : '',
             ].join(''),
           );
           await signalled();
