@@ -8,7 +8,14 @@ import { AcmeClients } from './acme-clients.ts';
 import type { TenantLimits } from '../outbound/tenant-limits.ts';
 import { type EngineObserver, UNOBSERVED } from './observer.ts';
 
-export type ProgressListener = (message: string) => void;
+/** What a progress line is about, so that the server's JSON log can carry it: subscription id, certificate name, order id. */
+export interface ProgressAbout {
+  subscription?: string;
+  certificate?: string;
+  order?: string;
+}
+
+export type ProgressListener = (message: string, about?: ProgressAbout) => void;
 
 /** An ACME account this process has loaded (accounts.ts), with its client. */
 export interface ReadyAccount {

@@ -16,7 +16,10 @@ import { startWebhookDispatcher } from '../notify/dispatcher.ts';
 import { type SmtpSettings, startEmailDispatcher } from '../notify/email.ts';
 import { findKeyAuthorization } from '../store/repositories/challenge-tokens.ts';
 import { ConflictError } from '../errors.ts';
+import type { EngineContext, ProgressAbout } from './context.ts';
 import type { Engine } from './engine.ts';
+import { getCertificate } from '../store/repositories/certificates.ts';
+import { getOrder } from '../store/repositories/orders.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
@@ -26,6 +29,7 @@ import { startMetricsListener } from '../metrics/listener.ts';
 
 /** Where the runtime reports what goes wrong in the background (pino's signature, as the API's logger has it). */
 export interface RuntimeLog {
+  info(details: object, message: string): void;
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
@@ -120,12 +124,14 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     concurrency: options.workers,
     leaseMs: options.leaseMs,
     afterStep: options.afterStep,
-    onError: (orderId, error) => log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
+    onError: (orderId, error) => {
+      void orderAbout(engine, orderId).then((about) => log.warn({ ...about, error: (error as Error).message }, 'order run failed'));
+    },
   });
   const scheduler = new RenewalScheduler(engine, {
     intervalMs: options.renewEveryMs,
     stuckAfterMs: options.leaseMs,
-    onError: (error) => log.warn({ error: (error as Error).message }, 'renewal'),
+    onError: (error, about) => log.warn({ ...about, error: (error as Error).message }, 'renewal failed'),
   });
   let senders: { stop(): Promise<void> }[] = [];
   return {
@@ -153,6 +159,17 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       for (const close of opened.reverse()) await close();
     },
   };
+}
+
+/** What an order's log line is about: its subscription, certificate name and id (only the id when the store cannot say). */
+async function orderAbout(ctx: EngineContext, orderId: string): Promise<ProgressAbout> {
+  try {
+    const order = await getOrder(ctx.store.db, orderId);
+    const certificate = order && (await getCertificate(ctx.store.db, order.certificate_id));
+    return certificate ? { subscription: certificate.subscription_id, certificate: certificate.name, order: orderId } : { order: orderId };
+  } catch {
+    return { order: orderId };
+  }
 }
 
 /** A listener that cannot open: the option that names it, where, and why, in one sentence. */

@@ -16,7 +16,7 @@ import {
 } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { ensureAccount } from './accounts.ts';
-import type { EngineContext } from './context.ts';
+import type { EngineContext, ProgressAbout } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
 import { Ticker } from '../time/ticker.ts';
@@ -33,7 +33,7 @@ export interface SchedulerOptions {
   batch?: number;
   /** How long a certificate may be issuing without an order before the scheduler gives it one (default 60 s). */
   stuckAfterMs?: number;
-  onError?: (error: unknown) => void;
+  onError?: (error: unknown, about?: ProgressAbout) => void;
 }
 
 export interface TickReport {
@@ -48,7 +48,7 @@ export class RenewalScheduler {
   readonly #ctx: EngineContext;
   readonly #batch: number;
   readonly #stuckAfterMs: number;
-  readonly #onError: (error: unknown) => void;
+  readonly #onError: (error: unknown, about?: ProgressAbout) => void;
   readonly #ticker: Ticker<TickReport>;
 
   constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
@@ -100,7 +100,7 @@ export class RenewalScheduler {
           return true;
         } catch (error) {
           await recordPlanningFailure(ctx, id, error);
-          this.#onError(error);
+          this.#onError(error, { subscription: certificate.subscription_id, certificate: certificate.name });
           return false;
         }
       });
@@ -137,7 +137,7 @@ export class RenewalScheduler {
       return true;
     } catch (error) {
       await recordPlanningFailure(ctx, id, error);
-      this.#onError(error);
+      this.#onError(error, { subscription: certificate.subscription_id, certificate: certificate.name });
       return false;
     }
   }
@@ -199,7 +199,7 @@ export class RenewalScheduler {
             });
           });
         } catch (error) {
-          this.#onError(error);
+          this.#onError(error, { subscription: row.subscription_id, certificate: row.name });
           await updateCertificate(ctx.store.db, row.id, { ari_check_at: nextAriCheck(now, now + 3_600_000) });
         }
       }),

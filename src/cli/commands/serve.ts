@@ -73,6 +73,9 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
           const api = await surface.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
           app = api;
+          // The server's log is JSON, one line per event: what the engine reports goes there with what it is about, never as a plain line.
+          engine.progress = (message, about) => api.log.info({ ...about }, message);
+          engine.notice = (message) => api.log.info({}, message);
           let runtime: Awaited<ReturnType<typeof openServerRuntime>> | undefined;
           let address: string;
           try {
@@ -97,16 +100,17 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
             throw error;
           }
           runtime.start();
-          session.output.result(
-            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns, metrics: runtime.metrics },
-            [
-              `certkeep serving on ${address}`,
-              runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
-              runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
-              runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
-              runtime.metrics ? `; metrics on http://${runtime.metrics}/metrics` : '',
-            ].join(''),
-          );
+          const started = { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns, metrics: runtime.metrics };
+          const line = [
+            `certkeep serving on ${address}`,
+            runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
+            runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
+            runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
+            runtime.metrics ? `; metrics on http://${runtime.metrics}/metrics` : '',
+          ].join('');
+          // With a log, the start is one of its JSON lines; with --json (no log), the one result document.
+          if (logger) api.log.info(started, line);
+          else session.output.result(started, line);
           await signalled();
           // Stop taking work, let the orders in flight finish (or park them at their
           // stored step), finish the requests in flight, then close the store.
