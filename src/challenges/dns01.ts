@@ -49,7 +49,7 @@ export class Dns01Solver implements ChallengeSolver {
 
   async waitUntilVisible(task: ChallengeTask): Promise<void> {
     const { handle, fqdn } = await this.#placement(task);
-    // certkeep's own challenge DNS server answers from memory: visible at once.
+    // certkeep's own challenge DNS server answers from where the provider wrote (the store): visible at once.
     if (handle.providerName === 'delegated') return;
     const started = performance.now();
     const told = (outcome: 'visible' | 'timeout') => this.#options.onPropagation?.(handle.providerName, outcome, (performance.now() - started) / 1000);

@@ -10,7 +10,6 @@
 import { type Address, addressText } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
 import { startTlsAlpnResponder } from '../challenges/tls-alpn-responder.ts';
-import { challengeRecordSource, challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { startWebhookDispatcher } from '../notify/dispatcher.ts';
 import { type SmtpSettings, startEmailDispatcher } from '../notify/email.ts';
@@ -24,6 +23,7 @@ import type { RunOrderOptions } from './issuance.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
+import { storedChallengeAnswers } from './zones.ts';
 import { watchEngine } from './metrics.ts';
 import { startMetricsListener } from '../metrics/listener.ts';
 
@@ -100,10 +100,10 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       opened.push(() => open.close());
       tlsAlpnResponder = open;
     }
-    // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
+    // Delegated zones' challenge values, answered from the store for every subscription and every instance's orders (zones.ts).
     if (options.dns) {
       const { listen, zone } = options.dns;
-      const open = await listening('dns.listen', listen, () => startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(challengeValues) }));
+      const open = await listening('dns.listen', listen, () => startDelegatedDnsServer({ listen, zone, records: storedChallengeAnswers(engine) }));
       opened.push(() => open.stop());
       dnsServer = open;
     }

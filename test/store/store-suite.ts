@@ -63,7 +63,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0011_watch'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -138,6 +138,9 @@ export function storeSuite(backend: Backend): void {
       // The state before 0004: no index, so a race could leave two open orders; names as typed.
       await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
       await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
+      // The migrations after 0006 are undone too (the migrator applies them in order).
+      await sql`DROP TABLE delegated_challenge_values`.execute(first.db);
+      await sql`DELETE FROM kysely_migration WHERE name = '0011_watch'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
       await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();

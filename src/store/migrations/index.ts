@@ -12,6 +12,7 @@ import { renewalSchema } from './0003-renewal.ts';
 import { challengesSchema } from './0004-challenges.ts';
 import { portalSchema } from './0005-portal.ts';
 import { openOrderSchema } from './0006-open-order.ts';
+import { watchSchema } from './0011-watch.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0004_challenges': challengesSchema,
   '0005_portal': portalSchema,
   '0006_open_order': openOrderSchema,
+  '0011_watch': watchSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
