@@ -1,6 +1,7 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
 // the HTTP-01 and TLS-ALPN-01 responders answering from the store, certkeep's
-// challenge DNS server for delegated zones, and the webhook and mail senders.
+// challenge DNS server for delegated zones (answering from the store too), the
+// Prometheus metrics listener, and the webhook and mail senders.
 // `certkeep serve` opens it beside the API: first every listener (one that
 // cannot open ends serve with nothing left running), then, once the API
 // listens too, start() starts the work; stop() stops taking work, lets the
