@@ -1,10 +1,12 @@
-// npm run bench:api -- --certificates N --connections C --duration S [--rate-limit off|N/min] [--cpu-prof DIR]
+// npm run bench:api -- --certificates N --connections C --duration S [--rate-limit off|N/min] [--metrics] [--cpu-prof DIR]
 // Stores N certificates (each with a current version) in a fresh embedded
 // store, starts `certkeep serve` as its own process, and loads
 // GET /api/v1/certificates/{name} from this process with autocannon: a short
 // warm-up, then the measured run. Prints one JSON line. The server runs with
 // its default logging and, unless --rate-limit says otherwise, with the rate
-// limit off (CERTKEEP_RATE_LIMIT=off).
+// limit off (CERTKEEP_RATE_LIMIT=off). With --metrics the server also runs
+// --metrics-listen and is scraped as Prometheus would, every --scrape-interval
+// seconds (default 15), during the warm-up and the run.
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,6 +36,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     // The server's CERTKEEP_RATE_LIMIT: off, or a limit the run stays under (e.g. 100000000/min) to measure the limiter's cost.
     'rate-limit': { type: 'string', default: 'off' },
+    metrics: { type: 'boolean', default: false },
+    'scrape-interval': { type: 'string', default: '15' },
   },
 });
 const certificates = Number(values.certificates);
@@ -50,9 +54,13 @@ try {
   const apiKey = await seed(dataDir);
   const port = await freePort();
   const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const metricsPort = values.metrics ? await freePort() : undefined;
   const env = { CERTKEEP_DATA_DIR: dataDir, CERTKEEP_RATE_LIMIT: values['rate-limit'] };
-  const serve = await startServe({ port, env, logFile: join(dataDir, 'serve.log'), nodeArgs: profile });
+  // The HTTP-01 responder is off, so that a port 80 in use elsewhere does not stop the bench.
+  const args = ['--http-challenge-listen', 'off', ...(metricsPort ? ['--metrics-listen', `127.0.0.1:${metricsPort}`] : [])];
+  const serve = await startServe({ port, args, env, logFile: join(dataDir, 'serve.log'), nodeArgs: profile });
   server = serve.child;
+  const scraper = metricsPort ? scrapeEvery(`http://127.0.0.1:${metricsPort}/metrics`, Number(values['scrape-interval']) * 1000) : undefined;
   const url = serve.url;
   const headers = { authorization: `Bearer ${apiKey}` };
   // Each connection asks for its own share of the names, in random order:
@@ -71,6 +79,7 @@ try {
   const loadCpu = process.cpuUsage(loadCpuBefore);
   const loadCpuMs = (loadCpu.user + loadCpu.system) / 1000;
   const machine = machineCpuMs(machineBefore);
+  const scrapes = await scraper?.stop();
   const total = result.requests.total;
   console.log(
     JSON.stringify({
@@ -81,6 +90,8 @@ try {
       certificates,
       connections,
       rateLimit: values['rate-limit'],
+      metrics: values.metrics,
+      ...(scrapes ? { scrapes: scrapes.count, scrapeMs: scrapes.slowestMs } : {}),
       seconds: result.duration,
       requests: total,
       serverCpuUsPerRequest: Number.isNaN(serverCpuMs) ? undefined : Math.round((serverCpuMs * 1000) / total),
@@ -191,4 +202,30 @@ function requestShares(count: number, hands: number): Request[][] {
     shares[i % hands].push({ method: 'GET', path: `/api/v1/certificates/${certificateName(n)}` });
   });
   return shares;
+}
+
+/** Scrapes `url` at once and then every `intervalMs`, as Prometheus does; stop() says how many scrapes and the slowest. */
+function scrapeEvery(url: string, intervalMs: number): { stop(): Promise<{ count: number; slowestMs: number }> } {
+  let count = 0;
+  let slowestMs = 0;
+  let running: Promise<void> = Promise.resolve();
+  const scrape = async () => {
+    const started = performance.now();
+    const response = await fetch(url);
+    const text = await response.text();
+    if (!response.ok || !text.includes('certkeep_certificate_expiration_timestamp_seconds')) throw new Error(`scrape of ${url} failed: ${response.status}`);
+    slowestMs = Math.max(slowestMs, Math.round(performance.now() - started));
+    count++;
+  };
+  running = scrape();
+  const timer = setInterval(() => {
+    running = running.then(scrape);
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      return { count, slowestMs };
+    },
+  };
 }

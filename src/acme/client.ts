@@ -3,7 +3,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcmeError, AcmeProblemError, AcmeProtocolError, isAccountGone } from './errors.ts';
-import { AcmeHttp, type ConnectionGuard, type HttpResponse } from './http.ts';
+import { AcmeHttp, type ConnectionGuard, type HttpResponse, type RequestObserver } from './http.ts';
 import { b64url, externalAccountBinding, JwsSigner } from './jws.ts';
 import { linkUrls } from './links.ts';
 import { NoncePool } from './nonces.ts';
@@ -43,6 +43,8 @@ export interface AcmeClientOptions {
   recovery?: AccountRecovery;
   /** For a CA the operator did not choose: connections checked, network failures told without their cause. */
   guard?: ConnectionGuard;
+  /** Told of every request the client makes (its operation, the status, 0 for no answer, and the seconds it took). */
+  onRequest?: RequestObserver;
 }
 
 /**
@@ -105,6 +107,7 @@ export class AcmeClient {
       connections: opts.connections ?? 64,
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
       guard: opts.guard,
+      onRequest: opts.onRequest,
       onNonce: (nonce) => this.nonces.add(nonce),
     });
     const retry = { attempts: 4, delayMs: 500, ...opts.retry };

@@ -23,7 +23,11 @@ export interface AcmeHttpOptions {
   /** Called with every response's Replay-Nonce header. */
   onNonce: (nonce: string | string[] | undefined) => void;
   guard?: ConnectionGuard;
+  /** Told of every request when it ends: the client's operation, the HTTP status (0: no answer) and how long it took. */
+  onRequest?: RequestObserver;
 }
+
+export type RequestObserver = (operation: string, status: number, seconds: number) => void;
 
 /**
  * For a CA the server's operator did not choose: every new connection goes through
@@ -57,6 +61,7 @@ export class AcmeHttp {
   private readonly timeoutMs: number;
   private readonly onNonce: AcmeHttpOptions['onNonce'];
   private readonly guard: ConnectionGuard | undefined;
+  private readonly onRequest: RequestObserver | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(opts: AcmeHttpOptions) {
@@ -64,6 +69,7 @@ export class AcmeHttp {
     this.timeoutMs = opts.timeoutMs;
     this.onNonce = opts.onNonce;
     this.guard = opts.guard;
+    this.onRequest = opts.onRequest;
     const tls = opts.caCert ? { secureContext: secureContextTrusting(opts.caCert) } : {};
     this.agent = new Agent({
       connections: opts.connections,
@@ -85,6 +91,7 @@ export class AcmeHttp {
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     if (body !== undefined) headers['content-type'] = 'application/jose+json';
     if (accept) headers.accept = accept;
+    const started = performance.now();
     try {
       const res = await this.exchange({
         origin,
@@ -96,8 +103,10 @@ export class AcmeHttp {
         bodyTimeout: this.timeoutMs,
       });
       this.onNonce(res.headers['replay-nonce']);
+      this.onRequest?.(operation, res.status, (performance.now() - started) / 1000);
       return res;
     } catch (err) {
+      this.onRequest?.(operation, 0, (performance.now() - started) / 1000);
       throw networkError(err, operation, `${method} ${url}`, url, this.guard);
     }
   }

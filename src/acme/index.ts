@@ -23,6 +23,6 @@ export {
 } from './errors.ts';
 export { b64url, type JwsAlgorithm, JwsSigner, jwkThumbprint } from './jws.ts';
 export type { NewOrderRequest } from './orders.ts';
-export type { ConnectionGuard } from './http.ts';
+export type { ConnectionGuard, RequestObserver } from './http.ts';
 export type { RetryPolicy } from './transport.ts';
 export type * from './types.ts';

@@ -23,6 +23,8 @@ export interface Dns01Options {
   /** Recursive resolvers for CNAME and NS discovery; default: the system's. */
   resolvers?: string[];
   propagationTimeoutMs?: number;
+  /** Told how long each record took to reach every authoritative server (or how long it was waited for in vain). */
+  onPropagation?: (provider: string, outcome: 'visible' | 'timeout', seconds: number) => void;
 }
 
 interface Placed {
@@ -47,13 +49,21 @@ export class Dns01Solver implements ChallengeSolver {
 
   async waitUntilVisible(task: ChallengeTask): Promise<void> {
     const { handle, fqdn } = await this.#placement(task);
-    // certkeep's own challenge DNS server answers from memory: visible at once.
+    // certkeep's own challenge DNS server answers from where the provider wrote (the store): visible at once.
     if (handle.providerName === 'delegated') return;
-    await waitForTxt(fqdn, task.dnsValue, {
-      nameservers: handle.nameservers.length > 0 ? handle.nameservers : undefined,
-      resolvers: this.#options.resolvers,
-      timeoutMs: this.#options.propagationTimeoutMs,
-    });
+    const started = performance.now();
+    const told = (outcome: 'visible' | 'timeout') => this.#options.onPropagation?.(handle.providerName, outcome, (performance.now() - started) / 1000);
+    try {
+      await waitForTxt(fqdn, task.dnsValue, {
+        nameservers: handle.nameservers.length > 0 ? handle.nameservers : undefined,
+        resolvers: this.#options.resolvers,
+        timeoutMs: this.#options.propagationTimeoutMs,
+      });
+    } catch (error) {
+      told('timeout');
+      throw error;
+    }
+    told('visible');
   }
 
   async cleanup(task: ChallengeTask): Promise<void> {

@@ -43,6 +43,7 @@ const FIELD_FLAGS: Record<string, string> = {
   reload: '--reload',
   verify: '--verify',
   pfxPassword: '--pfx-password',
+  metrics: '--metrics-listen',
   ...Object.fromEntries(SETTING_FLAGS.map(([flag, setting]) => [`settings.${setting}`, flag.slice(0, flag.indexOf(' '))])),
 };
 

@@ -55,7 +55,7 @@ async function loadOrCreateAccount(
   const id = newId('acct');
   const key = await generateKey('ec-p256');
   const client = clientFor(ctx, id, issuer, contact, key);
-  ctx.progress(`creating an ACME account at ${issuer.caUrl}`);
+  ctx.progress(`creating an ACME account at ${issuer.caUrl}`, { subscription: subscriptionId });
   // EAB given now (the CLI's flags) or kept with the issuer (a fallback CA's account, created on first use).
   const { url } = await client.createAccount({ ...registration(contact), externalAccountBinding: eab ?? keptEab(ctx, issuer) });
   if (!contact) ctx.notice('note: no --email given, so the CA cannot reach you about problems with your certificates (give --email ADDR or CERTKEEP_EMAIL)');
@@ -97,6 +97,7 @@ function clientFor(ctx: EngineContext, accountId: string, issuer: IssuerSpec, co
     caCert: issuer.caCertPem,
     // A CA a tenant named: connections checked against the operator's outbound ranges, short waits.
     ...ctx.limits?.acmeOptions(issuer.caUrl),
+    onRequest: (operation, status, seconds) => ctx.observer.acmeRequest(issuer.caUrl, operation, status, seconds),
     recovery: {
       registration: registration(contact),
       onNewAccountUrl: async (url, previousUrl) => {

@@ -134,7 +134,8 @@ async function orJoin<T>(ctx: EngineContext, start: () => Promise<T>): Promise<T
 }
 
 async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
-  ctx.progress(`resuming the order left at step "${order.step}"`);
+  const about = { subscription: certificate.subscription_id, certificate: certificate.name, order: order.id };
+  ctx.progress(`resuming the order left at step "${order.step}"`, about);
   try {
     const version = await finishOrder(ctx, options.solvers, order.id, runOptions(options));
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
@@ -143,7 +144,7 @@ async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, orde
     // The CA may have judged the order while this process was down (a validation
     // that found the built-in responder gone): one fresh order, as a re-run would.
     if (await findOpenOrder(ctx.store.db, certificate.id)) throw error;
-    ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
+    ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`, about);
     const fresh = await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
     const version = await finishOrder(ctx, options.solvers, fresh.order.id, { ...runOptions(options), key: fresh.key });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };

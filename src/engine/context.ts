@@ -6,8 +6,16 @@ import type { Row } from '../store/repositories/db.ts';
 import { type Clock, systemClock } from '../time/clock.ts';
 import { AcmeClients } from './acme-clients.ts';
 import type { TenantLimits } from '../outbound/tenant-limits.ts';
+import { type EngineObserver, UNOBSERVED } from './observer.ts';
 
-export type ProgressListener = (message: string) => void;
+/** What a progress line is about, so that the server's JSON log can carry it: subscription id, certificate name, order id. */
+export interface ProgressAbout {
+  subscription?: string;
+  certificate?: string;
+  order?: string;
+}
+
+export type ProgressListener = (message: string, about?: ProgressAbout) => void;
 
 /** An ACME account this process has loaded (accounts.ts), with its client. */
 export interface ReadyAccount {
@@ -32,6 +40,8 @@ export interface EngineContext {
   notifyChange: () => void;
   /** What tenants may make the server do; set by the server (`certkeep serve`), absent for the CLI, the operator. */
   limits?: TenantLimits;
+  /** Who is told of requests, orders, propagation and deliveries (the server's metrics); nobody by default. */
+  observer: EngineObserver;
 }
 
 export function createEngineContext(
@@ -49,6 +59,7 @@ export function createEngineContext(
     wakeWorkers: () => {},
     versionStored: () => {},
     notifyChange: () => {},
+    observer: UNOBSERVED,
   };
 }
 

@@ -202,7 +202,7 @@ function records(run: Run): AuthorizationRecord[] {
 
 async function placeOrder(run: Run): Promise<void> {
   const { identifiers } = run.certificate;
-  run.ctx.progress(`placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
+  say(run, `placing an order for ${identifiers.map((i) => i.value).join(', ')}`);
   const { url, order: placed, replaces } = await newOrderReplacing(run, identifiers);
   run.placedAuthorizations = placed.authorizations;
   const authorizations: AuthorizationRecord[] = placed.authorizations.map((authorizationUrl) => ({
@@ -230,7 +230,7 @@ async function newOrderReplacing(run: Run, identifiers: Identifier[]): Promise<{
     return { ...(await run.client.newOrder({ ...request, replaces })), replaces };
   } catch (error) {
     if (!(error instanceof AcmeProblemError) || error instanceof AcmeRateLimitError) throw error;
-    run.ctx.progress(`the CA refused "replaces" (${error.message}); ordering without it`);
+    say(run, `the CA refused "replaces" (${error.message}); ordering without it`);
     return { ...(await run.client.newOrder(request)), replaces: null };
   }
 }
@@ -260,7 +260,7 @@ async function readChallenge(run: Run, record: AuthorizationRecord): Promise<voi
 async function provisionChallenges(run: Run): Promise<void> {
   const { solver } = run;
   const authorizations = records(run);
-  run.ctx.progress(`preparing ${solver.type} challenges`);
+  say(run, `preparing ${solver.type} challenges`);
   const tasks = await Promise.all(
     authorizations.map(async (record) => {
       // Orders stored before the challenges were read at placement have no token yet.
@@ -282,7 +282,7 @@ async function respondToChallenges(run: Run): Promise<void> {
   const authorizations = records(run);
   // A resumed process has lost its in-memory responder state: put the answers back first.
   await representIfNeeded(run, authorizations);
-  run.ctx.progress('asking the CA to validate');
+  say(run, 'asking the CA to validate');
   await Promise.all(
     authorizations
       .filter((record) => record.status !== 'valid')
@@ -314,7 +314,7 @@ async function respondOnce(run: Run, url: string): Promise<AcmeChallenge> {
 async function awaitValidation(run: Run): Promise<void> {
   const authorizations = records(run);
   await representIfNeeded(run, authorizations);
-  run.ctx.progress('waiting for the CA to validate');
+  say(run, 'waiting for the CA to validate');
   await Promise.all(
     authorizations
       .filter((record) => record.status !== 'valid')
@@ -337,7 +337,7 @@ async function awaitValidation(run: Run): Promise<void> {
  */
 async function finalizeOrder(run: Run): Promise<void> {
   const csr = run.order.csr ? parseCsr(run.order.csr).der : await createCsr(orderKey(run), run.certificate.identifiers, run.certificate.csr_info);
-  run.ctx.progress('finalizing the order');
+  say(run, 'finalizing the order');
   const orderUrl = run.order.order_url!;
   let finalized: AcmeOrder;
   try {
@@ -366,8 +366,8 @@ async function downloadCertificate(run: Run): Promise<void> {
   const certificateUrl =
     order.certificate_url ?? (await run.client.waitForOrder(order.order_url!, ['valid'], { initialDelayMs: AFTER_FINALIZE_MS })).certificate;
   if (!certificateUrl) throw new UpstreamError(`the CA marked order ${order.order_url} valid without a certificate URL`);
-  ctx.progress('downloading the certificate');
-  const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, ctx.progress);
+  say(run, 'downloading the certificate');
+  const pem = await downloadPreferredChain(run.client, certificateUrl, certificate.preferred_chain, (message) => say(run, message));
   const offersAri = Boolean((await run.client.directory()).renewalInfo);
   const parsed = parseCertificate(pem);
   const versionId = newId('ver');
@@ -417,6 +417,12 @@ async function downloadCertificate(run: Run): Promise<void> {
   run.order = { ...order, step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now };
   run.ctx.notifyChange();
   run.ctx.versionStored();
+  ctx.observer.orderEnded(order.ca_url, 'valid');
+}
+
+/** A progress line about this run's order, its certificate and subscription. */
+function say(run: Run, message: string): void {
+  run.ctx.progress(message, { subscription: run.certificate.subscription_id, certificate: run.certificate.name, order: run.order.id });
 }
 
 function orderKey(run: Run): KeyObject {
@@ -482,7 +488,7 @@ async function deactivateIfEnded(run: Run): Promise<void> {
     if (!order || (order.step !== 'invalid' && !abandoned)) return;
     const stored = order.authorizations.filter((record) => record.status !== 'valid').map((record) => record.url);
     const deactivated = await deactivatePending(run.client, [...stored, ...(run.placedAuthorizations ?? [])]);
-    if (deactivated > 0) run.ctx.progress(`deactivated ${deactivated} pending authorization${deactivated === 1 ? '' : 's'} of the failed order`);
+    if (deactivated > 0) say(run, `deactivated ${deactivated} pending authorization${deactivated === 1 ? '' : 's'} of the failed order`);
   } catch {
     // Best effort (authorizations.ts): the order's own error is the one to report.
   }
@@ -544,6 +550,7 @@ async function recordFailure(ctx: EngineContext, orderId: string, error: unknown
     );
   });
   ctx.notifyChange();
+  ctx.observer.orderEnded(order.ca_url, final && order.step !== 'valid' ? 'invalid' : 'retrying');
 }
 
 /**

@@ -94,7 +94,7 @@ export async function finishOrder(
     if (order.lease_until === null || order.lease_until < ctx.clock.now()) {
       throw new ConflictError(`order ${order.order_url ?? order.id} stopped at step "${order.step}" (its goal is "${order.goal}")`);
     }
-    ctx.progress(`order ${orderId} is being worked on by another certkeep process; waiting for it`);
+    ctx.progress(`order ${orderId} is being worked on by another certkeep process; waiting for it`, { order: orderId });
     const seen = await awaitOrderElsewhere(ctx, orderId, 'valid', Math.max(0, deadline - Date.now()), options.signal);
     if (options.signal?.aborted) throw new OrderInterruptedError(seen.step);
     if (seen.step === 'valid' || seen.step === 'deployed') return storedVersion(ctx, seen);

@@ -1,31 +1,38 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
 // the deployer of this machine's deploy targets, retention, the HTTP-01 and
 // TLS-ALPN-01 responders answering from the store, certkeep's challenge DNS
-// server for delegated zones, and the webhook and mail senders. `certkeep serve`
-// opens it beside the API: first every listener (one that cannot open ends serve
-// with nothing left running), then, once the API listens too, start() starts the
+// server for delegated zones (answering from the store too), the Prometheus
+// metrics listener, and the webhook and mail senders. `certkeep serve` opens it
+// beside the API: first every listener (one that cannot open ends serve with
+// nothing left running), then, once the API listens too, start() starts the
 // work; stop() stops taking work, lets the orders in flight finish (or parks
 // them at their stored step) and closes the listeners. Loaded only by the
 // server: the other commands start without the senders.
 import { type Address, addressText } from '../address.ts';
 import { startHttpResponder } from '../challenges/http-responder.ts';
 import { startTlsAlpnResponder } from '../challenges/tls-alpn-responder.ts';
-import { challengeRecordSource, challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { startWebhookDispatcher } from '../notify/dispatcher.ts';
 import { type SmtpSettings, startEmailDispatcher } from '../notify/email.ts';
 import { findKeyAuthorization } from '../store/repositories/challenge-tokens.ts';
 import { ConflictError } from '../errors.ts';
+import type { EngineContext, ProgressAbout } from './context.ts';
 import type { Engine } from './engine.ts';
+import { getCertificate } from '../store/repositories/certificates.ts';
+import { getOrder } from '../store/repositories/orders.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
 import { Retention } from './retention.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
+import { storedChallengeAnswers } from './zones.ts';
+import { watchEngine } from './metrics.ts';
+import { startMetricsListener } from '../metrics/listener.ts';
 
 /** Where the runtime reports what goes wrong in the background (pino's signature, as the API's logger has it). */
 export interface RuntimeLog {
+  info(details: object, message: string): void;
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
@@ -45,6 +52,8 @@ export interface ServerRuntimeOptions {
   tlsAlpnChallenge?: Address;
   /** certkeep's challenge DNS server for delegated zones: where it listens, the zone delegated to it. */
   dns?: { listen: string; zone: string };
+  /** Where GET /metrics answers (serve --metrics-listen); none: no metrics are kept. */
+  metrics?: Address;
   /** Notification mail; none: no mail. */
   smtp?: SmtpSettings;
   log: RuntimeLog;
@@ -59,6 +68,8 @@ export interface ServerRuntime {
   tlsAlpnChallenge: string | null;
   /** host:port of the challenge DNS server, null when there is none. */
   dns: string | null;
+  /** host:port of the metrics listener, null when there is none. */
+  metrics: string | null;
   /** Starts the work: the workers, the scheduler, the senders. */
   start(): void;
   /** Stops taking work, lets the orders in flight finish (or parks them at their stored step), then closes the listeners. */
@@ -79,6 +90,7 @@ export async function openServerRuntime(
   let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
   let tlsAlpnResponder: Awaited<ReturnType<typeof startTlsAlpnResponder>> | undefined;
   let dnsServer: Awaited<ReturnType<typeof startDelegatedDnsServer>> | undefined;
+  let metricsAt: string | null = null;
   try {
     if (options.httpChallenge) {
       const at = options.httpChallenge;
@@ -99,14 +111,21 @@ export async function openServerRuntime(
       opened.push(() => open.close());
       tlsAlpnResponder = open;
     }
-    // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
+    // Delegated zones' challenge values, answered from the store for every subscription and every instance's orders (zones.ts).
     if (options.dns) {
       const { listen, zone } = options.dns;
-      const open = await listening('dns.listen', listen, () =>
-        startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(challengeValues) }),
-      );
+      const open = await listening('dns.listen', listen, () => startDelegatedDnsServer({ listen, zone, records: storedChallengeAnswers(engine) }));
       opened.push(() => open.stop());
       dnsServer = open;
+    }
+    if (options.metrics) {
+      const at = options.metrics;
+      const metrics = watchEngine(engine);
+      const open = await listening('metrics', addressText(at), () =>
+        startMetricsListener(metrics, at.host, at.port, (error) => log.error({ error: (error as Error).message }, 'metrics scrape failed')),
+      );
+      opened.push(() => open.close());
+      metricsAt = addressText({ host: at.host, port: open.port });
     }
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
@@ -116,12 +135,14 @@ export async function openServerRuntime(
     concurrency: options.workers,
     leaseMs: options.leaseMs,
     afterStep: options.afterStep,
-    onError: (orderId, error) => log.warn({ orderId, error: (error as Error).message }, 'order run failed'),
+    onError: (orderId, error) => {
+      void orderAbout(engine, orderId).then((about) => log.warn({ ...about, error: (error as Error).message }, 'order run failed'));
+    },
   });
   const scheduler = new RenewalScheduler(engine, {
     intervalMs: options.renewEveryMs,
     stuckAfterMs: options.leaseMs,
-    onError: (error) => log.warn({ error: (error as Error).message }, 'renewal'),
+    onError: (error, about) => log.warn({ ...about, error: (error as Error).message }, 'renewal failed'),
   });
   // This machine's deploy targets: after each version stored here, and every interval for the rest and for retries.
   const deployer = new LocalDeployer(engine, {
@@ -144,16 +165,19 @@ export async function openServerRuntime(
         ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port })
         : null,
     dns: dnsServer?.address ?? null,
+    metrics: metricsAt,
     start() {
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
       deployer.start();
       retention.start();
+      const { observer } = engine;
       const mailer = options.smtp
-        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) })
+        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message), onDelivery: (outcome) => observer.mailDelivery(outcome) })
         : undefined;
       const webhooks = startWebhookDispatcher(engine, {
         onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher'),
+        onDelivery: (outcome) => observer.webhookDelivery(outcome),
       });
       senders = [webhooks, ...(mailer ? [mailer] : [])];
     },
@@ -166,6 +190,17 @@ export async function openServerRuntime(
       for (const close of opened.reverse()) await close();
     },
   };
+}
+
+/** What an order's log line is about: its subscription, certificate name and id (only the id when the store cannot say). */
+async function orderAbout(ctx: EngineContext, orderId: string): Promise<ProgressAbout> {
+  try {
+    const order = await getOrder(ctx.store.db, orderId);
+    const certificate = order && (await getCertificate(ctx.store.db, order.certificate_id));
+    return certificate ? { subscription: certificate.subscription_id, certificate: certificate.name, order: orderId } : { order: orderId };
+  } catch {
+    return { order: orderId };
+  }
 }
 
 /** A listener that cannot open: the option that names it, where, and why, in one sentence. */

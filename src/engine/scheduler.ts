@@ -17,7 +17,7 @@ import {
 import { appendEvent } from '../store/repositories/events.ts';
 import { AccountFailures } from './account-failures.ts';
 import { ensureAccount } from './accounts.ts';
-import type { EngineContext } from './context.ts';
+import type { EngineContext, ProgressAbout } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
 import { Ticker } from '../time/ticker.ts';
@@ -32,7 +32,7 @@ export interface SchedulerOptions {
   batch?: number;
   /** How long a certificate may be issuing without an order before the scheduler gives it one (default 60 s). */
   stuckAfterMs?: number;
-  onError?: (error: unknown) => void;
+  onError?: (error: unknown, about?: ProgressAbout) => void;
 }
 
 export interface TickReport {
@@ -47,7 +47,7 @@ export class RenewalScheduler {
   readonly #ctx: EngineContext;
   readonly #batch: number;
   readonly #stuckAfterMs: number;
-  readonly #onError: (error: unknown) => void;
+  readonly #onError: (error: unknown, about?: ProgressAbout) => void;
   readonly #ticker: Ticker<TickReport>;
 
   constructor(ctx: EngineContext, options: SchedulerOptions = {}) {
@@ -135,7 +135,7 @@ export class RenewalScheduler {
     } catch (error) {
       failures.remember(certificate.subscription_id, issuer, error);
       await recordPlanningFailure(ctx, id, error);
-      this.#onError(error);
+      this.#onError(error, { subscription: certificate.subscription_id, certificate: certificate.name });
       return false;
     }
   }
@@ -197,7 +197,7 @@ export class RenewalScheduler {
             });
           });
         } catch (error) {
-          this.#onError(error);
+          this.#onError(error, { subscription: row.subscription_id, certificate: row.name });
           await updateCertificate(ctx.store.db, row.id, { ari_check_at: nextAriCheck(now, now + 3_600_000) });
         }
       }),

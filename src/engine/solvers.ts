@@ -10,7 +10,6 @@ import { SolverPool } from '../challenges/pool.ts';
 import type { ChallengeSolver, ChallengeTask, ChallengeType } from '../challenges/solver.ts';
 import { WebrootSolver } from '../challenges/webroot.ts';
 import { challengeRecordName } from '../dns/challenge-name.ts';
-import { challengeValues } from '../dns/providers/delegated/delegated.ts';
 import { UsageError } from '../errors.ts';
 import { deleteChallengeToken, putChallengeToken } from '../store/repositories/challenge-tokens.ts';
 import { deleteTlsAlpnAnswer, findTlsAlpnKeyAuthorization, putTlsAlpnAnswer } from '../store/repositories/tls-alpn-answers.ts';
@@ -99,12 +98,13 @@ class ZoneSolvers {
   solverFor(subscriptionId: string): Dns01Solver {
     let solver = this.#solvers.get(subscriptionId);
     if (!solver) {
-      const directory = new ZoneDirectory(this.#ctx, subscriptionId, challengeValues);
+      const directory = new ZoneDirectory(this.#ctx, subscriptionId);
       this.#directories.set(subscriptionId, directory);
       solver = new Dns01Solver({
         zoneFor: (recordName, domain) => directory.zoneFor(recordName, domain),
         resolvers: this.#options.resolvers,
         propagationTimeoutMs: this.#options.propagationTimeoutMs,
+        onPropagation: (provider, outcome, seconds) => this.#ctx.observer.dnsPropagated(provider, outcome, seconds),
       });
       this.#solvers.set(subscriptionId, solver);
     }

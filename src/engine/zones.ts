@@ -3,12 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { addressText, parseAddress } from '../address.ts';
 import type { ZoneHandle } from '../challenges/dns01.ts';
-import { type ChallengeValues, challengeRecordSource, challengeValues, delegationTarget } from '../dns/providers/delegated/delegated.ts';
-import { type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
+import { type ChallengeValueStore, challengeRecordSource, createDelegatedProvider, delegationTarget } from '../dns/providers/delegated/delegated.ts';
+import { type ChallengeRecordSource, type DelegatedDnsServer, startDelegatedDnsServer } from '../dns/providers/delegated/server.ts';
 import { waitForTxt } from '../dns/propagation.ts';
 import { requireSettings } from '../dns/provider.ts';
 import { createProvider, getProviderDefinition, providers } from '../dns/providers/index.ts';
 import { newId } from '../store/ids.ts';
+import { deleteDelegatedValue, findDelegatedValues, putDelegatedValue } from '../store/repositories/delegated-values.ts';
 import { deleteZone, findZone, insertZone, listZones, openZoneSettings, sealZoneSettings, type ZoneRow } from '../store/repositories/zones.ts';
 import type { EngineContext } from './context.ts';
 import { asCertkeepError } from './failures.ts';
@@ -84,10 +85,10 @@ export class ZoneDirectory {
   readonly #ctx: EngineContext;
   readonly #subscriptionId: string;
   readonly #handles = new Map<string, ZoneHandle>();
-  readonly #delegatedValues: ChallengeValues;
+  readonly #delegatedValues: ChallengeValueStore;
   readonly #servers = new Map<string, Promise<DelegatedDnsServer>>();
 
-  constructor(ctx: EngineContext, subscriptionId: string, delegatedValues: ChallengeValues) {
+  constructor(ctx: EngineContext, subscriptionId: string, delegatedValues: ChallengeValueStore = storedChallengeValues(ctx, subscriptionId)) {
     this.#ctx = ctx;
     this.#subscriptionId = subscriptionId;
     this.#delegatedValues = delegatedValues;
@@ -113,7 +114,8 @@ export class ZoneDirectory {
         : { provider: createProvider(row.provider, { zone: row.zone, settings }), nameservers: stored };
       handle = {
         zone: row.zone,
-        provider: opened.provider,
+        // A delegated zone's values go where every challenge DNS server reads them (storedChallengeValues).
+        provider: row.provider === 'delegated' ? createDelegatedProvider(this.#delegatedValues, settings.delegationZone) : opened.provider,
         providerName: row.provider,
         nameservers: opened.nameservers,
         ...(row.provider === 'delegated' ? { delegationTarget: (domain: string) => delegationTarget(domain, settings.delegationZone).target } : {}),
@@ -140,6 +142,31 @@ export class ZoneDirectory {
   }
 }
 
+/** How long a delegated value is answered at most: a pending authorization lives about a week (Let's Encrypt: 7 days). */
+const DELEGATED_VALUE_LIFETIME_MS = 8 * 86_400_000;
+
+/**
+ * A subscription's delegated zones' challenge values in the store: written by
+ * whichever instance runs the order, read by every instance's challenge DNS
+ * server (storedChallengeAnswers). Values a killed run left behind stop being
+ * answered, and are removed, after their lifetime.
+ */
+export function storedChallengeValues(ctx: EngineContext, subscriptionId: string): ChallengeValueStore {
+  return {
+    add: (owner, value) => {
+      const now = ctx.clock.now();
+      return putDelegatedValue(ctx.store.db, subscriptionId, owner, value, now, now - DELEGATED_VALUE_LIFETIME_MS);
+    },
+    remove: (owner, value) => deleteDelegatedValue(ctx.store.db, owner, value),
+    values: (owner) => findDelegatedValues(ctx.store.db, owner, ctx.clock.now() - DELEGATED_VALUE_LIFETIME_MS),
+  };
+}
+
+/** What the challenge DNS server answers: the values every subscription's delegated zones stored. */
+export function storedChallengeAnswers(ctx: EngineContext): ChallengeRecordSource {
+  return { txtValues: (fqdn) => findDelegatedValues(ctx.store.db, fqdn.toLowerCase().replace(/\.$/, ''), ctx.clock.now() - DELEGATED_VALUE_LIFETIME_MS) };
+}
+
 /** Of `zones`, the one with the longest suffix of `recordName` (the zone it is written in), if any. */
 export function holdingZone<T extends { zone: string }>(zones: T[], recordName: string): T | undefined {
   const name = recordName.toLowerCase();
@@ -153,7 +180,7 @@ export async function testZone(
   zone: string,
   options: { resolvers?: string[]; timeoutMs?: number },
 ): Promise<{ fqdn: string; elapsedMs: number }> {
-  const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+  const directory = new ZoneDirectory(ctx, subscriptionId);
   try {
     return await writeTestRecord(directory, zone, options);
   } finally {

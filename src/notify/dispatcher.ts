@@ -72,6 +72,8 @@ export interface DispatcherOptions {
   clock?: Clock;
   /** Store failures and bugs; failed POSTs are not errors, they are in the delivery log. Default: stderr. */
   onError?: (error: unknown) => void;
+  /** Told of every attempt's outcome: delivered, retrying (tried again later), failed (given up). */
+  onDelivery?: (outcome: 'delivered' | 'retrying' | 'failed') => void;
 }
 
 const EVENTS_PER_FAN_OUT = 500;
@@ -114,6 +116,7 @@ export class WebhookDispatcher {
       onError:
         options.onError ??
         ((error) => console.error(`certkeep webhooks: ${(error as Error)?.message ?? error}`)),
+      onDelivery: options.onDelivery ?? (() => {}),
     };
     // Webhook URLs are the tenants': connections go only where the server's limits allow (outbound/tenant-limits.ts).
     this.#limits = tenantLimitsOf(ctx);
@@ -240,7 +243,9 @@ export class WebhookDispatcher {
     const event = delivery && (await getEventWithName(db, delivery.event_id));
     if (!delivery || !webhook || !event) return; // deleted meanwhile
     const outcome = await this.#post(webhook, delivery, event);
-    await finishAttempt(db, id, leaseUntil, this.#afterAttempt(delivery, outcome));
+    const patch = this.#afterAttempt(delivery, outcome);
+    await finishAttempt(db, id, leaseUntil, patch);
+    this.#options.onDelivery(patch.status === 'delivered' || patch.status === 'failed' ? patch.status : 'retrying');
   }
 
   async #post(webhook: WebhookRow, delivery: DeliveryRow, event: EventWithName): Promise<Outcome> {

@@ -66,6 +66,8 @@ export interface EmailDispatcherOptions {
   clock?: Clock;
   /** Failed sends and store errors, one line each (default: stderr). */
   log?: (message: string) => void;
+  /** Told of every mail: delivered, or retrying (tried again later). */
+  onDelivery?: (outcome: 'delivered' | 'retrying') => void;
 }
 
 
@@ -111,6 +113,7 @@ export class EmailDispatcher {
       staleAfterMs: options.staleAfterMs ?? 2 * 86_400_000,
       timeoutMs: options.timeoutMs ?? 30_000,
       log: options.log ?? ((message) => process.stderr.write(`certkeep email: ${message}\n`)),
+      onDelivery: options.onDelivery ?? (() => {}),
     };
     this.#from = options.smtp.from;
     this.#server = smtpText(options.smtp);
@@ -166,10 +169,12 @@ export class EmailDispatcher {
       await this.#send(event, recipients, message);
     } catch (error) {
       await this.#failed(event, claim, error as NodemailerError);
+      this.#options.onDelivery('retrying');
       return;
     }
     this.#serverFailures = 0;
     await swapEmailState(db, event.id, claim, this.#clock.now());
+    this.#options.onDelivery('delivered');
   }
 
   async #compose(event: EventRow, decision: MailDecision, subscription: SubscriptionRow): Promise<MailText> {

@@ -143,6 +143,15 @@ export interface TlsAlpnAnswersTable {
   created_at: number;
 }
 
+/** Delegated zones' DNS-01 values, by the name under the delegation zone that the CA asks for. */
+export interface DelegatedChallengeValuesTable {
+  owner: string;
+  value: string;
+  /** Whose zone wrote it: deleting the subscription removes its values. */
+  subscription_id: string;
+  created_at: number;
+}
+
 export interface WebhooksTable {
   id: string;
   subscription_id: string;
@@ -273,6 +282,7 @@ export interface Database {
   audit_log: AuditLogTable;
   challenge_tokens: ChallengeTokensTable;
   tls_alpn_answers: TlsAlpnAnswersTable;
+  delegated_challenge_values: DelegatedChallengeValuesTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;

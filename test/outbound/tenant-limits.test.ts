@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import { closeEngineContext, createEngineContext, type EngineContext } from '../../src/engine/context.ts';
 import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
 import { addZone, ZoneDirectory } from '../../src/engine/zones.ts';
-import { challengeValues } from '../../src/dns/providers/delegated/delegated.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { ensureSubscription } from '../../src/store/repositories/subscriptions.ts';
 import { freePort } from '../../src/rig/ports.ts';
@@ -42,7 +41,7 @@ describe('tenant limits when the server uses a stored zone', () => {
     ctx.limits = undefined;
     await addZone(ctx, subscriptionId, { zone: 'example.test', ...spec });
     ctx.limits = limits;
-    const directory = new ZoneDirectory(ctx, subscriptionId, challengeValues);
+    const directory = new ZoneDirectory(ctx, subscriptionId);
     return { directory, open: () => directory.zoneFor('_acme-challenge.www.example.test', 'www.example.test') };
   }
 

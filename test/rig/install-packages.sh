@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test rig runs: installs the ones missing, does nothing when all are there.
 set -euo pipefail
-packages=(pebble bind9 bind9-dnsutils pdns-server pdns-backend-sqlite3 nginx apache2 haproxy postgresql openssl chromium)
+packages=(pebble bind9 bind9-dnsutils pdns-server pdns-backend-sqlite3 nginx apache2 haproxy postgresql openssl chromium prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -147,6 +147,12 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       key_authorization: `alpn-${orderId}.thumbprint`,
       created_at: LATE + 29,
     },
+    delegated_challenge_values: {
+      owner: `mfrggzdfmztwq2lk.acme-${orderId.toLowerCase()}.example.test`,
+      value: 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0',
+      subscription_id: subscriptionId,
+      created_at: LATE + 33,
+    },
     webhooks: {
       id: webhookId,
       subscription_id: subscriptionId,
@@ -237,6 +243,7 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'audit_log',
   'challenge_tokens',
   'tls_alpn_answers',
+  'delegated_challenge_values',
   'webhooks',
   'webhook_deliveries',
   'users',

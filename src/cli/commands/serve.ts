@@ -29,6 +29,7 @@ interface ServeOptions extends ServeLimitFlags {
   renewInterval: string;
   retentionDays: string;
   rateLimit?: string;
+  metricsListen?: string;
 }
 
 export function registerServe(program: Command, surfaces: Surfaces): void {
@@ -42,6 +43,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
     .option('--retention-days <days>', 'finished orders, superseded versions and acknowledged events older than this are removed', String(DEFAULT_RETENTION_DAYS))
+    .option('--metrics-listen <host:port>', 'answer GET /metrics (Prometheus) on a listener of its own; off by default (decide who may reach it)')
     .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
@@ -50,6 +52,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       const { host, port } = parseAddress(options.listen, '--listen');
       const challenge = options.httpChallengeListen === 'off' ? undefined : parseAddress(options.httpChallengeListen, '--http-challenge-listen', 80);
       const tlsAlpn = options.tlsAlpnListen === undefined ? undefined : parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443);
+      const metrics = options.metricsListen === undefined ? undefined : parseAddress(options.metricsListen, '--metrics-listen');
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
@@ -73,6 +76,9 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
           const logger = session.config.json ? false : { level: session.config.debug ? 'debug' : 'info' };
           const api = await surface.build(engine, { logger, rateLimit, connections: limits.connections, trustProxy: limits.trustProxy });
           app = api;
+          // The server's log is JSON, one line per event: what the engine reports goes there with what it is about, never as a plain line.
+          engine.progress = (message, about) => api.log.info({ ...about }, message);
+          engine.notice = (message) => api.log.info({}, message);
           let runtime: Awaited<ReturnType<typeof openServerRuntime>> | undefined;
           let address: string;
           try {
@@ -84,6 +90,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
               httpChallenge: challenge,
               tlsAlpnChallenge: tlsAlpn,
               dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
+              metrics,
               smtp: session.config.smtp,
               log: api.log,
               afterStep: crashSeam(),
@@ -97,15 +104,17 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
             throw error;
           }
           runtime.start();
-          session.output.result(
-            { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns },
-            [
-              `certkeep serving on ${address}`,
-              runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
-              runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
-              runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
-            ].join(''),
-          );
+          const started = { listening: address, httpChallenge: runtime.httpChallenge, tlsAlpnChallenge: runtime.tlsAlpnChallenge, dns: runtime.dns, metrics: runtime.metrics };
+          const line = [
+            `certkeep serving on ${address}`,
+            runtime.httpChallenge ? `; HTTP-01 on ${runtime.httpChallenge}` : '',
+            runtime.tlsAlpnChallenge ? `; TLS-ALPN-01 on ${runtime.tlsAlpnChallenge}` : '',
+            runtime.dns ? `; challenge DNS for ${options.dnsZone} on ${runtime.dns}` : '',
+            runtime.metrics ? `; metrics on http://${runtime.metrics}/metrics` : '',
+          ].join('');
+          // With a log, the start is one of its JSON lines; with --json (no log), the one result document.
+          if (logger) api.log.info(started, line);
+          else session.output.result(started, line);
           await signalled();
           // Stop taking work, let the orders in flight finish (or park them at their
           // stored step), finish the requests in flight, then close the store.

@@ -1,14 +1,22 @@
 // The `delegated` DNS-01 provider: instead of editing the user's zone, it
-// keeps challenge values in memory for certkeep's own challenge DNS server
-// (delegated-server.ts). The user creates, once per name, the CNAME
+// keeps challenge values where certkeep's own challenge DNS server (server.ts)
+// reads them: the store, in the engine (every instance answers every order),
+// or a map in memory. The user creates, once per name, the CNAME
 // `_acme-challenge.<name>` → `<label>.<delegation zone>` that delegationTarget() tells.
 import { createHash } from 'node:crypto';
 import { base32 } from '../../../base32.ts';
 import { type DnsProvider, type ProviderDefinition, requireSettings, type TxtRecord } from '../../provider.ts';
 import type { ChallengeRecordSource } from './server.ts';
 
-/** Challenge values by owner name under the delegation zone (lower case, no trailing dot). */
+/** Challenge values by owner name under the delegation zone (lower case, no trailing dot), in memory. */
 export type ChallengeValues = Map<string, Set<string>>;
+
+/** Where the provider keeps the values and the server reads them; owners are lower case, without a trailing dot. */
+export interface ChallengeValueStore {
+  add(owner: string, value: string): Promise<void>;
+  remove(owner: string, value: string): Promise<void>;
+  values(owner: string): Promise<string[]>;
+}
 
 /** The process-wide values the registered `delegated` provider writes and `certkeep serve`'s DNS server reads. */
 export const challengeValues: ChallengeValues = new Map();
@@ -29,25 +37,44 @@ export function delegationTarget(name: string, zone: string): { record: string; 
   };
 }
 
-/** Lets the challenge DNS server read the values the provider holds. */
-export function challengeRecordSource(values: ChallengeValues): ChallengeRecordSource {
-  return { txtValues: (fqdn) => [...(values.get(normalizeName(fqdn)) ?? [])] };
-}
-
-export function createDelegatedProvider(values: ChallengeValues, delegationZone: string): DnsProvider {
-  const zone = normalizeName(delegationZone);
+/** The values of one process, in a map. */
+export function memoryChallengeValues(values: ChallengeValues): ChallengeValueStore {
   return {
-    async present(record) {
-      const owner = ownerFor(record, zone);
+    async add(owner, value) {
       const set = values.get(owner) ?? new Set<string>();
-      set.add(record.value);
+      set.add(value);
       values.set(owner, set);
     },
-    async cleanup(record) {
-      const owner = ownerFor(record, zone);
+    async remove(owner, value) {
       const set = values.get(owner);
-      set?.delete(record.value);
+      set?.delete(value);
       if (set?.size === 0) values.delete(owner);
+    },
+    async values(owner) {
+      return [...(values.get(owner) ?? [])];
+    },
+  };
+}
+
+function valueStore(values: ChallengeValues | ChallengeValueStore): ChallengeValueStore {
+  return values instanceof Map ? memoryChallengeValues(values) : values;
+}
+
+/** Lets the challenge DNS server read the values the provider keeps. */
+export function challengeRecordSource(values: ChallengeValues | ChallengeValueStore): ChallengeRecordSource {
+  const store = valueStore(values);
+  return { txtValues: (fqdn) => store.values(normalizeName(fqdn)) };
+}
+
+export function createDelegatedProvider(values: ChallengeValues | ChallengeValueStore, delegationZone: string): DnsProvider {
+  const zone = normalizeName(delegationZone);
+  const store = valueStore(values);
+  return {
+    async present(record) {
+      await store.add(ownerFor(record, zone), record.value);
+    },
+    async cleanup(record) {
+      await store.remove(ownerFor(record, zone), record.value);
     },
   };
 }
