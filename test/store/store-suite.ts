@@ -9,6 +9,7 @@ import { newId } from '../../src/store/ids.ts';
 import { compatIdsSchema } from '../../src/store/migrations/0007-compat-ids.ts';
 import { deleteCertificateRow, findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
 import { certificateNumbers, certificateOfNumber, subscriptionNumber, subscriptionOfNumber } from '../../src/store/repositories/numbers.ts';
+import { claimLease, takeOverLease } from '../../src/store/repositories/leases.ts';
 import { fencedUpdateOrder, insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
 import { insertSubscription } from '../../src/store/repositories/subscriptions.ts';
 import { olderDatabase } from './older.ts';
@@ -118,7 +119,7 @@ export function storeSuite(backend: Backend): void {
       .execute();
   });
 
-  test(`${backend.kind}: the write that finishes an order releases its lease, only under the lease it holds`, async (t) => {
+  test(`${backend.kind}: the write that finishes an order releases its lease, and a finished order gives none`, async (t) => {
     const store = await fresh(t);
     const rows = rowsFor();
     await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
@@ -134,6 +135,10 @@ export function storeSuite(backend: Backend): void {
     assert.equal(await fencedUpdateOrder(store.db, id, 7, { error: 'still working' }), true);
     assert.equal((await holder()).lease_owner, 'host:1:a', 'a step short of the end keeps the lease');
     assert.equal(await fencedUpdateOrder(store.db, id, 7, { step: 'valid' }), true);
+    assert.deepEqual(await holder(), { step: 'valid', lease_owner: null, lease_until: null });
+    // A runner that read the order as open a moment before gets no lease on it.
+    assert.equal(await claimLease(store.db, 'orders', id, 'host:2:b', LATE, 60_000), undefined);
+    assert.equal(await takeOverLease(store.db, 'orders', id, 7, 'host:2:b', LATE, 60_000), undefined);
     assert.deepEqual(await holder(), { step: 'valid', lease_owner: null, lease_until: null });
   });
 

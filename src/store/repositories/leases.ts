@@ -2,6 +2,8 @@
 // a deploy target being deployed. A holder claims the row (the token goes up),
 // keeps the lease alive while it works, and fences its writes with the token,
 // so a holder whose lease ran out and was taken over can no longer write.
+import { type SqlBool, sql } from 'kysely';
+import { OPEN_ORDER } from '../migrations/0009-scale.ts';
 import type { Db } from './db.ts';
 
 /** The tables whose rows carry lease_owner, lease_token and lease_until. */
@@ -46,12 +48,18 @@ export async function takeOverLease(
   return row?.lease_token;
 }
 
-/** The update that gives the row's lease to `owner` until `until`, with a new fencing token. */
+/**
+ * The update that gives the row's lease to `owner` until `until`, with a new
+ * fencing token. A finished order is no work: a runner that read it as open a
+ * moment before it finished gets no lease on it (one killed while holding that
+ * lease would leave its name on the order for good).
+ */
 function taking(db: Db, table: LeasedTable, id: string, owner: string, until: number) {
-  return db
+  const update = db
     .updateTable(table)
     .set((eb) => ({ lease_owner: owner, lease_until: until, lease_token: eb('lease_token', '+', 1) }))
     .where('id', '=', id);
+  return table === 'orders' ? update.where(sql.raw<SqlBool>(OPEN_ORDER)) : update;
 }
 
 /** Keeps a claimed lease alive; false when it was lost. */
