@@ -63,7 +63,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0006b_delivery'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0006b_delivery', '0010_agent'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -138,7 +138,10 @@ export function storeSuite(backend: Backend): void {
       // The state before 0004: no index, so a race could leave two open orders; names as typed.
       await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
       await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
-      // The migrations after it are not applied either (delivery's tables, 0006b).
+      // The migrations after it are not applied either (delivery's tables, 0006b; the agents, 0010).
+      await sql`DROP TABLE agents`.execute(first.db);
+      await sql`DROP INDEX deploy_targets_agent_id_idx`.execute(first.db);
+      await sql`DELETE FROM kysely_migration WHERE name = '0010_agent'`.execute(first.db);
       await sql`DROP TABLE deployments`.execute(first.db);
       await sql`DROP TABLE deploy_targets`.execute(first.db);
       await sql`DELETE FROM kysely_migration WHERE name = '0006b_delivery'`.execute(first.db);

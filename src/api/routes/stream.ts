@@ -44,6 +44,7 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveFe
       });
       raw.write('retry: 3000\n: connected\n\n');
       const send = (change: Change) => {
+        if (change.kind === 'agent') return; // for the agents' own streams (agent-access.ts)
         const body = change.kind === 'event' ? change.event : change.order;
         raw.write(`event: ${change.kind}\ndata: ${JSON.stringify(body)}\n\n`);
       };

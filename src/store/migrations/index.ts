@@ -13,6 +13,7 @@ import { challengesSchema } from './0004-challenges.ts';
 import { portalSchema } from './0005-portal.ts';
 import { openOrderSchema } from './0006-open-order.ts';
 import { deliverySchema } from './0006b-delivery.ts';
+import { agentSchema } from './0010-agent.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': initialSchema,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0006_open_order': openOrderSchema,
   // After main's 0006_open_order, which took the number reserved for delivery; before the numbers reserved for the branches still running (0007-0010).
   '0006b_delivery': deliverySchema,
+  '0010_agent': agentSchema,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
