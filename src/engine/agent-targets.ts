@@ -77,13 +77,7 @@ export async function addAgentTarget(
 ): Promise<AgentTargetView> {
   const agent = await mustFindAgent(ctx, agentId, subscriptionId);
   const certificate = await mustFindCertificate(ctx, subscriptionId, spec.certificate);
-  const target = checkDeployTarget({
-    directory: spec.to,
-    format: spec.format,
-    reload: commandName(spec.reload, 'reload', '--allow-reload'),
-    deployHook: commandName(spec.deployHook, 'deployHook', '--allow-hook'),
-    verify: spec.verify,
-  });
+  const target = checkAssignment(spec);
   if (target.format === 'pfx' && !certificate.pfx_password_enc) throw missingPfxPassword(certificate.name);
   const settings = storedSettings(target);
   const now = ctx.clock.now();
@@ -190,6 +184,20 @@ export async function agentBundle(ctx: EngineContext, caller: AgentCaller, name:
   if (!stored) throw new NotFoundError(`certificate: "${name}" has no version ${version.id} any more`, { field: 'certificate' });
   const format = assigned.some((target) => target.format === 'pfx') ? 'pfx' : 'pem';
   return deploymentBundle(ctx, certificate, stored, format);
+}
+
+function checkAssignment(spec: AgentTargetSpec) {
+  const names = {
+    reload: commandName(spec.reload, 'reload', '--allow-reload'),
+    deployHook: commandName(spec.deployHook, 'deployHook', '--allow-hook'),
+  };
+  try {
+    return checkDeployTarget({ directory: spec.to, format: spec.format, verify: spec.verify, ...names });
+  } catch (error) {
+    // The deploy library calls it directory; an agent's target calls it `to`.
+    if (error instanceof UsageError && error.field === 'directory') throw new UsageError(`to${error.message.slice('directory'.length)}`, 'to');
+    throw error;
+  }
 }
 
 function commandName(name: string | undefined, field: string, option: string): string | undefined {
