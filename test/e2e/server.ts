@@ -12,6 +12,8 @@ const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
 export interface Server {
   base: string;
+  /** The environment the server runs with (its data dir, CA): for `certkeep admin` beside it. */
+  env: Record<string, string>;
   /** Everything the process printed so far (for failure messages and log checks). */
   output(): string;
   /** A new subscription with a write key (and a read key). */
@@ -39,10 +41,12 @@ export interface ServerOptions {
   allowLoopback?: boolean;
   env?: Record<string, string>;
   dataDir?: string;
+  /** The API's port (default: a free one); a restarted server takes the port it had. */
+  port?: number;
 }
 
 export async function startServer(rig: ServerTarget, options: ServerOptions = {}): Promise<Server> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? rig.dataDir;
   const env = {
     CERTKEEP_DATA_DIR: dataDir,
@@ -87,6 +91,7 @@ export async function startServer(rig: ServerTarget, options: ServerOptions = {}
     });
   return {
     base,
+    env,
     process: child,
     output: () => output,
     call,
