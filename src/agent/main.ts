@@ -44,7 +44,7 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv = process.
   try {
     const converger = new Converger(options, client, log);
     if (options.once) return await runOnce(client, converger);
-    await follow(options, client, converger, log, stop.signal);
+    await follow(client, converger, log, stop.signal);
     return 0;
   } catch (error) {
     if (error instanceof AgentRefused) {
@@ -74,7 +74,7 @@ function failed(result: TargetResult): boolean {
 }
 
 /** Follows the server until stopped: the stream when it is there, the long poll when not, backoff while unreachable. */
-async function follow(options: AgentOptions, client: ServerClient, converger: Converger, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+async function follow(client: ServerClient, converger: Converger, log: (line: string) => void, signal: AbortSignal): Promise<void> {
   let latest: AssignmentList | undefined;
   let converging: Promise<void> | undefined;
   let again = false;

@@ -19,6 +19,8 @@ import { ConflictError } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
+import { raiseOverdueDeployments } from './agent-reports.ts';
+import { Ticker } from '../time/ticker.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
@@ -28,6 +30,8 @@ export interface RuntimeLog {
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
+
+export const DEFAULT_DEPLOY_OVERDUE_MS = 30 * 60_000;
 
 export interface ServerRuntimeOptions {
   /** Orders this instance drives at once; 0: none (API and HTTP-01 only). */
@@ -42,6 +46,8 @@ export interface ServerRuntimeOptions {
   tlsAlpnChallenge?: Address;
   /** certkeep's challenge DNS server for delegated zones: where it listens, the zone delegated to it. */
   dns?: { listen: string; zone: string };
+  /** How long after a version is stored a target not on it raises deployment.overdue (default 30 minutes). */
+  deployOverdueMs?: number;
   /** Notification mail; none: no mail. */
   smtp?: SmtpSettings;
   log: RuntimeLog;
@@ -121,6 +127,13 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     },
   });
   let senders: { stop(): Promise<void> }[] = [];
+  const overdueMs = options.deployOverdueMs ?? DEFAULT_DEPLOY_OVERDUE_MS;
+  // Looks for overdue targets often enough that one is reported within a tenth of the delay (at most a minute) of it.
+  const overdue = new Ticker(() => raiseOverdueDeployments(engine, overdueMs), {
+    clock: engine.clock,
+    intervalMs: Math.min(60_000, Math.max(1000, overdueMs / 10)),
+    onError: (error) => log.error({ err: error }, 'looking for overdue deployments failed'),
+  });
   return {
     httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
     tlsAlpnChallenge: tlsAlpnResponder && options.tlsAlpnChallenge ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port }) : null,
@@ -129,6 +142,7 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
       deployer.start();
+      overdue.start();
       const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
       const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
       senders = [webhooks, ...(mailer ? [mailer] : [])];
@@ -137,6 +151,7 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       await scheduler.stop();
       await worker.stop();
       await deployer.stop();
+      await overdue.stop();
       for (const sender of senders) await sender.stop();
       for (const close of opened.reverse()) await close();
     },

@@ -155,12 +155,12 @@ export function agentStory(options: AgentStoryOptions = {}): void {
 
     await t.test('what the host does not allow is refused and reported: an unknown reload or hook, a directory outside, a verify address', async () => {
       const outside = join(root.path, 'elsewhere', 'x');
-      const escape = join(allowed2, '..', 'elsewhere', 'y');
+      const climbing = join(allowed2, '..', 'elsewhere', 'y');
       const refusedTargets = [
         [await assign(server, key, web2.id, { certificate: name, to: join(allowed2, 'a'), reload: 'apache' }), /reload "apache" is not one this host allows/],
         [await assign(server, key, web2.id, { certificate: name, to: join(allowed2, 'b'), deployHook: 'copy' }), /deploy hook "copy" is not one this host allows/],
         [await assign(server, key, web2.id, { certificate: name, to: outside }), /outside the directories this host allows/],
-        [await assign(server, key, web2.id, { certificate: name, to: escape }), /outside the directories this host allows/],
+        [await assign(server, key, web2.id, { certificate: name, to: climbing }), /outside the directories this host allows/],
         [await assign(server, key, web2.id, { certificate: name, to: join(allowed2, 'c'), verify: ['192.0.2.1:443'] }), /may not connect to 192\.0\.2\.1:443/],
       ] as const;
       for (const [target, reason] of refusedTargets) {
