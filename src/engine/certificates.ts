@@ -62,7 +62,7 @@ export async function issueCertificate(ctx: EngineContext, request: ValidRequest
   );
   // Another process got there first: look again, as if this run had started after it.
   if (started === 'look again') return issueCertificate(ctx, request, { ...options, force: false });
-  const version = await finishOrder(ctx, options.solvers, started.order.id, options);
+  const version = await finishOrder(ctx, options.solvers, started.order.id, { ...runOptions(options), key: started.key });
   return { status: existing?.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, started.certificate), version };
 }
 
@@ -90,7 +90,7 @@ export async function renewCertificate(ctx: EngineContext, subscriptionId: strin
     const now = await reload(ctx, certificate);
     return { status: 'unchanged', certificate: now, reason: (await notDueReason(ctx, now)) ?? 'another certkeep process is renewing it right now' };
   }
-  const version = await finishOrder(ctx, options.solvers, started.order.id, options);
+  const version = await finishOrder(ctx, options.solvers, started.order.id, { ...runOptions(options), key: started.key });
   return { status: certificate.current_version_id ? 'renewed' : 'issued', certificate: await reload(ctx, certificate), version };
 }
 
@@ -136,7 +136,7 @@ async function orJoin<T>(ctx: EngineContext, start: () => Promise<T>): Promise<T
 async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, order: OrderRow, options: RunOptions): Promise<IssueOutcome> {
   ctx.progress(`resuming the order left at step "${order.step}"`);
   try {
-    const version = await finishOrder(ctx, options.solvers, order.id, options);
+    const version = await finishOrder(ctx, options.solvers, order.id, runOptions(options));
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   } catch (error) {
     if (error instanceof OrderInterruptedError) throw error;
@@ -145,7 +145,7 @@ async function resumeOrder(ctx: EngineContext, certificate: CertificateRow, orde
     if (await findOpenOrder(ctx.store.db, certificate.id)) throw error;
     ctx.progress(`the resumed order failed (${(error as Error).message}); placing a new one`);
     const fresh = await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
-    const version = await finishOrder(ctx, options.solvers, fresh.order.id, options);
+    const version = await finishOrder(ctx, options.solvers, fresh.order.id, { ...runOptions(options), key: fresh.key });
     return { status: 'resumed', certificate: await reload(ctx, certificate), version };
   }
 }
@@ -199,6 +199,10 @@ async function notDueReason(ctx: EngineContext, certificate: CertificateRow): Pr
   if (scheduledDue(ctx, certificate)) return undefined;
   const at = certificate.retry_at ?? certificate.next_renewal_at;
   return `not due for renewal until ${at === null ? 'never (auto-renew is off)' : new Date(at).toISOString()}`;
+}
+
+function runOptions(options: RunOptions): { afterStep?: RunOptions['afterStep']; signal?: AbortSignal } {
+  return { afterStep: options.afterStep, signal: options.signal };
 }
 
 function sameIdentifiers(certificate: CertificateRow, request: ValidRequest): boolean {

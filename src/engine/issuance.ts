@@ -49,6 +49,16 @@ export interface RunOrderOptions {
    * the step it has stored, and the answers this run placed are removed.
    */
   signal?: AbortSignal;
+  /** The order's new key as this process made it a moment ago (orders.ts): spares decrypting and parsing the stored copy. */
+  key?: FreshKey;
+  /** The order's certificate, as the caller read it just before the run (spares reading it again). */
+  certificate?: CertificateRow;
+}
+
+/** A certificate key generated for an order, in memory and as the PEM stored (encrypted) with the order. */
+export interface FreshKey {
+  pem: string;
+  object: KeyObject;
 }
 
 export interface IssuedVersion {
@@ -92,11 +102,13 @@ export async function advanceOrder(ctx: EngineContext, orderId: string, account:
     ctx,
     client: account.client,
     solver: options.solver,
-    certificate: await mustGetCertificate(ctx, order.certificate_id),
+    certificate: options.certificate ?? (await mustGetCertificate(ctx, order.certificate_id)),
     order,
     presented: [],
     presenting: [],
     stopped: false,
+    keyPem: options.key?.pem,
+    key: options.key?.object,
     fence: options.fence,
   };
   try {

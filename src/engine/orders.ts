@@ -22,7 +22,7 @@ import { findOpenOrder, findOrderByUrl, getOrder, insertOrderUnlessOpen, type Or
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
-import { orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
+import { type FreshKey, orderKeyAad, type OrderGoal, stepReached } from './issuance.ts';
 import { currentIssuer, type EabCredentials } from './issuers.ts';
 import { mustFindCertificate } from './lookups.ts';
 import type { ValidRequest } from './requests.ts';
@@ -54,6 +54,8 @@ export interface StartOptions {
 export interface StartedOrder {
   certificate: CertificateRow;
   order: OrderRow;
+  /** The new order's key, when this call made it: a run in this process may use it (RunOrderOptions.key). */
+  key?: FreshKey;
 }
 
 /** Creates (or with replaceExisting, re-specifies) a certificate and opens its order. */
@@ -71,15 +73,15 @@ export async function startCertificate(ctx: EngineContext, request: ValidRequest
   const account = await ensureAccount(ctx, request.subscriptionId, request.issuers[0], options.eab);
   const key = await orderKey(request.keyType, options.csrPem);
   // One transaction: a process killed here leaves the certificate with its first order, or neither (no row stuck in issuing).
-  const { certificate, order } = await ctx.store.db.transaction().execute(async (db) => {
-    const saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
-    if (options.pfxPassword !== undefined) await setPfxPassword(ctx, saved, options.pfxPassword, db);
+  const { certificate, order, key: fresh } = await ctx.store.db.transaction().execute(async (db) => {
+    let saved = await saveCertificate(ctx, { ...request, challengeConfig: { ...request.challengeConfig, ...(manual ? { manual: true } : {}) } }, existing, db);
+    if (options.pfxPassword !== undefined) saved = { ...saved, pfx_password_enc: await setPfxPassword(ctx, saved, options.pfxPassword, db) };
     if (existing && options.openOrder !== 'keep') await supersedeOpenOrder(ctx, existing.id, db);
     const goal = options.goal ?? (manual ? 'placed' : 'valid');
-    return { certificate: saved, order: await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db }) };
+    return { certificate: saved, ...(await createOrder(ctx, saved, account, null, { goal, csrPem: options.csrPem, key, db })) };
   });
   ctx.wakeWorkers();
-  return { certificate: (await getCertificate(ctx.store.db, certificate.id)) ?? certificate, order };
+  return { certificate, order, key: fresh };
 }
 
 /** A new order for a stored certificate (its open one, if it has one): the same names, a new key. */
@@ -99,13 +101,13 @@ export async function startRenewal(
   const manual = certificate.challenge_config.manual === true;
   const account = await ensureAccount(ctx, subscriptionId, currentIssuer(certificate), options.eab);
   const replaces = await replacedCertId(ctx, certificate, account);
-  const order = await createOrder(ctx, certificate, account, replaces, {
+  const { order, key } = await createOrder(ctx, certificate, account, replaces, {
     goal: options.goal ?? (manual ? 'placed' : 'valid'),
     csrPem: options.csrPem,
   });
   await updateCertificate(ctx.store.db, certificate.id, { state: certificate.current_version_id ? certificate.state : 'issuing', updated_at: ctx.clock.now() });
   ctx.wakeWorkers();
-  return { certificate, order };
+  return { certificate, order, key };
 }
 
 /** Asks the workers to take the order further (never back): 'ready' validates, 'valid' also finalizes. */
@@ -138,9 +140,11 @@ export async function findOrder(ctx: EngineContext, subscriptionId: string, refe
   return { order, certificate };
 }
 
-export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<void> {
+/** Seals the PFX password ('' removes it) and stores it; the sealed value stored. */
+export async function setPfxPassword(ctx: EngineContext, certificate: CertificateRow, password: string, db: Db = ctx.store.db): Promise<string | null> {
   const sealed = password === '' ? null : ctx.store.secrets.encrypt(password, pfxPasswordAad(certificate.id));
   await updateCertificate(db, certificate.id, { pfx_password_enc: sealed });
+  return sealed;
 }
 
 async function saveCertificate(ctx: EngineContext, request: ValidRequest, existing: CertificateRow | undefined, db: Db): Promise<CertificateRow> {
@@ -193,9 +197,10 @@ async function createOrder(
   account: ReadyAccount,
   replaces: string | null,
   options: { goal?: OrderGoal; csrPem?: string; key?: KeyObject; db?: Db } = {},
-): Promise<OrderRow> {
+): Promise<{ order: OrderRow; key?: FreshKey }> {
   const id = newId('ord');
-  const key = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
+  const object = options.key ?? (await orderKey(certificate.key_type, options.csrPem));
+  const key = object && { object, pem: privateKeyToPem(object) };
   const now = ctx.clock.now();
   const row: OrderRow = {
     id,
@@ -207,7 +212,7 @@ async function createOrder(
     finalize_url: null,
     certificate_url: null,
     authorizations: [],
-    key_enc: key ? ctx.store.secrets.encrypt(privateKeyToPem(key), orderKeyAad(id)) : '',
+    key_enc: key ? ctx.store.secrets.encrypt(key.pem, orderKeyAad(id)) : '',
     replaces,
     error: null,
     attempt: 0,
@@ -221,7 +226,7 @@ async function createOrder(
     lease_until: null,
   };
   if (!(await insertOrderUnlessOpen(options.db ?? ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
-  return row;
+  return { order: row, key };
 }
 
 /**

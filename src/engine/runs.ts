@@ -21,21 +21,24 @@ export interface RunOptions {
   leaseMs?: number;
   afterStep?: RunOrderOptions['afterStep'];
   signal?: AbortSignal;
+  key?: RunOrderOptions['key'];
 }
 
 /**
- * One run of an order under its lease (as `owner`, default this process); false when another runner holds it.
+ * One run of an order under its lease (as `owner`, default this process): the
+ * order as the run left it, or undefined when another runner holds it.
  * Failures are stored with the order (issuance.ts) and thrown.
  */
-export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<boolean> {
+export async function runOrderOnce(ctx: EngineContext, solvers: SolverSource, order: OrderRow, options: RunOptions = {}): Promise<OrderRow | undefined> {
   const certificate = await mustGetCertificate(ctx, order.certificate_id);
   const account = await accountFor(ctx, certificate, order);
   const solver = await solvers.solverFor(certificate);
-  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { solver, fence, afterStep: options.afterStep, signal: options.signal }), {
+  const run = { solver, certificate, afterStep: options.afterStep, signal: options.signal, key: options.key };
+  const leased = await withOrderLease(ctx, order.id, (fence) => advanceOrder(ctx, order.id, account, { ...run, fence }), {
     owner: options.owner,
     leaseMs: options.leaseMs,
   });
-  return leased !== undefined;
+  return leased?.result;
 }
 
 export interface DriveOptions {
@@ -44,6 +47,8 @@ export interface DriveOptions {
   afterStep?: RunOrderOptions['afterStep'];
   /** Stops the run at once (the CLI's Ctrl-C): OrderInterruptedError, the order kept at its stored step. */
   signal?: AbortSignal;
+  /** The order's key, when this process made it a moment ago (StartedOrder.key). */
+  key?: RunOrderOptions['key'];
 }
 
 /** How long a foreground run waits for another process that holds the order. */
@@ -62,8 +67,8 @@ export async function driveOrder(ctx: EngineContext, solvers: SolverSource, orde
   for (;;) {
     const order = await mustGetOrder(ctx, orderId);
     if (stepReached(order.step, order.goal) || isFinished(order.step)) return order;
-    const ran = await runOrderOnce(ctx, solvers, order, { owner, afterStep: options.afterStep, signal: options.signal });
-    if (ran) return mustGetOrder(ctx, orderId);
+    const ran = await runOrderOnce(ctx, solvers, order, { owner, afterStep: options.afterStep, signal: options.signal, key: options.key });
+    if (ran) return ran;
     const seen = await awaitOrderElsewhere(ctx, orderId, order.goal, Math.max(0, deadline - Date.now()));
     if (Date.now() >= deadline) return seen;
   }
@@ -79,7 +84,7 @@ export async function finishOrder(
   ctx: EngineContext,
   solvers: SolverSource,
   orderId: string,
-  options: Pick<DriveOptions, 'afterStep' | 'signal'> = {},
+  options: Pick<DriveOptions, 'afterStep' | 'signal' | 'key'> = {},
 ): Promise<IssuedVersion> {
   const deadline = Date.now() + WAIT_FOR_OTHER_RUN_MS;
   for (;;) {
