@@ -196,7 +196,8 @@ function readText(response: IncomingMessage): Promise<string> {
 function answerError(status: number, body: string, stream: boolean): Error {
   const detail = problemDetail(body);
   if (status === 401 || status === 403) return new AgentRefused(`the server refused the token (${status}${detail ? `: ${detail}` : ''})`);
-  if (stream && status !== 429 && status < 500) return new StreamUnavailable(`no event stream (${status})`);
+  // Any other answer to the stream (a proxy that does not pass it, an older server): the long poll instead.
+  if (stream && status !== 429) return new StreamUnavailable(`no event stream (${status}${detail ? `: ${detail}` : ''})`);
   if (status === 404 || status === 400 || status === 409) return new Error(`the server answered ${status}${detail ? `: ${detail}` : ''}`);
   return new ServerUnreachable(`the server answered ${status}${detail ? `: ${detail}` : ''}`);
 }
