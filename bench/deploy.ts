@@ -84,15 +84,17 @@ async function run() {
   const seededAt = Date.now();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--http-challenge-listen', 'off', '--renew-interval', '1', '--workers', '32'], {
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--http-challenge-listen', 'off', '--renew-interval', '1', '--workers', '32'], {
     // The operator's CA (Pebble on loopback) is reachable by the server; tenants' URLs are not at issue here.
     env: { ...process.env, CERTKEEP_DATA_DIR: dataDir, CERTKEEP_RATE_LIMIT: 'off', CERTKEEP_CA: pebble.directoryUrl, CERTKEEP_CA_CERT: pebble.caCertFile, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', process.env.BENCH_SERVER_STDERR ? 'inherit' : 'inherit'],
   });
   children.push(server);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     server.stdout!.on('data', (chunk) => {
+      if (process.env.BENCH_SERVER_STDOUT) process.stderr.write(chunk);
       out += chunk;
       if (out.includes('certkeep serving on')) resolve();
     });

@@ -51,6 +51,8 @@ export class LiveFeed {
   /** What was last sent of each recently changed order, so that the overlap sends nothing twice. */
   #sent = new Map<string, number>();
   #agentCursor = 0;
+  /** Listeners that want order steps: none, and the orders are not read. */
+  #orderListeners = 0;
   #agentsSent = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
@@ -61,14 +63,22 @@ export class LiveFeed {
     ctx.notifyChange = () => this.#pollSoon();
   }
 
-  /** Calls `listener` with each change of the subscription until the returned function is called. */
-  subscribe(subscriptionId: string, listener: Listener): () => void {
+  /**
+   * Calls `listener` with each change of the subscription until the returned
+   * function is called. `orders: false` (the agents' streams): no order steps,
+   * which the feed then does not read while no other listener wants them.
+   */
+  subscribe(subscriptionId: string, listener: Listener, options: { orders?: boolean } = {}): () => void {
     const set = this.#listeners.get(subscriptionId) ?? new Set<Listener>();
     this.#listeners.set(subscriptionId, set);
-    set.add(listener);
+    const wantsOrders = options.orders !== false;
+    const added: Listener = wantsOrders ? listener : (change) => change.kind !== 'order' && listener(change);
+    set.add(added);
+    if (wantsOrders) this.#orderListeners++;
     this.#start();
     return () => {
-      set.delete(listener);
+      if (!set.delete(added)) return;
+      if (wantsOrders) this.#orderListeners--;
       if (set.size === 0) this.#listeners.delete(subscriptionId);
       if (this.#listeners.size === 0) this.#stop();
     };
@@ -82,6 +92,7 @@ export class LiveFeed {
 
   close(): void {
     this.#listeners.clear();
+    this.#orderListeners = 0;
     this.#stop();
     this.#ctx.notifyChange = () => {};
   }
@@ -129,7 +140,9 @@ export class LiveFeed {
       this.#eventCursor = row.id;
       this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
     }
-    for (const row of await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH)) {
+    if (this.#orderListeners === 0) this.#orderCursor = now;
+    const orders = this.#orderListeners === 0 ? [] : await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH);
+    for (const row of orders) {
       this.#orderCursor = Math.max(this.#orderCursor, row.updated_at);
       if (this.#sent.get(row.id) === row.updated_at) continue;
       this.#sent.set(row.id, row.updated_at);

@@ -317,9 +317,13 @@ function watchAgent(ctx: Engine, live: LiveFeed, caller: AgentCaller, token: str
     change.kind === 'agent'
       ? change.agent.id === caller.agentId
       : change.kind === 'event' && VERSION_EVENTS.has(change.event.type) && certificates.has(change.event.certificate ?? '');
-  const unsubscribe = live.subscribe(caller.subscriptionId, (change) => {
-    if (concerns(change)) read();
-  });
+  const unsubscribe = live.subscribe(
+    caller.subscriptionId,
+    (change) => {
+      if (concerns(change)) read();
+    },
+    { orders: false },
+  );
   read();
   return () => {
     ended = true;
