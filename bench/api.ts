@@ -5,10 +5,10 @@
 // warm-up, then the measured run. Prints one JSON line. The server runs with
 // its default logging and, unless --rate-limit says otherwise, with the rate
 // limit off (CERTKEEP_RATE_LIMIT=off).
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,8 @@ import { versionKeyAad } from '../src/engine/issuance.ts';
 import { DEFAULT_RENEWAL_POLICY, renewalTime } from '../src/engine/renewal-policy.ts';
 import { createSubscription } from '../src/engine/tenancy.ts';
 import { freePort } from '../src/rig/ports.ts';
+import { machineCpuMs, processCpuMs } from './host.ts';
+import { startServe, stopServe } from './serve.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { newId } from '../src/store/ids.ts';
 import { insertCertificate, insertVersion, UNTOUCHED_RENEWAL_STATE } from '../src/store/repositories/certificates.ts';
@@ -39,18 +41,19 @@ const connections = Number(values.connections);
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 
-const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 const CA_URL = 'https://acme-v02.api.letsencrypt.org/directory';
 const DAY = 86_400_000;
 
 const dataDir = await mkdtemp(join(tmpdir(), 'certkeep-bench-api-'));
-let server: ReturnType<typeof spawn> | undefined;
+let server: ChildProcess | undefined;
 try {
   const apiKey = await seed(dataDir);
   const port = await freePort();
-  const logFile = join(dataDir, 'serve.log');
-  server = await startServer(dataDir, port, logFile);
-  const url = `http://127.0.0.1:${port}`;
+  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const env = { CERTKEEP_DATA_DIR: dataDir, CERTKEEP_RATE_LIMIT: values['rate-limit'] };
+  const serve = await startServe({ port, env, logFile: join(dataDir, 'serve.log'), nodeArgs: profile });
+  server = serve.child;
+  const url = serve.url;
   const headers = { authorization: `Bearer ${apiKey}` };
   // Each connection asks for its own share of the names, in random order:
   // together they cover every certificate. (Requests are built per connection
@@ -90,7 +93,7 @@ try {
   );
   process.exitCode = result.non2xx > 0 || result.errors > 0 ? 1 : 0;
 } finally {
-  if (server) await stopServer(server);
+  if (server) await stopServe(server);
   await rm(dataDir, { recursive: true, force: true });
 }
 
@@ -137,6 +140,7 @@ async function insertCertificateWithVersion(store: Store, subscriptionId: string
     csr_info: {},
     state: 'valid',
     current_version_id: versionId,
+    current_not_after: notAfter,
     next_renewal_at: renewalTime(notBefore, notAfter, DEFAULT_RENEWAL_POLICY),
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: notBefore,
@@ -187,62 +191,4 @@ function requestShares(count: number, hands: number): Request[][] {
     shares[i % hands].push({ method: 'GET', path: `/api/v1/certificates/${certificateName(n)}` });
   });
   return shares;
-}
-
-async function startServer(dir: string, port: number, logFile: string): Promise<ReturnType<typeof spawn>> {
-  const log = await open(logFile, 'w');
-  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, CERTKEEP_DATA_DIR: dir, CERTKEEP_RATE_LIMIT: values['rate-limit'] },
-    stdio: ['ignore', log.fd, log.fd],
-  });
-  await log.close();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`certkeep serve exited with ${child.exitCode}:\n${await readFile(logFile, 'utf8')}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`certkeep serve did not start in 30 s:\n${await readFile(logFile, 'utf8')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function stopServer(child: ReturnType<typeof spawn>): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface MachineCpu {
-  busyMs: number;
-  stealMs: number;
-  totalMs: number;
-}
-
-/** All CPUs' busy, stolen and total time from /proc/stat (Linux), or its change since `before`. */
-function machineCpuMs(before?: MachineCpu): MachineCpu | undefined {
-  try {
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-    const ms = (ticks: number) => (ticks * 1000) / 100;
-    const now = { busyMs: ms(user + nice + system + irq + softirq), stealMs: ms(steal), totalMs: ms(user + nice + system + idle + iowait + irq + softirq + steal) };
-    return before ? { busyMs: now.busyMs - before.busyMs, stealMs: now.stealMs - before.stealMs, totalMs: now.totalMs - before.totalMs } : now;
-  } catch {
-    return undefined;
-  }
-}
-
-/** User + system CPU time of a process from /proc (Linux); NaN elsewhere. */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN;
-  }
 }

@@ -23,6 +23,8 @@ const { values } = parseArgs({ options: { count: { type: 'string', default: '200
 const count = Number(values.count);
 const ATTEMPTS = 8;
 const STALL_MS = 8_000;
+/** A server that places no order at all is misconfigured, not deadlocked: say why and stop. */
+const NO_ORDER_MS = 30_000;
 const CLI = new URL('../src/main.ts', import.meta.url).pathname;
 
 interface Progress {
@@ -58,7 +60,9 @@ async function runOnce(): Promise<Progress | 'deadlock'> {
     const seededAt = Date.now();
     await seedDueCertificates(store, { subscriptionId: DEFAULT_SUBSCRIPTION_ID, count, caUrl: pebble.directoryUrl, caCertPem: pebble.caCertPem, now: seededAt });
     await store.close();
-    const args = ['serve', '--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', 'off', '--renew-interval', '1', '--workers', values.workers!];
+    const args = ['serve', '--listen', `127.0.0.1:${await freePort()}`, '--http-challenge-listen', 'off', '--renew-interval', '1', '--workers', values.workers!,
+      // Pebble listens on loopback, which the server reaches only where its operator allows (issue 9).
+      '--allow-outbound', '127.0.0.1/32'];
     server = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CERTKEEP_DATA_DIR: dataDir, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
     return await waitForRenewals(join(dataDir, 'certkeep.db'), seededAt, server);
   } finally {
@@ -84,10 +88,16 @@ async function waitForRenewals(file: string, since: number, server: ChildProcess
       if (versions.n >= count) return { renewed: versions.n, lastStored: versions.last, firstOrder: orders.first, orders: orders.n };
       if (versions.n !== last.renewed) last = { renewed: versions.n, at: Date.now() };
       else if (orders.n > 0 && Date.now() - last.at > STALL_MS) return 'deadlock';
+      else if (orders.n === 0 && Date.now() - last.at > NO_ORDER_MS) throw new Error(`no order placed in ${NO_ORDER_MS / 1000} s: ${firstError(db) ?? 'no error stored'}`);
     } finally {
       db.close();
     }
   }
+}
+
+function firstError(db: DatabaseSync): string | undefined {
+  const row = db.prepare('SELECT last_error FROM certificates WHERE last_error IS NOT NULL LIMIT 1').get() as { last_error: string } | undefined;
+  return row?.last_error;
 }
 
 function round(value: number): number {

@@ -1,11 +1,10 @@
 // The HTTP API: one Fastify app, route groups as plugins, API-key auth and
 // RFC 9457 problem documents for every error.
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { type Engine, LiveFeed, TenantLimits } from '../engine/index.ts';
 import { accessLogPlugin, QuietRequestLogs } from './access-log.ts';
 import { authPlugin } from './auth.ts';
+import { openApiPlugin } from './openapi.ts';
 import { problem, problemErrorHandler, sendProblem } from './problems.ts';
 import { strictValidation } from './validation.ts';
 import { connectionLimits, type ConnectionLimits } from './connection-limits.ts';
@@ -81,21 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const limit = options.rateLimit ?? rateLimitFromEnv() ?? DEFAULT_RATE_LIMIT;
   if (limit) await app.register(rateLimitPlugin, limit);
   // The OpenAPI document is generated from the routes' schemas: one source for validation and docs.
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'certkeep API', version: '1' },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' },
-          agentToken: { type: 'http', scheme: 'bearer', description: "a host agent's token (certkeep admin agent create): opens /api/v1/agent/* only" },
-          session: { type: 'apiKey', in: 'cookie', name: 'certkeep_session', description: 'the portal session (POST /api/v1/session); changes also need the x-csrf-token header' },
-        },
-      },
-      security: [{ apiKey: [] }, { session: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(openApiPlugin);
   await app.register(healthRoutes, { engine: options.engine });
   const services: Services = { engine: options.engine };
   await app.register(certificateRoutes, { ...services, prefix: '/api/v1' });

@@ -1,5 +1,6 @@
 // Every error leaves the API as an RFC 9457 problem document: what went wrong,
 // and for validation failures which field and why. Never a stack trace.
+import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { asCertkeepError } from '../engine/index.ts';
 import { type ErrorCategory, RateLimitedError } from '../errors.ts';
@@ -10,6 +11,27 @@ export interface Problem {
   status: number;
   detail?: string;
   errors?: { field: string; message: string }[];
+}
+
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+/** The problem document as the OpenAPI document and the serializer know it (a shared schema: #/components/schemas/Problem). */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'about:blank' }),
+    title: Type.String({ description: "the status's name" }),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String({ description: 'what went wrong and what to do, naming the field' })),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'per field, for a request that failed validation' })),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem document' },
+);
+
+/** OpenAPI response entries for problem documents with these statuses. */
+export function problemResponses(...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: { $ref: string } }> }> {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: TITLES[status] ?? 'Error', content: { [PROBLEM_MEDIA_TYPE]: { schema: Type.Ref('Problem') } } }]),
+  );
 }
 
 const TITLES: Record<number, string> = {
@@ -45,7 +67,7 @@ export function problem(status: number, detail?: string, extra: Partial<Problem>
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
-  return reply.code(body.status).type('application/problem+json').send(body);
+  return reply.code(body.status).type(PROBLEM_MEDIA_TYPE).send(body);
 }
 
 /** Fastify's error handler: known errors keep their message, others are logged and hidden. */

@@ -23,7 +23,7 @@ export async function ensureAccount(
   eab?: EabCredentials,
 ): Promise<ReadyAccount> {
   const contact = issuer.email ?? '';
-  const cacheKey = `${subscriptionId} ${issuer.caUrl} ${contact}`;
+  const cacheKey = accountKey(subscriptionId, issuer);
   let ready = ctx.accounts.get(cacheKey);
   if (!ready) {
     // Concurrent orders for one new account share a single newAccount request.
@@ -32,6 +32,11 @@ export async function ensureAccount(
     ready.catch(() => ctx.accounts.delete(cacheKey));
   }
   return ready;
+}
+
+/** Accounts are told apart by subscription, CA and contact. */
+export function accountKey(subscriptionId: string, issuer: IssuerSpec): string {
+  return `${subscriptionId} ${issuer.caUrl} ${issuer.email ?? ''}`;
 }
 
 async function loadOrCreateAccount(

@@ -71,8 +71,10 @@ export {
 export { type CertificateDeployment, certificateDeployments, type DeploymentReport, reportDeployment } from './agent-reports.ts';
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
+export { certificateNumber, certificateNumbers, certificateNumbersIn, isSubscription, mustFindCertificateByNameOrNumber, subscriptionNumber } from './numbers.ts';
 export { type EabCredentials, withEab } from './issuers.ts';
 export { OrderInterruptedError, stepReached } from './issuance.ts';
+export { DEFAULT_RETENTION_DAYS } from './retention.ts';
 
 // How certificates and orders are shown.
 export {

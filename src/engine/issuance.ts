@@ -18,7 +18,8 @@ import type { ChallengeSolver, ChallengeTask } from '../challenges/solver.ts';
 import { createCsr, type Identifier, parseCertificate, parseCsr, privateKeyFromPem } from '../pki/index.ts';
 import type { AuthorizationRecord, OrderStep } from '../store/records.ts';
 import { newId } from '../store/ids.ts';
-import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDates, insertVersion, updateCertificate } from '../store/repositories/certificates.ts';
+import { type CertificateRow, findVersionOfOrder, getCertificate, getVersionDates, insertVersion, makeVersionCurrent, updateCertificate } from '../store/repositories/certificates.ts';
+import { retireSuperseded } from '../store/repositories/retention.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { fencedUpdateOrder, getOrder, type OrderPatch, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
 import type { ReadyAccount } from './accounts.ts';
@@ -389,9 +390,8 @@ async function downloadCertificate(run: Run): Promise<void> {
       ari_window_end: null,
       created_at: now,
     });
-    await updateCertificate(trx, certificate.id, {
+    await makeVersionCurrent(trx, certificate.id, { id: versionId, not_after: parsed.notAfter.getTime() }, {
       state: 'valid',
-      current_version_id: versionId,
       next_renewal_at: autoRenews(certificate) ? plannedRenewal(parsed.notBefore.getTime(), parsed.notAfter.getTime(), certificate.renewal_policy) : null,
       retry_at: null,
       failure_count: 0,
@@ -402,6 +402,7 @@ async function downloadCertificate(run: Run): Promise<void> {
       updated_at: now,
     });
     await writeOrder(run, trx, { step: 'valid', certificate_url: certificateUrl, error: null, updated_at: now });
+    await retireSuperseded(trx, certificate.id, now);
     await appendEvent(
       trx,
       {

@@ -19,6 +19,7 @@ import {
 } from '../store/repositories/certificates.ts';
 import type { Db } from '../store/repositories/db.ts';
 import { findOpenOrder, findOrderByUrl, getOrder, insertOrderUnlessOpen, type OrderRow, updateOrder } from '../store/repositories/orders.ts';
+import { retireSuperseded } from '../store/repositories/retention.ts';
 import { ensureAccount, type ReadyAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { pfxPasswordAad } from './files.ts';
@@ -173,6 +174,7 @@ async function saveCertificate(ctx: EngineContext, request: ValidRequest, existi
     pfx_password_enc: null,
     state: 'issuing',
     current_version_id: null,
+    current_not_after: null,
     next_renewal_at: null,
     ...UNTOUCHED_RENEWAL_STATE,
     created_at: now,
@@ -224,8 +226,12 @@ async function createOrder(
     lease_owner: null,
     lease_token: 0,
     lease_until: null,
+    retired_at: null,
   };
-  if (!(await insertOrderUnlessOpen(options.db ?? ctx.store.db, row))) throw new OrderInProgressError(certificate.name);
+  const db = options.db ?? ctx.store.db;
+  if (!(await insertOrderUnlessOpen(db, row))) throw new OrderInProgressError(certificate.name);
+  // The certificate's orders before this one are no longer its newest.
+  await retireSuperseded(db, certificate.id, now);
   return { order: row, key };
 }
 

@@ -1,4 +1,7 @@
 // RFC 8555 §7.6: revoke the current version with the account that ordered it.
+// A certificate revoked already — here, or at its CA by other means (the CA's
+// alreadyRevoked, §6.7) — is a conflict, and is stored as revoked.
+import { AcmeProblemError } from '../acme/index.ts';
 import { certificateDer } from '../pki/index.ts';
 import { getAccount } from '../store/repositories/accounts.ts';
 import { updateCertificate } from '../store/repositories/certificates.ts';
@@ -35,12 +38,24 @@ export async function revokeCertificate(ctx: EngineContext, subscriptionId: stri
   const order = version.order_id ? await getOrder(ctx.store.db, version.order_id) : undefined;
   const ordering = order ? await getAccount(ctx.store.db, order.account_id) : undefined;
   const account = await ensureAccount(ctx, subscriptionId, { ...issuer, email: ordering?.contact || issuer.email });
-  await account.client.revokeCertificate(certificateDer(version.chain_pem), { reason });
+  const revoked = { subscriptionId, certificateId: certificate.id, name, serial: version.serial, reason };
+  try {
+    await account.client.revokeCertificate(certificateDer(version.chain_pem), { reason });
+  } catch (error) {
+    if (!(error instanceof AcmeProblemError && error.acmeType === 'alreadyRevoked')) throw error;
+    await markRevoked(ctx, revoked);
+    throw new ConflictError(`certificate "${name}" was revoked already at its CA (serial ${version.serial}); issue a new one to replace it`, { cause: error });
+  }
+  await markRevoked(ctx, revoked);
+  return { serial: version.serial };
+}
+
+async function markRevoked(ctx: EngineContext, revoked: { subscriptionId: string; certificateId: string; name: string; serial: string; reason: number }): Promise<void> {
+  const { subscriptionId, certificateId, name, serial, reason } = revoked;
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
-    await updateCertificate(trx, certificate.id, { state: 'revoked', next_renewal_at: null, updated_at: now });
-    await appendEvent(trx, { subscriptionId, certificateId: certificate.id, type: 'certificate.revoked', payload: { name, serial: version.serial, reason } }, now);
+    await updateCertificate(trx, certificateId, { state: 'revoked', next_renewal_at: null, updated_at: now });
+    await appendEvent(trx, { subscriptionId, certificateId, type: 'certificate.revoked', payload: { name, serial, reason } }, now);
   });
   ctx.notifyChange();
-  return { serial: version.serial };
 }

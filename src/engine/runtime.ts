@@ -1,9 +1,9 @@
 // The server runtime over an engine: the order workers, the renewal scheduler,
-// the deployer of this machine's deploy targets, the HTTP-01 and TLS-ALPN-01
-// responders answering from the store, certkeep's challenge DNS server for
-// delegated zones, and the webhook and mail senders. `certkeep serve` opens it
-// beside the API: first every listener (one that cannot open ends serve with
-// nothing left running), then, once the API listens too, start() starts the
+// the deployer of this machine's deploy targets, retention, the HTTP-01 and
+// TLS-ALPN-01 responders answering from the store, certkeep's challenge DNS
+// server for delegated zones, and the webhook and mail senders. `certkeep serve`
+// opens it beside the API: first every listener (one that cannot open ends serve
+// with nothing left running), then, once the API listens too, start() starts the
 // work; stop() stops taking work, lets the orders in flight finish (or parks
 // them at their stored step) and closes the listeners. Loaded only by the
 // server: the other commands start without the senders.
@@ -21,6 +21,7 @@ import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
 import { raiseOverdueDeployments } from './agent-reports.ts';
 import { Ticker } from '../time/ticker.ts';
+import { Retention } from './retention.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
 import { OrderWorker } from './worker.ts';
@@ -40,6 +41,8 @@ export interface ServerRuntimeOptions {
   leaseMs: number;
   /** How often the scheduler looks for due certificates; 0: never. */
   renewEveryMs: number;
+  /** Age in days after which history that is no longer needed is removed (retention.ts). */
+  retentionDays: number;
   /** Where HTTP-01 answers are served from the store; none: not here. */
   httpChallenge?: Address;
   /** Where TLS-ALPN-01 answers are served from the store (serve --tls-alpn-listen); none: not here. */
@@ -73,7 +76,10 @@ export interface ServerRuntime {
  * option (httpChallenge, tlsAlpnChallenge, dns.listen); when one cannot open,
  * those opened before it are closed again. No work starts before start().
  */
-export async function openServerRuntime(engine: Engine, options: ServerRuntimeOptions): Promise<ServerRuntime> {
+export async function openServerRuntime(
+  engine: Engine,
+  options: ServerRuntimeOptions,
+): Promise<ServerRuntime> {
   const { log } = options;
   const opened: (() => Promise<void>)[] = [];
   let responder: Awaited<ReturnType<typeof startHttpResponder>> | undefined;
@@ -83,7 +89,10 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     if (options.httpChallenge) {
       const at = options.httpChallenge;
       const open = await listening('httpChallenge', addressText(at), () =>
-        startHttpResponder({ ...at, tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) } }),
+        startHttpResponder({
+          ...at,
+          tokens: { keyAuthorization: (token) => findKeyAuthorization(engine.store.db, token) },
+        }),
       );
       opened.push(() => open.close());
       responder = open;
@@ -99,7 +108,9 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     // Delegated zones' challenge values, answered for every subscription (dns/providers/delegated).
     if (options.dns) {
       const { listen, zone } = options.dns;
-      const open = await listening('dns.listen', listen, () => startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(challengeValues) }));
+      const open = await listening('dns.listen', listen, () =>
+        startDelegatedDnsServer({ listen, zone, records: challengeRecordSource(challengeValues) }),
+      );
       opened.push(() => open.stop());
       dnsServer = open;
     }
@@ -126,6 +137,10 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
       if (result.status === 'failed') log.warn({ certificate: result.certificate, directory: result.directory, error: result.error }, 'deployment failed');
     },
   });
+  const retention = new Retention(engine, {
+    days: options.retentionDays,
+    onError: (error) => log.warn({ error: (error as Error).message }, 'retention'),
+  });
   let senders: { stop(): Promise<void> }[] = [];
   const overdueMs = options.deployOverdueMs ?? DEFAULT_DEPLOY_OVERDUE_MS;
   // Looks for overdue targets often enough that one is reported within a tenth of the delay (at most a minute) of it.
@@ -135,20 +150,30 @@ export async function openServerRuntime(engine: Engine, options: ServerRuntimeOp
     onError: (error) => log.error({ err: error }, 'looking for overdue deployments failed'),
   });
   return {
-    httpChallenge: responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
-    tlsAlpnChallenge: tlsAlpnResponder && options.tlsAlpnChallenge ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port }) : null,
+    httpChallenge:
+      responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
+    tlsAlpnChallenge:
+      tlsAlpnResponder && options.tlsAlpnChallenge
+        ? addressText({ host: options.tlsAlpnChallenge.host, port: tlsAlpnResponder.port })
+        : null,
     dns: dnsServer?.address ?? null,
     start() {
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
       deployer.start();
       overdue.start();
-      const mailer = options.smtp ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) }) : undefined;
-      const webhooks = startWebhookDispatcher(engine, { onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher') });
+      retention.start();
+      const mailer = options.smtp
+        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message) })
+        : undefined;
+      const webhooks = startWebhookDispatcher(engine, {
+        onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher'),
+      });
       senders = [webhooks, ...(mailer ? [mailer] : [])];
     },
     async stop() {
       await scheduler.stop();
+      await retention.stop();
       await worker.stop();
       await deployer.stop();
       await overdue.stop();
@@ -176,7 +201,9 @@ export async function listening<T>(field: string, address: string, open: () => P
 }
 
 function listenProblem(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  const code =
+    (error as NodeJS.ErrnoException).code ??
+    ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EADDRINUSE':
       return 'the port is already in use; stop what listens there, or give another address';

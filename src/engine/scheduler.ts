@@ -3,7 +3,7 @@
 // nears, and asks CAs that speak ARI for their renewal windows. Instances that
 // share a database claim certificates with a conditional update, so each due
 // certificate gets one order, whichever instance sees it first.
-import { findIssuerAt } from './issuers.ts';
+import { currentIssuer, findIssuerAt } from './issuers.ts';
 import {
   ariChecksDue,
   dueCertificates,
@@ -15,16 +15,15 @@ import {
   updateVersion,
 } from '../store/repositories/certificates.ts';
 import { appendEvent } from '../store/repositories/events.ts';
+import { AccountFailures } from './account-failures.ts';
 import { ensureAccount } from './accounts.ts';
 import type { EngineContext } from './context.ts';
 import { autoRenews } from './issuance.ts';
 import { whileClaimedDue, whileClaimedStuck } from './leases.ts';
 import { Ticker } from '../time/ticker.ts';
 import { startRenewal } from './orders.ts';
-import { EXPIRY_WARNINGS, expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
+import { expiryWarning, FAILURES_PER_ISSUER, nextAriCheck, onTrack, plannedRenewal, retryTime, severity } from './planner.ts';
 import { AcmeRateLimitError } from '../acme/index.ts';
-
-const DAY = 86_400_000;
 
 export interface SchedulerOptions {
   /** Time between ticks (default 60 s). */
@@ -73,8 +72,10 @@ export class RenewalScheduler {
   }
 
   async #pass(): Promise<TickReport> {
-    const repaired = await this.#repairStuck();
-    const ordersOpened = await this.#openDueOrders();
+    // One attempt per CA and account per pass, not per batch (account-failures.ts).
+    const failures = new AccountFailures();
+    const repaired = await this.#repairStuck(failures);
+    const ordersOpened = await this.#openDueOrders(failures);
     const warnings = await this.#raiseExpiryWarnings();
     const ariChecked = await this.#checkRenewalWindows();
     return { ordersOpened, repaired, warnings, ariChecked };
@@ -86,30 +87,19 @@ export class RenewalScheduler {
    * exists), with the goal a new certificate gets: issued, or placed for a
    * client that answers its challenges itself.
    */
-  async #repairStuck(): Promise<number> {
+  async #repairStuck(failures: AccountFailures): Promise<number> {
     const ctx = this.#ctx;
     const now = ctx.clock.now();
     const before = now - this.#stuckAfterMs;
     let repaired = 0;
     for (const { id } of await stuckCertificates(ctx.store.db, now, before, this.#batch)) {
-      const claim = await whileClaimedStuck(ctx, id, before, async () => {
-        const certificate = await getCertificate(ctx.store.db, id);
-        if (!certificate) return false;
-        try {
-          await startRenewal(ctx, certificate.subscription_id, certificate.name);
-          return true;
-        } catch (error) {
-          await recordPlanningFailure(ctx, id, error);
-          this.#onError(error);
-          return false;
-        }
-      });
+      const claim = await whileClaimedStuck(ctx, id, before, () => this.#openOrder(id, failures, {}));
       if (claim?.result) repaired++;
     }
     return repaired;
   }
 
-  async #openDueOrders(): Promise<number> {
+  async #openDueOrders(failures: AccountFailures): Promise<number> {
     const ctx = this.#ctx;
     let opened = 0;
     for (;;) {
@@ -117,7 +107,7 @@ export class RenewalScheduler {
       let claimed = 0;
       await Promise.all(
         due.map(async ({ id }) => {
-          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id));
+          const claim = await whileClaimedDue(ctx, id, () => this.#openOrder(id, failures, { goal: 'valid' }));
           if (!claim) return;
           claimed++;
           if (claim.result) opened++;
@@ -128,14 +118,22 @@ export class RenewalScheduler {
     }
   }
 
-  async #openOrder(id: string): Promise<boolean> {
+  /** Opens the certificate's order (renewal.goal: none, the goal a new certificate gets); a failure is the certificate's, with its backoff. */
+  async #openOrder(id: string, failures: AccountFailures, renewal: { goal?: 'valid' }): Promise<boolean> {
     const ctx = this.#ctx;
     const certificate = await getCertificate(ctx.store.db, id);
     if (!certificate) return false;
+    const issuer = currentIssuer(certificate);
+    const known = failures.known(certificate.subscription_id, issuer);
+    if (known) {
+      await recordPlanningFailure(ctx, id, known);
+      return false;
+    }
     try {
-      await startRenewal(ctx, certificate.subscription_id, certificate.name, { goal: 'valid' });
+      await startRenewal(ctx, certificate.subscription_id, certificate.name, renewal);
       return true;
     } catch (error) {
+      failures.remember(certificate.subscription_id, issuer, error);
       await recordPlanningFailure(ctx, id, error);
       this.#onError(error);
       return false;
@@ -145,7 +143,7 @@ export class RenewalScheduler {
   async #raiseExpiryWarnings(): Promise<number> {
     const ctx = this.#ctx;
     const now = ctx.clock.now();
-    const rows = await nearingExpiry(ctx.store.db, now, EXPIRY_WARNINGS[0] * DAY, this.#batch);
+    const rows = await nearingExpiry(ctx.store.db, now, this.#batch);
     let raised = 0;
     for (const row of rows) {
       const days = expiryWarning(row.not_after, now, row.warned_days, onTrack(row.next_renewal_at, row.failure_count, now));

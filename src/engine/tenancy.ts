@@ -36,7 +36,7 @@ export async function createSubscription(ctx: EngineContext, name: string): Prom
     throw new UsageError(`subscription name "${name}": use 1-100 letters, digits, spaces, dots, dashes, @ or underscores`, 'name');
   }
   const id = newId('sub');
-  await insertSubscription(ctx.store.db, { id, name: trimmed, created_at: ctx.clock.now() });
+  await ctx.store.db.transaction().execute((trx) => insertSubscription(trx, { id, name: trimmed, created_at: ctx.clock.now() }));
   // The subscription's first key is its owner's: it may also manage zones, webhooks, keys and users.
   return { id, name: trimmed, key: await createApiKey(ctx, id, 'admin', 'created with the subscription') };
 }

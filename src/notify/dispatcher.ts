@@ -11,7 +11,10 @@
 //    `settleMs` old are fanned out: on PostgreSQL an event's id is taken when it
 //    is inserted, not when its transaction commits, so a younger id can become
 //    visible first, and the wait lets the older one commit before the mark
-//    passes it. (SQLite has one writer: ids become visible in order.)
+//    passes it. (SQLite has one writer: ids become visible in order.) After
+//    its first tick an instance looks only at the webhooks of subscriptions
+//    with new events (and those it has not caught up yet), so a tick's cost
+//    follows what happened, not how many webhooks there are.
 //
 // 2. Delivery: POSTs the pending rows whose time has come. A row is leased with
 //    a conditional UPDATE (claimDelivery) before it is sent, so no two
@@ -29,6 +32,7 @@ import {
   eventIdsForWebhook,
   getEventWithName,
   newestEventIdAtOrBefore,
+  subscriptionsWithEvents,
 } from '../store/repositories/events.ts';
 import {
   claimDelivery,
@@ -41,6 +45,7 @@ import {
   insertDeliveries,
   lastDeliveredEventId,
   listAllWebhooks,
+  listWebhooks,
   lockWebhook,
   type WebhookRow,
 } from '../store/repositories/webhooks.ts';
@@ -85,8 +90,13 @@ export class WebhookDispatcher {
   readonly #options: Required<Omit<DispatcherOptions, 'clock'>>;
   readonly #agent: Agent;
   readonly #limits: TenantLimits;
-  /** Per webhook, the newest event id this instance has already considered: saves reading the mark each tick. */
-  readonly #examined = new Map<string, number>();
+  /**
+   * Every webhook has had the events it takes up to this id (undefined before
+   * the first tick), except those in #behind, each with the id it got to
+   * (undefined: not known here; its newest delivery row says).
+   */
+  #scanned: number | undefined;
+  readonly #behind = new Map<string, number | undefined>();
   readonly #ticker: Ticker<void>;
   #stopped: Promise<void> | undefined;
 
@@ -135,30 +145,57 @@ export class WebhookDispatcher {
     await this.#deliverDue();
   }
 
+  /**
+   * Fans out the events that have settled since the last tick. The first tick
+   * looks at every webhook (from its mark in the database); after that, only
+   * the webhooks of subscriptions with new events, and those still behind.
+   */
   async #fanOutAll(): Promise<void> {
     const { db } = this.#ctx.store;
-    const upTo = await newestEventIdAtOrBefore(db, this.#clock.now() - this.#options.settleMs);
-    const webhooks = await listAllWebhooks(db);
-    const live = new Set(webhooks.map((w) => w.id));
-    for (const id of this.#examined.keys()) if (!live.has(id)) this.#examined.delete(id);
+    const previous = this.#scanned;
+    const upTo = await newestEventIdAtOrBefore(db, this.#clock.now() - this.#options.settleMs, previous ?? 0);
+    if (previous !== undefined && upTo === previous && this.#behind.size === 0) return;
+    const webhooks = previous === undefined ? await listAllWebhooks(db) : await this.#touched(previous, upTo);
     for (const webhook of webhooks) {
-      await this.#fanOut(webhook, upTo).catch(this.#options.onError);
+      const known = previous === undefined ? undefined : this.#behind.has(webhook.id) ? this.#behind.get(webhook.id) : previous;
+      const reached = await this.#fanOut(webhook, known, upTo).catch((error) => {
+        this.#options.onError(error);
+        return known;
+      });
+      if (reached === 'gone' || (reached !== undefined && reached >= upTo)) this.#behind.delete(webhook.id);
+      else this.#behind.set(webhook.id, reached);
     }
+    for (const id of this.#behind.keys()) if (!webhooks.some((w) => w.id === id)) this.#behind.delete(id); // deleted meanwhile
+    this.#scanned = upTo;
   }
 
-  async #fanOut(webhook: WebhookRow, upTo: number): Promise<void> {
+  /** The webhooks of the subscriptions with events in (after, upTo], and those still behind. */
+  async #touched(after: number, upTo: number): Promise<WebhookRow[]> {
     const { db } = this.#ctx.store;
-    const known = this.#examined.get(webhook.id);
+    const subscriptions = upTo > after ? await subscriptionsWithEvents(db, after, upTo) : [];
+    const webhooks = new Map<string, WebhookRow>();
+    for (const subscriptionId of subscriptions) for (const webhook of await listWebhooks(db, subscriptionId)) webhooks.set(webhook.id, webhook);
+    for (const id of this.#behind.keys()) {
+      const webhook = webhooks.has(id) ? undefined : await getWebhookById(db, id);
+      if (webhook) webhooks.set(id, webhook);
+    }
+    return [...webhooks.values()];
+  }
+
+  /**
+   * Adds the webhook's deliveries for events in (known, upTo]; `known`
+   * undefined: from its newest delivery row. Returns the event id it got to,
+   * or 'gone' when the webhook was deleted meanwhile.
+   */
+  async #fanOut(webhook: WebhookRow, known: number | undefined, upTo: number): Promise<number | 'gone'> {
+    const { db } = this.#ctx.store;
     if (known !== undefined) {
-      if (known >= upTo) return;
+      if (known >= upTo) return known;
       // Most new events are another subscription's or another type: find that out without a write lock.
-      if ((await eventIdsForWebhook(db, eventFilter(webhook, known, upTo, 1))).length === 0) {
-        this.#examined.set(webhook.id, upTo);
-        return;
-      }
+      if ((await eventIdsForWebhook(db, eventFilter(webhook, known, upTo, 1))).length === 0) return upTo;
     }
     const examined = await db.transaction().execute(async (trx) => {
-      if (!(await lockWebhook(trx, webhook.id))) return undefined; // deleted meanwhile
+      if (!(await lockWebhook(trx, webhook.id))) return 'gone' as const;
       const after = Math.max(known ?? 0, await lastDeliveredEventId(trx, webhook.id));
       if (after >= upTo) return after;
       const ids = await eventIdsForWebhook(trx, eventFilter(webhook, after, upTo, EVENTS_PER_FAN_OUT));
@@ -180,8 +217,7 @@ export class WebhookDispatcher {
       );
       return ids.length === EVENTS_PER_FAN_OUT ? ids[ids.length - 1] : upTo;
     });
-    if (examined === undefined) this.#examined.delete(webhook.id);
-    else this.#examined.set(webhook.id, examined);
+    return examined;
   }
 
   /** Batches of `concurrency` requests; a backlog (after an outage) is worked through a few batches per tick. */

@@ -74,6 +74,8 @@ export interface CertificatesTable {
   ari_check_at: number | null;
   /** Of the CA's alternate chains, the one whose top certificate this issuer CN signed; null: the CA's default. */
   preferred_chain: Generated<string | null>;
+  /** The current version's not_after, set with current_version_id: the expiry-warning index reads it here. */
+  current_not_after: number | null;
 }
 
 export interface CertificateVersionsTable {
@@ -90,6 +92,8 @@ export interface CertificateVersionsTable {
   ari_window_start: number | null;
   ari_window_end: number | null;
   created_at: number;
+  /** When it stopped being the current version or the one before it: retention removes it once old enough. */
+  retired_at: Generated<number | null>;
 }
 
 export interface OrdersTable {
@@ -117,6 +121,8 @@ export interface OrdersTable {
   lease_owner: string | null;
   lease_token: Generated<number>;
   lease_until: number | null;
+  /** When it was finished, no longer its certificate's newest, and made no version that stays: retention removes it once old enough. */
+  retired_at: Generated<number | null>;
 }
 
 /** HTTP-01 answers for open orders, so that any instance can serve them. */
@@ -204,7 +210,19 @@ export interface SessionsTable {
   expires_at: number;
 }
 
-/** Where a certificate is deployed (migration 0006b): by this machine's certkeep (agent_id null, on `host`) or by an agent. */
+/** The compatibility APIs' integer id of a subscription (migration 0007). */
+export interface SubscriptionNumbersTable {
+  number: Generated<number>;
+  subscription_id: string;
+}
+
+/** The compatibility APIs' integer id of a certificate (migration 0007). */
+export interface CertificateNumbersTable {
+  number: Generated<number>;
+  certificate_id: string;
+}
+
+/** Where a certificate is deployed (migration 0008): by this machine's certkeep (agent_id null, on `host`) or by an agent. */
 export interface DeployTargetsTable {
   id: string;
   certificate_id: string;
@@ -277,6 +295,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   users: UsersTable;
   sessions: SessionsTable;
+  subscription_numbers: SubscriptionNumbersTable;
+  certificate_numbers: CertificateNumbersTable;
   deploy_targets: DeployTargetsTable;
   agents: AgentsTable;
   deployments: DeploymentsTable;

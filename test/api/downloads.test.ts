@@ -11,7 +11,7 @@ import { pfxPasswordAad } from '../../src/engine/files.ts';
 import { versionKeyAad } from '../../src/engine/issuance.ts';
 import { createSubscription } from '../../src/engine/tenancy.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
-import { deleteCertificateRow, insertCertificate, insertVersion, updateCertificate } from '../../src/store/repositories/certificates.ts';
+import { deleteCertificateRow, insertCertificate, insertVersion, makeVersionCurrent, updateCertificate } from '../../src/store/repositories/certificates.ts';
 import { makeTestPki, type TestPki } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
@@ -62,7 +62,7 @@ describe('download links', () => {
       chain_pem: pki.chainPem,
       key_enc: store.secrets.encrypt(pki.leafKeyPem, versionKeyAad(versionId)),
     });
-    await updateCertificate(store.db, certificateId, { current_version_id: versionId });
+    await makeVersionCurrent(store.db, certificateId, { id: versionId, not_after: rows.certificate_versions.not_after }, {});
     return { certificateId, versionId };
   }
 

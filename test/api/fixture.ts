@@ -16,6 +16,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent } from '../../src/store/repositories/events.ts';
+import { recordAnswers, undocumented } from '../openapi/answers.ts';
 import { allowLoopback } from '../rig/limits.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
@@ -61,6 +62,9 @@ export interface ApiFixture {
 /** The password of the fixture's signed-in users. */
 export const PASSWORD = 'correct horse battery staple';
 
+/** Every answer of every app a fixture builds; close() holds them against the app's OpenAPI document. */
+const recorder = recordAnswers();
+
 /** The rate limit is off unless asked for: the tests make many requests with one key. */
 export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = {}): Promise<ApiFixture> {
   const dir = await tempDir();
@@ -84,10 +88,14 @@ export async function apiFixture(options: Partial<Omit<AppOptions, 'engine'>> = 
       return built;
     },
     async close() {
+      // An app that answered nothing may not be ready, and has nothing to judge.
+      const answered = apps.filter((built) => recorder.answersOf(built).length > 0);
+      const problems = answered.flatMap((built) => undocumented(built.swagger(), recorder.answersOf(built)));
       for (const built of apps) await built.close();
       await ctx.close();
       await store.close();
       await dir.remove();
+      if (problems.length > 0) throw new Error(`answers the OpenAPI document does not list:\n${[...new Set(problems)].join('\n')}`);
     },
   };
 }

@@ -4,6 +4,8 @@
 // order's tokens — and their files are downloaded over the API.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { type Rig, startRig, ZONE } from './harness.ts';
 import { bindZoneBody, clientDns, eventually, type Server, startServer } from './server.ts';
@@ -135,5 +137,38 @@ describe('native API: issuance in the background', () => {
     const again = await json(await server.call('POST', `/api/v1/orders/${id}/validate`, { key: tenant.apiKey }));
     assert.equal(again.status, 409);
     assert.match(again.body.detail, /create a new order/);
+  });
+
+  test('revoke: 200 with the serial, then 409 — also when only the CA knew it was revoked; 404 and 400 name what is wrong', async () => {
+    const name = `revoke.${ZONE}`;
+    const created = await json(await server.call('POST', '/api/v1/certificates', { key: tenant.apiKey, body: { names: [name] } }));
+    assert.equal((await untilStatus(created.body.order.id, 'valid')).body.status, 'valid');
+    const revoke = (body?: unknown, key = tenant.apiKey, certificate = name) =>
+      server.call('POST', `/api/v1/certificates/${certificate}/revoke`, { key, ...(body === undefined ? {} : { body }) }).then(json);
+    assert.equal((await revoke({ reason: 'superseded' }, tenant.readKey)).status, 403, 'a read key may not revoke');
+    const badReason = await revoke({ reason: 'tired' });
+    assert.equal(badReason.status, 400);
+    assert.equal(badReason.body.errors[0].field, 'reason');
+    assert.equal((await revoke(undefined, tenant.apiKey, `missing.${ZONE}`)).status, 404);
+    assert.equal((await revoke(undefined, other.apiKey)).status, 404, "another subscription's certificate is not found");
+
+    const revoked = await revoke({ reason: 'superseded' });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    assert.equal(revoked.body.state, 'revoked');
+    const again = await revoke();
+    assert.equal(again.status, 409, 'revoked already: a conflict, not a CA failure');
+    assert.match(again.body.detail, /revoked already/);
+
+    // The store forgets; the CA remembers: its alreadyRevoked is a conflict too, and the store learns.
+    const db = new DatabaseSync(join(rig.dataDir, 'certkeep.db'));
+    try {
+      db.prepare("UPDATE certificates SET state = 'valid' WHERE name = ?").run(name);
+    } finally {
+      db.close();
+    }
+    const atCa = await revoke();
+    assert.equal(atCa.status, 409, JSON.stringify(atCa.body));
+    assert.match(atCa.body.detail, /revoked already at its CA/);
+    assert.equal((await json(await server.call('GET', `/api/v1/certificates/${name}`, { key: tenant.readKey }))).body.state, 'revoked');
   });
 });

@@ -5,24 +5,15 @@
 // certkeep serve with Pebble and BIND; no mocks.
 import assert from 'node:assert/strict';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openssl } from '../pki/openssl.ts';
 import { tempDir } from '../rig/tmp.ts';
+import { clientCsr, type KeyKind, txtRecords } from './client-csr.ts';
 import { type Rig, startRig, ZONE } from './harness.ts';
 import { bindZoneBody, clientDns, eventually, type Server, startServer } from './server.ts';
 
 type Tenant = { id: string; apiKey: string; readKey: string };
 // biome-ignore lint/suspicious/noExplicitAny: the tests read the vendor's envelopes loosely
 type Answer = { status: number; body: any };
-type KeyKind = 'rsa2048' | 'rsa1024' | 'ec256';
-
-const KEY_ARGS: Record<KeyKind, string[]> = {
-  rsa2048: ['-newkey', 'rsa:2048'],
-  rsa1024: ['-newkey', 'rsa:1024'],
-  ec256: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
-};
 
 describe('AutoDNS compatibility API', () => {
   let rig: Rig;
@@ -30,7 +21,6 @@ describe('AutoDNS compatibility API', () => {
   let tenant: Tenant;
   let other: Tenant;
   let dir: { path: string; remove: () => Promise<void> };
-  let csrCount = 0;
 
   before(async () => {
     rig = await startRig();
@@ -66,34 +56,7 @@ describe('AutoDNS compatibility API', () => {
     return answer;
   }
 
-  /** An openssl-made CSR for `names` (the first is the CN) and its key. */
-  async function makeCsr(kind: KeyKind, names: string[]): Promise<{ csr: string; key: string }> {
-    const base = join(dir.path, `csr${++csrCount}`);
-    await openssl([
-      'req',
-      '-new',
-      ...KEY_ARGS[kind],
-      '-nodes',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.csr`,
-      '-subj',
-      `/C=DE/O=Example/CN=${names[0]}`,
-      '-addext',
-      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-    ]);
-    return { csr: await readFile(`${base}.csr`, 'utf8'), key: await readFile(`${base}.key`, 'utf8') };
-  }
-
-  /** The TXT records an authentication list asks for: `_acme-challenge.example.com. 300 IN TXT "value"`. */
-  function txtRecords(authentication: { dns: string }[]): { fqdn: string; value: string }[] {
-    return authentication.map(({ dns }) => {
-      const match = /^(\S+)\. 300 IN TXT "([A-Za-z0-9_-]+)"$/.exec(dns);
-      assert.ok(match, `a zone-file TXT record: ${dns}`);
-      return { fqdn: match[1], value: match[2] };
-    });
-  }
+  const makeCsr = (kind: KeyKind, names: string[]) => clientCsr(dir.path, kind, names);
 
   /** Polls until the job's result arrives; messages in front of it (a retried attempt) are confirmed. */
   async function awaitJob(who: Tenant, jobId: string): Promise<Answer> {
@@ -117,7 +80,10 @@ describe('AutoDNS compatibility API', () => {
     assert.equal(info.status, 200, JSON.stringify(info.body));
     assert.equal(info.body.status.code, 'S400104');
     const [data] = info.body.data;
-    assert.equal(data.id, id);
+    assert.equal(data.name, id);
+    assert.ok(Number.isInteger(data.id) && data.id > 0, `the id is the certificate's number: ${data.id}`);
+    const byNumber = await call('GET', `/certificate/${data.id}`, auth(who, who.readKey));
+    assert.equal(byNumber.body.data[0]?.name, id, 'the number finds the certificate too');
     const certificate = new X509Certificate(data.server);
     const spki = (key: ReturnType<typeof createPublicKey>) => key.export({ type: 'spki', format: 'der' }).toString('hex');
     assert.equal(spki(certificate.publicKey), spki(createPublicKey(keyPem)), "the certificate carries the CSR's public key");
@@ -143,6 +109,7 @@ describe('AutoDNS compatibility API', () => {
     const [data] = prepared.body.data;
     assert.equal(data.name, id, 'the certificate is named after the CN');
     assert.equal(data.keySize, 2048);
+    assert.deepEqual([data.algorithm, data.signatureHashAlgorithm], ['RSA', 'SHA256'], "the key's algorithm, and the signature's hash apart");
     assert.deepEqual([...data.san].sort(), [...names].sort());
     assert.equal(data.authentication.length, 2);
     for (const entry of data.authentication) {
@@ -156,7 +123,7 @@ describe('AutoDNS compatibility API', () => {
 
     const renewed = await call('PUT', `/certificate/${id}/_renew`, auth(tenant), { authentication: data.authentication[0], lifetime: { unit: 'MONTH', period: 12 } });
     assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
-    assert.equal(renewed.body.status.code, 'S400106');
+    assert.deepEqual([renewed.body.status.code, renewed.body.status.type], ['N400106', 'NOTIFY'], 'accepted: the result comes by poll');
     const [{ job, object }] = renewed.body.data;
     assert.ok(['RUNNING', 'WAIT'].includes(job.status), 'asynchronous: answered at once with a job');
     assert.deepEqual(object, { type: 'Certificate', value: id });
@@ -167,7 +134,8 @@ describe('AutoDNS compatibility API', () => {
     assert.equal(polled.body.object.value, String(message.id));
     assert.equal(polled.body.object.summary, 1);
     assert.equal(message.object.value, id);
-    assert.equal(message.object.data.id, id, 'the message names the certificate');
+    assert.equal(message.object.data.name, id, 'the message names the certificate');
+    assert.ok(Number.isInteger(message.object.data.id), 'and gives its id');
     for (const record of records) await dns.remove(record.fqdn, record.value);
 
     const info = await assertIssued(tenant, id, names, key);
@@ -179,7 +147,8 @@ describe('AutoDNS compatibility API', () => {
     const again = await call('GET', '/poll', auth(tenant));
     assert.equal(again.body.data[0].id, message.id, 'an unconfirmed message stays at the head');
     assert.equal(again.body.object.summary, 2);
-    const confirmed = await call('PUT', `/poll/${message.id}`, auth(tenant), undefined, { 'content-type': 'application/json' });
+    // As the vendor's Node SDK confirms: a PUT without a body, typed as a form by its HTTP library.
+    const confirmed = await call('PUT', `/poll/${message.id}`, auth(tenant), undefined, { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
     assert.equal(confirmed.body.status.code, 'S0906');
     assert.equal(confirmed.body.object.summary, 1);
@@ -199,13 +168,14 @@ describe('AutoDNS compatibility API', () => {
     const dns = clientDns(rig);
     let serial = '';
     for (const [round, task, code] of [
-      [1, 'create', 'S400101'],
-      [2, 'renew', 'S400106'],
+      [1, 'create', 'N400101'],
+      [2, 'renew', 'N400106'],
     ] as const) {
       const { csr, key } = await makeCsr('ec256', [id]);
       const prepared = await call('POST', '/certificate/_prepareOrder', bearer, { plain: csr, authentication: [{ method: 'DNS' }] });
       assert.equal(prepared.status, 200, JSON.stringify(prepared.body));
       assert.equal(prepared.body.data[0].keySize, 256);
+      assert.deepEqual([prepared.body.data[0].algorithm, prepared.body.data[0].signatureHashAlgorithm], ['ECC', 'SHA256']);
       const records = txtRecords(prepared.body.data[0].authentication);
       for (const record of records) await dns.place(record.fqdn, record.value);
       const started =
@@ -276,6 +246,12 @@ describe('AutoDNS compatibility API', () => {
     const malformed = await call('POST', '/certificate/_prepareOrder', auth(tenant), '{"plain": ', { 'content-type': 'application/json' });
     assert.equal(malformed.status, 400);
     assert.match(malformed.body.messages[0].text, /not valid JSON/);
+    // An empty body is no body, whatever its type; a body that is not JSON is refused.
+    const formPut = await call('PUT', '/poll/999998', auth(tenant), '', { 'content-type': 'text/plain' });
+    assert.equal(formPut.status, 404, 'read as no body: the message is what is missing');
+    const notJson = await call('POST', '/certificate/_prepareOrder', auth(tenant), 'plain=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(notJson.status, 415);
+    assert.match(notJson.body.messages[0].text, /send the body as JSON/);
 
     assert.equal((await call('GET', '/poll', undefined)).status, 401);
     assert.equal((await call('GET', '/poll', basic(other.id, tenant.apiKey))).status, 401, "another subscription's id with this key");
@@ -322,7 +298,10 @@ describe('AutoDNS compatibility API', () => {
     const all = await call('POST', '/certificate/_search', auth(tenant, tenant.readKey), {});
     assert.equal(all.status, 200, JSON.stringify(all.body));
     assert.equal(all.body.status.code, 'S400105');
-    assert.deepEqual(all.body.data.map((c: { id: string }) => c.id), [`ec.${ZONE}`, `rsa.${ZONE}`]);
+    assert.deepEqual(all.body.data.map((c: { name: string }) => c.name), [`ec.${ZONE}`, `rsa.${ZONE}`]);
+    const rsaId = all.body.data[1].id;
+    const byId = await call('POST', '/certificate/_search', auth(tenant), { filters: [{ key: 'id', value: String(rsaId), operator: 'EQUAL' }] });
+    assert.deepEqual(byId.body.data.map((c: { name: string }) => c.name), [`rsa.${ZONE}`], 'id filters on the number');
     const query = {
       filters: [
         { key: 'name', value: '*.example.test', operator: 'LIKE' },
@@ -334,7 +313,7 @@ describe('AutoDNS compatibility API', () => {
     const page = await call('POST', '/certificate/_search/?keys=expire', auth(tenant), query);
     assert.equal(page.status, 200, JSON.stringify(page.body));
     assert.equal(page.body.object.summary, 2, 'summary counts every match');
-    assert.deepEqual(page.body.data.map((c: { id: string }) => c.id), [`rsa.${ZONE}`]);
+    assert.deepEqual(page.body.data.map((c: { name: string }) => c.name), [`rsa.${ZONE}`]);
     assert.match(page.body.data[0].expire, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     const none = await call('POST', '/certificate/_search', auth(tenant), { filters: [{ key: 'id', value: `nope.${ZONE}`, operator: 'EQUAL' }] });
     assert.equal(none.body.object.summary, 0);

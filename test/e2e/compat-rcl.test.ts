@@ -95,10 +95,15 @@ describe('RCL compatibility API', () => {
   }
 
   /** Polls gen 3's get until the certificate has no open order left and has been issued. */
-  async function untilIssued(name: string): Promise<Answer> {
+  /** Until the certificate is issued; with `replacing`, until a version other than that one is (its links name their version). */
+  async function untilIssued(name: string, replacing?: Answer): Promise<Answer> {
+    const replaced = (answer: Answer) =>
+      !replacing || answer.json.certificateDownloadUrl?.certCrtUrl !== replacing.json.certificateDownloadUrl.certCrtUrl;
     return eventually(
       () => getV3(name),
-      (answer) => answer.status !== 200 || (answer.json.issueDate !== null && answer.json.tokens.length === 0),
+      (answer) =>
+        answer.status !== 200 ||
+        (answer.json.issueDate !== undefined && answer.json.tokens.length === 0 && replaced(answer)),
       60_000,
       `${name} issued`,
     );
@@ -179,7 +184,8 @@ describe('RCL compatibility API', () => {
     assert.equal(created.json.email, 'rcl@mail.com');
     assert.equal(created.json.challengeType, 'dns');
     assert.equal(created.json.password, 'password123');
-    assert.equal(created.json.subscriptionId, tenant.id);
+    assert.ok(Number.isInteger(created.json.subscriptionId) && Number.isInteger(created.json.id), "the vendor's SDK reads both as int");
+    assert.ok(!('issueDate' in created.json) && !('expiryDate' in created.json), 'no null dates before issuance: left out');
     assert.equal(created.json.isSAN, false);
     assert.match(created.json.orderUri, /^https:\/\//);
     assert.equal(created.json.tokens.length, 1);
@@ -224,7 +230,7 @@ describe('RCL compatibility API', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(rescheduled.status, 200, rescheduled.text);
-    const reissued = await untilIssued(domain);
+    const reissued = await untilIssued(domain, issued);
     assert.equal(reissued.json.orderUri, again.json.orderUri);
     const newLeaf = await checkFiles(reissued.json);
     assert.notEqual(newLeaf.serialNumber, leaf.serialNumber, 'a new certificate');
@@ -595,5 +601,47 @@ describe('RCL compatibility API', () => {
     assert.equal(after.json.orderUri, before.json.orderUri);
     await checkFiles(after.json);
     assert.doesNotMatch(server.output(), /"level":50/, 'no request failed with a 500');
+  });
+
+  test("the vendor's SDK: numeric ids back in paths, schedule/renew on both spellings, then schedule/create with the new order finishes it", async () => {
+    const domain = `shopeneur.${ZONE}`;
+    const issued = await getV3(domain);
+    assert.equal(issued.status, 200, issued.text);
+    const { subscriptionId, id } = issued.json;
+    // The SDK builds its paths from what it read: the subscription's and the certificate's numbers.
+    const byNumbers = await send('GET', `${V3(String(subscriptionId))}/get/certificatename/${id}`, { key: tenant.apiKey });
+    assert.equal(byNumbers.status, 200, byNumbers.text);
+    assert.equal(byNumbers.json.certificateName, domain);
+    assert.equal((await send('GET', `${V2(String(subscriptionId))}/certificate/${id}`, { key: tenant.readKey })).json.certificateName, domain);
+    assert.equal((await send('GET', `${V1_CERT(String(subscriptionId))}/get?name=${id}`, { key: tenant.readKey })).json.id, id);
+    const otherNumber = (await send('POST', `${V3(other.id)}/order/create`, {
+      key: other.apiKey,
+      body: { certificateName: `mine.${ZONE}`, rootDomain: `mine.${ZONE}`, challengeType: 'dns' },
+    })).json.subscriptionId;
+    assertText(await send('GET', `${V3(String(otherNumber))}/get/certificatename/${id}`, { key: tenant.apiKey }), 401, /does not belong to subscription/);
+
+    for (const base of [V3, V3_SEED_SPELLING]) {
+      // The SDK sends the Certificate object it read back, numbers and all.
+      const renewed = await send('POST', `${base(String(subscriptionId))}/schedule/renew`, { key: tenant.apiKey, body: issued.json });
+      assert.equal(renewed.status, 200, renewed.text);
+      assert.equal(renewed.text, '', 'an empty body at once');
+    }
+    // The client answers this certificate's challenges: the renewal's tokens and orderUri come with the certificate.
+    const open = await eventually(() => getV3(domain), (answer) => answer.json.tokens.length === 1, 30_000, 'the renewal order placed');
+    assert.notEqual(open.json.orderUri, issued.json.orderUri, 'one new order for the two calls');
+    assert.equal(open.json.issueDate, issued.json.issueDate, 'the issued certificate stays meanwhile');
+    await place(open.json.tokens, domain);
+    const scheduled = await send('POST', `${V3(tenant.id)}/schedule/create`, { key: tenant.apiKey, body: { ...open.json, orderUri: open.json.orderUri } });
+    assert.equal(scheduled.status, 200, scheduled.text);
+    const renewed = await untilIssued(domain, issued);
+    assert.equal(renewed.json.id, id, 'the same certificate');
+    assert.notEqual(renewed.json.certificateDownloadUrl.certCrtUrl, issued.json.certificateDownloadUrl.certCrtUrl, 'a new version');
+    assert.ok(Date.parse(renewed.json.issueDate) >= Date.parse(issued.json.issueDate));
+
+    assertText(await send('POST', `${V3(tenant.id)}/schedule/renew`, { key: tenant.apiKey, body: { target: 'Stand Alone' } }), 400, /certificateName/);
+    assertText(await send('POST', `${V3(tenant.id)}/schedule/renew`, { key: tenant.apiKey, body: { id: 99999 } }), 404, /99999/);
+    assertText(await send('POST', `${V3(tenant.id)}/schedule/renew`, { key: tenant.readKey, body: { id } }), 403, /write/);
+    assertText(await send('GET', `${V3(tenant.id)}/no/such/route`, { key: tenant.apiKey }), 404, /no route GET/);
+    assertText(await send('GET', '/production/ssl/core/v1/nothing', {}), 404, /no route GET/);
   });
 });

@@ -1,6 +1,7 @@
 // certkeep serve as a process: answers over HTTP with keys made by certkeep admin, stops cleanly on SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../src/rig/ports.ts';
 import { tempDir } from '../rig/tmp.ts';
@@ -40,6 +41,19 @@ describe('certkeep serve', () => {
     }
     assert.equal(await exited, 0, output);
     assert.ok(!output.includes(created.apiKey.split('.')[1]), 'the API key never reaches the log');
+  });
+
+  test('a port that is taken: one line on stderr and exit 1, instead of a server without its API', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const result = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--http-challenge-listen', 'off', '--renew-interval', '1'], { CERTKEEP_DATA_DIR: dataDir });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /EADDRINUSE|in use/);
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -2,13 +2,20 @@
 // its HTTP-01 responder on the port Pebble validates at, the rig's Pebble as
 // the default CA. For the native API and the compatibility API tests.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { createRfc2136Provider } from '../../src/dns/providers/rfc2136/rfc2136.ts';
 import { freePort } from '../../src/rig/ports.ts';
 import type { Pebble } from '../../src/rig/pebble.ts';
+import { type Answer, undocumented } from '../openapi/answers.ts';
 import { ALLOW_LOOPBACK_ARGS } from '../rig/limits.ts';
 import { type Rig, runCli } from './harness.ts';
 
 const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
+const RECORDER = new URL('../openapi/record-serve.ts', import.meta.url).pathname;
 
 export interface Server {
   base: string;
@@ -20,7 +27,11 @@ export interface Server {
   subscription(name: string): Promise<{ id: string; apiKey: string; readKey: string }>;
   /** fetch against the API with a key; JSON bodies are sent as JSON. */
   call(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
-  /** Stops the process with SIGTERM; resolves with its exit code. */
+  /**
+   * Stops the process with SIGTERM; resolves with its exit code. Answers the
+   * server gave that its OpenAPI document does not list fail the test file
+   * (after its suites, so that every process is stopped first).
+   */
   stop(): Promise<number | null>;
   process: ChildProcess;
 }
@@ -48,7 +59,9 @@ export interface ServerOptions {
 export async function startServer(rig: ServerTarget, options: ServerOptions = {}): Promise<Server> {
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? rig.dataDir;
+  const answers = join(tmpdir(), `certkeep-answers-${randomUUID()}.jsonl`);
   const env = {
+    CERTKEEP_TEST_ANSWERS: answers,
     CERTKEEP_DATA_DIR: dataDir,
     CERTKEEP_CA: rig.pebble.directoryUrl,
     CERTKEEP_CA_CERT: rig.pebble.caCertFile,
@@ -58,6 +71,8 @@ export async function startServer(rig: ServerTarget, options: ServerOptions = {}
   const child = spawn(
     process.execPath,
     [
+      '--import',
+      RECORDER,
       CLI,
       'serve',
       '--listen',
@@ -105,9 +120,34 @@ export async function startServer(rig: ServerTarget, options: ServerOptions = {}
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      undocumentedSeen.push(...(await undocumentedAnswers(answers)));
+      return code;
     },
   };
+}
+
+/** Every server's answers that its document does not list, failed on once the file's suites are done. */
+const undocumentedSeen: string[] = [];
+after(() => {
+  const problems = [...new Set(undocumentedSeen)];
+  if (problems.length > 0) throw new Error(`certkeep serve gave answers its OpenAPI document does not list:\n${problems.join('\n')}`);
+});
+
+/** What the server's recorder saw (test/openapi/record-serve.ts) that its document does not list; the files are removed. */
+async function undocumentedAnswers(file: string): Promise<string[]> {
+  try {
+    const document = JSON.parse(await readFile(`${file}.openapi.json`, 'utf8'));
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    return undocumented(document, lines.map((line) => JSON.parse(line) as Answer));
+  } catch (error) {
+    // A server that never became ready wrote no document: nothing to hold its answers against.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  } finally {
+    await rm(file, { force: true });
+    await rm(`${file}.openapi.json`, { force: true });
+  }
 }
 
 /** Polls `read` until `done` holds; fails with the last value after `timeoutMs`. */

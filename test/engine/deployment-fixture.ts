@@ -14,7 +14,7 @@ import {
   insertCertificate,
   insertVersion,
   UNTOUCHED_RENEWAL_STATE,
-  updateCertificate,
+  makeVersionCurrent,
 } from '../../src/store/repositories/certificates.ts';
 import { DEFAULT_SUBSCRIPTION_ID, ensureSubscription } from '../../src/store/repositories/subscriptions.ts';
 import type { Clock } from '../../src/time/clock.ts';
@@ -71,6 +71,7 @@ export function deploymentFixture(prefix: string, clock?: Clock): DeploymentFixt
       csr_info: {},
       state: 'issuing',
       current_version_id: null,
+      current_not_after: null,
       next_renewal_at: now + 30 * DAY,
       ...UNTOUCHED_RENEWAL_STATE,
       created_at: now,
@@ -102,9 +103,8 @@ export function deploymentFixture(prefix: string, clock?: Clock): DeploymentFixt
       ari_window_end: null,
       created_at: now,
     });
-    await updateCertificate(fixture.store.db, certificate.id, {
+    await makeVersionCurrent(fixture.store.db, certificate.id, { id: versionId, not_after: now + 10 * DAY }, {
       state: 'valid',
-      current_version_id: versionId,
       updated_at: now,
     });
     return bundle.serial;

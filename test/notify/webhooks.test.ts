@@ -6,8 +6,11 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { Kysely } from 'kysely';
 import { buildApp } from '../../src/api/app.ts';
 import { type Engine, engineOn } from '../../src/engine/engine.ts';
 import { TenantLimits } from '../../src/outbound/tenant-limits.ts';
@@ -20,7 +23,9 @@ import {
 } from '../../src/notify/dispatcher.ts';
 import { verifySignature } from '../../src/notify/signature.ts';
 import { type DeliveryView, webhookSecretAad } from '../../src/notify/webhooks.ts';
-import { openStore, type Store } from '../../src/store/database.ts';
+import { openStore, SQLITE_FILE, type Store } from '../../src/store/database.ts';
+import type { Database } from '../../src/store/schema.ts';
+import { NodeSqliteDialect } from '../../src/store/sqlite-dialect.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
 import { appendEvent, type EventType } from '../../src/store/repositories/events.ts';
 import { manualClock } from '../rig/clock.ts';
@@ -553,6 +558,61 @@ describe('webhooks', () => {
       rows.map((r) => r.event_id),
       [...first, ...later],
     );
+  });
+
+  test('after its first tick a dispatcher reads only the webhooks of subscriptions with new events', async () => {
+    const busy = await tenant();
+    const quiet = await tenant();
+    await receive();
+    const busyHook = await createWebhook(busy, { url: receiver.url() });
+    const quietHook = await createWebhook(quiet, { url: receiver.url() });
+    const queries: { sql: string; parameters: readonly unknown[] }[] = [];
+    const logged = new Kysely<Database>({
+      dialect: new NodeSqliteDialect({ database: new DatabaseSync(join(dataDir, SQLITE_FILE)) }),
+      log: (event) => {
+        queries.push(event.query);
+      },
+    });
+    const loggedCtx = allowLoopback(engineOn({ ...store, db: logged }, { answers: 'server', clock }));
+    const watched = new WebhookDispatcher(loggedCtx, { settleMs: 0, onError: (e) => errors.push(e) });
+    dispatchers.push(watched);
+    await watched.tick();
+    const event = await append(busy);
+
+    queries.length = 0;
+    await watched.tick();
+    await logged.destroy();
+
+    assert.ok(!queries.some((q) => /from "webhooks"/.test(q.sql) && !/where/.test(q.sql)), 'no query lists every webhook');
+    assert.ok(!queries.some((q) => q.parameters.includes(quietHook.id)), 'the quiet subscription’s webhook is not looked at');
+    assert.deepEqual(
+      receiver.received.map((r) => [JSON.parse(r.raw).id, r.headers['x-certkeep-event']]),
+      [[event, 'certificate.issued']],
+    );
+    assert.equal((await deliveries(busy, busyHook.id)).length, 1);
+  });
+
+  test('a webhook more than one fan-out behind catches up over the next ticks with no new events', async () => {
+    const owner = await tenant();
+    const hook = await createWebhook(owner, { url: 'http://127.0.0.1:9/refused' });
+    const first = dispatcher({ concurrency: 1 });
+    await first.tick(); // seen once: afterwards it looks only at what changed
+    for (let i = 0; i < 1_100; i++) await append(owner);
+    const count = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('webhook_deliveries')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('webhook_id', '=', hook.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    await first.tick();
+    assert.equal(await count(), 500, 'one fan-out adds at most 500');
+    await first.tick();
+    await first.tick();
+    assert.equal(await count(), 1_100, 'the rest in the ticks that follow, though no event is new');
   });
 
   test('two server processes on one database send each delivery exactly once', async () => {

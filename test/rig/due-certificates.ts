@@ -48,6 +48,7 @@ export async function seedDueCertificates(store: Store, options: DueCertificates
         csr_info: {},
         state: 'valid',
         current_version_id: versionId,
+        current_not_after: now + 30 * DAY,
         next_renewal_at: now - 1000,
         ...UNTOUCHED_RENEWAL_STATE,
         created_at: now - 60 * DAY,

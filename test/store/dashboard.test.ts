@@ -54,6 +54,7 @@ async function seed(ctx: EngineContext, subscriptionId: string, suffix = ''): Pr
       csr_info: {},
       state,
       current_version_id: versionId,
+      current_not_after: days === null ? null : NOW + days * DAY + 1000,
       next_renewal_at: null,
       ...UNTOUCHED_RENEWAL_STATE,
       failure_count: failures,

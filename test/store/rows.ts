@@ -76,6 +76,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       warned_days: 3,
       ari_check_at: LATE + 27,
       preferred_chain: 'Root CA ü',
+      current_not_after: LATE + 29,
     },
     orders: {
       id: orderId,
@@ -99,6 +100,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       lease_owner: 'worker-ü',
       lease_token: 3,
       lease_until: LATE + 21,
+      retired_at: LATE + 30,
     },
     certificate_versions: {
       id: versionId,
@@ -114,6 +116,7 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       ari_window_start: LATE + 15,
       ari_window_end: LATE + 16,
       created_at: LATE + 17,
+      retired_at: LATE + 31,
     },
     events: {
       subscription_id: subscriptionId,
@@ -183,6 +186,9 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       created_at: LATE + 31,
       expires_at: LATE + 32,
     },
+    // The largest number a 32-bit int holds: the vendors' clients read these as int.
+    subscription_numbers: { number: 2_147_483_646, subscription_id: subscriptionId },
+    certificate_numbers: { number: 2_147_483_647, certificate_id: certificateId },
     deploy_targets: {
       id: targetId,
       certificate_id: certificateId,
@@ -248,6 +254,8 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'webhook_deliveries',
   'users',
   'sessions',
+  'subscription_numbers',
+  'certificate_numbers',
   'deploy_targets',
   'deployments',
   'agents',
@@ -258,7 +266,7 @@ export function certificateRecord(row: Rows['certificates']): NewCertificate {
   const parsed = Object.fromEntries(
     ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'].map((column) => [column, JSON.parse(row[column as keyof typeof row] as string)]),
   );
-  return { ...row, ...parsed } as unknown as NewCertificate;
+  return { current_version_id: null, current_not_after: null, ...row, ...parsed } as unknown as NewCertificate;
 }
 
 /** An orders row as the repositories take it: its authorizations parsed, its step narrowed (src/store/records.ts). */

@@ -6,8 +6,12 @@ import { sql } from 'kysely';
 import { migrationStatus, openStore, type Store, type StoreOptions } from '../../src/store/database.ts';
 import { generateMasterKey } from '../../src/store/master-key.ts';
 import { newId } from '../../src/store/ids.ts';
-import { findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
-import { insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
+import { compatIdsSchema } from '../../src/store/migrations/0007-compat-ids.ts';
+import { deleteCertificateRow, findCertificateWithDates, insertCertificate, listCertificatesWithDates } from '../../src/store/repositories/certificates.ts';
+import { certificateNumbers, certificateOfNumber, subscriptionNumber, subscriptionOfNumber } from '../../src/store/repositories/numbers.ts';
+import { fencedUpdateOrder, insertOrderUnlessOpen } from '../../src/store/repositories/orders.ts';
+import { insertSubscription } from '../../src/store/repositories/subscriptions.ts';
+import { olderDatabase } from './older.ts';
 import { certificateRecord, INSERT_ORDER, LATE, orderRecord, type Rows, rowsFor } from './rows.ts';
 
 interface TestContext {
@@ -63,7 +67,7 @@ export function storeSuite(backend: Backend): void {
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(second.db);
     assert.deepEqual(
       applied.rows.map((r) => r.name),
-      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0006b_delivery', '0010_agent'],
+      ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery', '0009_scale', '0010_agent'],
     );
     assert.equal(
       second.secrets.decryptString(sealed, 'probe'),
@@ -114,6 +118,25 @@ export function storeSuite(backend: Backend): void {
       .execute();
   });
 
+  test(`${backend.kind}: the write that finishes an order releases its lease, only under the lease it holds`, async (t) => {
+    const store = await fresh(t);
+    const rows = rowsFor();
+    await store.db.insertInto('subscriptions').values(rows.subscriptions).execute();
+    await store.db.insertInto('certificates').values(rows.certificates).execute();
+    await store.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
+    const id = newId('ord');
+    const leased = { lease_owner: 'host:1:a', lease_token: 7, lease_until: LATE + 60_000 };
+    await store.db.insertInto('orders').values({ ...rows.orders, id, step: 'finalized', ...leased }).execute();
+    const holder = () => store.db.selectFrom('orders').select(['step', 'lease_owner', 'lease_until']).where('id', '=', id).executeTakeFirstOrThrow();
+
+    assert.equal(await fencedUpdateOrder(store.db, id, 6, { step: 'valid' }), false, 'a stale token writes nothing');
+    assert.deepEqual(await holder(), { step: 'finalized', lease_owner: 'host:1:a', lease_until: LATE + 60_000 });
+    assert.equal(await fencedUpdateOrder(store.db, id, 7, { error: 'still working' }), true);
+    assert.equal((await holder()).lease_owner, 'host:1:a', 'a step short of the end keeps the lease');
+    assert.equal(await fencedUpdateOrder(store.db, id, 7, { step: 'valid' }), true);
+    assert.deepEqual(await holder(), { step: 'valid', lease_owner: null, lease_until: null });
+  });
+
   test(`${backend.kind}: a certificate has at most one open order, the lock between processes`, async (t) => {
     const store = await fresh(t);
     const rows = rowsFor();
@@ -131,32 +154,27 @@ export function storeSuite(backend: Backend): void {
 
   test(`${backend.kind}: migration 0006 keeps the newest of two open orders and lower-cases names`, async (t) => {
     const options = await backend.freshOptions(t);
-    const first = await openStore(options);
+    // The state before 0006: no index, so a race could leave two open orders; names as typed.
+    const older = await olderDatabase(options, '0005_portal');
+    const first = { db: older, close: () => older.destroy() };
     const rows = rowsFor();
-    const other = { ...rows.certificates, id: newId('crt'), name: 'taken.example' };
+    // Rows as that version wrote them: without the columns later migrations add.
+    const { current_not_after: _expiry, ...certificate } = rows.certificates;
+    const { retired_at: _retired, ...order } = rows.orders;
+    const other = { ...certificate, id: newId('crt'), name: 'taken.example' };
     try {
-      // The state before 0004: no index, so a race could leave two open orders; names as typed.
-      await sql`DROP INDEX orders_one_open_idx`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0006_open_order'`.execute(first.db);
-      // The migrations after it are not applied either (delivery's tables, 0006b; the agents, 0010).
-      await sql`DROP TABLE agents`.execute(first.db);
-      await sql`DROP INDEX deploy_targets_agent_id_idx`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0010_agent'`.execute(first.db);
-      await sql`DROP TABLE deployments`.execute(first.db);
-      await sql`DROP TABLE deploy_targets`.execute(first.db);
-      await sql`DELETE FROM kysely_migration WHERE name = '0006b_delivery'`.execute(first.db);
       await first.db.insertInto('subscriptions').values(rows.subscriptions).execute();
-      await first.db.insertInto('certificates').values({ ...rows.certificates, name: 'Mixed.Example.' }).execute();
+      await first.db.insertInto('certificates').values({ ...certificate, name: 'Mixed.Example.' }).execute();
       await first.db.insertInto('certificates').values(other).execute();
       await first.db.insertInto('certificates').values({ ...other, id: newId('crt'), name: 'TAKEN.example' }).execute();
       await first.db.insertInto('acme_accounts').values(rows.acme_accounts).execute();
       for (const [id, created] of [['ord_old', LATE], ['ord_new', LATE + 1]] as const) {
-        await first.db.insertInto('orders').values({ ...rows.orders, id, step: 'placed', created_at: created }).execute();
+        await first.db.insertInto('orders').values({ ...order, id, step: 'placed', created_at: created }).execute();
       }
     } finally {
       await first.close();
     }
-    const second = await open(t, options);
+    const second = await open(t, { ...options, masterKey: generateMasterKey() });
     const steps = await second.db.selectFrom('orders').select(['id', 'step']).orderBy('id').execute();
     assert.deepEqual(steps, [{ id: 'ord_new', step: 'placed' }, { id: 'ord_old', step: 'failed' }]);
     const names = await second.db.selectFrom('certificates').select('name').execute();
@@ -316,5 +334,32 @@ export function storeSuite(backend: Backend): void {
       assert.deepEqual(await findCertificateWithDates(trx, subscriptionId, 'issued'), expected);
     });
     assert.deepEqual((await listCertificatesWithDates(store.db, subscriptionId)).map((c) => c.name), ['issued', 'new']);
+  });
+
+  test(`${backend.kind}: rows made before migration 0007 get numbers in the order they were made; later ones the next, never one given before`, async (t) => {
+    const store = await fresh(t);
+    await sql`DROP TABLE certificate_numbers`.execute(store.db);
+    await sql`DROP TABLE subscription_numbers`.execute(store.db);
+    const subscriptionId = await withSubscription(store);
+    const rows = rowsFor(subscriptionId);
+    // Inserted newest first: the numbers follow created_at, not the insertion order.
+    const made = [3, 1, 2].map((n) => ({ ...rows.certificates, id: `crt_${n}`, name: `c${n}`, created_at: LATE + n, current_version_id: null }));
+    for (const row of made) await store.db.insertInto('certificates').values(row).execute();
+    await compatIdsSchema.up(store.db);
+    const numbers = await certificateNumbers(store.db, ['crt_1', 'crt_2', 'crt_3']);
+    assert.deepEqual([1, 2, 3].map((n) => numbers.get(`crt_${n}`)), [1, 2, 3]);
+    assert.equal(await subscriptionNumber(store.db, subscriptionId), 1);
+
+    await deleteCertificateRow(store.db, 'crt_3');
+    const next = certificateRecord({ ...rows.certificates, id: 'crt_4', name: 'c4', current_version_id: null });
+    await store.db.transaction().execute((trx) => insertCertificate(trx, next));
+    assert.equal((await certificateNumbers(store.db, ['crt_4'])).get('crt_4'), 4, 'the deleted certificate\'s 3 is not given again');
+    assert.equal(await certificateOfNumber(store.db, subscriptionId, 4), 'crt_4');
+    assert.equal(await certificateOfNumber(store.db, subscriptionId, 3), undefined);
+    assert.equal(await certificateOfNumber(store.db, 'sub_other', 4), undefined, "another subscription's number finds nothing");
+
+    await store.db.transaction().execute((trx) => insertSubscription(trx, { id: 'sub_second', name: 'second', created_at: LATE }));
+    assert.equal(await subscriptionNumber(store.db, 'sub_second'), 2);
+    assert.equal(await subscriptionOfNumber(store.db, 2), 'sub_second');
   });
 }

@@ -19,7 +19,7 @@ import {
   type LiveFeed,
   reportDeployment,
 } from '../../engine/index.ts';
-import { problem, sendProblem } from '../problems.ts';
+import { problem, problemResponses, sendProblem } from '../problems.ts';
 import { CertificateNameParams } from '../schemas.ts';
 
 declare module 'fastify' {
@@ -96,8 +96,6 @@ const ChangesQuery = Type.Object(
 );
 
 const AGENT_SECURITY = [{ agentToken: [] }];
-const errors = { description: 'a problem document (RFC 9457)' };
-const refused = { 401: errors, 403: errors };
 
 export async function agentAccessRoutes(app: FastifyInstance, options: { engine: Engine; live: LiveFeed }): Promise<void> {
   const { engine: ctx, live } = options;
@@ -131,7 +129,7 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
     {
       config: { agent: true },
       schema: {
-        security: AGENT_SECURITY, summary: "The agent's targets, each with its certificate's current version (no keys)", response: { 200: AssignmentList, ...refused } },
+        security: AGENT_SECURITY, summary: "The agent's targets, each with its certificate's current version (no keys)", response: { 200: AssignmentList, ...problemResponses(401, 403) } },
     },
     async (request) => listOf(request.agentCaller as AgentCaller),
   );
@@ -144,7 +142,7 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
         security: AGENT_SECURITY,
         summary: "The current version's files of a certificate assigned to the agent, key included; 404 for any other",
         params: CertificateNameParams,
-        response: { 200: Bundle, ...refused, 404: errors, 409: errors },
+        response: { 200: Bundle, ...problemResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -172,7 +170,7 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
         security: AGENT_SECURITY,
         summary: 'Report a deployment: pending before the host is touched, then deployed or failed (with what the host refused)',
         body: Report,
-        response: { 204: Type.Null(), 400: errors, ...refused, 404: errors },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -189,7 +187,7 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
         security: AGENT_SECURITY,
         summary: 'Long poll: the targets as soon as their digest differs from `digest`, or 204 after `wait` seconds without a change',
         querystring: ChangesQuery,
-        response: { 200: AssignmentList, 204: Type.Null(), 400: errors, ...refused },
+        response: { 200: AssignmentList, 204: Type.Null(), ...problemResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
@@ -230,7 +228,7 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
         description:
           'text/event-stream; send "Accept: text/event-stream". A comment line comes every 20 s. Where a proxy buffers ' +
           'streams, use GET /agent/changes instead.',
-        response: { 200: { description: 'text/event-stream' }, ...refused, 406: errors },
+        response: { 200: { description: 'text/event-stream' }, ...problemResponses(401, 403, 406) },
       },
     },
     async (request, reply) => {

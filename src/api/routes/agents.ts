@@ -16,6 +16,7 @@ import {
   rotateAgentToken,
 } from '../../engine/index.ts';
 import { CertificateNameParams } from '../schemas.ts';
+import { problemResponses } from '../problems.ts';
 
 const AgentIdParams = Type.Object({ id: Type.String({ pattern: '^agt_[0-9a-z]{26}$' }) });
 const TargetParams = Type.Object({
@@ -89,7 +90,6 @@ const NewTarget = Type.Object(
   { additionalProperties: false },
 );
 
-const errors = { description: 'a problem document (RFC 9457)' };
 
 export async function agentRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
   const { engine: ctx } = options;
@@ -100,7 +100,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       config: { scope: 'read' },
       schema: {
         summary: "The subscription's host agents, when each was last seen and what it serves",
-        response: { 200: Type.Object({ agents: Type.Array(Agent) }), 401: errors, 403: errors },
+        response: { 200: Type.Object({ agents: Type.Array(Agent) }), ...problemResponses(401, 403) },
       },
     },
     async (request) => ({ agents: await listAgentViews(ctx, request.caller.subscriptionId) }),
@@ -113,7 +113,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       schema: {
         summary: 'Enrol a host agent; its token is shown once',
         body: NewAgent,
-        response: { 201: Enrolled, 400: errors, 401: errors, 403: errors },
+        response: { 201: Enrolled, ...problemResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
@@ -129,7 +129,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       schema: {
         summary: "Remove an agent: its token is refused at once, its targets go; the files on its host stay",
         params: AgentIdParams,
-        response: { 204: Type.Null(), 401: errors, 403: errors, 404: errors },
+        response: { 204: Type.Null(), ...problemResponses(401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -145,7 +145,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       schema: {
         summary: 'A new token for the agent, shown once; the old one is refused at once',
         params: AgentIdParams,
-        response: { 200: Enrolled, 401: errors, 403: errors, 404: errors },
+        response: { 200: Enrolled, ...problemResponses(401, 403, 404) },
       },
     },
     async (request) => {
@@ -161,7 +161,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       schema: {
         summary: "The agent's targets and where each deployment stands",
         params: AgentIdParams,
-        response: { 200: Type.Object({ targets: Type.Array(AgentTarget) }), 401: errors, 403: errors, 404: errors },
+        response: { 200: Type.Object({ targets: Type.Array(AgentTarget) }), ...problemResponses(401, 403, 404) },
       },
     },
     async (request) => ({ targets: await listAgentTargetsOf(ctx, request.caller.subscriptionId, request.params.id) }),
@@ -175,7 +175,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
         summary: "Assign a certificate to a directory on the agent's host (or change the target already there)",
         params: AgentIdParams,
         body: NewTarget,
-        response: { 201: AgentTarget, 400: errors, 401: errors, 403: errors, 404: errors, 409: errors },
+        response: { 201: AgentTarget, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -191,7 +191,7 @@ export async function agentRoutes(app: FastifyInstance, options: { engine: Engin
       schema: {
         summary: 'Stop deploying there: the agent stops managing the directory and leaves its files',
         params: TargetParams,
-        response: { 204: Type.Null(), 401: errors, 403: errors, 404: errors },
+        response: { 204: Type.Null(), ...problemResponses(401, 403, 404) },
       },
     },
     async (request, reply) => {

@@ -3,6 +3,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey, type Engine, listSubscriptionKeys, revokeApiKey } from '../../engine/index.ts';
+import { problemResponses } from '../problems.ts';
 
 const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')], {
   description:
@@ -74,7 +75,7 @@ export async function apiKeyRoutes(app: FastifyInstance, options: { engine: Engi
     '/api-keys/:id',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Revoke a key at once', params: KeyId, response: { 204: Type.Null() } },
+      schema: { summary: 'Revoke a key at once', params: KeyId, response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404) } },
     },
     async (request, reply) => {
       await revokeApiKey(ctx, request.params.id, request.caller.subscriptionId);

@@ -7,6 +7,7 @@ import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, Deployment, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
+import { problemResponses } from '../problems.ts';
 
 const Text = (maxLength: number) => Type.String({ maxLength });
 
@@ -168,7 +169,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
     '/certificates/:name/details',
     {
       config: { scope: 'read' },
-      schema: { summary: "Everything a certificate's page shows: settings, versions, orders with their steps and tokens, events", params: CertificateNameParams, response: { 200: Details } },
+      schema: { summary: "Everything a certificate's page shows: settings, versions, orders with their steps and tokens, events", params: CertificateNameParams, response: { 200: Details, ...problemResponses(404) } },
     },
     async (request) => ({
       ...(await certificateDetails(ctx, request.caller.subscriptionId, request.params.name)),
@@ -188,7 +189,11 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         summary: 'Revoke the current version at its CA (RFC 8555 §7.6); 409 when it is revoked already',
         params: CertificateNameParams,
         body: RevokeBody,
-        response: { 200: Type.Object({ name: Type.String(), serial: Type.String(), state: Type.Literal('revoked') }) },
+        response: {
+          200: Type.Object({ name: Type.String(), serial: Type.String(), state: Type.Literal('revoked') }),
+          // 409: revoked already, or not issued yet; 502: the CA refused or could not be reached.
+          ...problemResponses(404, 409, 502),
+        },
       },
     },
     async (request) => {
@@ -204,7 +209,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       schema: {
         summary: 'A certificate, with where each of its deploy targets stands',
         params: CertificateNameParams,
-        response: { 200: CertificateWithDeployments },
+        response: { 200: CertificateWithDeployments, ...problemResponses(404) },
       },
     },
     async (request) => {
@@ -216,7 +221,8 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 
   app.post<{ Body: Static<typeof CreateCertificate> }>(
     '/certificates',
-    { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started } } },
+    // 409: the name is taken; 502: the CA refused the account or could not be reached.
+    { config: { scope: 'write' }, schema: { body: CreateCertificate, response: { 202: Started, ...problemResponses(409, 502) } } },
     async (request, reply) => {
       const body = request.body;
       const issuers = issuersOf(body, ctx);
@@ -243,7 +249,7 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 
   app.post<{ Params: { name: string } }>(
     '/certificates/:name/renew',
-    { config: { scope: 'write' }, schema: { params: CertificateNameParams, response: { 202: Started } } },
+    { config: { scope: 'write' }, schema: { params: CertificateNameParams, response: { 202: Started, ...problemResponses(404, 409, 502) } } },
     async (request, reply) => {
       const { certificate, order } = await startRenewal(ctx, request.caller.subscriptionId, request.params.name);
       return reply
@@ -255,7 +261,10 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 
   app.delete<{ Params: { name: string } }>(
     '/certificates/:name',
-    { config: { scope: 'write' }, schema: { params: CertificateNameParams } },
+    {
+      config: { scope: 'write' },
+      schema: { summary: 'Delete a certificate with its versions and orders (it is not revoked)', params: CertificateNameParams, response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404) } },
+    },
     async (request, reply) => {
       await deleteCertificate(ctx, request.caller.subscriptionId, request.params.name);
       return reply.code(204).send();

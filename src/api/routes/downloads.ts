@@ -19,7 +19,12 @@ export async function downloadRoutes(app: FastifyInstance, options: { engine: En
         tags: ['downloads'],
         security: [],
         summary: 'A certificate file named by a signed, expiring link (no API key)',
-        response: { 200: Type.Any(), 404: Type.String(), 410: Type.String() },
+        produces: [...new Set(Object.values(DOWNLOAD_FORMATS).map((format) => format.contentType.split(';')[0]))],
+        response: {
+          200: Type.String({ description: 'the file: PEM text, or DER and PKCS#12 bytes', format: 'binary' }),
+          404: textResponse('the link was altered or made up, or this certificate has no such file'),
+          410: textResponse('the link expired, or its certificate was deleted or revoked'),
+        },
       },
     },
     async (request, reply) => {
@@ -48,6 +53,10 @@ export async function downloadRoutes(app: FastifyInstance, options: { engine: En
         .send(typeof body === 'string' ? body : Buffer.from(body));
     },
   );
+}
+
+function textResponse(description: string) {
+  return { description, content: { 'text/plain': { schema: Type.String({ description: 'what went wrong, in a sentence' }) } } };
 }
 
 function text(reply: FastifyReply, status: number, message: string): FastifyReply {

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine/index.ts';
 import { ackEvent, DEFAULT_PAGE, MAX_PAGE, nextEvents } from '../../notify/events.ts';
+import { problemResponses } from '../problems.ts';
 
 const EventId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -66,7 +67,7 @@ export async function eventRoutes(app: FastifyInstance, options: { engine: Engin
         summary: 'Acknowledge an event: it leaves the queue',
         description: 'Acknowledging an event again is not an error.',
         params: Type.Object({ id: EventId }),
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404) },
       },
     },
     async (request, reply) => {

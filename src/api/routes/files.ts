@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { certificateFiles, type Engine } from '../../engine/index.ts';
 import { ConflictError, ForbiddenError } from '../../errors.ts';
+import { problemResponses } from '../problems.ts';
 
 const FORMATS = {
   pem: { type: 'application/pem-certificate-chain', file: 'fullchain.pem', secret: false },
@@ -25,7 +26,19 @@ const Params = Type.Object({
 export async function fileRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
   app.get<{ Params: { name: string; format: Format } }>(
     '/certificates/:name/files/:format',
-    { config: { scope: 'read' }, schema: { params: Params } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'The current version as a file',
+        params: Params,
+        produces: [...new Set(Object.values(FORMATS).map((format) => format.type))],
+        response: {
+          200: Type.String({ description: 'the file: PEM text, or DER and PKCS#12 bytes', format: 'binary' }),
+          // 404: no such certificate, or none issued yet; 409: no key (the client's CSR) or no PFX password.
+          ...problemResponses(404, 409),
+        },
+      },
+    },
     async (request, reply) => {
       const { name, format } = request.params;
       const spec = FORMATS[format];

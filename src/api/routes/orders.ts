@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { findOrder, orderView, raiseGoal } from '../../engine/index.ts';
 import { OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
+import { problemResponses } from '../problems.ts';
 
 const OrderParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 
@@ -14,7 +15,7 @@ export async function orderRoutes(app: FastifyInstance, services: Services): Pro
 
   app.get<{ Params: { id: string } }>(
     '/orders/:id',
-    { config: { scope: 'read' }, schema: { params: OrderParams, response: { 200: OrderView } } },
+    { config: { scope: 'read' }, schema: { params: OrderParams, response: { 200: OrderView, ...problemResponses(404) } } },
     async (request) => {
       const { order, certificate } = await findOrder(ctx, request.caller.subscriptionId, { id: request.params.id });
       return orderView(order, certificate);
@@ -27,7 +28,8 @@ export async function orderRoutes(app: FastifyInstance, services: Services): Pro
   ] as const) {
     app.post<{ Params: { id: string } }>(
       `/orders/:id/${action}`,
-      { config: { scope: 'write' }, schema: { params: OrderParams, response: { 202: OrderView } } },
+      // 409: the order is invalid or failed; it cannot be taken further.
+      { config: { scope: 'write' }, schema: { params: OrderParams, response: { 202: OrderView, ...problemResponses(404, 409) } } },
       async (request, reply) => {
         const { order, certificate } = await findOrder(ctx, request.caller.subscriptionId, { id: request.params.id });
         const raised = await raiseGoal(ctx, order, goal);

@@ -4,6 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { describeProviders, type Engine, testManagedZone } from '../../engine/index.ts';
+import { problemResponses } from '../problems.ts';
 
 const Provider = Type.Object({
   name: Type.String(),
@@ -58,7 +59,7 @@ export async function providerRoutes(
         summary:
           'Test a zone: write a TXT record, wait until every authoritative server serves it, remove it',
         params: ZoneParams,
-        response: { 200: TestResult },
+        response: { 200: TestResult, ...problemResponses(404) },
       },
     },
     async (request) => testManagedZone(ctx, request.caller.subscriptionId, request.params.zone, dns),

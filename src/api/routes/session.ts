@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changePassword, type Engine, scopesOfRole, signIn, SignInLockedError, SignInRefusedError, signOut, type UserCaller } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { setSessionCookie } from '../cookies.ts';
-import { problem, sendProblem } from '../problems.ts';
+import { problem, problemResponses, sendProblem } from '../problems.ts';
 
 const Credentials = Type.Object(
   {
@@ -58,7 +58,8 @@ export async function sessionRoutes(app: FastifyInstance, options: { engine: Eng
           'After 5 wrong passwords for an account, sign-in answers 429 with Retry-After for 15 minutes.',
         security: [],
         body: Credentials,
-        response: { 200: WhoAmI },
+        // 401: wrong e-mail or password; 429: locked after repeated wrong passwords.
+        response: { 200: WhoAmI, ...problemResponses(401) },
       },
     },
     async (request, reply) => {
@@ -137,7 +138,8 @@ export async function sessionRoutes(app: FastifyInstance, options: { engine: Eng
       schema: {
         summary: 'Change your password: your other sessions end',
         body: PasswordChange,
-        response: { 204: Type.Null() },
+        // 409: the current password is wrong.
+        response: { 204: Type.Null({ description: 'changed' }), ...problemResponses(409) },
       },
     },
     async (request, reply) => {

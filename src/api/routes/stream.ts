@@ -1,9 +1,10 @@
 // GET /api/v1/events/stream: server-sent events — each event of the
 // subscription (as in the poll queue) and each step an order takes, as they
 // are stored. The portal updates its pages from it; nothing is acknowledged.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Change, LiveFeed } from '../../engine/index.ts';
-import { problem, sendProblem } from '../problems.ts';
+import { problem, problemResponses, sendProblem } from '../problems.ts';
 
 const HEARTBEAT_MS = 20_000;
 
@@ -25,6 +26,8 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveFe
           'text/event-stream; send "Accept: text/event-stream". Each message has `event: event` with an event ' +
           'document, or `event: order` with {id, certificate, step, goal, status, error, updatedAt}. A comment ' +
           'line comes every 20 s to keep proxies from closing the connection. Reconnect and re-read on error.',
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'the stream, until the client closes it' }), ...problemResponses(406) },
       },
     },
     async (request, reply) => {

@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createUser, type Engine, listUsers, removeUser, resetUser } from '../../engine/index.ts';
 import { ConflictError } from '../../errors.ts';
+import { problemResponses } from '../problems.ts';
 
 const Role = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')], {
   description:
@@ -68,7 +69,7 @@ export async function userRoutes(app: FastifyInstance, options: { engine: Engine
       schema: {
         summary: 'Add a person who signs in to the portal',
         body: NewUser,
-        response: { 201: WithPassword },
+        response: { 201: WithPassword, ...problemResponses(409) },
       },
     },
     async (request, reply) => {
@@ -87,7 +88,7 @@ export async function userRoutes(app: FastifyInstance, options: { engine: Engine
       schema: {
         summary: 'Remove a user; their sessions end',
         params: UserId,
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404, 409) },
       },
     },
     async (request, reply) => {
@@ -106,7 +107,7 @@ export async function userRoutes(app: FastifyInstance, options: { engine: Engine
       schema: {
         summary: 'A new one-time password for a user: their sessions end and a lockout is lifted',
         params: UserId,
-        response: { 200: WithPassword },
+        response: { 200: WithPassword, ...problemResponses(404) },
       },
     },
     async (request) => {

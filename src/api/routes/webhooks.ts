@@ -12,6 +12,7 @@ import {
   MAX_URL_LENGTH,
   MAX_WEBHOOKS,
 } from '../../notify/webhooks.ts';
+import { problemResponses } from '../problems.ts';
 
 const SIGNING =
   'Each POST carries the event as JSON ({id, type, createdAt, certificate, payload}) and the headers ' +
@@ -118,7 +119,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { engine: Eng
       schema: {
         summary: 'Remove a webhook and its delivery log',
         params: Type.Object({ id: WebhookId }),
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404) },
       },
     },
     async (request, reply) => {
@@ -136,7 +137,7 @@ export async function webhookRoutes(app: FastifyInstance, options: { engine: Eng
         description: 'Page back with `before` set to the smallest id read.',
         params: Type.Object({ id: WebhookId }),
         querystring: DeliveriesQuery,
-        response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }) },
+        response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...problemResponses(404) },
       },
     },
     async (request) => ({

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { addZone, type Engine, listManagedZones, removeZone } from '../../engine/index.ts';
+import { problemResponses } from '../problems.ts';
 
 const ZoneName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\.?$' });
 
@@ -37,7 +38,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine
 
   app.post<{ Body: { zone: string; provider: string; settings: Record<string, string>; nameservers?: string[] } }>(
     '/zones',
-    { config: { scope: 'admin' }, schema: { body: CreateZone, response: { 201: ZoneSummary } } },
+    { config: { scope: 'admin' }, schema: { body: CreateZone, response: { 201: ZoneSummary, ...problemResponses(409) } } },
     async (request, reply) => {
       const summary = await addZone(ctx, request.caller.subscriptionId, request.body);
       return reply.code(201).send(summary);
@@ -46,7 +47,7 @@ export async function zoneRoutes(app: FastifyInstance, options: { engine: Engine
 
   app.delete<{ Params: { zone: string } }>(
     '/zones/:zone',
-    { config: { scope: 'admin' }, schema: { params: Type.Object({ zone: ZoneName }) } },
+    { config: { scope: 'admin' }, schema: { params: Type.Object({ zone: ZoneName }), response: { 204: Type.Null({ description: 'done; no body' }), ...problemResponses(404) } } },
     async (request, reply) => {
       await removeZone(ctx, request.caller.subscriptionId, request.params.zone);
       return reply.code(204).send();

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { parseAddress } from '../../address.ts';
 import { ConflictError, UsageError } from '../../errors.ts';
 import { crashSeam, withSession } from '../session.ts';
-import { TenantLimits } from '../../engine/index.ts';
+import { DEFAULT_RETENTION_DAYS, TenantLimits } from '../../engine/index.ts';
 import type { ApiServer, Surfaces } from '../surfaces.ts';
 import { wholeNumber } from './options.ts';
 import { limitOptions, readServeLimits, type ServeLimitFlags } from './serve-limits.ts';
@@ -28,6 +28,7 @@ interface ServeOptions extends ServeLimitFlags {
   dnsZone?: string;
   renewInterval: string;
   deployOverdue: string;
+  retentionDays: string;
   rateLimit?: string;
 }
 
@@ -41,6 +42,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
     .option('--dns-listen <host:port>', "run certkeep's challenge DNS server here, for zones of provider delegated")
     .option('--dns-zone <zone>', 'the delegation zone that server is authoritative for (with --dns-listen)')
     .option('--renew-interval <seconds>', 'how often the renewal scheduler looks for due certificates (0: never)', '60')
+    .option('--retention-days <days>', 'finished orders, superseded versions and acknowledged events older than this are removed', String(DEFAULT_RETENTION_DAYS))
     .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
@@ -54,6 +56,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
       const deployOverdueMs = wholeNumber(options.deployOverdue, '--deploy-overdue', 1, 10_080) * 60_000;
+      const retentionDays = wholeNumber(options.retentionDays, '--retention-days', 1, 36_500);
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
       }
@@ -80,6 +83,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
               workers: concurrency,
               leaseMs,
               renewEveryMs,
+              retentionDays,
               httpChallenge: challenge,
               tlsAlpnChallenge: tlsAlpn,
               dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,

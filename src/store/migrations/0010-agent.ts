@@ -1,6 +1,6 @@
 // The host agent (issue 13): an agent is a credential of its own kind, held by
 // one web server, that reads only the certificates assigned to it. Its targets
-// are deploy_targets rows with agent_id set (migration 0006b/0008); what it
+// are deploy_targets rows with agent_id set (migration 0008); what it
 // reports goes into deployments. `changed_at` moves whenever the agent's
 // targets or token change, which is how every server instance's stream learns
 // of it with one shared look (engine/agent-feed.ts).

@@ -1,15 +1,22 @@
+import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { Database } from '../schema.ts';
+import { DUE_KEY, ISSUING, OPEN_ORDER, WARNING_KEY } from '../migrations/0009-scale.ts';
 import { normalizeName } from '../../pki/names.ts';
 import type { CertificateFields, CertificateState, Identifier, IssuerSpec, RenewalPolicy, ChallengeConfig } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
-import { FINISHED_STEPS } from './orders.ts';
+import { addCertificateNumber } from './numbers.ts';
 
 /** A certificate as the store keeps it: its JSON columns decoded (records.ts). */
 export type CertificateRow = Decoded<Row<'certificates'>, CertificateFields>;
-export type NewCertificate = Decoded<NewRow<'certificates'>, CertificateFields>;
-export type CertificatePatch = DecodedPatch<RowPatch<'certificates'>, CertificateFields>;
+/** The current version and its expiry are always given together (null, null before the first version). */
+export type NewCertificate = Decoded<NewRow<'certificates'>, CertificateFields> & Pick<Row<'certificates'>, 'current_version_id' | 'current_not_after'>;
+/** Which version is current, and its expiry beside it, change together: makeVersionCurrent. */
+export type CertificatePatch = Omit<DecodedPatch<RowPatch<'certificates'>, CertificateFields>, 'current_version_id' | 'current_not_after'>;
 export type VersionRow = Row<'certificate_versions'>;
+/** A new version is never retired: retention decides that later (retention.ts). */
+export type NewVersion = Omit<NewRow<'certificate_versions'>, 'retired_at'>;
 
 const JSON_COLUMNS = ['identifiers', 'challenge_config', 'issuers', 'renewal_policy', 'csr_info'];
 
@@ -58,26 +65,43 @@ export const UNTOUCHED_RENEWAL_STATE = {
   ari_check_at: null,
 } as const;
 
+/** Stores a new certificate and gives it its number (numbers.ts): call it in a transaction, so that both are stored or neither. */
 export async function insertCertificate(db: Db, certificate: NewCertificate): Promise<void> {
   await db.insertInto('certificates').values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS)).execute();
+  await addCertificateNumber(db, certificate.id);
 }
 
-/** Inserts a certificate unless one of that name exists (another process was quicker); false then. */
+/** Inserts a certificate with its number unless one of that name exists (another process was quicker); false then. */
 export async function insertCertificateUnlessNamed(db: Db, certificate: NewCertificate): Promise<boolean> {
   const result = await db
     .insertInto('certificates')
     .values(encodeJson<NewRow<'certificates'>>(certificate, JSON_COLUMNS))
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  if (inserted) await addCertificateNumber(db, certificate.id);
+  return inserted;
 }
 
 export async function updateCertificate(db: Db, id: string, patch: CertificatePatch): Promise<void> {
   await db.updateTable('certificates').set(encodeJson<RowPatch<'certificates'>>(patch, JSON_COLUMNS)).where('id', '=', id).execute();
 }
 
+/**
+ * Makes the version the certificate's current one, with `patch`: its expiry is
+ * kept on the certificate (the expiry-warning index reads it there), and a
+ * version that was retired is current again, so retention leaves it.
+ */
+export async function makeVersionCurrent(db: Db, id: string, version: Pick<VersionRow, 'id' | 'not_after'>, patch: CertificatePatch): Promise<void> {
+  await db
+    .updateTable('certificates')
+    .set({ ...encodeJson<RowPatch<'certificates'>>(patch, JSON_COLUMNS), current_version_id: version.id, current_not_after: version.not_after })
+    .where('id', '=', id)
+    .execute();
+  await db.updateTable('certificate_versions').set({ retired_at: null }).where('id', '=', version.id).where('retired_at', 'is not', null).execute();
+}
 
-export async function insertVersion(db: Db, row: NewRow<'certificate_versions'>): Promise<void> {
+export async function insertVersion(db: Db, row: NewVersion): Promise<void> {
   await db.insertInto('certificate_versions').values(row).execute();
 }
 
@@ -123,15 +147,16 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** As CertificateWithDates, with the certificate's own timestamps. */
+/** As CertificateWithDates, with the certificate's id and own timestamps. */
 export interface ListedCertificate extends CertificateWithDates {
+  id: string;
   created_at: number;
   updated_at: number;
 }
 
 /** A subscription's certificates by name, filtered and a page at a time, in one query. */
 export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
-  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
+  let query = withDates(db, subscriptionId).select(['c.id', 'c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
@@ -166,31 +191,38 @@ export async function deleteCertificateRow(db: Db, id: string): Promise<void> {
 /** Unleased, with no order in progress: a certificate the scheduler may act on. */
 function idle(db: Db, now: number) {
   return db
-    .selectFrom('certificates as c')
-    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<', now)]))
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.certificate_id', '=', 'c.id').where('o.step', 'not in', FINISHED_STEPS))),
-    );
+    .selectFrom('certificates')
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .where((eb) => eb(openOrderOf(eb), 'is', null));
+}
+
+/**
+ * 1 when the certificate has an open order. A scalar subquery rather than NOT
+ * EXISTS: both databases then look up each candidate in orders_one_open_idx, where
+ * PostgreSQL would turn NOT EXISTS into an anti-join that may read the whole
+ * index.
+ */
+function openOrderOf(eb: ExpressionBuilder<Database, 'certificates'>) {
+  return eb
+    .selectFrom('orders as o')
+    .select(sql.lit(1).as('open'))
+    .whereRef('o.certificate_id', '=', 'certificates.id')
+    .where(sql.raw<SqlBool>(OPEN_ORDER))
+    .limit(1);
 }
 
 /**
  * Due (the engine's rule, planner.ts isDue): its retry time has come, or (no
  * retry pending) its renewal time; not revoked; unleased; no order in progress.
+ * The due time is the key of certificates_due_idx, so only due rows are read.
  */
 function whereDue(db: Db, now: number) {
-  return idle(db, now)
-    .where('c.state', '!=', 'revoked')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('c.retry_at', 'is not', null), eb('c.retry_at', '<=', now)]),
-        eb.and([eb('c.retry_at', 'is', null), eb('c.next_renewal_at', '<=', now)]),
-      ]),
-    );
+  return idle(db, now).where(sql.raw<number>(DUE_KEY), '<=', now);
 }
 
 /** Certificates the renewal planner should open an order for now, most overdue first. */
 export function dueCertificates(db: Db, now: number, limit: number): Promise<{ id: string }[]> {
-  return whereDue(db, now).select('c.id').orderBy('c.next_renewal_at').limit(limit).execute();
+  return whereDue(db, now).select('id').orderBy(sql.raw<number>(DUE_KEY)).limit(limit).execute();
 }
 
 /**
@@ -207,7 +239,7 @@ async function claimAmong(db: Db, candidates: ReturnType<typeof idle>, id: strin
   const row = await db
     .updateTable('certificates')
     .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, lease_token: eb('lease_token', '+', 1) }))
-    .where('id', 'in', candidates.select('c.id').where('c.id', '=', id))
+    .where('id', 'in', candidates.select('id').where('id', '=', id))
     .returning('lease_token')
     .executeTakeFirst();
   return row?.lease_token;
@@ -216,14 +248,15 @@ async function claimAmong(db: Db, candidates: ReturnType<typeof idle>, id: strin
 /**
  * Stuck: issuing, yet without an order in progress, since before `before` (a
  * process killed between writing the certificate and its order, in a version
- * that did not write both in one transaction); unleased.
+ * that did not write both in one transaction); unleased. Only issuing
+ * certificates are read (certificates_issuing_idx).
  */
 function whereStuck(db: Db, now: number, before: number) {
-  return idle(db, now).where('c.state', '=', 'issuing').where('c.updated_at', '<', before);
+  return idle(db, now).where(sql.raw<SqlBool>(ISSUING)).where('updated_at', '<', before);
 }
 
 export function stuckCertificates(db: Db, now: number, before: number, limit: number): Promise<{ id: string }[]> {
-  return whereStuck(db, now, before).select('c.id').orderBy('c.updated_at').limit(limit).execute();
+  return whereStuck(db, now, before).select('id').orderBy('updated_at').limit(limit).execute();
 }
 
 /** Claims a stuck certificate as claimDueCertificate does a due one: of several instances, one gets it. */
@@ -235,17 +268,19 @@ export async function releaseCertificate(db: Db, id: string, leaseToken: number)
   await db.updateTable('certificates').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_token', '=', leaseToken).execute();
 }
 
-/** Certificates whose current version expires within `withinMs` and that may still need a louder warning. */
-export function nearingExpiry(db: Db, now: number, withinMs: number, limit: number) {
+/**
+ * Certificates for which an expiry warning louder than the last may be due now
+ * (the moment is the key of certificates_warning_idx: rows on track are not read),
+ * soonest first; the planner decides which warning.
+ */
+export function nearingExpiry(db: Db, now: number, limit: number) {
   return db
-    .selectFrom('certificates as c')
-    .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .select(['c.id', 'c.subscription_id', 'c.name', 'c.warned_days', 'c.next_renewal_at', 'c.failure_count', 'v.not_after'])
-    .where('c.state', '!=', 'revoked')
-    .where('v.not_after', '<=', now + withinMs)
-    .where((eb) => eb.or([eb('c.warned_days', 'is', null), eb('c.warned_days', '>', 0)]))
-    .orderBy('v.not_after')
+    .selectFrom('certificates')
+    .select(['id', 'subscription_id', 'name', 'warned_days', 'next_renewal_at', 'failure_count', 'current_not_after as not_after'])
+    .where(sql.raw<number>(WARNING_KEY), '<=', now)
+    .orderBy(sql.raw<number>(WARNING_KEY))
     .limit(limit)
+    .$narrowType<{ not_after: number }>()
     .execute();
 }
 

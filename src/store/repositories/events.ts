@@ -126,19 +126,33 @@ export async function getEventWithName(db: Db, id: number): Promise<EventWithNam
 }
 
 /**
- * The newest event created at or before `time` (0 when none). Scans the id
- * index from the newest row backwards and stops at the first match, so it
- * reads only the events younger than `time`.
+ * The newest event created at or before `time`, knowing that `atLeast` is one
+ * (0: none known). Reads the id index backwards from the newest event and stops
+ * at the first match, so it reads only the events younger than `time`; the
+ * lower bound keeps that a range of the index, never the whole of it.
  */
-export async function newestEventIdAtOrBefore(db: Db, time: number): Promise<number> {
+export async function newestEventIdAtOrBefore(db: Db, time: number, atLeast: number): Promise<number> {
   const row = await db
     .selectFrom('events')
     .select('id')
+    .where('id', '>=', atLeast)
     .where('created_at', '<=', time)
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row?.id ?? 0;
+  return Math.max(row?.id ?? 0, atLeast);
+}
+
+/** The subscriptions with events in (afterId, upToId]: whose webhooks may have something new. */
+export async function subscriptionsWithEvents(db: Db, afterId: number, upToId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select('subscription_id')
+    .distinct()
+    .where('id', '>', afterId)
+    .where('id', '<=', upToId)
+    .execute();
+  return rows.map((row) => row.subscription_id);
 }
 
 export interface WebhookEventFilter {

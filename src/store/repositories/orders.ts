@@ -1,10 +1,13 @@
+import { type SqlBool, sql } from 'kysely';
+import { OPEN_ORDER, RUNNABLE_KEY } from '../migrations/0009-scale.ts';
 import type { OrderFields, OrderStep } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
 /** An order as the store keeps it: its authorizations decoded, its step and goal narrowed (records.ts). */
 export type OrderRow = Decoded<Row<'orders'>, OrderFields>;
-export type NewOrder = Decoded<NewRow<'orders'>, OrderFields>;
+/** A new order is never retired: retention decides that later (retention.ts). */
+export type NewOrder = Omit<Decoded<NewRow<'orders'>, OrderFields>, 'retired_at'>;
 export type OrderPatch = DecodedPatch<RowPatch<'orders'>, OrderFields>;
 
 const JSON_COLUMNS = ['authorizations'];
@@ -18,11 +21,11 @@ function encoded<T>(record: object): T {
   return encodeJson<T>(record, JSON_COLUMNS);
 }
 
-/** Steps after which an order needs no more work (DESIGN.md, issuance). */
+/** Steps after which an order needs no more work (DESIGN.md, issuance); OPEN_ORDER says the same in SQL. */
 export const FINISHED_STEPS = ['valid', 'deployed', 'invalid', 'failed'] as const satisfies readonly OrderStep[];
 
-export function isFinished(step: OrderStep): boolean {
-  return (FINISHED_STEPS as readonly OrderStep[]).includes(step);
+export function isFinished(step: string): boolean {
+  return (FINISHED_STEPS as readonly string[]).includes(step);
 }
 
 export async function getOrder(db: Db, id: string): Promise<OrderRow | undefined> {
@@ -36,7 +39,7 @@ export async function findOpenOrder(db: Db, certificateId: string): Promise<Orde
     .selectFrom('orders')
     .selectAll()
     .where('certificate_id', '=', certificateId)
-    .where('step', 'not in', FINISHED_STEPS)
+    .where(sql.raw<SqlBool>(OPEN_ORDER))
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
   return row && decodedOrder(row);
@@ -51,7 +54,7 @@ export async function certificatesWithOpenOrders(db: Db, subscriptionId: string)
     .select('certificates.name')
     .distinct()
     .where('certificates.subscription_id', '=', subscriptionId)
-    .where('orders.step', 'not in', FINISHED_STEPS)
+    .where(sql.raw<SqlBool>(OPEN_ORDER))
     .orderBy('certificates.name')
     .execute();
   return rows.map((row) => row.name);
@@ -80,24 +83,34 @@ export async function updateOrder(db: Db, id: string, patch: OrderPatch): Promis
   await db.updateTable('orders').set(encoded<RowPatch<'orders'>>(patch)).where('id', '=', id).execute();
 }
 
-/** An update that only holds while the writer still has the lease it claimed; false when it was taken over. */
+/**
+ * An update that only holds while the writer still has the lease it claimed;
+ * false when it was taken over. An update that finishes the order releases the
+ * lease in the same write, so a process killed right after leaves no holder on it.
+ */
 export async function fencedUpdateOrder(db: Db, id: string, leaseToken: number, patch: OrderPatch): Promise<boolean> {
+  const release = patch.step !== undefined && isFinished(patch.step) ? { lease_owner: null, lease_until: null } : {};
   const result = await db
     .updateTable('orders')
-    .set(encoded<RowPatch<'orders'>>(patch))
+    .set({ ...encoded<RowPatch<'orders'>>(patch), ...release })
     .where('id', '=', id)
     .where('lease_token', '=', leaseToken)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Orders a worker should drive now: short of their goal, unfinished, unleased and not waiting to retry. */
+/**
+ * Orders a worker should drive now: short of their goal, unfinished, unleased
+ * and not waiting to retry, the longest untouched first. Only open orders whose
+ * moment has come are read (orders_runnable_idx).
+ */
 export function dueOrders(db: Db, now: number, limit: number): Promise<Pick<OrderRow, 'id'>[]> {
   return db
     .selectFrom('orders')
     .select('id')
+    .where(sql.raw<SqlBool>(OPEN_ORDER))
+    .where(sql.raw<number>(RUNNABLE_KEY), '<=', now)
     .whereRef('step', '!=', 'goal')
-    .where('step', 'not in', FINISHED_STEPS)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
     .orderBy('updated_at')

@@ -1,5 +1,6 @@
 import { type Decoded, decodeJson } from './codec.ts';
 import type { Db, NewRow, Row } from './db.ts';
+import { addSubscriptionNumber } from './numbers.ts';
 
 /** The subscription the CLI works in when no tenant is named. */
 export const DEFAULT_SUBSCRIPTION_ID = 'default';
@@ -17,7 +18,10 @@ export async function ensureSubscription(db: Db, id: string, name: string, now: 
   const existing = await getSubscription(db, id);
   if (existing) return existing;
   const row = { id, name, created_at: now, notify_emails: '[]' };
-  await db.insertInto('subscriptions').values(row).onConflict((c) => c.column('id').doNothing()).execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('subscriptions').values(row).onConflict((c) => c.column('id').doNothing()).execute();
+    await trx.insertInto('subscription_numbers').values({ subscription_id: id }).onConflict((c) => c.column('subscription_id').doNothing()).execute();
+  });
   return decoded(row);
 }
 
@@ -30,9 +34,10 @@ export async function listSubscriptions(db: Db): Promise<SubscriptionRow[]> {
   return (await db.selectFrom('subscriptions').selectAll().orderBy('created_at').execute()).map(decoded);
 }
 
-/** A new subscription, with no notification recipients. */
+/** A new subscription, with no notification recipients, and its number (numbers.ts): call it in a transaction. */
 export async function insertSubscription(db: Db, row: Omit<NewRow<'subscriptions'>, 'notify_emails'>): Promise<void> {
   await db.insertInto('subscriptions').values(row).execute();
+  await addSubscriptionNumber(db, row.id);
 }
 
 /** Where the subscription's notifications are mailed ([] for nowhere); undefined when there is no such subscription. */

@@ -1,19 +1,22 @@
 // The vendor's answer envelope: every response, success or error, is
 // {stid, status: {code, text, type}, object, data: [...], messages: [...]};
-// the status code is S<task> on success and E<task> on failure.
+// the status code is S<task> on success, N<task> when an asynchronous task was
+// accepted (its result comes by poll) and E<task> on failure.
 import { randomInt } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 
-/** The vendor's task codes, as the seed names them; `revoke` has none there and is certkeep's own. */
+/** The vendor's task codes, as the seed and its documentation name them; `revoke` and `comment` have none there and are certkeep's own. */
 export const TASKS = {
   create: '400101',
+  reissue: '400102',
   delete: '400103',
   info: '400104',
   search: '400105',
   renew: '400106',
   revoke: '400107',
   prepareOrder: '400110',
+  comment: '400111',
   pollInfo: '0905',
   pollConfirm: '0906',
 } as const;
@@ -87,6 +90,11 @@ export function success<T>(
   messages: Message[] = [],
 ): { stid: string; ctid?: string; status: { code: string; text: string; type: StatusType }; object: ResponseObject; data: T[]; messages: Message[] } {
   return { ...transaction(request), status: { code: `S${task}`, text, type: 'SUCCESS' }, object, data, messages };
+}
+
+/** An asynchronous task's acceptance: N<task>, type NOTIFY, as the vendor answers before the job's result comes by poll. */
+export function accepted<T>(request: FastifyRequest, task: Task, text: string, object: ResponseObject, data: T[]): ReturnType<typeof success<T>> {
+  return { ...transaction(request), status: { code: `N${task}`, text, type: 'NOTIFY' }, object, data, messages: [] };
 }
 
 export function failure(request: FastifyRequest, task: string, text: string, object: ResponseObject, objects?: { type: string; value: string }[]): EnvelopeBody {

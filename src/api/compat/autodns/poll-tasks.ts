@@ -2,7 +2,7 @@
 // messages one at a time, oldest first, until confirmed. `object.summary`
 // counts the messages waiting, the one shown included.
 import type { FastifyInstance } from 'fastify';
-import { orderById } from '../../../engine/index.ts';
+import { certificateNumbers, orderById } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
 import { responses, success, TASKS } from './envelope.ts';
 import { ackEvent, nextEvents } from '../../../notify/events.ts';
@@ -27,8 +27,9 @@ export async function pollTasks(app: FastifyInstance, services: Services): Promi
       const waiting = remaining + 1;
       const orderId = event.payload.orderId;
       const order = typeof orderId === 'string' ? await orderById(ctx, orderId) : undefined;
+      const number = order ? (await certificateNumbers(ctx, [order.certificate_id])).get(order.certificate_id) : undefined;
       const text = 'The notification was polled successfully.';
-      return success(request, TASKS.pollInfo, text, { type: 'Message', value: String(event.id), summary: waiting }, [pollMessage(event, order)]);
+      return success(request, TASKS.pollInfo, text, { type: 'Message', value: String(event.id), summary: waiting }, [pollMessage(event, order, number)]);
     },
   );
 

@@ -19,7 +19,8 @@ export const CertAuthentication = Type.Object({
   dns: Type.Optional(Type.String({ description: 'the TXT record to place, as zone-file text' })),
   fileName: Type.Optional(Type.String({ description: 'the path to serve the file at: /.well-known/acme-challenge/<token>' })),
   fileContent: Type.Optional(Type.String({ description: 'the file content (the ACME key authorization)' })),
-  provisioning: Type.Optional(Type.Boolean({ description: 'true: certkeep writes and removes the record itself (the name lies in a managed zone)' })),
+  provisioning: Type.Optional(Type.Boolean({ description: 'true: nothing for the client to place — certkeep writes and removes the record itself (the name lies in a managed zone), or the name is valid already' })),
+  valid: Type.Optional(Type.Boolean({ description: 'true: the CA already holds a valid authorization for this name (a renewal soon after the last order); nothing to place' })),
 });
 export type CertAuthentication = Static<typeof CertAuthentication>;
 
@@ -60,7 +61,8 @@ export const CertificateData = Type.Object({
   name: Type.String({ description: "the certificate's id in the other tasks" }),
   san: Type.Array(Type.String()),
   keySize: Type.Integer(),
-  algorithm: Type.Optional(Type.String({ description: "the hash of the CSR's signature, e.g. SHA256" })),
+  algorithm: Type.Optional(Type.Union(['RSA', 'ECC', 'DSA'].map((a) => Type.Literal(a)), { description: "the CSR's key algorithm" })),
+  signatureHashAlgorithm: Type.Optional(Type.String({ description: "the hash of the CSR's signature: SHA1, SHA256, SHA384 or SHA512" })),
   countryCode: Type.Optional(Type.String()),
   state: Type.Optional(Type.String()),
   city: Type.Optional(Type.String()),
@@ -73,7 +75,7 @@ export const CertificateData = Type.Object({
 
 /** The vendor's Certificate as certkeep fills it. */
 export const Certificate = Type.Object({
-  id: Type.String({ description: "certkeep's certificate name" }),
+  id: Type.Integer({ description: "the certificate's number: an int32, as the vendor's clients read it; paths take it or the name" }),
   name: Type.String(),
   created: Type.String(),
   updated: Type.String(),
@@ -118,7 +120,7 @@ export const PollMessage = Type.Object({
     value: Type.String(),
     data: Type.Optional(
       Type.Object({
-        id: Type.String(),
+        id: Type.Optional(Type.Integer({ description: "the certificate's number, while the certificate exists" })),
         name: Type.String(),
         serialNumber: Type.Optional(Type.String()),
         expire: Type.Optional(Type.String()),
@@ -165,5 +167,7 @@ export const QueryBody = Type.Object(
 );
 export type QueryBody = Static<typeof QueryBody>;
 
-export const CertificateParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, description: "certkeep's certificate name" }) });
+export const CertificateParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200, description: "the certificate's number (the id certkeep answers), or its name" }),
+});
 export const MessageParams = Type.Object({ id: Type.Integer({ minimum: 1, description: 'the message id from GET /poll' }) });

@@ -1,11 +1,13 @@
 // The vendor's Query object, read leniently: filters on the certificate's
-// name (or id, the same here) and its dates, nested groups, orders and a
+// name, its id (number) and its dates, nested groups, orders and a
 // limit/offset view. What is not supported is refused with the list of what is.
 import { UsageError } from '../../../errors.ts';
 import type { QueryBody, QueryFilter } from './schemas.ts';
 
 export interface Searchable {
   name: string;
+  /** The certificate's number (the id the API answers). */
+  id: number;
   created: number;
   updated: number;
   /** The current version's notAfter; null before the first issuance. */
@@ -47,28 +49,28 @@ function compile(filter: QueryFilter, path: string): Predicate {
 function condition(filter: QueryFilter, path: string): Predicate {
   const key = filter.key!;
   const operator = (filter.operator ?? 'EQUAL').toUpperCase();
-  if (TEXT_KEYS.includes(key)) return textCondition(operator, filter.value ?? '', path);
+  if (TEXT_KEYS.includes(key)) return textCondition(operator, filter.value ?? '', path, key === 'id' ? (item) => String(item.id) : (item) => item.name);
   if (TIME_KEYS.includes(key)) return timeCondition(key as 'expire' | 'created' | 'updated', operator, filter.value, path);
   throw new UsageError(`${path}.key: "${key}" cannot be filtered on; use ${[...TEXT_KEYS, ...TIME_KEYS].join(', ')}`, `${path}.key`);
 }
 
-function textCondition(operator: string, value: string, path: string): Predicate {
+function textCondition(operator: string, value: string, path: string, text: (item: Searchable) => string): Predicate {
   switch (operator) {
     case 'EQUAL':
-      return (item) => item.name === value;
+      return (item) => text(item) === value;
     case 'NOT_EQUAL':
-      return (item) => item.name !== value;
+      return (item) => text(item) !== value;
     case 'LIKE':
-      return matcher(value, '');
+      return matcher(value, '', text);
     case 'ILIKE':
-      return matcher(value, 'i');
+      return matcher(value, 'i', text);
     case 'NOT_LIKE': {
-      const like = matcher(value, '');
+      const like = matcher(value, '', text);
       return (item) => !like(item);
     }
     case 'IN': {
       const values = new Set(value.split(',').map((v) => v.trim()));
-      return (item) => values.has(item.name);
+      return (item) => values.has(text(item));
     }
     default:
       throw new UsageError(`${path}.operator: "${operator}" does not apply to names; use ${TEXT_OPERATORS.join(', ')}`, `${path}.operator`);
@@ -76,10 +78,10 @@ function textCondition(operator: string, value: string, path: string): Predicate
 }
 
 /** LIKE patterns: `*` or `%` for any run of characters, `?` or `_` for one. */
-function matcher(pattern: string, flags: string): Predicate {
+function matcher(pattern: string, flags: string, text: (item: Searchable) => string): Predicate {
   const source = [...pattern].map((c) => ('*%'.includes(c) ? '.*' : '?_'.includes(c) ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
   const regex = new RegExp(`^${source}$`, flags);
-  return (item) => regex.test(item.name);
+  return (item) => regex.test(text(item));
 }
 
 function timeCondition(key: 'expire' | 'created' | 'updated', operator: string, value: string | null | undefined, path: string): Predicate {
@@ -108,7 +110,7 @@ function linkOf(filter: QueryFilter, path: string): 'AND' | 'OR' {
 
 function comparator(orders: NonNullable<QueryBody['orders']>): (a: Searchable, b: Searchable) => number {
   const keys = orders.map((order, index) => {
-    const key = order.key === 'id' ? 'name' : (order.key ?? 'name');
+    const key = order.key ?? 'name';
     if (![...TEXT_KEYS, ...TIME_KEYS].includes(key)) {
       throw new UsageError(`orders[${index}].key: "${order.key}" cannot be sorted on; use ${[...TEXT_KEYS, ...TIME_KEYS].join(', ')}`, `orders[${index}].key`);
     }

@@ -1,5 +1,5 @@
 // certkeep's certificates, orders and events in the vendor's shapes.
-import { type CertificateRow, isFinished, type OrderRow, type OrderView, type ParsedCsr, splitPemChain, type VersionRow } from '../../../engine/index.ts';
+import { type CertificateRow, isFinished, type OrderRow, orderView, type ParsedCsr, splitPemChain, type VersionRow } from '../../../engine/index.ts';
 import { message, TASKS, vendorTime } from './envelope.ts';
 import type { EventView } from '../../../notify/events.ts';
 import type { CertAuthentication, Certificate, Job, ObjectJob, PollMessage } from './schemas.ts';
@@ -8,26 +8,41 @@ import type { CertAuthentication, Certificate, Job, ObjectJob, PollMessage } fro
 const PRODUCT = 'ACME';
 const DAY_MS = 86_400_000;
 
-/** Per token: the TXT record (DNS) or the file (FILE) that proves control of the name. */
-export function authentications(view: OrderView): CertAuthentication[] {
+/**
+ * One entry per name of the order, as the vendor lists them: the TXT record
+ * (DNS) or the file (FILE) that proves control of it — or, for a name the CA
+ * already holds a valid authorization for, `valid: true` and nothing to place
+ * (`provisioning: true`, as for a record certkeep places itself).
+ */
+export function authentications(order: OrderRow, certificate: CertificateRow): CertAuthentication[] {
+  const view = orderView(order, certificate);
   const provisioning = view.answeredBy === 'certkeep';
-  return view.tokens.map((token) =>
-    token.challengeType === 'http-01'
-      ? { name: token.identifier, method: 'FILE', fileName: `/.well-known/acme-challenge/${token.token}`, fileContent: token.keyAuthorization, provisioning }
-      : { name: token.identifier, method: 'DNS', dns: `${token.recordName}. 300 IN TXT "${token.dnsValue}"`, provisioning },
-  );
+  const method = certificate.challenge_type === 'http-01' ? 'FILE' : 'DNS';
+  return order.authorizations.flatMap((record): CertAuthentication[] => {
+    const name = record.wildcard ? `*.${record.identifier.value}` : record.identifier.value;
+    const token = view.tokens.find((t) => t.token === record.token);
+    if (!token) return record.status === 'valid' ? [{ name, method, provisioning: true, valid: true }] : [];
+    return method === 'FILE'
+      ? [{ name, method, fileName: `/.well-known/acme-challenge/${token.token}`, fileContent: token.keyAuthorization, provisioning }]
+      : [{ name, method, dns: `${token.recordName}. 300 IN TXT "${token.dnsValue}"`, provisioning }];
+  });
 }
+
+/** The vendor's key algorithms (CsrHashAlgorithmConstants, despite the name) for a CSR's key type. */
+const KEY_ALGORITHMS: Record<string, 'RSA' | 'ECC' | 'DSA'> = { rsa: 'RSA', 'rsa-pss': 'RSA', ec: 'ECC', dsa: 'DSA' };
 
 /** The vendor's CertificateData for a checked CSR and its prepared order. */
 export function certificateData(plain: string, csr: ParsedCsr, certificate: CertificateRow, product: string | undefined, auth: CertAuthentication[]) {
   const subject = csr.subjectFields;
-  const hash = /sha-?(\d+)/i.exec(csr.signatureAlgorithm)?.[1];
+  const hash = /sha-?(1|256|384|512)/i.exec(csr.signatureAlgorithm)?.[1];
+  const algorithm = KEY_ALGORITHMS[csr.keyType];
   return {
     plain,
     name: certificate.name,
     san: csr.identifiers.map((i) => i.value),
     keySize: csr.keyBits,
-    ...(hash ? { algorithm: `SHA${hash}` } : {}),
+    ...(algorithm ? { algorithm } : {}),
+    ...(hash ? { signatureHashAlgorithm: `SHA${hash}` } : {}),
     ...(subject.country ? { countryCode: subject.country } : {}),
     ...(subject.state ? { state: subject.state } : {}),
     ...(subject.locality ? { city: subject.locality } : {}),
@@ -42,13 +57,14 @@ export function certificateData(plain: string, csr: ParsedCsr, certificate: Cert
 /** The vendor's Certificate: the stored certificate and, once issued, its current version. */
 export function certificateView(
   certificate: Pick<CertificateRow, 'name' | 'created_at' | 'updated_at' | 'identifiers'>,
+  number: number,
   version: VersionRow | undefined,
   csr: string | null,
   history: string[] = [],
 ): Certificate {
   const names = certificate.identifiers.map((i) => ({ name: i.value }));
   const view: Certificate = {
-    id: certificate.name,
+    id: number,
     name: certificate.name,
     created: vendorTime(certificate.created_at),
     updated: vendorTime(certificate.updated_at),
@@ -71,7 +87,7 @@ export function certificateView(
 }
 
 /** The job an asynchronous task started: the order, running in the background. */
-export function objectJob(order: OrderRow, certificate: CertificateRow, action: 'create' | 'renew'): ObjectJob {
+export function objectJob(order: OrderRow, certificate: CertificateRow, action: 'create' | 'renew' | 'reissue'): ObjectJob {
   return { job: job(order.id, 'RUNNING', action, order.created_at, order.updated_at), object: { type: 'Certificate', value: certificate.name } };
 }
 
@@ -92,7 +108,7 @@ interface EventPayload {
  * failed jobs — or still running ones when the order will be tried again —,
  * anything else a notification naming the certificate.
  */
-export function pollMessage(event: EventView, order: OrderRow | undefined): PollMessage {
+export function pollMessage(event: EventView, order: OrderRow | undefined, number: number | undefined): PollMessage {
   const payload = event.payload as EventPayload;
   const name = payload.name ?? event.certificate ?? '';
   const createdAt = Date.parse(event.createdAt);
@@ -101,7 +117,7 @@ export function pollMessage(event: EventView, order: OrderRow | undefined): Poll
   const action = event.type === 'certificate.renewed' || event.type === 'renewal.failed' ? 'renew' : 'create';
   const task = action === 'renew' ? TASKS.renew : TASKS.create;
   if (event.type === 'certificate.issued' || event.type === 'certificate.renewed') {
-    const data = { id: name, name, ...(payload.serial ? { serialNumber: payload.serial.toUpperCase() } : {}), ...(payload.notAfter ? { expire: vendorTime(Date.parse(payload.notAfter)) } : {}) };
+    const data = { ...(number === undefined ? {} : { id: number }), name, ...(payload.serial ? { serialNumber: payload.serial.toUpperCase() } : {}), ...(payload.notAfter ? { expire: vendorTime(Date.parse(payload.notAfter)) } : {}) };
     const text = `certificate "${name}" was ${action === 'renew' ? 'renewed' : 'issued'}${payload.serial ? ` (serial ${payload.serial.toUpperCase()})` : ''}`;
     return {
       ...base,

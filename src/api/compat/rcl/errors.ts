@@ -29,6 +29,11 @@ export function sendText(reply: FastifyReply, status: number, message: string): 
   return reply.code(status).type('text/plain; charset=utf-8').send(message);
 }
 
+export function rclNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0];
+  return sendText(reply, 404, `no route ${request.method} ${path}; the RCL routes are listed at /api/openapi.json under "RCL compatibility"`);
+}
+
 export function rclErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) return sendText(reply, 400, describeValidation(error));
   const failure = asCertkeepError(error);
@@ -36,6 +41,8 @@ export function rclErrorHandler(error: FastifyError, request: FastifyRequest, re
     if (failure instanceof RateLimitedError) reply.header('retry-after', retryAfterSeconds(failure.retryAfter));
     return sendText(reply, statusOf(failure), failure.message);
   }
+  // The rate limit (rate-limit.ts) has set Retry-After.
+  if (error.statusCode === 429) return sendText(reply, 429, error.message);
   // Fastify's own 4xx: a body that is not JSON, too large, of another content type.
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendText(reply, 400, error.message);
   request.log.error({ err: error }, 'request failed');

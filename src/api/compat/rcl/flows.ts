@@ -3,13 +3,34 @@
 // 'placed' and driven in the request until their tokens are known; validation
 // and finalization are driven in the request too (bounded), except gen 3's
 // schedule/create, which raises the goal and leaves the rest to the workers.
-import { driveOrder, findOrder, orderById, type OrderRow, orderStatus, raiseGoal, reloadCertificate, startCertificate, type StartedOrder, startRenewal, stepReached, type ValidRequest } from '../../../engine/index.ts';
+import {
+  type CertificateRow,
+  driveOrder,
+  findOrder,
+  mustFindCertificateByNameOrNumber,
+  orderById,
+  type OrderRow,
+  orderStatus,
+  raiseGoal,
+  reloadCertificate,
+  startCertificate,
+  type StartedOrder,
+  startRenewal,
+  stepReached,
+  type ValidRequest,
+} from '../../../engine/index.ts';
 import { NotFoundError, UnavailableError, UsageError } from '../../../errors.ts';
 import type { Services } from '../../services.ts';
+import { storedName } from './translate.ts';
 
 const PLACE_MS = 30_000;
 const VALIDATE_MS = 30_000;
 const FINALIZE_MS = 60_000;
+
+/** The certificate a path or query names: by its name (`*.x` for `wildcard.x`), or by the `id` certkeep answered. */
+export function certificateOf(services: Services, subscriptionId: string, reference: string, field = 'name'): Promise<CertificateRow> {
+  return mustFindCertificateByNameOrNumber(services.engine, subscriptionId, storedName(reference, field));
+}
 
 /** A new order for the certificate (created, or re-specified when the name exists) with its tokens. */
 export async function openOrder(services: Services, request: ValidRequest, pfxPassword: string | undefined): Promise<StartedOrder> {
@@ -61,6 +82,16 @@ export async function finalize(services: Services, { order }: StartedOrder): Pro
     throw new UsageError(`the order failed: ${after.error ?? 'the CA refused it'}. Create a new order`, 'orderUri');
   }
   if (after.step !== 'valid') throw new UnavailableError('the CA is still issuing the certificate; get it in a minute');
+}
+
+/**
+ * Gen 3's schedule/renew (the vendor's SDK): a renewal order for the workers. Where
+ * certkeep answers the challenges it is issued in the background; where the client
+ * does, its tokens and orderUri appear in get/certificatename, and schedule/create
+ * with that orderUri finishes it, as for a new certificate.
+ */
+export async function scheduleRenewal(services: Services, certificate: CertificateRow): Promise<void> {
+  await startRenewal(services.engine, certificate.subscription_id, certificate.name);
 }
 
 /** Gen 3's schedule/create: the workers validate and issue; the client polls GET. */

@@ -5,11 +5,13 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { changeCertificate, deleteCertificate, listCertificateSummaries, mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
-import { finalize, openOrder, orderOf, validate } from './flows.ts';
+import { certificateOf, finalize, openOrder, orderOf, validate } from './flows.ts';
 import {
   Certificate,
   CertificateInfo,
-  ERROR_RESPONSES,
+  CA_ERRORS,
+  READ_ERRORS,
+  WRITE_ERRORS,
   Gen1CreateRequest,
   Gen1FinalizeRequest,
   Gen1OrderRequest,
@@ -35,7 +37,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${ORDERS}/create`,
     {
       config: config('write'),
-      schema: schema('Order a certificate for hostName: returns the tokens to place', { body: Gen1CreateRequest, response: { 200: Order, ...ERROR_RESPONSES } }),
+      schema: schema('Order a certificate for hostName: returns the tokens to place', { body: Gen1CreateRequest, response: { 200: Order, ...CA_ERRORS } }),
     },
     async (request) => {
       const body = request.body;
@@ -44,7 +46,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       const host = domainOf(body.hostName, 'hostName', true);
       checkInRoot(host, rootDomain, 'hostName');
       const valid = certkeepRequest({
-        subscriptionId: request.params.sid,
+        subscriptionId: request.caller.subscriptionId,
         name: storedName(host, 'hostName'),
         names: coveredNames(host, rootDomain, body.isSAN ?? false, challengeType),
         rootDomain,
@@ -59,9 +61,9 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
 
   app.post<{ Params: Sid; Body: Static<typeof Gen1OrderRequest> }>(
     `${ORDERS}/get`,
-    { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema('An order by its orderUri', { body: Gen1OrderRequest, response: { 200: Order, ...READ_ERRORS } }) },
     async (request) => {
-      const { certificate, order } = await orderOf(services, request.params.sid, request.body.orderUri);
+      const { certificate, order } = await orderOf(services, request.caller.subscriptionId, request.body.orderUri);
       return rclOrder(order, certificate);
     },
   );
@@ -72,11 +74,11 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       config: config('write'),
       schema: schema('Ask the CA to validate a pending order once the tokens are placed', {
         body: Gen1OrderRequest,
-        response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+        response: { 200: Type.Null({ description: 'an empty body' }), ...CA_ERRORS },
       }),
     },
     async (request, reply) => {
-      await validate(services, await orderOf(services, request.params.sid, request.body.orderUri));
+      await validate(services, await orderOf(services, request.caller.subscriptionId, request.body.orderUri));
       return reply.code(200).send();
     },
   );
@@ -87,7 +89,7 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
       config: config('write'),
       schema: schema('Finalize a validated order with the CSR details and the PFX password: returns the certificate', {
         body: Gen1FinalizeRequest,
-        response: { 200: Certificate, ...ERROR_RESPONSES },
+        response: { 200: Certificate, ...CA_ERRORS },
       }),
     },
     async (request) => {
@@ -105,20 +107,23 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
 
   app.get<{ Params: Sid; Querystring: { name: string } }>(
     `${CERTIFICATES}/get`,
-    { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema('A certificate by name', { querystring: NameQuery, response: { 200: Certificate, ...READ_ERRORS } }) },
     async (request) => {
-      const certificate = await mustFindCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);
       return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
     },
   );
 
   app.get<{ Params: Sid }>(
     `${CERTIFICATES}/get/all`,
-    { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...ERROR_RESPONSES } }) },
+    { config: config('read'), schema: schema("The subscription's certificates", { response: { 200: Type.Array(CertificateInfo), ...READ_ERRORS } }) },
     async (request) => {
       // One query for the certificates and their current versions' dates.
-      const summaries = await listCertificateSummaries(ctx, request.params.sid);
-      return summaries.map((summary) => ({ certificateName: summary.name, issueDate: summary.notBefore, expiryDate: summary.notAfter }));
+      const summaries = await listCertificateSummaries(ctx, request.caller.subscriptionId);
+      return summaries.map((summary) => ({
+        certificateName: summary.name,
+        ...(summary.notBefore && summary.notAfter ? { issueDate: summary.notBefore, expiryDate: summary.notAfter } : {}),
+      }));
     },
   );
 
@@ -126,10 +131,11 @@ export async function gen1Routes(app: FastifyInstance, services: Services): Prom
     `${CERTIFICATES}/delete`,
     {
       config: config('write'),
-      schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } }),
+      schema: schema('Delete a certificate', { querystring: NameQuery, response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS } }),
     },
     async (request, reply) => {
-      await deleteCertificate(ctx, request.params.sid, storedName(request.query.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.query.name);
+      await deleteCertificate(ctx, request.caller.subscriptionId, certificate.name);
       return reply.code(200).send();
     },
   );

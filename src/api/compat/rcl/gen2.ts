@@ -4,9 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import { mustFindCertificate } from '../../../engine/index.ts';
 import type { Services } from '../../services.ts';
-import { finalize, orderOf, renewalOrder } from './flows.ts';
-import { Certificate, ERROR_RESPONSES, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';
-import { storedName } from './translate.ts';
+import { certificateOf, finalize, orderOf, renewalOrder } from './flows.ts';
+import { Certificate, CA_ERRORS, READ_ERRORS, FinalizeQuery, NameParams, Order, TAGS } from './schemas.ts';
 import { certificateObject, rclOrder, viewOptions } from './views.ts';
 
 const BASES = ['/v1/subscription/:sid/core', '/public/v1/subscription/:sid/core'];
@@ -20,9 +19,9 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
   for (const base of BASES) {
     app.get<{ Params: Named }>(
       `${base}/certificate/:name`,
-      { config: config('read'), schema: { tags: TAGS, summary: 'A certificate by name', params: NameParams, response: { 200: Certificate, ...ERROR_RESPONSES } } },
+      { config: config('read'), schema: { tags: TAGS, summary: 'A certificate by name', params: NameParams, response: { 200: Certificate, ...READ_ERRORS } } },
       async (request) => {
-        const certificate = await mustFindCertificate(ctx, request.params.sid, storedName(request.params.name, 'name'));
+        const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);
         return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
       },
     );
@@ -35,11 +34,12 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
           tags: TAGS,
           summary: "A renewal order from the certificate's stored properties, with the tokens to place",
           params: NameParams,
-          response: { 200: Order, ...ERROR_RESPONSES },
+          response: { 200: Order, ...CA_ERRORS },
         },
       },
       async (request) => {
-        const { certificate, order } = await renewalOrder(services, request.params.sid, storedName(request.params.name, 'name'));
+        const { name } = await certificateOf(services, request.caller.subscriptionId, request.params.name);
+        const { certificate, order } = await renewalOrder(services, request.caller.subscriptionId, name);
         return rclOrder(order, certificate);
       },
     );
@@ -53,15 +53,14 @@ export async function gen2Routes(app: FastifyInstance, services: Services): Prom
           summary: 'Validate and finalize the order: the new certificate replaces the one of that name',
           params: NameParams,
           querystring: FinalizeQuery,
-          response: { 200: Certificate, ...ERROR_RESPONSES },
+          response: { 200: Certificate, ...CA_ERRORS },
         },
       },
       async (request) => {
-        const name = storedName(request.params.name, 'name');
-        await mustFindCertificate(ctx, request.params.sid, name);
-        const started = await orderOf(services, request.params.sid, request.query.orderuri, name);
+        const { name } = await certificateOf(services, request.caller.subscriptionId, request.params.name);
+        const started = await orderOf(services, request.caller.subscriptionId, request.query.orderuri, name);
         await finalize(services, started);
-        const certificate = await mustFindCertificate(ctx, request.params.sid, name);
+        const certificate = await mustFindCertificate(ctx, request.caller.subscriptionId, name);
         return certificateObject(ctx, certificate, viewOptions(request, 'upper'));
       },
     );

@@ -1,12 +1,14 @@
 // Generation 3 (`/prod/v3/ssl/certificate/subscription/{sid}`): order/create
-// returns the tokens, schedule/create hands the order to the workers, get
-// shows the Certificate object (with its files once issued), delete removes it.
+// returns the tokens, schedule/create hands the order to the workers,
+// schedule/renew (the vendor's SDK) opens a renewal for them, get shows the
+// Certificate object (with its files once issued), delete removes it.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { changeCertificate, deleteCertificate, mustFindCertificate } from '../../../engine/index.ts';
+import { changeCertificate, deleteCertificate } from '../../../engine/index.ts';
+import { UsageError } from '../../../errors.ts';
 import type { Services } from '../../services.ts';
-import { openOrder, orderOf, schedule } from './flows.ts';
-import { Certificate, CertificateRequest, ERROR_RESPONSES, NameParams, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
+import { certificateOf, openOrder, orderOf, schedule, scheduleRenewal } from './flows.ts';
+import { Certificate, CertificateRequest, CA_ERRORS, READ_ERRORS, WRITE_ERRORS, NameParams, ScheduleRenewRequest, ScheduleRequest, SidParams, TAGS } from './schemas.ts';
 import { certkeepRequest, challengeTypeOf, checkInRoot, checkTarget, coveredNames, domainOf, storedName } from './translate.ts';
 import { certificateObject, viewOptions } from './views.ts';
 
@@ -30,7 +32,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
         summary: 'Order a certificate: returns the tokens the client places (DNS TXT records or HTTP files)',
         params: SidParams,
         body: CertificateRequest,
-        response: { 200: Certificate, ...ERROR_RESPONSES },
+        response: { 200: Certificate, ...CA_ERRORS },
       },
     },
     async (request) => {
@@ -43,7 +45,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
       const host = body.certificateName.includes('.') ? domainOf(body.certificateName, 'certificateName', true) : rootDomain;
       checkInRoot(host, rootDomain, 'certificateName');
       const valid = certkeepRequest({
-        subscriptionId: request.params.sid,
+        subscriptionId: request.caller.subscriptionId,
         name,
         names: coveredNames(host, rootDomain, body.isSAN ?? false, challengeType),
         rootDomain,
@@ -66,7 +68,7 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
           summary: 'Validate and issue the order named by orderUri in the background; poll get/certificatename',
           params: SidParams,
           body: ScheduleRequest,
-          response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES },
+          response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS },
         },
       },
       async (request, reply) => {
@@ -74,9 +76,33 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
         checkTarget(body.target);
         if (body.challengeType) challengeTypeOf(body.challengeType);
         const name = body.certificateName ? storedName(body.certificateName) : undefined;
-        const started = await orderOf(services, request.params.sid, body.orderUri, name);
-        if (body.password) await changeCertificate(ctx, request.params.sid, started.certificate.name, { pfxPassword: body.password });
+        const started = await orderOf(services, request.caller.subscriptionId, body.orderUri, name);
+        if (body.password) await changeCertificate(ctx, request.caller.subscriptionId, started.certificate.name, { pfxPassword: body.password });
         await schedule(services, started);
+        return reply.code(200).send();
+      },
+    );
+
+    app.post<{ Params: Sid; Body: Static<typeof ScheduleRenewRequest> }>(
+      `${base}/schedule/renew`,
+      {
+        config: config('write'),
+        schema: {
+          tags: TAGS,
+          summary: "Renew a certificate in the background (the vendor's SDK): where the client answers the challenges, get/certificatename then shows the new order's tokens and orderUri for schedule/create",
+          params: SidParams,
+          body: ScheduleRenewRequest,
+          response: { 200: Type.Null({ description: 'an empty body' }), ...CA_ERRORS },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        checkTarget(body.target);
+        if (body.challengeType) challengeTypeOf(body.challengeType);
+        const subscriptionId = request.caller.subscriptionId;
+        const certificate = await renewedCertificate(services, subscriptionId, body.certificateName ?? undefined, body.id ?? undefined);
+        if (body.password) await changeCertificate(ctx, subscriptionId, certificate.name, { pfxPassword: body.password });
+        await scheduleRenewal(services, certificate);
         return reply.code(200).send();
       },
     );
@@ -86,10 +112,10 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
     `${BASE}/get/certificatename/:name`,
     {
       config: config('read'),
-      schema: { tags: TAGS, summary: 'A certificate, with its files once issued', params: NameParams, response: { 200: Certificate, ...ERROR_RESPONSES } },
+      schema: { tags: TAGS, summary: 'A certificate, with its files once issued', params: NameParams, response: { 200: Certificate, ...READ_ERRORS } },
     },
     async (request) => {
-      const certificate = await mustFindCertificate(ctx, request.params.sid, storedName(request.params.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);
       return certificateObject(ctx, certificate, viewOptions(request, 'lower'));
     },
   );
@@ -98,11 +124,23 @@ export async function gen3Routes(app: FastifyInstance, services: Services): Prom
     `${BASE}/delete/certificatename/:name`,
     {
       config: config('write'),
-      schema: { tags: TAGS, summary: 'Delete a certificate', params: NameParams, response: { 200: Type.Null({ description: 'an empty body' }), ...ERROR_RESPONSES } },
+      schema: { tags: TAGS, summary: 'Delete a certificate', params: NameParams, response: { 200: Type.Null({ description: 'an empty body' }), ...WRITE_ERRORS } },
     },
     async (request, reply) => {
-      await deleteCertificate(ctx, request.params.sid, storedName(request.params.name, 'name'));
+      const certificate = await certificateOf(services, request.caller.subscriptionId, request.params.name);
+      await deleteCertificate(ctx, request.caller.subscriptionId, certificate.name);
       return reply.code(200).send();
     },
   );
+}
+
+/** The certificate schedule/renew names: by certificateName, else by id; both given must be the same one. */
+async function renewedCertificate(services: Services, subscriptionId: string, name: string | undefined, id: number | string | undefined) {
+  if (name === undefined && id === undefined) throw new UsageError('certificateName: name the certificate to renew (or send its id)', 'certificateName');
+  const byId = id === undefined ? undefined : await certificateOf(services, subscriptionId, String(id), 'id');
+  const byName = name === undefined ? undefined : await certificateOf(services, subscriptionId, name, 'certificateName');
+  if (byId && byName && byId.id !== byName.id) {
+    throw new UsageError(`id: ${id} is certificate "${byId.name}", not "${byName.name}"; send the id and certificateName of one certificate`, 'id');
+  }
+  return (byName ?? byId)!;
 }

@@ -11,11 +11,34 @@ const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema
 
 export const TAGS = ['RCL compatibility'];
 
-export const ErrorText = Type.String({ description: 'what went wrong and what to fix (text/plain)' });
-export const ERROR_RESPONSES = { 400: ErrorText, 401: ErrorText, 403: ErrorText, 404: ErrorText };
+const ErrorText = Type.String({ description: 'what went wrong and what to fix' });
+const TITLES: Record<number, string> = {
+  400: 'the request is wrong: a field, an order in the wrong state, a name or CSR the CA refused',
+  401: 'no key, an unknown key, or a key of another subscription',
+  403: 'a read key on a route that changes something',
+  404: 'no such certificate',
+  429: "the rate limit (certkeep's, or the CA's): Retry-After says when to come back",
+  500: "certkeep's own fault; the details are in its log",
+  502: 'the CA failed or could not be reached',
+  503: 'the CA is still working on the order, or the store is unavailable: try again',
+};
 
-export const Sid = Type.String({ minLength: 1, maxLength: 64, description: 'the subscription the API key belongs to' });
-const CertificateName = Type.String({ minLength: 1, maxLength: 253, description: "the certificate's name (for gen 1, its hostName; *.x is stored as wildcard.x)" });
+/** The API's errors are text: each status with a text/plain body. */
+function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, { description: TITLES[status], content: { 'text/plain': { schema: ErrorText } } }]));
+}
+
+/** A route that reads; one that changes something (a write key); one that also has the CA act. */
+export const READ_ERRORS = errors(400, 401, 404, 429, 500, 503);
+export const WRITE_ERRORS = errors(400, 401, 403, 404, 429, 500, 503);
+export const CA_ERRORS = errors(400, 401, 403, 404, 429, 500, 502, 503);
+
+export const Sid = Type.String({ minLength: 1, maxLength: 64, description: "the subscription the API key belongs to: its id, or the number answered as subscriptionId" });
+const CertificateName = Type.String({
+  minLength: 1,
+  maxLength: 253,
+  description: "the certificate's name (for gen 1, its hostName; *.x is stored as wildcard.x), or in paths and queries the id certkeep answered",
+});
 
 export const SidParams = Type.Object({ sid: Sid });
 export const NameParams = Type.Object({ sid: Sid, name: CertificateName });
@@ -75,19 +98,19 @@ export const Certificate = Type.Object({
   target: Type.String(),
   isSAN: Type.Boolean(),
   orderUri: Nullable(Type.String()),
-  subscriptionId: Type.String(),
+  subscriptionId: Type.Integer({ description: "the subscription's number (an int, as the vendor's clients read it); paths take it or the subscription id" }),
   tokens: Type.Array(ValidationToken),
   pfxString: Nullable(Type.String({ description: 'base64 PKCS#12, protected by password; write-scoped keys only' })),
-  issueDate: Nullable(Type.String()),
-  expiryDate: Nullable(Type.String()),
-  id: Type.String(),
+  issueDate: Type.Optional(Type.String({ format: 'date-time', description: "the current version's notBefore; left out before the first issuance (never null)" })),
+  expiryDate: Type.Optional(Type.String({ format: 'date-time', description: "the current version's notAfter; left out before the first issuance (never null)" })),
+  id: Type.Integer({ description: "the certificate's number (an int); paths and schedule/renew take it where a certificate name goes" }),
   certificateDownloadUrl: Nullable(DownloadUrls),
 });
 
 export const CertificateInfo = Type.Object({
   certificateName: Type.String(),
-  issueDate: Nullable(Type.String()),
-  expiryDate: Nullable(Type.String()),
+  issueDate: Type.Optional(Type.String({ format: 'date-time', description: 'left out before the first issuance' })),
+  expiryDate: Type.Optional(Type.String({ format: 'date-time', description: 'left out before the first issuance' })),
 });
 
 const OPEN = { additionalProperties: true };
@@ -118,6 +141,20 @@ export const ScheduleRequest = Type.Object(
     password: Optional(Text(200)),
     target: Optional(Text(100)),
     isSAN: Optional(Type.Boolean()),
+  },
+  OPEN,
+);
+
+/** Gen 3's Certificate object as the vendor's SDK sends it to schedule/renew: the certificate by name or id. */
+export const ScheduleRenewRequest = Type.Object(
+  {
+    certificateName: Optional(CertificateName),
+    id: Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,9}$' })], { description: 'the certificate id certkeep answered, when certificateName is not sent' }),
+    ),
+    challengeType: Optional(Text(20)),
+    password: Optional(Text(200, 'protects the PFX from now on')),
+    target: Optional(Text(100)),
   },
   OPEN,
 );

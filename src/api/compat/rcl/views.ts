@@ -2,7 +2,21 @@
 // object, the Order, the validation tokens.
 import type { Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { certificateFiles, certificateHistory, type CertificateRow, currentVersionIn, type Engine, isFinished, isoTime, type OrderRow, type OrderView, orderView, storedPfxPassword } from '../../../engine/index.ts';
+import {
+  type CertificateRow,
+  certificateFiles,
+  certificateHistory,
+  certificateNumber,
+  currentVersionIn,
+  type Engine,
+  isFinished,
+  isoTime,
+  type OrderRow,
+  type OrderView,
+  orderView,
+  storedPfxPassword,
+  subscriptionNumber,
+} from '../../../engine/index.ts';
 import { downloadLinks, publicBase } from '../../download-links.ts';
 import { type Certificate, DOWNLOAD_FIELDS, type Order, type ValidationToken } from './schemas.ts';
 
@@ -78,12 +92,12 @@ export async function certificateObject(ctx: Engine, certificate: CertificateRow
     target: 'Stand Alone',
     isSAN: isSan(certificate),
     orderUri: latest?.order_url ?? null,
-    subscriptionId: certificate.subscription_id,
+    subscriptionId: await subscriptionNumber(ctx, certificate.subscription_id),
     tokens: open ? validationTokens(orderView(open, certificate), rootDomain) : [],
     pfxString: version && options.mayReadKey ? await pfxString(ctx, certificate) : null,
-    issueDate: version ? isoTime(version.not_before) : null,
-    expiryDate: version ? isoTime(version.not_after) : null,
-    id: certificate.id,
+    // The vendor's clients read the dates as non-nullable DateTime: before the first issuance they are left out.
+    ...(version ? { issueDate: isoTime(version.not_before), expiryDate: isoTime(version.not_after) } : {}),
+    id: await certificateNumber(ctx, certificate.id),
     certificateDownloadUrl: certificate.current_version_id ? links(ctx, certificate, certificate.current_version_id, options) : null,
   };
 }

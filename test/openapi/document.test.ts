@@ -1,0 +1,132 @@
+// The OpenAPI document as its consumers read it: valid OpenAPI 3 for a
+// validator (@apidevtools/swagger-parser); a client generated from it
+// (openapi-typescript) that types each route's errors; and the answers the
+// issue found missing or wrong — every problem status with its schema, 204
+// for deletes, text where the compatibility routes and /dl answer text. The
+// answers the suite sees are held against the document in test/api/fixture.ts
+// and test/e2e/server.ts (test/openapi/answers.ts); here, that check itself.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
+import { type ApiFixture, apiFixture } from '../api/fixture.ts';
+import { openApiPath, undocumented } from './answers.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: the document is read as JSON
+type Document = any;
+
+const PROBLEM = 'application/problem+json';
+const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+
+describe('the OpenAPI document', () => {
+  let api: ApiFixture;
+  let document: Document;
+
+  before(async () => {
+    api = await apiFixture();
+    document = (await api.request({ method: 'GET', url: '/api/openapi.json' })).json();
+  });
+  after(() => api?.close());
+
+  /** Every operation of the native API: its path, method and responses. */
+  function nativeOperations(): { where: string; responses: Record<string, Document> }[] {
+    return Object.entries(document.paths as Record<string, Document>)
+      .filter(([path]) => path.startsWith('/api/v1/') || path === '/healthz' || path === '/readyz' || path.startsWith('/dl/'))
+      .flatMap(([path, item]) => METHODS.filter((method) => item[method]).map((method) => ({ where: `${method.toUpperCase()} ${path}`, responses: item[method].responses })));
+  }
+
+  test('is valid OpenAPI 3 for swagger-parser, references and all', async () => {
+    const validated = (await SwaggerParser.validate(structuredClone(document))) as { openapi?: string };
+    assert.match(validated.openapi ?? '', /^3\./);
+    assert.ok(document.components.schemas.Problem, 'one Problem schema, referenced');
+  });
+
+  test('every native operation lists its problem answers with the Problem schema, and a success', () => {
+    const operations = nativeOperations();
+    assert.ok(operations.length > 30, `the native operations: ${operations.length}`);
+    for (const { where, responses } of operations) {
+      const statuses = Object.keys(responses);
+      assert.ok(statuses.some((status) => status.startsWith('2')), `${where} documents its success`);
+      assert.ok(statuses.includes('500'), `${where} documents 500`);
+      for (const status of statuses.filter((s) => Number(s) >= 400)) {
+        const content = responses[status].content ?? {};
+        const problem = content[PROBLEM]?.schema?.$ref === '#/components/schemas/Problem';
+        assert.ok(problem || content['text/plain'], `${where} ${status} is a problem document (or /dl's text): ${JSON.stringify(content)}`);
+      }
+    }
+    const at = (path: string, method: string) => document.paths[path][method].responses;
+    assert.ok(at('/api/v1/certificates/{name}/revoke', 'post')['409'], 'revoking a revoked certificate is a documented 409');
+    assert.ok(at('/api/v1/certificates', 'post')['400'].content[PROBLEM], 'validation failures are documented');
+    assert.ok(at('/api/v1/certificates', 'get')['401'] && at('/api/v1/certificates', 'get')['403'] && at('/api/v1/certificates', 'get')['429']);
+    for (const [path, method] of [
+      ['/api/v1/certificates/{name}', 'delete'],
+      ['/api/v1/zones/{zone}', 'delete'],
+    ]) {
+      assert.deepEqual(Object.keys(at(path, method)).filter((s) => s.startsWith('2')), ['204'], `${method} ${path} answers 204`);
+      assert.equal(at(path, method)['204'].content, undefined, 'with no body');
+    }
+  });
+
+  test('the compatibility routes and /dl document their errors as the text they are', () => {
+    const get = document.paths['/prod/v3/ssl/certificate/subscription/{sid}/get/certificatename/{name}'].get.responses;
+    for (const status of ['400', '401', '404', '429', '500']) assert.deepEqual(Object.keys(get[status].content), ['text/plain'], `RCL ${status}`);
+    const renew = document.paths['/prod/v3ssl/certificate/subscription/{sid}/schedule/renew'].post.responses;
+    assert.ok(renew['502'].content['text/plain'] && renew['200'].content === undefined, 'schedule/renew: an empty 200, text errors');
+    const download = document.paths[openApiPath('/dl/*')].get.responses;
+    assert.deepEqual([Object.keys(download['404'].content), Object.keys(download['410'].content)], [['text/plain'], ['text/plain']]);
+    const autodns = document.paths['/autodns/v1/certificate/{id}'].get.responses;
+    assert.ok(autodns['4XX'].content['application/json'], "AutoDNS errors: the vendor's JSON envelope");
+  });
+
+  test('a client generated by openapi-typescript types the errors: a 409 of revoke is a Problem, a 200 of delete does not exist', async () => {
+    const types = astToString(await openapiTS(structuredClone(document)));
+    const uses = `
+      import type { components, paths } from './api';
+      type Revoke = paths['/api/v1/certificates/{name}/revoke']['post']['responses'];
+      type Problem = components['schemas']['Problem'];
+      export const conflict: Revoke[409]['content']['application/problem+json'] = { type: 'about:blank', title: 'Conflict', status: 409, detail: 'revoked already' };
+      export const field: Problem['errors'] = [{ field: 'reason', message: 'is not a reason' }];
+      export function detail(answer: Revoke[404]['content']['application/problem+json'] | Revoke[502]['content']['application/problem+json']): string | undefined {
+        return answer.detail;
+      }
+    `;
+    assert.deepEqual(typeErrors(types, uses), []);
+    const wrong = `
+      import type { paths } from './api';
+      type Deleted = paths['/api/v1/certificates/{name}']['delete']['responses'];
+      export const body: Deleted[200] = {} as never;
+    `;
+    assert.match(typeErrors(types, wrong).join('\n'), /200/, 'delete has no 200 to type');
+  });
+
+  test('the answer check flags a status or a content type the document does not list, and leaves hidden routes alone', () => {
+    const doc = { paths: { '/x/{id}': { get: { responses: { 200: { content: { 'application/json': {} } }, '4XX': { content: { 'text/plain': {} } } } } } } };
+    const answer = (status: number, contentType: string, route = '/x/:id') => ({ method: 'GET', route, status, contentType });
+    assert.deepEqual(undocumented(doc, [answer(200, 'application/json'), answer(404, 'text/plain'), answer(204, ''), answer(500, 'text/html', '/hidden')]), [
+      'GET /x/{id} 204 (no body): status not documented (it lists 200, 4XX)',
+    ]);
+    assert.deepEqual(undocumented(doc, [answer(404, 'application/problem+json')]), [
+      'GET /x/{id} 404 application/problem+json: content type not documented for 404 (it lists text/plain)',
+    ]);
+  });
+});
+
+/** What tsc says of `uses` next to the generated `api.ts`. */
+function typeErrors(api: string, uses: string): string[] {
+  const files: Record<string, string> = { '/gen/api.ts': api, '/gen/uses.ts': uses };
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, lib: ['lib.es2022.d.ts'], types: [] };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile.bind(host);
+  const exists = host.fileExists.bind(host);
+  host.readFile = (name) => files[name] ?? read(name);
+  host.fileExists = (name) => name in files || exists(name);
+  const directoryExists = host.directoryExists?.bind(host);
+  host.directoryExists = (name) => name === '/gen' || (directoryExists?.(name) ?? false);
+  host.getSourceFile = (name, version) => {
+    const text = host.readFile(name);
+    return text === undefined ? undefined : ts.createSourceFile(name, text, version);
+  };
+  const program = ts.createProgram(['/gen/uses.ts'], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
