@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { raiseOverdueDeployments, reportDeployment } from '../../src/engine/agent-reports.ts';
+import { join } from 'node:path';
 import { addAgentTarget } from '../../src/engine/agent-targets.ts';
+import { addDeployTarget } from '../../src/engine/deploy-targets.ts';
 import { authenticateAgent, createAgent } from '../../src/engine/agents.ts';
 import { findCertificate } from '../../src/store/repositories/certificates.ts';
 import { DEFAULT_SUBSCRIPTION_ID } from '../../src/store/repositories/subscriptions.ts';
@@ -67,4 +69,7 @@ test('a report repeated by a restarted agent raises no second event', async () =
   const events = await fixture.store.db.selectFrom('events').select('type').where('type', '=', 'deployment.succeeded').where('certificate_id', '=', certificate.id).execute();
   assert.equal(events.length, 1);
   await assert.rejects(reportDeployment(fixture.ctx, caller, { ...report, versionId: 'ver_unknown' }), /versionId/);
+  // This machine's own target is no agent's to report on.
+  const local = await addDeployTarget(fixture.ctx, DEFAULT_SUBSCRIPTION_ID, 'twice.example', { directory: join(fixture.root, 'local-twice') });
+  await assert.rejects(reportDeployment(fixture.ctx, caller, { ...report, target: local.target.id }), /has no target/);
 });
