@@ -6,6 +6,7 @@
 // is one line and exit 1. --once converges and exits, for cron.
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../deploy/index.ts';
 import { CertkeepError } from '../errors.ts';
 import { Converger, type TargetResult } from './converge.ts';
 import { type AgentOptions, parseAgentOptions, USAGE } from './options.ts';
@@ -176,18 +177,9 @@ async function holdStateDir(dir: string): Promise<() => Promise<void>> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`--state-dir: cannot use ${dir}: ${(error as Error).message}`);
       const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && pid !== process.pid && alive(pid)) throw new Error(`another certkeep agent (pid ${pid}) uses --state-dir ${dir}`);
+      if (pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`another certkeep agent (pid ${pid}) uses --state-dir ${dir}`);
       await rm(lock, { force: true });
     }
   }
   throw new Error(`--state-dir: cannot take ${lock}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -5,14 +5,15 @@
 // certificate's current version long after it was issued raises
 // deployment.overdue once — for agents' targets and local ones alike.
 import { NotFoundError, UsageError } from '../errors.ts';
-import type { DeployStage } from '../deploy/index.ts';
+import type { DeployOutcome, DeployStage } from '../deploy/index.ts';
 import { newId } from '../store/ids.ts';
-import { getCertificate, getVersion } from '../store/repositories/certificates.ts';
+import { getCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
 import { findDeployment, getDeployTarget } from '../store/repositories/deploy-targets.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { isoTime } from '../time/iso.ts';
 import type { AgentCaller } from './agents.ts';
 import type { EngineContext } from './context.ts';
+import { appendDeploymentEvent, storedOutcome } from './deployments.ts';
 import { mustFindCertificate } from './lookups.ts';
 
 /** One deployment as the agent reports it. */
@@ -60,42 +61,29 @@ export async function reportDeployment(ctx: EngineContext, caller: AgentCaller, 
       else await trx.insertInto('deployments').values({ id: newId('dpl'), target_id: target.id, version_id: version.id, attempts: 1, created_at: now, ...fresh }).execute();
       return;
     }
-    if (earlier && earlier.status === report.status && earlier.error === (report.error ?? null)) return;
-    const failed = report.status === 'failed';
-    const outcome = {
-      status: report.status,
-      stage: failed ? (report.stage ?? 'prepare') : null,
-      error: failed ? (report.error ?? 'the agent reported a failure without a reason').slice(0, MAX_ERROR) : null,
-      rollback_error: failed ? (report.rollbackError?.slice(0, MAX_ERROR) ?? null) : null,
-      verified_at: failed ? null : verifiedAt,
-      finished_at: now,
-    };
-    if (earlier) await trx.updateTable('deployments').set(outcome).where('id', '=', earlier.id).execute();
-    else await trx.insertInto('deployments').values({ id: newId('dpl'), target_id: target.id, version_id: version.id, attempts: 1, created_at: now, started_at: now, ...outcome }).execute();
-    await appendEvent(
-      trx,
-      {
-        subscriptionId: certificate.subscription_id,
-        certificateId: certificate.id,
-        type: failed ? 'deployment.failed' : 'deployment.succeeded',
-        payload: {
-          name: certificate.name,
-          target: target.id,
-          directory: target.directory,
-          agent: caller.agentId,
-          host: caller.host,
-          serial: version.serial,
-          versionId: version.id,
-          attempts: earlier?.attempts ?? 1,
-          ...(failed
-            ? { stage: outcome.stage, error: outcome.error, rolledBack: report.rolledBack ?? false, rollbackError: outcome.rollback_error }
-            : { verifiedAt: verifiedAt === null ? null : isoTime(verifiedAt) }),
-        },
-      },
-      now,
-    );
+    const outcome = outcomeOf(report, target.directory, version, verifiedAt);
+    const row = storedOutcome(outcome, now);
+    if (earlier && earlier.status === row.status && earlier.error === row.error) return;
+    if (earlier) await trx.updateTable('deployments').set(row).where('id', '=', earlier.id).execute();
+    else await trx.insertInto('deployments').values({ id: newId('dpl'), target_id: target.id, version_id: version.id, attempts: 1, created_at: now, started_at: now, ...row }).execute();
+    const agent = { id: caller.agentId, host: caller.host };
+    await appendDeploymentEvent(trx, { certificate, target, version, attempts: earlier?.attempts ?? 1, agent }, outcome, now);
   });
   ctx.notifyChange();
+}
+
+/** The report as the deploy library would have said it, so that it is stored and told as this machine's are. */
+function outcomeOf(report: DeploymentReport, directory: string, version: Pick<VersionRow, 'id' | 'serial'>, verifiedAt: number | null): DeployOutcome {
+  const about = { directory, versionId: version.id, serial: version.serial };
+  if (report.status === 'deployed') return { status: 'deployed', ...about, verifiedAt: verifiedAt === null ? undefined : new Date(verifiedAt) };
+  return {
+    status: 'failed',
+    ...about,
+    stage: report.stage ?? 'prepare',
+    reason: (report.error ?? 'the agent reported a failure without a reason').slice(0, MAX_ERROR),
+    rolledBack: report.rolledBack ?? false,
+    rollbackFailure: report.rollbackError?.slice(0, MAX_ERROR),
+  };
 }
 
 /** How a certificate's deployments are shown: one line per target, about the current version (or the last one there). */

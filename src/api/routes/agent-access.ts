@@ -19,6 +19,7 @@ import {
   type LiveFeed,
   reportDeployment,
 } from '../../engine/index.ts';
+import { openStreams, refuseUnlessEventStream, startEventStream } from '../event-stream.ts';
 import { problem, problemResponses, sendProblem } from '../problems.ts';
 import { CertificateNameParams } from '../schemas.ts';
 
@@ -33,7 +34,6 @@ declare module 'fastify' {
   }
 }
 
-const HEARTBEAT_MS = 20_000;
 const MAX_WAIT_S = 60;
 /** Events after which an agent's certificate has another version, or none to deploy. */
 const VERSION_EVENTS = new Set(['certificate.issued', 'certificate.renewed', 'certificate.revoked', 'certificate.deleted']);
@@ -99,10 +99,7 @@ const AGENT_SECURITY = [{ agentToken: [] }];
 
 export async function agentAccessRoutes(app: FastifyInstance, options: { engine: Engine; live: LiveFeed }): Promise<void> {
   const { engine: ctx, live } = options;
-  const open = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  const open = openStreams(app);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.routeOptions.config?.agent) return;
@@ -232,41 +229,26 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
       },
     },
     async (request, reply) => {
-      if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
-        return sendProblem(reply, problem(406, 'this is an event stream: ask with "Accept: text/event-stream"'));
-      }
+      const refused = refuseUnlessEventStream(request, reply);
+      if (refused) return refused;
       const caller = request.agentCaller as AgentCaller;
       const first = await listOf(caller);
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-accel-buffering': 'no',
-        connection: 'keep-alive',
-      });
+      let unwatch = () => {};
+      const stream = startEventStream(request, reply, open, () => unwatch());
       let digest = first.digest;
-      raw.write(`retry: 3000\nevent: targets\ndata: ${JSON.stringify(first)}\n\n`);
-      const unwatch = watchAgent(ctx, live, caller, presentedToken(request) as string, {
+      stream.send('targets', first);
+      unwatch = watchAgent(ctx, live, caller, presentedToken(request) as string, {
         onTargets: async (list) => {
-          if (list.digest === digest || raw.writableEnded) return;
+          if (list.digest === digest || stream.ended) return;
           digest = list.digest;
-          raw.write(`event: targets\ndata: ${JSON.stringify({ agent: first.agent, ...list })}\n\n`);
+          stream.send('targets', { agent: first.agent, ...list });
         },
         onRevoked: () => {
-          if (!raw.writableEnded) raw.write('event: revoked\ndata: {}\n\n');
-          end();
+          stream.send('revoked', {});
+          stream.end();
         },
       });
-      const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
-      const end = () => {
-        clearInterval(heartbeat);
-        unwatch();
-        open.delete(end);
-        if (!raw.writableEnded) raw.end();
-      };
-      open.add(end);
-      request.raw.on('close', end);
+      if (stream.ended) unwatch();
     },
   );
 }
