@@ -53,6 +53,29 @@ const HOST_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 /** lastSeenAt is written at most this often per agent. */
 const SEEN_EVERY_MS = 10_000;
 
+/**
+ * Agents following a stream in this process, by store: they make no requests
+ * while nothing changes, so they count as seen now, and their last moment is
+ * written when the stream ends — no write per connected agent meanwhile.
+ */
+const following = new WeakMap<object, Map<string, number>>();
+
+/** Counts the agent as connected until the returned function is called. */
+export function agentFollowing(ctx: EngineContext, agentId: string): () => Promise<void> {
+  const open = following.get(ctx.store) ?? new Map<string, number>();
+  following.set(ctx.store, open);
+  open.set(agentId, (open.get(agentId) ?? 0) + 1);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const left = (open.get(agentId) ?? 1) - 1;
+    if (left > 0) open.set(agentId, left);
+    else open.delete(agentId);
+    await markAgentSeen(ctx.store.db, agentId, ctx.clock.now()).catch(() => {});
+  };
+}
+
 export async function createAgent(ctx: EngineContext, subscriptionId: string, host: string): Promise<EnrolledAgent> {
   const name = host.trim();
   if (!HOST_PATTERN.test(name)) {
@@ -82,12 +105,12 @@ export async function createAgent(ctx: EngineContext, subscriptionId: string, ho
 /** The subscription's agents (every agent when undefined: the operator's command line), with what each serves. */
 export async function listAgentViews(ctx: EngineContext, subscriptionId?: string): Promise<AgentView[]> {
   const agents = await listAgents(ctx.store.db, subscriptionId);
-  return Promise.all(agents.map(async (agent) => agentView(agent, await listAgentTargets(ctx, agent))));
+  return Promise.all(agents.map(async (agent) => agentView(ctx, agent, await listAgentTargets(ctx, agent))));
 }
 
 export async function findAgentView(ctx: EngineContext, agentId: string, subscriptionId?: string): Promise<AgentView> {
   const agent = await mustFindAgent(ctx, agentId, subscriptionId);
-  return agentView(agent, await listAgentTargets(ctx, agent));
+  return agentView(ctx, agent, await listAgentTargets(ctx, agent));
 }
 
 /** Removes the agent: its token is refused at once, its targets go; the files on its host stay. */
@@ -129,14 +152,15 @@ export async function mustFindAgent(ctx: EngineContext, agentId: string, subscri
   return agent;
 }
 
-function agentView(agent: AgentRow, targets: AgentTargetView[]): AgentView {
+function agentView(ctx: EngineContext, agent: AgentRow, targets: AgentTargetView[]): AgentView {
+  const seen = following.get(ctx.store)?.has(agent.id) ? ctx.clock.now() : agent.last_seen_at;
   return {
     id: agent.id,
     subscriptionId: agent.subscription_id,
     host: agent.host,
     createdAt: isoTime(agent.created_at),
     rotatedAt: agent.rotated_at === null ? null : isoTime(agent.rotated_at),
-    lastSeenAt: agent.last_seen_at === null ? null : isoTime(agent.last_seen_at),
+    lastSeenAt: seen === null ? null : isoTime(seen),
     targets,
   };
 }

@@ -48,6 +48,7 @@ export { DEFAULT_VERIFY_TIMEOUT_MS, DEPLOY_FORMATS, type DeployStep } from '../d
 // Host agents: their credentials, the targets assigned to them, what they read and report.
 export {
   type AgentCaller,
+  agentFollowing,
   type AgentView,
   authenticateAgent,
   createAgent,

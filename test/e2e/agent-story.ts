@@ -75,9 +75,10 @@ export function agentStory(options: AgentStoryOptions = {}): void {
       assert.equal(shown.agent, web1.id);
       assert.equal(shown.host, 'web1.example.test');
       assert.ok(shown.verifiedAt, 'verified');
+      const asked = Math.floor(Date.now() / 1000) * 1000;
       const listed = (await (await server.call('GET', '/api/v1/agents', { key })).json()).agents;
       assert.equal(listed.length, 1);
-      assert.ok(listed[0].lastSeenAt, 'lastSeenAt');
+      assert.ok(Date.parse(listed[0].lastSeenAt) >= asked, `an agent following the stream is seen now: ${listed[0].lastSeenAt}`);
       assert.deepEqual(listed[0].targets.map((target: { certificate: string; status: string }) => [target.certificate, target.status]), [[name, 'deployed']]);
     });
 

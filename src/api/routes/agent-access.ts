@@ -12,6 +12,7 @@ import {
   type Assignments,
   agentAssignments,
   agentBundle,
+  agentFollowing,
   authenticateAgent,
   type Change,
   DEPLOY_FORMATS,
@@ -234,7 +235,11 @@ export async function agentAccessRoutes(app: FastifyInstance, options: { engine:
       const caller = request.agentCaller as AgentCaller;
       const first = await listOf(caller);
       let unwatch = () => {};
-      const stream = startEventStream(request, reply, open, () => unwatch());
+      const followed = agentFollowing(ctx, caller.agentId);
+      const stream = startEventStream(request, reply, open, () => {
+        unwatch();
+        void followed();
+      });
       let digest = first.digest;
       stream.send('targets', first);
       unwatch = watchAgent(ctx, live, caller, presentedToken(request) as string, {
