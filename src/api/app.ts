@@ -29,6 +29,8 @@ import { providerRoutes } from './routes/providers.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { userRoutes } from './routes/users.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { agentAccessRoutes } from './routes/agent-access.ts';
 
 export interface AppOptions {
   /** The engine the routes call: its solvers answer for requests that drive an order themselves, its issuer is the CA new certificates use unless the request names one. */
@@ -99,6 +101,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const live = new LiveFeed(options.engine);
   app.addHook('onClose', async () => live.close());
   await app.register(streamRoutes, { live, prefix: '/api/v1' });
+  await app.register(agentRoutes, { ...services, prefix: '/api/v1' });
+  await app.register(agentAccessRoutes, { ...services, live, prefix: '/api/v1' });
   await app.register(portalRoutes, { dir: options.portalDir });
   return app;
 }

@@ -22,6 +22,7 @@ export const openApiPlugin = fp(async (app: FastifyInstance) => {
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from certkeep admin apikey create' },
+          agentToken: { type: 'http', scheme: 'bearer', description: "a host agent's token (certkeep admin agent create): opens /api/v1/agent/* only" },
           session: { type: 'apiKey', in: 'cookie', name: 'certkeep_session', description: 'the portal session (POST /api/v1/session); changes also need the x-csrf-token header' },
         },
       },
@@ -36,13 +37,13 @@ export const openApiPlugin = fp(async (app: FastifyInstance) => {
 
 /** The problem answers a native route gives by what it is; its own schema's entries win. */
 export function documentProblems(route: RouteOptions): void {
-  const config = route.config as { scope?: string; compat?: string; rateLimit?: unknown } | undefined;
+  const config = route.config as { scope?: string; compat?: string; agent?: boolean; rateLimit?: unknown } | undefined;
   const schema: FastifySchema & { hide?: boolean } = route.schema ?? {};
   if (schema.hide || config?.compat) return;
   const statuses = new Set<number>([500]);
   if (config?.rateLimit !== false) statuses.add(429);
   // The key (or session) is checked against the store: a refused key, a scope it lacks, a store that is down.
-  if (config?.scope) for (const status of [401, 403, 503]) statuses.add(status);
+  if (config?.scope || config?.agent) for (const status of [401, 403, 503]) statuses.add(status);
   if (schema.params || schema.querystring) statuses.add(400);
   // Any body is parsed: malformed JSON, too large, not JSON.
   const methods = Array.isArray(route.method) ? route.method : [route.method];

@@ -61,6 +61,7 @@ export const rateLimitPlugin = fp(async (app: FastifyInstance, limit: RateLimit)
 });
 
 function bucketOf(request: FastifyRequest): string {
+  if (request.agentCaller) return `agent:${request.agentCaller.agentId}`;
   return request.caller ? `key:${principalOf(request.caller)}` : `ip:${request.ip}`;
 }
 

@@ -39,3 +39,15 @@ export const OrderView = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
   tokens: Type.Array(ValidationToken),
 });
+
+/** Where one deploy target of a certificate stands (an agent's, or certkeep's own on a host). */
+export const Deployment = Type.Object({
+  agent: Type.Union([Type.String(), Type.Null()], { description: 'the agent that deploys it; null for a target certkeep deploys itself on `host`' }),
+  host: Type.Union([Type.String(), Type.Null()]),
+  target: Type.String(),
+  directory: Type.String(),
+  serial: Type.Union([Type.String(), Type.Null()], { description: "the certificate's current serial, which this line is about" }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('deployed'), Type.Literal('failed')]),
+  verifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why it failed, or what the host refused' }),
+});

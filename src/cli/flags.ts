@@ -37,6 +37,8 @@ const FIELD_FLAGS: Record<string, string> = {
   'dns.listen': '--dns-listen',
   // `issue` names it --deploy-to, and says so itself (commands/options.ts, namingDirectoryFlag).
   directory: '--to',
+  to: '--to',
+  subscription: '--subscription',
   format: '--format',
   owner: '--owner',
   deployHook: '--deploy-hook',

@@ -57,6 +57,8 @@ export function buildProgram(surfaces: Surfaces = {}): Command {
   registerServe(program, surfaces);
   registerInstallSystemd(program);
   registerDemo(program);
+  // Run by the entry with its own options (src/certkeep.ts); here for the help only.
+  program.command('agent').description('the host agent: deploys this host\'s certificates from certkeep serve (certkeep agent --help)');
   configureAll(program);
   return program;
 }

@@ -4,6 +4,7 @@
 export { deploy, readDeployment } from './deploy.ts';
 export { layoutPaths, fileBase } from './layout.ts';
 export { normalSerial } from './bundle.ts';
+export { processAlive } from './lock.ts';
 export {
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_VERIFY_TIMEOUT_MS,

@@ -29,7 +29,7 @@ async function takeLock(store: VersionStore, path: string): Promise<LockResult> 
     if (await createExclusive(path, token)) return { ok: true, release: () => release(path, token) };
     const holder = await readFile(path, 'utf8').catch(() => '');
     const pid = Number(holder.split(' ')[0]);
-    if (holder && Number.isInteger(pid) && pid !== process.pid && alive(pid)) return busy(store, pid);
+    if (holder && Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) return busy(store, pid);
     // The holder is gone (or was an earlier process with our pid): take the lock over.
     await rm(path, { force: true });
   }
@@ -56,7 +56,8 @@ async function release(path: string, token: string): Promise<void> {
   if ((await readFile(path, 'utf8').catch(() => '')) === token) await rm(path, { force: true });
 }
 
-function alive(pid: number): boolean {
+/** Whether the process exists (one of another user's counts: it cannot be signalled, but it is there). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

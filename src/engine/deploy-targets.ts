@@ -173,7 +173,7 @@ export async function localTargets(
   return targets.filter((target) => query.directory === undefined || target.directory === query.directory);
 }
 
-function targetView(target: TargetOfCertificate, deployments: DeploymentWithSerial[]): DeployTargetView {
+export function targetView(target: TargetOfCertificate, deployments: DeploymentWithSerial[]): DeployTargetView {
   const own = deployments.filter((deployment) => deployment.target_id === target.id);
   const current = own.find((deployment) => deployment.version_id === target.current_version_id);
   const held = own.find((deployment) => deployment.status === 'deployed');
@@ -201,12 +201,12 @@ function targetView(target: TargetOfCertificate, deployments: DeploymentWithSeri
   };
 }
 
-type StoredSettings = Pick<
+export type StoredSettings = Pick<
   DeployTargetRow,
   'directory' | 'format' | 'owner' | 'deploy_hook' | 'reload' | 'verify' | 'verify_timeout_ms'
 >;
 
-function storedSettings(target: DeployTarget): StoredSettings {
+export function storedSettings(target: DeployTarget): StoredSettings {
   return {
     directory: target.directory,
     format: target.format,
@@ -231,7 +231,7 @@ export function targetInput(row: DeployTargetRow): DeployTargetInput {
   };
 }
 
-function sameSettings(row: DeployTargetRow, settings: StoredSettings): boolean {
+export function sameSettings(row: DeployTargetRow, settings: StoredSettings): boolean {
   return (Object.keys(settings) as (keyof StoredSettings)[]).every(
     (key) => JSON.stringify(row[key]) === JSON.stringify(settings[key]),
   );

@@ -21,7 +21,9 @@ import {
   getVersion,
   type VersionRow,
 } from '../store/repositories/certificates.ts';
+import type { Db } from '../store/repositories/db.ts';
 import {
+  type DeploymentOutcome,
   type DeployTargetRow,
   findDeployment,
   finishDeployment,
@@ -242,45 +244,68 @@ async function recordOutcome(
   attempts: number,
 ): Promise<void> {
   const now = ctx.clock.now();
-  const failed = outcome.status === 'failed';
   await ctx.store.db.transaction().execute(async (trx) => {
-    const stored = await finishDeployment(trx, target.id, version.id, fence, {
-      status: outcome.status,
-      stage: failed ? outcome.stage : null,
-      error: failed ? outcome.reason : null,
-      rollback_error: failed ? (outcome.rollbackFailure ?? null) : null,
-      verified_at: failed ? null : (outcome.verifiedAt?.getTime() ?? null),
-      finished_at: now,
-    });
+    const stored = await finishDeployment(trx, target.id, version.id, fence, storedOutcome(outcome, now));
     // The lease was lost to another process: its outcome is the one that counts.
     if (!stored) return;
-    await appendEvent(
-      trx,
-      {
-        subscriptionId: certificate.subscription_id,
-        certificateId: certificate.id,
-        type: failed ? 'deployment.failed' : 'deployment.succeeded',
-        payload: {
-          name: certificate.name,
-          target: target.id,
-          directory: target.directory,
-          host: target.host,
-          serial: version.serial,
-          versionId: version.id,
-          attempts,
-          ...(failed
-            ? {
-                stage: outcome.stage,
-                error: outcome.reason,
-                rolledBack: outcome.rolledBack,
-                rollbackError: outcome.rollbackFailure ?? null,
-              }
-            : { verifiedAt: outcome.verifiedAt ? outcome.verifiedAt.toISOString() : null }),
-        },
-      },
-      now,
-    );
+    await appendDeploymentEvent(trx, { certificate, target, version, attempts }, outcome, now);
   });
+}
+
+/** A deployment's outcome as its row keeps it. */
+export function storedOutcome(outcome: DeployOutcome, now: number): DeploymentOutcome {
+  const failed = outcome.status === 'failed';
+  return {
+    status: outcome.status,
+    stage: failed ? outcome.stage : null,
+    error: failed ? outcome.reason : null,
+    rollback_error: failed ? (outcome.rollbackFailure ?? null) : null,
+    verified_at: failed ? null : (outcome.verifiedAt?.getTime() ?? null),
+    finished_at: now,
+  };
+}
+
+/** deployment.succeeded or deployment.failed, for this machine's deployments and agents' alike (an agent's names it and its host). */
+export async function appendDeploymentEvent(
+  db: Db,
+  about: {
+    certificate: CertificateRow;
+    target: DeployTargetRow;
+    version: Pick<VersionRow, 'id' | 'serial'>;
+    attempts: number;
+    agent?: { id: string; host: string };
+  },
+  outcome: DeployOutcome,
+  now: number,
+): Promise<void> {
+  const { certificate, target, version } = about;
+  const failed = outcome.status === 'failed';
+  await appendEvent(
+    db,
+    {
+      subscriptionId: certificate.subscription_id,
+      certificateId: certificate.id,
+      type: failed ? 'deployment.failed' : 'deployment.succeeded',
+      payload: {
+        name: certificate.name,
+        target: target.id,
+        directory: target.directory,
+        ...(about.agent ? { agent: about.agent.id, host: about.agent.host } : { host: target.host }),
+        serial: version.serial,
+        versionId: version.id,
+        attempts: about.attempts,
+        ...(failed
+          ? {
+              stage: outcome.stage,
+              error: outcome.reason,
+              rolledBack: outcome.rolledBack,
+              rollbackError: outcome.rollbackFailure ?? null,
+            }
+          : { verifiedAt: outcome.verifiedAt ? outcome.verifiedAt.toISOString() : null }),
+      },
+    },
+    now,
+  );
 }
 
 function resultOf(

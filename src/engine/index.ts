@@ -45,6 +45,31 @@ export {
 } from './deploy-targets.ts';
 export { type DeploymentResult, type DeployRunOptions, deployLocalTargets } from './deployments.ts';
 export { DEFAULT_VERIFY_TIMEOUT_MS, DEPLOY_FORMATS, type DeployStep } from '../deploy/index.ts';
+// Host agents: their credentials, the targets assigned to them, what they read and report.
+export {
+  type AgentCaller,
+  agentFollowing,
+  type AgentView,
+  authenticateAgent,
+  createAgent,
+  type EnrolledAgent,
+  findAgentView,
+  listAgentViews,
+  removeAgent,
+  rotateAgentToken,
+} from './agents.ts';
+export {
+  addAgentTarget,
+  agentAssignments,
+  agentBundle,
+  type AgentTargetSpec,
+  type AgentTargetView,
+  type Assignment,
+  type Assignments,
+  listAgentTargetsOf,
+  removeAgentTarget,
+} from './agent-targets.ts';
+export { type CertificateDeployment, certificateDeployments, type DeploymentReport, reportDeployment } from './agent-reports.ts';
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
 export { certificateNumber, certificateNumbers, certificateNumbersIn, isSubscription, mustFindCertificateByNameOrNumber, subscriptionNumber } from './numbers.ts';

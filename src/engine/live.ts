@@ -3,13 +3,14 @@
 //
 // How the stream learns of changes: one poll per process, shared by every
 // open stream and running only while one is open, reads the events table
-// (issued, renewed, failed…) and the orders whose step moved since it last
-// looked. The store stays the only source, so a change made by another
+// (issued, renewed, failed…), the orders whose step moved and the agents whose
+// targets or token changed since it last looked. The store stays the only source, so a change made by another
 // instance shows up as surely as one made here. An order's steps are not
 // written as events, so the poll queue and webhooks see no more than before.
 // In this process, storing a step calls ctx.notifyChange(), which runs the
 // poll at once instead of at its next tick: changes made here appear at once.
 import { type EventView, eventView } from '../notify/events.ts';
+import { agentsChangedSince } from '../store/repositories/agents.ts';
 import { eventsAfter, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
 import type { EngineContext } from './context.ts';
 import { isoTime } from '../time/iso.ts';
@@ -25,7 +26,15 @@ export interface OrderChange {
   updatedAt: string;
 }
 
-export type Change = { kind: 'event'; event: EventView } | { kind: 'order'; order: OrderChange };
+/** An agent's targets or token changed: its streams look again (agent-stream.ts). */
+export interface AgentChange {
+  id: string;
+}
+
+export type Change =
+  | { kind: 'event'; event: EventView }
+  | { kind: 'order'; order: OrderChange }
+  | { kind: 'agent'; agent: AgentChange };
 
 type Listener = (change: Change) => void;
 
@@ -41,6 +50,10 @@ export class LiveFeed {
   #orderCursor = 0;
   /** What was last sent of each recently changed order, so that the overlap sends nothing twice. */
   #sent = new Map<string, number>();
+  #agentCursor = 0;
+  /** Listeners that want order steps: none, and the orders are not read. */
+  #orderListeners = 0;
+  #agentsSent = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   #again = false;
@@ -50,14 +63,22 @@ export class LiveFeed {
     ctx.notifyChange = () => this.#pollSoon();
   }
 
-  /** Calls `listener` with each change of the subscription until the returned function is called. */
-  subscribe(subscriptionId: string, listener: Listener): () => void {
+  /**
+   * Calls `listener` with each change of the subscription until the returned
+   * function is called. `orders: false` (the agents' streams): no order steps,
+   * which the feed then does not read while no other listener wants them.
+   */
+  subscribe(subscriptionId: string, listener: Listener, options: { orders?: boolean } = {}): () => void {
     const set = this.#listeners.get(subscriptionId) ?? new Set<Listener>();
     this.#listeners.set(subscriptionId, set);
-    set.add(listener);
+    const wantsOrders = options.orders !== false;
+    const added: Listener = wantsOrders ? listener : (change) => change.kind !== 'order' && listener(change);
+    set.add(added);
+    if (wantsOrders) this.#orderListeners++;
     this.#start();
     return () => {
-      set.delete(listener);
+      if (!set.delete(added)) return;
+      if (wantsOrders) this.#orderListeners--;
       if (set.size === 0) this.#listeners.delete(subscriptionId);
       if (this.#listeners.size === 0) this.#stop();
     };
@@ -71,6 +92,7 @@ export class LiveFeed {
 
   close(): void {
     this.#listeners.clear();
+    this.#orderListeners = 0;
     this.#stop();
     this.#ctx.notifyChange = () => {};
   }
@@ -111,13 +133,16 @@ export class LiveFeed {
     if (this.#eventCursor < 0) {
       this.#eventCursor = await newestEventId(db);
       this.#orderCursor = now;
+      this.#agentCursor = now;
       return;
     }
     for (const row of await eventsAfter(db, this.#eventCursor, BATCH)) {
       this.#eventCursor = row.id;
       this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
     }
-    for (const row of await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH)) {
+    if (this.#orderListeners === 0) this.#orderCursor = now;
+    const orders = this.#orderListeners === 0 ? [] : await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH);
+    for (const row of orders) {
       this.#orderCursor = Math.max(this.#orderCursor, row.updated_at);
       if (this.#sent.get(row.id) === row.updated_at) continue;
       this.#sent.set(row.id, row.updated_at);
@@ -133,6 +158,13 @@ export class LiveFeed {
       this.#send(row.subscription_id, { kind: 'order', order });
     }
     for (const [id, at] of this.#sent) if (at < this.#orderCursor - ORDER_OVERLAP_MS) this.#sent.delete(id);
+    for (const row of await agentsChangedSince(db, this.#agentCursor - ORDER_OVERLAP_MS, BATCH)) {
+      this.#agentCursor = Math.max(this.#agentCursor, row.changed_at);
+      if (this.#agentsSent.get(row.id) === row.changed_at) continue;
+      this.#agentsSent.set(row.id, row.changed_at);
+      this.#send(row.subscription_id, { kind: 'agent', agent: { id: row.id } });
+    }
+    for (const [id, at] of this.#agentsSent) if (at < this.#agentCursor - ORDER_OVERLAP_MS) this.#agentsSent.delete(id);
   }
 
   #send(subscriptionId: string, change: Change): void {

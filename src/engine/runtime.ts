@@ -22,6 +22,8 @@ import { getCertificate } from '../store/repositories/certificates.ts';
 import { getOrder } from '../store/repositories/orders.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
+import { raiseOverdueDeployments } from './agent-reports.ts';
+import { Ticker } from '../time/ticker.ts';
 import { Retention } from './retention.ts';
 import { RenewalScheduler } from './scheduler.ts';
 import { storedTlsAlpnAnswers } from './solvers.ts';
@@ -36,6 +38,8 @@ export interface RuntimeLog {
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
+
+export const DEFAULT_DEPLOY_OVERDUE_MS = 30 * 60_000;
 
 export interface ServerRuntimeOptions {
   /** Orders this instance drives at once; 0: none (API and HTTP-01 only). */
@@ -54,6 +58,8 @@ export interface ServerRuntimeOptions {
   dns?: { listen: string; zone: string };
   /** Where GET /metrics answers (serve --metrics-listen); none: no metrics are kept. */
   metrics?: Address;
+  /** How long after a version is stored a target not on it raises deployment.overdue (default 30 minutes). */
+  deployOverdueMs?: number;
   /** Notification mail; none: no mail. */
   smtp?: SmtpSettings;
   log: RuntimeLog;
@@ -157,6 +163,13 @@ export async function openServerRuntime(
     onError: (error) => log.warn({ error: (error as Error).message }, 'retention'),
   });
   let senders: { stop(): Promise<void> }[] = [];
+  const overdueMs = options.deployOverdueMs ?? DEFAULT_DEPLOY_OVERDUE_MS;
+  // Looks for overdue targets often enough that one is reported within a tenth of the delay (at most a minute) of it.
+  const overdue = new Ticker(() => raiseOverdueDeployments(engine, overdueMs), {
+    clock: engine.clock,
+    intervalMs: Math.min(60_000, Math.max(1000, overdueMs / 10)),
+    onError: (error) => log.error({ err: error }, 'looking for overdue deployments failed'),
+  });
   return {
     httpChallenge:
       responder && options.httpChallenge ? `${options.httpChallenge.host}:${responder.port}` : null,
@@ -170,6 +183,7 @@ export async function openServerRuntime(
       if (options.workers > 0) worker.start();
       if (options.renewEveryMs > 0) scheduler.start();
       deployer.start();
+      overdue.start();
       retention.start();
       const { observer } = engine;
       const mailer = options.smtp
@@ -186,6 +200,7 @@ export async function openServerRuntime(
       await retention.stop();
       await worker.stop();
       await deployer.stop();
+      await overdue.stop();
       for (const sender of senders) await sender.stop();
       for (const close of opened.reverse()) await close();
     },

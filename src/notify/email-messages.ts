@@ -57,6 +57,20 @@ type Body = (
 const BODIES: Record<MailKind, Body> = {
   'deployment-failed': deploymentFailed,
   'deployment-recovered': deploymentRecovered,
+  'deployment-overdue': (_facts, payload, name) => {
+    const directory = text(payload.directory) ?? 'its target';
+    const host = text(payload.host);
+    return {
+      summary: `not deployed to ${directory} yet`,
+      lines: [
+        `The certificate ${name}${text(payload.serial) ? ` (serial ${text(payload.serial)})` : ''} was issued ${typeof payload.overdueMinutes === 'number' ? `more than ${payload.overdueMinutes} minutes ago` : 'a while ago'} and is still not deployed to ${directory}${host ? ` on ${host}` : ''}.`,
+        '',
+        text(payload.error) ? `The last attempt failed: ${text(payload.error)}` : payload.agent ? 'Its agent has not reported it deployed: is it running, and can it reach the server?' : 'It has not been deployed yet.',
+        '',
+        'The web server there still serves the version before it.',
+      ],
+    };
+  },
   failed: (facts, payload, name, now) => {
     const renewal = facts.event.type === 'renewal.failed';
     return {

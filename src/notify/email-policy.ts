@@ -15,6 +15,9 @@
 //                                     retries that fail again are silent
 //   deployment.succeeded              only when it ends a run of failures at
 //                                     that target ("deployment recovered")
+//   deployment.overdue                every one: raised once per target and
+//                                     version, when a target is still not on
+//                                     the current version long after it was issued
 //   anything else                     silent: deletions and revocations are what
 //                                     a person just did; unknown types are left
 //                                     to the poll queue and webhooks
@@ -28,7 +31,7 @@ import type { Db } from '../store/repositories/db.ts';
 import { type EventRow, previousEventOfType, previousTargetOutcome } from '../store/repositories/email-queue.ts';
 import type { EventType } from '../store/repositories/events.ts';
 
-export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired' | 'deployment-failed' | 'deployment-recovered';
+export type MailKind = 'failed' | 'recovered' | 'expiring' | 'expired' | 'deployment-failed' | 'deployment-recovered' | 'deployment-overdue';
 
 const FAILURES: readonly EventType[] = ['renewal.failed', 'issuance.failed'];
 const SUCCESSES: readonly EventType[] = ['certificate.issued', 'certificate.renewed'];
@@ -46,6 +49,7 @@ export async function mailDecision(db: Db, event: EventRow): Promise<MailDecisio
   if (event.certificate_id === null) return undefined;
   if (event.type === 'certificate.expiring') return { kind: 'expiring' };
   if (event.type === 'certificate.expired') return { kind: 'expired' };
+  if (event.type === 'deployment.overdue') return { kind: 'deployment-overdue' };
   if (event.type === 'deployment.failed' || event.type === 'deployment.succeeded') return deploymentDecision(db, event);
   const failure = FAILURES.includes(event.type);
   if (!failure && !SUCCESSES.includes(event.type)) return undefined;

@@ -252,6 +252,24 @@ export interface DeployTargetsTable {
   lease_owner: string | null;
   lease_token: Generated<number>;
   lease_until: number | null;
+  /** The version for which deployment.overdue was raised here (migration 0010). */
+  overdue_version_id: Generated<string | null>;
+}
+
+/** A host agent (migration 0010): a credential that reads only the certificates assigned to it. */
+export interface AgentsTable {
+  id: string;
+  subscription_id: string;
+  host: string;
+  token_prefix: string;
+  token_hash: string; // hex sha-256 of the whole token
+  created_at: number;
+  rotated_at: number | null;
+  last_seen_at: number | null;
+  /** Moves when the agent's targets or token change: what its stream is told of. */
+  changed_at: number;
+  /** When it was removed: its token is gone (the row stays so that its streams learn of it). */
+  removed_at: number | null;
 }
 
 /** One version at one target: recorded pending before the files are touched, then its outcome. */
@@ -290,5 +308,6 @@ export interface Database {
   subscription_numbers: SubscriptionNumbersTable;
   certificate_numbers: CertificateNumbersTable;
   deploy_targets: DeployTargetsTable;
+  agents: AgentsTable;
   deployments: DeploymentsTable;
 }

@@ -28,10 +28,12 @@ describe('certificate summaries', () => {
       notBefore: '2030-01-01T00:00:00Z',
       notAfter: '2030-04-01T00:00:00Z',
       nextRenewalAt: '2100-01-01T00:00:00Z',
+      // Where it is deployed (issue 13): no target yet.
+      deployments: [],
     });
     const row = await findCertificate(api.store.db, api.a.subscriptionId, 'issued.a.example');
     assert.ok(row);
-    assert.deepEqual(one.json(), await certificateSummary(api.ctx, row));
+    assert.deepEqual(one.json(), { ...(await certificateSummary(api.ctx, row)), deployments: [] });
 
     const list = await api.request({ method: 'GET', url: '/api/v1/certificates', key: api.a.readKey });
     assert.deepEqual(

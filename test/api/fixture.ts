@@ -10,6 +10,8 @@ import { createApiKey, createSubscription } from '../../src/engine/tenancy.ts';
 import { ROLES, type Role } from '../../src/engine/callers.ts';
 import { createUser } from '../../src/engine/users.ts';
 import { addZone } from '../../src/engine/zones.ts';
+import { createAgent } from '../../src/engine/agents.ts';
+import { addAgentTarget } from '../../src/engine/agent-targets.ts';
 import { openStore, type Store } from '../../src/store/database.ts';
 import { createWebhook } from '../../src/notify/webhooks.ts';
 import { insertCertificate } from '../../src/store/repositories/certificates.ts';
@@ -38,6 +40,10 @@ export interface Tenant {
   orderId: string;
   eventId: number;
   webhookId: string;
+  /** A host agent, its token, and its target (the tenant's certificate, at /srv/<label>/tls). */
+  agentId: string;
+  agentToken: string;
+  agentTargetId: string;
 }
 
 export interface ApiFixture {
@@ -125,7 +131,12 @@ async function makeTenant(ctx: Engine, label: string): Promise<Tenant> {
     provider: 'rfc2136',
     settings: { server: '127.0.0.1:53', tsigKey: 'k', tsigSecret: 'c2VjcmV0c2VjcmV0' },
   });
+  const agent = await createAgent(ctx, subscription.id, `web.${label}.example`);
+  const target = await addAgentTarget(ctx, subscription.id, agent.id, { certificate: certificateName, to: `/srv/${label}/tls`, reload: 'nginx' });
   return {
+    agentId: agent.id,
+    agentToken: agent.token,
+    agentTargetId: target.id,
     subscriptionId: subscription.id,
     adminKey: subscription.key.apiKey,
     writeKey: write.apiKey,

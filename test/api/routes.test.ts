@@ -22,6 +22,7 @@ const PARAMS: Record<string, (tenant: Tenant, url: string) => string | undefined
   zone: (t) => t.zone,
   format: () => 'pem',
   sid: (t) => t.subscriptionId,
+  targetId: (t) => t.agentTargetId,
   // `id` names a different resource under each route group.
   id: (t, url) => {
     if (url.startsWith('/api/v1/orders/')) return t.orderId;
@@ -29,6 +30,7 @@ const PARAMS: Record<string, (tenant: Tenant, url: string) => string | undefined
     if (url.startsWith('/api/v1/webhooks/')) return t.webhookId;
     if (url.startsWith('/api/v1/users/')) return t.userId;
     if (url.startsWith('/api/v1/api-keys/')) return t.spareKeyId;
+    if (url.startsWith('/api/v1/agents/')) return t.agentId;
     if (url.startsWith('/autodns/v1/certificate/')) return t.certificateName;
     return undefined;
   },
@@ -46,6 +48,9 @@ const BODIES: Record<string, (tenant: Tenant) => Record<string, unknown>> = {
   'POST /api/v1/session/password': () => ({ currentPassword: 'the old one', newPassword: 'a new one of enough length' }),
   'POST /api/v1/users': () => ({ email: 'new-person@example.com', role: 'viewer' }),
   'POST /api/v1/api-keys': () => ({ scope: 'read', label: 'a script' }),
+  'POST /api/v1/agents': () => ({ host: 'web9.example.com' }),
+  'POST /api/v1/agents/:id/targets': (t) => ({ certificate: t.certificateName, to: '/srv/other/tls', reload: 'nginx', verify: ['127.0.0.1:443'] }),
+  'POST /api/v1/agent/deployments': (t) => ({ target: t.agentTargetId, versionId: 'ver_none', status: 'pending' }),
   'POST /api/v1/zones': () => ({
     zone: 'new.example',
     provider: 'rfc2136',
@@ -119,6 +124,31 @@ async function checkCompatRoute(api: ApiFixture, route: CollectedRoute): Promise
   }
 }
 
+/**
+ * Every agent route: no credentials, a garbage token → 401; an API key (even
+ * an admin's) → 403; never a stack trace; A's token on B's identifiers shows
+ * nothing of B's.
+ */
+async function checkAgentRoute(api: ApiFixture, route: CollectedRoute): Promise<void> {
+  const body = BODIES[`${route.method} ${route.url}`]?.(api.a);
+  const call = (tenant: Tenant, key: string | undefined) =>
+    api.request({
+      method: route.method as 'GET',
+      url: pathFor(route, tenant),
+      key,
+      headers: route.config.stream ? { accept: 'application/json' } : {},
+      ...(body ? { payload: body } : {}),
+    });
+  const label = `${route.method} ${route.url}`;
+  for (const key of [undefined, 'garbage', `cka_aaaaaaaaaaaa.${'A'.repeat(43)}`]) assertProblem(await call(api.a, key), 401, `${label}, token ${key}`);
+  assertProblem(await call(api.a, api.a.adminKey), 403, `${label}, an admin API key`);
+  const foreign = await call(api.b, api.a.agentToken);
+  assert.ok(foreign.statusCode < 500 && !/\n\s+at /.test(foreign.body), `${label}: ${foreign.statusCode} ${foreign.body.slice(0, 300)}`);
+  // Echoing what the caller itself sent in the path is no leak; anything else of B's is.
+  const path = decodeURIComponent(pathFor(route, api.b));
+  for (const marker of markersOf(api.b).filter((m) => !path.includes(m))) assert.ok(!foreign.body.includes(marker), `${label} shows B's ${marker}`);
+}
+
 // ---- The route table ----
 
 interface CollectedRoute {
@@ -176,11 +206,11 @@ describe('every route, from the route table', () => {
     });
 
   test('every route is scoped, public (PUBLIC_ROUTES) or a compatibility route', () => {
-    const unexplained = routes.filter((route) => !route.config.scope && !isPublic(route.url));
+    const unexplained = routes.filter((route) => !route.config.scope && !route.config.agent && !isPublic(route.url));
     assert.deepEqual(
       unexplained.map((route) => `${route.method} ${route.url}`),
       [],
-      'these routes declare no config.scope: give them one (read or write), or, if they are meant to be public, add them to PUBLIC_ROUTES in test/api/routes.test.ts',
+      'these routes declare no config.scope: give them one (read or write), config.agent for a host agent\'s routes, or, if they are meant to be public, add them to PUBLIC_ROUTES in test/api/routes.test.ts',
     );
   });
 
@@ -353,6 +383,25 @@ describe('every route, from the route table', () => {
     }
   });
 
+  test("agent routes take an agent's token only, and show an agent nothing but its own", async (t) => {
+    const agentRoutes = routes.filter((r) => r.config.agent);
+    assert.ok(agentRoutes.length >= 5, 'the agent routes were collected');
+    for (const route of agentRoutes) {
+      await t.test(`${route.method} ${route.url}`, () => checkAgentRoute(api, route));
+    }
+    const own = await api.request({ method: 'GET', url: '/api/v1/agent/targets', key: api.a.agentToken });
+    assert.equal(own.statusCode, 200, own.body);
+    assert.deepEqual(own.json().targets.map((target: { id: string }) => target.id), [api.a.agentTargetId]);
+    const foreignCertificate = await api.request({ method: 'GET', url: `/api/v1/agent/certificates/${api.b.certificateName}`, key: api.a.agentToken });
+    assertProblem(foreignCertificate, 404, "B's certificate with A's agent token");
+    const foreignTarget = await api.request({ method: 'POST', url: '/api/v1/agent/deployments', key: api.a.agentToken, payload: { target: api.b.agentTargetId, versionId: 'ver_x', status: 'pending' } });
+    assertProblem(foreignTarget, 404, "B's target with A's agent token");
+    for (const route of scoped().filter((r) => r.method === 'GET' && !r.config.stream)) {
+      const response = await send(route, api.a, api.a.agentToken);
+      assertProblem(response, 401, `${route.url} with an agent's token`);
+    }
+  });
+
   test('compatibility routes: credentials, scopes and tenant isolation in their own terms', async (t) => {
     const compat = routes.filter((r) => r.config.compat);
     assert.ok(compat.some((r) => r.config.compat === 'rcl') && compat.some((r) => r.config.compat === 'autodns'), 'both compatibility APIs were collected');
@@ -394,6 +443,8 @@ function markersOf(tenant: Tenant): string[] {
     tenant.userId,
     tenant.userEmail,
     tenant.spareKeyId,
+    tenant.agentId,
+    tenant.agentTargetId,
     tenant.adminKey.slice(0, 15),
     tenant.writeKey.slice(0, 15),
     tenant.readKey.slice(0, 15),

@@ -44,9 +44,9 @@ const ROOMS: Record<string, readonly string[]> = {
   // Surfaces: they translate, and call the engine.
   api: SURFACE,
   cli: SURFACE,
-  agent: ['deploy', 'config.ts', 'errors.ts'],
+  agent: ['deploy', 'config.ts', 'errors.ts', 'address.ts'],
   // The entry hands the command line the surfaces its commands start.
-  'certkeep.ts': ['cli', 'api'],
+  'certkeep.ts': ['cli', 'api', 'agent'],
   'main.ts': ['certkeep.ts'],
 };
 

@@ -187,3 +187,36 @@ test('--bin names the command; spaces, % and $ are escaped for systemd; control 
   assert.match(oneLine(newline.stderr), /control character/);
   assert.doesNotMatch(await readFile(join(dir, 'certkeep-renew.service'), 'utf8'), /ExecStartPre/);
 });
+
+test('--agent writes certkeep-agent.service: the allow-lists on its command line, the token only in a root-only file, writing only where it may', async (t) => {
+  const dir = await unitDir(t);
+  const args = ['--server', 'https://certkeep.example.com', '--allow-dir', '/etc/ssl/certkeep', '--allow-reload', 'nginx=nginx -t && systemctl reload nginx', '--allow-verify', '127.0.0.1:443'];
+  const result = await runCli(['install-systemd', '--dir', dir, '--agent', ...args], { CERTKEEP_AGENT_TOKEN: 'cka_secretsecret.should-not-appear' });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(await readdir(dir), ['certkeep-agent.service']);
+  assert.match(result.stderr, /put the agent's token in \/etc\/certkeep\/agent\.env/);
+  const text = await readFile(join(dir, 'certkeep-agent.service'), 'utf8');
+  assert.ok(!text.includes('secret'), 'no token in the 0644 unit');
+  const unit = await readUnit(join(dir, 'certkeep-agent.service'));
+  assert.equal(
+    setting(unit, 'Service', 'ExecStart'),
+    `${CERTKEEP} agent --server https://certkeep.example.com --allow-reload "nginx=nginx -t && systemctl reload nginx" --allow-dir /etc/ssl/certkeep --allow-verify 127.0.0.1:443 --state-dir /var/lib/certkeep-agent`,
+  );
+  assert.equal(setting(unit, 'Service', 'EnvironmentFile'), '/etc/certkeep/agent.env');
+  assert.equal(setting(unit, 'Service', 'ReadWritePaths'), '/var/lib/certkeep-agent /etc/ssl/certkeep');
+  assert.equal(setting(unit, 'Service', 'ProtectSystem'), 'strict');
+  assert.equal(setting(unit, 'Service', 'Restart'), 'always');
+  await verify(t, [join(dir, 'certkeep-agent.service')]);
+
+  // The single executable (npm run build:exe) takes the agent's options itself.
+  const bin = join(dir, 'certkeep-agent');
+  await writeFile(bin, '#!/bin/sh\n');
+  await chmod(bin, 0o755);
+  const exe = await runCli(['install-systemd', '--dir', join(dir, 'units'), '--agent', '--bin', bin, ...args], {});
+  assert.equal(exe.code, 0, exe.stderr);
+  const exeUnit = await readUnit(join(dir, 'units', 'certkeep-agent.service'));
+  assert.match(setting(exeUnit, 'Service', 'ExecStart') ?? '', new RegExp(`^${bin} --server https://certkeep.example.com `));
+  const missing = await runCli(['install-systemd', '--dir', dir, '--agent', '--force'], {});
+  assert.equal(missing.code, 2);
+  assert.match(oneLine(missing.stderr), /--server: the certkeep server/);
+});

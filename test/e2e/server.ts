@@ -19,6 +19,8 @@ const RECORDER = new URL('../openapi/record-serve.ts', import.meta.url).pathname
 
 export interface Server {
   base: string;
+  /** The environment the server runs with (its data dir, CA): for `certkeep admin` beside it. */
+  env: Record<string, string>;
   /** Everything the process printed so far (for failure messages and log checks). */
   output(): string;
   /** A new subscription with a write key (and a read key). */
@@ -50,10 +52,12 @@ export interface ServerOptions {
   allowLoopback?: boolean;
   env?: Record<string, string>;
   dataDir?: string;
+  /** The API's port (default: a free one); a restarted server takes the port it had. */
+  port?: number;
 }
 
 export async function startServer(rig: ServerTarget, options: ServerOptions = {}): Promise<Server> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? rig.dataDir;
   const answers = join(tmpdir(), `certkeep-answers-${randomUUID()}.jsonl`);
   const env = {
@@ -102,6 +106,7 @@ export async function startServer(rig: ServerTarget, options: ServerOptions = {}
     });
   return {
     base,
+    env,
     process: child,
     output: () => output,
     call,

@@ -10,6 +10,9 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type Rig, runCli, startRig } from '../e2e/harness.ts';
 import { eventually, type Server, startServer } from '../e2e/server.ts';
+import { startAgent } from '../e2e/agents.ts';
+import { tempDir } from '../rig/tmp.ts';
+import { join } from 'node:path';
 import { capture, launchChromium, newContext, signIn } from './browser.ts';
 
 const run = promisify(execFile);
@@ -208,6 +211,51 @@ describe('the web portal in Chromium', () => {
     await page.goto('/account');
     await page.getByRole('heading', { name: 'Change your password' }).waitFor();
     await capture(page, 'account');
+  });
+
+  test('host agents: enrolled and assigned in the settings, their deployments on the settings and certificate pages', async () => {
+    const root = await tempDir('certkeep-portal-agent-');
+    try {
+      await page.goto('/settings/agents');
+      await page.getByRole('heading', { name: 'Enrol an agent' }).waitFor();
+      await page.getByText('No agents yet').waitFor();
+      await page.getByLabel('Host name').fill('web1.example.test');
+      await page.getByRole('button', { name: 'Enrol agent' }).click();
+      const token = (await page.locator('code[data-copy]').first().textContent()) ?? '';
+      assert.match(token, /^cka_/);
+      for (const [to, reload] of [[join(root.path, 'tls', 'www'), 'noop'], [join(root.path, 'elsewhere', 'www'), '']]) {
+        await page.getByRole('button', { name: 'Assign a certificate' }).click();
+        await page.getByLabel('Certificate', { exact: true }).fill('www.example.test');
+        await page.getByLabel('Directory on the host').fill(to);
+        if (reload) await page.getByLabel('Reload (a name)').fill(reload);
+        await page.getByRole('button', { name: 'Assign', exact: true }).click();
+        await page.locator(".agent-item").getByText(to).first().waitFor();
+      }
+      const agent = startAgent({ server: server.base, token, args: ['--allow-dir', join(root.path, 'tls'), '--allow-reload', 'noop=true', '--state-dir', join(root.path, 'state')] });
+      try {
+        await eventually(
+          async () => {
+            await page.reload();
+            await page.getByRole('heading', { name: 'Host agents' }).waitFor();
+            return [await page.getByText('Deployed', { exact: true }).count(), await page.getByText(/outside the directories this host allows/).count()];
+          },
+          ([deployed, refused]) => deployed === 1 && refused === 1,
+          60_000,
+          `the deployment shown\n${agent.output()}`,
+        );
+        await capture(page, 'settings-agents');
+        await page.goto('/certificates/www.example.test');
+        await page.getByRole('heading', { name: 'Deployments' }).waitFor();
+        const deployments = page.locator('section', { has: page.getByRole('heading', { name: 'Deployments' }) });
+        await deployments.getByText('Deployed', { exact: true }).waitFor();
+        await deployments.getByText(/outside the directories this host allows/).waitFor();
+        await capture(page, 'certificate-deployments');
+      } finally {
+        await agent.kill();
+      }
+    } finally {
+      await root.remove();
+    }
   });
 
   test('a one-time password must be replaced at the first sign-in', async () => {

@@ -71,7 +71,7 @@ test('postgres: instances starting together on a new database migrate it once an
   const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(stores[0].db);
   assert.deepEqual(
     applied.rows.map((r) => r.name),
-    ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery', '0009_scale', '0011_watch'],
+    ['0001_initial', '0002_server', '0003_renewal', '0004_challenges', '0005_portal', '0006_open_order', '0007_compat_ids', '0008_delivery', '0009_scale', '0010_agent', '0011_watch'],
   );
   const sealed = stores[1].secrets.encrypt('shared', 'probe');
   assert.equal(stores[2].secrets.decryptString(sealed, 'probe'), 'shared');

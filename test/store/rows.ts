@@ -212,6 +212,19 @@ export function rowsFor(subscriptionId = newId('sub')): Rows {
       lease_owner: 'host:123:abc',
       lease_token: 4,
       lease_until: LATE + 31,
+      overdue_version_id: versionId,
+    },
+    agents: {
+      id: newId('agt'),
+      subscription_id: subscriptionId,
+      host: 'web-1.bücher.example',
+      token_prefix: `cka_${newId().slice(-12)}`,
+      token_hash: newId().repeat(2),
+      created_at: LATE + 36,
+      rotated_at: LATE + 37,
+      last_seen_at: LATE + 38,
+      changed_at: LATE + 39,
+      removed_at: LATE + 40,
     },
     deployments: {
       id: newId('dpl'),
@@ -252,6 +265,7 @@ export const INSERT_ORDER: (keyof Database)[] = [
   'certificate_numbers',
   'deploy_targets',
   'deployments',
+  'agents',
 ];
 
 /** A certificates row as the repositories take it: its JSON columns parsed (src/store/records.ts). */

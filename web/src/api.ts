@@ -157,15 +157,44 @@ export interface CertificateDetails extends CertificateSummary {
   }[];
   orders: Order[];
   events: EventView[];
-  deployments?: {
-    agent: string;
-    host: string;
-    target: string;
-    serial: string;
-    status: string;
-    verifiedAt: string | null;
-    error: string | null;
-  }[];
+  deployments?: Deployment[];
+}
+
+/** Where one deploy target of a certificate stands: an agent's, or certkeep's own on a host. */
+export interface Deployment {
+  agent: string | null;
+  host: string | null;
+  target: string;
+  directory: string;
+  serial: string | null;
+  status: 'pending' | 'deployed' | 'failed';
+  verifiedAt: string | null;
+  error: string | null;
+}
+
+/** A host agent and what it serves (GET /agents). */
+export interface Agent {
+  id: string;
+  host: string;
+  createdAt: string;
+  rotatedAt: string | null;
+  lastSeenAt: string | null;
+  targets: AgentTarget[];
+}
+
+export interface AgentTarget {
+  id: string;
+  certificate: string;
+  directory: string;
+  format: string;
+  reload: string | null;
+  deployHook: string | null;
+  verify: string[];
+  status: 'deployed' | 'pending' | 'failed' | 'waiting';
+  currentSerial: string | null;
+  serial: string | null;
+  verifiedAt: string | null;
+  error: string | null;
 }
 
 export interface Dashboard {

@@ -2,10 +2,10 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
+import { certificateDeployments, certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
-import { CertificateNameParams, CertificateSummary, OrderView } from '../schemas.ts';
+import { CertificateNameParams, CertificateSummary, Deployment, OrderView } from '../schemas.ts';
 import type { Services } from '../services.ts';
 import { problemResponses } from '../problems.ts';
 
@@ -125,8 +125,11 @@ const Details = Type.Composite([
     versions: Type.Array(Version),
     orders: Type.Array(Type.Composite([OrderView, Type.Object({ createdAt: Type.String(), updatedAt: Type.String() })])),
     events: Type.Array(Event),
+    deployments: Type.Array(Deployment),
   }),
 ]);
+
+const CertificateWithDeployments = Type.Composite([CertificateSummary, Type.Object({ deployments: Type.Array(Deployment) })]);
 
 export async function certificateRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { engine: ctx } = services;
@@ -168,7 +171,10 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       config: { scope: 'read' },
       schema: { summary: "Everything a certificate's page shows: settings, versions, orders with their steps and tokens, events", params: CertificateNameParams, response: { 200: Details, ...problemResponses(404) } },
     },
-    async (request) => certificateDetails(ctx, request.caller.subscriptionId, request.params.name),
+    async (request) => ({
+      ...(await certificateDetails(ctx, request.caller.subscriptionId, request.params.name)),
+      deployments: await certificateDeployments(ctx, request.caller.subscriptionId, request.params.name),
+    }),
   );
 
   app.post<{ Params: { name: string }; Body: Static<typeof RevokeBody> }>(
@@ -198,11 +204,18 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
 
   app.get<{ Params: { name: string } }>(
     '/certificates/:name',
-    { config: { scope: 'read' }, schema: { params: CertificateNameParams, response: { 200: CertificateSummary, ...problemResponses(404) } } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'A certificate, with where each of its deploy targets stands',
+        params: CertificateNameParams,
+        response: { 200: CertificateWithDeployments, ...problemResponses(404) },
+      },
+    },
     async (request) => {
       const summary = await findCertificateSummary(ctx, request.caller.subscriptionId, request.params.name);
       if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
-      return summary;
+      return { ...summary, deployments: await certificateDeployments(ctx, request.caller.subscriptionId, request.params.name) };
     },
   );
 

@@ -4,16 +4,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Change, LiveFeed } from '../../engine/index.ts';
-import { problem, problemResponses, sendProblem } from '../problems.ts';
-
-const HEARTBEAT_MS = 20_000;
+import { openStreams, refuseUnlessEventStream, startEventStream } from '../event-stream.ts';
+import { problemResponses } from '../problems.ts';
 
 export async function streamRoutes(app: FastifyInstance, options: { live: LiveFeed }): Promise<void> {
-  const open = new Set<() => void>();
-  // Streams never end by themselves: close them so that the server can stop.
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  const open = openStreams(app);
 
   app.get(
     '/events/stream',
@@ -31,35 +26,15 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveFe
       },
     },
     async (request, reply) => {
-      if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
-        return sendProblem(
-          reply,
-          problem(406, 'this is an event stream: ask with "Accept: text/event-stream" (EventSource does)'),
-        );
-      }
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-accel-buffering': 'no',
-        connection: 'keep-alive',
+      const refused = refuseUnlessEventStream(request, reply);
+      if (refused) return refused;
+      let unsubscribe = () => {};
+      const stream = startEventStream(request, reply, open, () => unsubscribe());
+      unsubscribe = options.live.subscribe(request.caller.subscriptionId, (change: Change) => {
+        if (change.kind === 'agent') return; // for the agents' own streams (agent-access.ts)
+        stream.send(change.kind, change.kind === 'event' ? change.event : change.order);
       });
-      raw.write('retry: 3000\n: connected\n\n');
-      const send = (change: Change) => {
-        const body = change.kind === 'event' ? change.event : change.order;
-        raw.write(`event: ${change.kind}\ndata: ${JSON.stringify(body)}\n\n`);
-      };
-      const unsubscribe = options.live.subscribe(request.caller.subscriptionId, send);
-      const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
-      const end = () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        open.delete(end);
-        if (!raw.writableEnded) raw.end();
-      };
-      open.add(end);
-      request.raw.on('close', end);
+      if (stream.ended) unsubscribe();
     },
   );
 }

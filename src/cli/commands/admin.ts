@@ -7,9 +7,10 @@ import { table } from '../output.ts';
 import { withSession } from '../session.ts';
 import { collect } from './options.ts';
 import { registerUsers } from './users.ts';
+import { registerAgents } from './agents.ts';
 
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('subscriptions (tenants), API keys and portal users for the server');
+  const admin = program.command('admin').description('subscriptions (tenants), API keys, portal users and host agents for the server');
   const subscription = admin.command('subscription').description('tenants of the server');
   const apikey = admin.command('apikey').description('API keys of a subscription');
 
@@ -87,6 +88,7 @@ export function registerAdmin(program: Command): void {
     });
 
   registerUsers(admin);
+  registerAgents(admin);
 }
 
 /**

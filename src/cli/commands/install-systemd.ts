@@ -3,7 +3,10 @@
 // downtime), or with --serve a service for `certkeep serve` instead — the
 // server's scheduler renews the same store, so a timer beside it would only
 // race it. Either runs with the same data dir and global options as this
-// command, in a sandbox that may write only to the data dir.
+// command, in a sandbox that may write only to the data dir. With --agent, a
+// service for `certkeep agent` on a web server instead: its allow-lists on its
+// command line, its token in a root-only environment file (never in the unit),
+// writing only to its state dir and the directories it allows.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -25,6 +28,14 @@ interface InstallOptions {
   user?: string;
   writable: string[];
   force?: boolean;
+  agent?: boolean;
+  server?: string;
+  allowReload: string[];
+  allowHook: string[];
+  allowDir: string[];
+  allowVerify: string[];
+  stateDir?: string;
+  tokenFile?: string;
 }
 
 /** What the units are made from, checked and made absolute. */
@@ -49,6 +60,9 @@ const CARRIED: { flag: keyof ConfigFlags; option: string; env: string; path?: bo
 const RENEW_SERVICE = 'certkeep-renew.service';
 const RENEW_TIMER = 'certkeep-renew.timer';
 const SERVE_SERVICE = 'certkeep.service';
+const AGENT_SERVICE = 'certkeep-agent.service';
+const AGENT_STATE_DIR = '/var/lib/certkeep-agent';
+const AGENT_TOKEN_FILE = '/etc/certkeep/agent.env';
 /** Where systemd reads unit files from; written elsewhere, they still have to be copied there. */
 const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system', '/usr/local/lib/systemd/system'];
 /** What ProtectHome= covers. */
@@ -68,7 +82,16 @@ export function registerInstallSystemd(program: Command): void {
     .option('--user <name>', 'run as this user, who must own the data dir (default: root)')
     .option('--writable <path>', 'one more path the units may write to, e.g. a --webroot directory (repeatable)', collect, [])
     .option('--force', 'overwrite unit files that exist')
+    .option('--agent', "write certkeep-agent.service, which runs certkeep agent on this web server, instead")
+    .option('--server <url>', 'certkeep-agent.service: the certkeep server')
+    .option('--allow-reload <NAME=CMD>', 'certkeep-agent.service: a reload the server may name (repeatable)', keep, [])
+    .option('--allow-hook <NAME=CMD>', 'certkeep-agent.service: a deploy hook the server may name (repeatable)', keep, [])
+    .option('--allow-dir <prefix>', 'certkeep-agent.service: where targets may write (repeatable; the only places it may write)', keep, [])
+    .option('--allow-verify <host:port>', 'certkeep-agent.service: where the TLS check may connect (repeatable)', keep, [])
+    .option('--state-dir <dir>', `certkeep-agent.service: the agent's state (default ${AGENT_STATE_DIR})`)
+    .option('--token-file <file>', `certkeep-agent.service: a root-only file holding CERTKEEP_AGENT_TOKEN=… (default ${AGENT_TOKEN_FILE})`)
     .action(async (options: InstallOptions, command: Command) => {
+      if (options.agent) return installAgent(options, command);
       const flags = command.optsWithGlobals() as ConfigFlags;
       const config = loadConfig(flags);
       const output = new Output({ json: config.json, timestamps: config.debug });
@@ -80,8 +103,68 @@ export function registerInstallSystemd(program: Command): void {
       const dir = resolve(options.dir);
       const files = await writeUnits(dir, units, options.force === true);
       for (const note of await notes(spec, dir, options.serve === true, deployParents)) output.note(note);
-      output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, options.serve === true)]);
+      output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, options.serve ? SERVE_SERVICE : RENEW_TIMER)]);
     });
+}
+
+/** Repeatable options whose values may hold commas (commands): kept whole. */
+function keep(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+async function installAgent(options: InstallOptions, command: Command): Promise<void> {
+  const config = loadConfig(command.optsWithGlobals() as ConfigFlags);
+  const output = new Output({ json: config.json, timestamps: config.debug });
+  if (options.serve) throw new UsageError('--agent and --serve exclude each other: the agent runs on the web servers, the server elsewhere', 'agent');
+  if (!options.server) throw new UsageError('--server: the certkeep server the agent follows, e.g. --server https://certkeep.example.com', 'server');
+  for (const [option, values] of [['--allow-reload', options.allowReload], ['--allow-hook', options.allowHook]] as const) {
+    for (const value of values) if (value.indexOf('=') <= 0) throw new UsageError(`${option}: "${value}" must be NAME=CMD`, option.slice(2));
+  }
+  for (const dir of options.allowDir) if (!isAbsolute(dir)) throw new UsageError(`--allow-dir: "${dir}" must be an absolute directory`, 'allow-dir');
+  const stateDir = resolve(options.stateDir ?? AGENT_STATE_DIR);
+  const tokenFile = resolve(options.tokenFile ?? AGENT_TOKEN_FILE);
+  const bin = await certkeepCommand(options.bin);
+  const agent = /certkeep-agent[^/]*$/.test(bin[bin.length - 1]) ? bin : [...bin, 'agent'];
+  const argv = [
+    ...agent,
+    '--server',
+    options.server,
+    ...options.allowReload.flatMap((v) => ['--allow-reload', v]),
+    ...options.allowHook.flatMap((v) => ['--allow-hook', v]),
+    ...options.allowDir.flatMap((v) => ['--allow-dir', resolve(v)]),
+    ...options.allowVerify.flatMap((v) => ['--allow-verify', v]),
+    '--state-dir',
+    stateDir,
+  ];
+  const spec: UnitSpec = { certkeep: [], dataDir: stateDir, writable: options.allowDir.map((dir) => resolve(dir)).concat(options.writable.map((p) => resolve(p))), user: options.user };
+  const unit = agentService(spec, argv, tokenFile);
+  const dir = resolve(options.dir);
+  const files = await writeUnits(dir, new Map([[AGENT_SERVICE, unit]]), options.force === true);
+  output.note(`put the agent's token in ${tokenFile} (mode 0600, root's) as CERTKEEP_AGENT_TOKEN=…: it is not written into the unit`);
+  if (options.allowDir.length === 0) output.note('no --allow-dir: the agent will refuse every target until it may write somewhere');
+  output.result({ files }, [...files.map((f) => `wrote ${f}`), ...nextSteps(dir, AGENT_SERVICE)]);
+}
+
+function agentService(spec: UnitSpec, argv: string[], tokenFile: string): string {
+  return lines(
+    HEADER,
+    '[Unit]',
+    'Description=certkeep agent: deploys this host\'s certificates from the certkeep server',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=exec',
+    `EnvironmentFile=${unitWord(tokenFile, '--token-file')}`,
+    `ExecStart=${execLine(argv)}`,
+    'Restart=always',
+    'RestartSec=5s',
+    `StateDirectory=${spec.dataDir.startsWith('/var/lib/') ? unitWord(spec.dataDir.slice('/var/lib/'.length), '--state-dir') : ''}`.replace(/^StateDirectory=$/, '# StateDirectory= is for directories under /var/lib only'),
+    ...sandbox(spec),
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  );
 }
 
 async function unitSpec(options: InstallOptions, flags: ConfigFlags, dataDir: string): Promise<UnitSpec> {
@@ -275,8 +358,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function nextSteps(dir: string, serve: boolean): string[] {
-  const units = serve ? SERVE_SERVICE : RENEW_TIMER;
+function nextSteps(dir: string, units: string): string[] {
   const copy = UNIT_DIRS.includes(dir) ? [] : ['  copy the files to /etc/systemd/system, then'];
   return ['next:', ...copy, `  systemctl daemon-reload && systemctl enable --now ${units}`];
 }

@@ -27,6 +27,7 @@ interface ServeOptions extends ServeLimitFlags {
   dnsListen?: string;
   dnsZone?: string;
   renewInterval: string;
+  deployOverdue: string;
   retentionDays: string;
   rateLimit?: string;
   metricsListen?: string;
@@ -47,6 +48,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
     .option('--rate-limit <n/period|off>', 'requests per API key, e.g. 600/min (default), 20/s, off (env CERTKEEP_RATE_LIMIT)')
     .option('--smtp-url <url>', 'send notification mail through smtp[s]://user:password@host:port (env CERTKEEP_SMTP_URL)')
     .option('--smtp-from <address>', 'sender of notification mail (env CERTKEEP_SMTP_FROM; default: the SMTP user if it is an address)')
+    .option('--deploy-overdue <minutes>', 'raise deployment.overdue for a target still not on the current version this long after it was issued', '30')
     .option('--lease-seconds <n>', "how long a dead instance's orders wait before another resumes them", '30')
     .action(async (options: ServeOptions, command: Command) => {
       const { host, port } = parseAddress(options.listen, '--listen');
@@ -56,6 +58,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
       const concurrency = wholeNumber(options.workers, '--workers', 0);
       const leaseMs = wholeNumber(options.leaseSeconds, '--lease-seconds', 1) * 1000;
       const renewEveryMs = wholeNumber(options.renewInterval, '--renew-interval', 0, 86_400) * 1000;
+      const deployOverdueMs = wholeNumber(options.deployOverdue, '--deploy-overdue', 1, 10_080) * 60_000;
       const retentionDays = wholeNumber(options.retentionDays, '--retention-days', 1, 36_500);
       if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
         throw new UsageError('--dns-listen and --dns-zone go together: where the challenge DNS server listens, and the zone delegated to it', 'dns-zone');
@@ -92,6 +95,7 @@ export function registerServe(program: Command, surfaces: Surfaces): void {
               dns: options.dnsListen ? { listen: options.dnsListen, zone: options.dnsZone! } : undefined,
               metrics,
               smtp: session.config.smtp,
+              deployOverdueMs,
               log: api.log,
               afterStep: crashSeam(),
             });

@@ -15,6 +15,7 @@ import { openOrderSchema } from './0006-open-order.ts';
 import { compatIdsSchema } from './0007-compat-ids.ts';
 import { deliverySchema } from './0008-delivery.ts';
 import { scaleSchema } from './0009-scale.ts';
+import { agentSchema } from './0010-agent.ts';
 import { watchSchema } from './0011-watch.ts';
 
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0007_compat_ids': compatIdsSchema,
   '0008_delivery': deliverySchema,
   '0009_scale': scaleSchema,
+  '0010_agent': agentSchema,
   '0011_watch': watchSchema,
 };
 

@@ -74,6 +74,8 @@ export interface TargetFilter {
   host?: string | 'any';
   subscriptionId?: string;
   certificateIds?: string[];
+  /** The targets of this agent only. */
+  agentId?: string;
 }
 
 /** Targets (of one machine, subscription or set of certificates) with their certificates, by certificate name then directory. */
@@ -96,6 +98,7 @@ export async function listTargets(db: Db, filter: TargetFilter): Promise<TargetO
   if (filter.host !== undefined && filter.host !== 'any') query = query.where('t.host', '=', filter.host);
   if (filter.subscriptionId !== undefined)
     query = query.where('c.subscription_id', '=', filter.subscriptionId);
+  if (filter.agentId !== undefined) query = query.where('t.agent_id', '=', filter.agentId);
   if (filter.certificateIds !== undefined) {
     if (filter.certificateIds.length === 0) return [];
     query = query.where('c.id', 'in', filter.certificateIds);
@@ -260,4 +263,19 @@ async function holdsTarget(db: Db, targetId: string, fence: number): Promise<boo
     .where('lease_token', '=', fence)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** The target of `agentId` that writes to `directory`, whichever certificate it is for. */
+export async function findAgentTarget(
+  db: Db,
+  agentId: string,
+  directory: string,
+): Promise<DeployTargetRow | undefined> {
+  const row = await db
+    .selectFrom('deploy_targets')
+    .selectAll()
+    .where('agent_id', '=', agentId)
+    .where('directory', '=', directory)
+    .executeTakeFirst();
+  return row && decoded(row);
 }

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   'renewal.failed',
   'deployment.succeeded',
   'deployment.failed',
+  'deployment.overdue',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

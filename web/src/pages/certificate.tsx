@@ -489,11 +489,12 @@ function Deployments({ cert }: { cert: CertificateDetails }) {
       <h2 id="deployments-heading" class="card-title">
         Deployments
       </h2>
+      <p class="card-intro muted">Where the current version goes, and whether it is served there.</p>
       <table class="table">
         <thead>
           <tr>
             <th scope="col">Host</th>
-            <th scope="col">Target</th>
+            <th scope="col">Directory</th>
             <th scope="col">Serial</th>
             <th scope="col">Status</th>
             <th scope="col">Verified</th>
@@ -501,15 +502,25 @@ function Deployments({ cert }: { cert: CertificateDetails }) {
         </thead>
         <tbody>
           {cert.deployments!.map((d) => (
-            <tr key={`${d.agent}-${d.target}`}>
-              <td data-label="Host">{d.host}</td>
-              <td data-label="Target" class="mono">
-                {d.target}
+            <tr key={d.target}>
+              <td data-label="Host">
+                <div>
+                  {d.host ?? '—'}
+                  {d.agent ? <span class="muted small"> (agent)</span> : null}
+                </div>
+              </td>
+              <td data-label="Directory" class="mono">
+                {d.directory}
               </td>
               <td data-label="Serial" class="mono">
-                {d.serial}
+                {d.serial ?? '—'}
               </td>
-              <td data-label="Status">{d.error ?? d.status}</td>
+              <td data-label="Status">
+                <div>
+                  <span class={d.status === 'failed' ? 'pill pill-bad' : 'pill'}>{DEPLOYMENT_WORDS[d.status]}</span>
+                  {d.error && <p class="small deployment-error">{d.error}</p>}
+                </div>
+              </td>
               <td data-label="Verified">{formatTime(d.verifiedAt)}</td>
             </tr>
           ))}
@@ -518,6 +529,8 @@ function Deployments({ cert }: { cert: CertificateDetails }) {
     </section>
   );
 }
+
+const DEPLOYMENT_WORDS: Record<string, string> = { pending: 'Pending', deployed: 'Deployed', failed: 'Failed' };
 
 function Versions({ cert }: { cert: CertificateDetails }) {
   if (cert.versions.length === 0) return null;

@@ -1,9 +1,11 @@
 // Settings of the subscription: DNS zones (each provider's form drawn from its
 // own settings description, with a Test button), webhooks and their delivery
-// log, notification recipients, API keys (shown once) and users. Changes need
-// the admin role; others see what is set.
+// log, notification recipients, API keys (shown once), users, and the host
+// agents with the targets assigned to them (a reload or hook is a name each
+// host resolves, never a command). Changes need the admin role; others see
+// what is set.
 import { useState } from 'preact/hooks';
-import { ApiError, api, type Me, messageOf, type Provider, type Zone } from '../api.ts';
+import { type Agent, ApiError, api, type Me, messageOf, type Provider, type Zone } from '../api.ts';
 import { Link } from '../router.tsx';
 import {
   ConfirmButton,
@@ -22,6 +24,7 @@ const SECTIONS = [
   { id: 'zones', label: 'DNS zones', admin: false },
   { id: 'webhooks', label: 'Webhooks', admin: false },
   { id: 'notifications', label: 'Notifications', admin: false },
+  { id: 'agents', label: 'Agents', admin: false },
   { id: 'keys', label: 'API keys', admin: true },
   { id: 'users', label: 'Users', admin: true },
 ];
@@ -44,6 +47,7 @@ export function SettingsPage({ me, section }: { me: Me; section: string }) {
       {current.id === 'zones' && <Zones admin={admin} />}
       {current.id === 'webhooks' && <Webhooks admin={admin} />}
       {current.id === 'notifications' && <Notifications admin={admin} />}
+      {current.id === 'agents' && <Agents admin={admin} />}
       {current.id === 'keys' && <ApiKeys />}
       {current.id === 'users' && <Users me={me} />}
     </div>
@@ -515,6 +519,199 @@ function Notifications({ admin }: { admin: boolean }) {
         </ul>
       )}
     </section>
+  );
+}
+
+// ---- Host agents ----
+
+const TARGET_WORDS: Record<string, string> = { deployed: 'Deployed', pending: 'Pending', failed: 'Failed', waiting: 'Waiting' };
+
+function Agents({ admin }: { admin: boolean }) {
+  const agents = useResource(() => api<{ agents: Agent[] }>('GET', '/agents'), []);
+  const [token, setToken] = useState<{ host: string; token: string }>();
+  const enrol = useSubmit(async (data) => {
+    const created = await api<{ host: string; token: string }>('POST', '/agents', { host: String(data.get('host') ?? '').trim() });
+    setToken(created);
+    agents.reload();
+  });
+  const rotate = async (agent: Agent) => {
+    const rotated = await api<{ host: string; token: string }>('POST', `/agents/${agent.id}/rotate`);
+    setToken(rotated);
+    agents.reload();
+  };
+  return (
+    <div class="stack-lg">
+      {token && (
+        <Notice kind="success">
+          <p>Copy the token for {token.host} now: it is shown only once. On that host run:</p>
+          <p class="secret-line">
+            <code data-copy={token.token}>{token.token}</code> <CopyButton text={token.token} label="agent token" />
+          </p>
+          <p class="mono small">
+            certkeep agent --server {location.origin} --token TOKEN --allow-dir /etc/ssl/certkeep --allow-reload
+            nginx='nginx -s reload'
+          </p>
+        </Notice>
+      )}
+      <section class="card card-flush" aria-labelledby="agents-heading">
+        <h2 id="agents-heading" class="card-title">
+          Host agents
+        </h2>
+        <p class="card-intro muted">
+          Each web server runs an agent that pulls its certificates, deploys them, checks they are served and
+          reports back. What runs on a host, and where it writes, is decided on that host: a target names a
+          reload or hook, which the host's agent resolves.
+        </p>
+        {agents.error && <Notice>{agents.error}</Notice>}
+        {!agents.data ? (
+          <Loading what="agents" />
+        ) : agents.data.agents.length === 0 ? (
+          <Empty title="No agents yet">{admin ? 'Enrol one below for each web server.' : null}</Empty>
+        ) : (
+          <ul class="list">
+            {agents.data.agents.map((agent) => (
+              <li key={agent.id} class="list-item agent-item">
+                <div class="list-main">
+                  <span class="strong">{agent.host}</span>
+                  <span class="mono small">{agent.id}</span>
+                  <span class="muted small">{agent.lastSeenAt ? `Last seen ${formatTime(agent.lastSeenAt)}` : 'Never seen'}</span>
+                  <AgentTargets agent={agent} admin={admin} reload={agents.reload} />
+                </div>
+                {admin && (
+                  <div class="list-actions">
+                    <ConfirmButton small label="New token" title={`A new token for ${agent.host}?`} confirm="Replace token" onConfirm={() => rotate(agent)}>
+                      <p>The agent's current token is refused at once; give it the new one.</p>
+                    </ConfirmButton>
+                    <ConfirmButton
+                      small
+                      danger
+                      label="Remove"
+                      title={`Remove the agent of ${agent.host}?`}
+                      confirm="Remove agent"
+                      onConfirm={async () => {
+                        await api('DELETE', `/agents/${agent.id}`);
+                        agents.reload();
+                      }}
+                    >
+                      <p>Its token is refused at once and its targets go; the files on the host stay.</p>
+                    </ConfirmButton>
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {admin && (
+        <section class="card stack" aria-labelledby="new-agent-heading">
+          <h2 id="new-agent-heading">Enrol an agent</h2>
+          <form onSubmit={enrol.onSubmit} class="stack form-narrow" noValidate>
+            {enrol.error && <Notice>{enrol.error}</Notice>}
+            <Field label="Host name" name="host" placeholder="web1.example.com" required error={enrol.errors.host} />
+            <div>
+              <button type="submit" class="button button-primary" disabled={enrol.busy}>
+                {enrol.busy ? 'Enrolling…' : 'Enrol agent'}
+              </button>
+            </div>
+          </form>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function AgentTargets({ agent, admin, reload }: { agent: Agent; admin: boolean; reload: () => void }) {
+  const [open, setOpen] = useState(false);
+  const assign = useSubmit(async (data) => {
+    const text = (name: string) => String(data.get(name) ?? '').trim() || undefined;
+    await api('POST', `/agents/${agent.id}/targets`, {
+      certificate: text('certificate'),
+      to: text('to'),
+      format: text('format'),
+      reload: text('reload'),
+      deployHook: text('deployHook'),
+      verify: (text('verify') ?? '').split(/[\s,]+/).filter(Boolean),
+    });
+    setOpen(false);
+    reload();
+  });
+  const prefix = `agent-${agent.id}`;
+  return (
+    <div class="stack">
+      {agent.targets.length === 0 ? (
+        <p class="muted small">Deploys nothing yet.</p>
+      ) : (
+        <ul class="plain small agent-targets">
+          {agent.targets.map((target) => (
+            <li key={target.id} class="agent-target">
+              <div class="agent-target-main">
+                <span class="strong">{target.certificate}</span> → <span class="mono">{target.directory}</span>{' '}
+                <span class={target.status === 'failed' ? 'pill pill-bad' : 'pill'}>{TARGET_WORDS[target.status]}</span>
+                {target.reload && <span class="muted"> · reload {target.reload}</span>}
+                {target.deployHook && <span class="muted"> · hook {target.deployHook}</span>}
+                {target.error && <p class="deployment-error">{target.error}</p>}
+              </div>
+              {admin && (
+                <ConfirmButton
+                  small
+                  label="Stop"
+                  title={`Stop deploying ${target.certificate} to ${target.directory}?`}
+                  confirm="Remove target"
+                  onConfirm={async () => {
+                    await api('DELETE', `/agents/${agent.id}/targets/${target.id}`);
+                    reload();
+                  }}
+                >
+                  <p>The agent stops managing the directory and leaves its files.</p>
+                </ConfirmButton>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {admin && !open && (
+        <div>
+          <button type="button" class="button button-secondary button-small" onClick={() => setOpen(true)}>
+            Assign a certificate
+          </button>
+        </div>
+      )}
+      {admin && open && (
+        <form onSubmit={assign.onSubmit} class="stack form-narrow" noValidate aria-label={`Assign a certificate to ${agent.host}`}>
+          {assign.error && <Notice>{assign.error}</Notice>}
+          <Field label="Certificate" name={`${prefix}-certificate`} required error={assign.errors.certificate}>
+            <input id={`field-${prefix}-certificate`} name="certificate" required />
+          </Field>
+          <Field label="Directory on the host" name={`${prefix}-to`} hint="Under one of the agent's --allow-dir" error={assign.errors.to}>
+            <input id={`field-${prefix}-to`} name="to" placeholder="/etc/ssl/certkeep/www.example.com" aria-describedby={`field-${prefix}-to-hint`} />
+          </Field>
+          <Field label="Format" name={`${prefix}-format`} error={assign.errors.format}>
+            <select id={`field-${prefix}-format`} name="format">
+              <option value="pem">PEM files (cert, chain, fullchain, privkey)</option>
+              <option value="combined">One combined PEM</option>
+              <option value="pfx">PFX</option>
+            </select>
+          </Field>
+          <Field label="Reload (a name)" name={`${prefix}-reload`} hint="Resolved by the host's --allow-reload NAME=CMD" error={assign.errors.reload}>
+            <input id={`field-${prefix}-reload`} name="reload" placeholder="nginx" aria-describedby={`field-${prefix}-reload-hint`} />
+          </Field>
+          <Field label="Deploy hook (a name)" name={`${prefix}-deployHook`} error={assign.errors.deployHook}>
+            <input id={`field-${prefix}-deployHook`} name="deployHook" />
+          </Field>
+          <Field label="Check served at" name={`${prefix}-verify`} hint="HOST:PORT, several separated by spaces" error={assign.errors.verify}>
+            <input id={`field-${prefix}-verify`} name="verify" placeholder="127.0.0.1:443" aria-describedby={`field-${prefix}-verify-hint`} />
+          </Field>
+          <div class="list-actions">
+            <button type="submit" class="button button-primary" disabled={assign.busy}>
+              {assign.busy ? 'Assigning…' : 'Assign'}
+            </button>
+            <button type="button" class="button button-secondary" onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
   );
 }
 

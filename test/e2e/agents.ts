@@ -1,0 +1,94 @@
+// The host agent as the e2e tests run it: a real `certkeep agent` process (or
+// the single executable) against a real `certkeep serve`, enrolled and assigned
+// through the server's CLI and API.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { runCli } from './harness.ts';
+import { eventually, type Server } from './server.ts';
+
+const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
+
+export interface AgentProcess {
+  process: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: nothing runs after it. */
+  kill(): Promise<void>;
+}
+
+export interface AgentRun {
+  server: string;
+  token: string;
+  args: string[];
+  /** Run the single executable instead of `node src/main.ts agent`. */
+  executable?: string;
+  env?: Record<string, string>;
+}
+
+export function startAgent(run: AgentRun): AgentProcess {
+  const argv = ['--server', run.server, '--token', run.token, ...run.args];
+  const child = run.executable
+    ? spawn(run.executable, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...run.env } })
+    : spawn(process.execPath, [CLI, 'agent', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...run.env } });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    process: child,
+    output: () => output,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** `certkeep admin agent create HOST --subscription ID --json` beside the server. */
+export async function enrolAgent(server: Server, subscription: string, host: string): Promise<{ id: string; token: string }> {
+  const created = await runCli(['admin', 'agent', 'create', host, '--subscription', subscription, '--json'], server.env);
+  if (created.code !== 0) throw new Error(created.stderr);
+  return created.json();
+}
+
+/** Assigns a target through the API; resolves with the target's id. */
+export async function assign(server: Server, key: string, agent: string, body: Record<string, unknown>): Promise<string> {
+  const response = await server.call('POST', `/api/v1/agents/${agent}/targets`, { key, body });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`assigning ${JSON.stringify(body)}: ${response.status} ${text}`);
+  return JSON.parse(text).id;
+}
+
+export interface ShownDeployment {
+  agent: string | null;
+  host: string | null;
+  target: string;
+  directory: string;
+  serial: string | null;
+  status: string;
+  verifiedAt: string | null;
+  error: string | null;
+}
+
+/** GET /api/v1/certificates/NAME's deployments. */
+export async function shownDeployments(server: Server, key: string, name: string): Promise<ShownDeployment[]> {
+  const response = await server.call('GET', `/api/v1/certificates/${name}`, { key });
+  return (await response.json()).deployments;
+}
+
+/** Waits until the target's line on the certificate satisfies `done`. */
+export function deploymentOf(server: Server, key: string, name: string, target: string, done: (d: ShownDeployment) => boolean, what: string) {
+  return eventually(
+    async () => (await shownDeployments(server, key, name)).find((d) => d.target === target),
+    (d) => d !== undefined && done(d),
+    60_000,
+    what,
+  ) as Promise<ShownDeployment>;
+}
