@@ -8,7 +8,7 @@ import { NotFoundError, UsageError } from '../errors.ts';
 import type { DeployOutcome, DeployStage } from '../deploy/index.ts';
 import { newId } from '../store/ids.ts';
 import { getCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
-import { findDeployment, getDeployTarget } from '../store/repositories/deploy-targets.ts';
+import { findDeployment, getDeployTarget, markTargetOverdue, overdueTargets } from '../store/repositories/deploy-targets.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { isoTime } from '../time/iso.ts';
 import type { AgentCaller } from './agents.ts';
@@ -124,37 +124,30 @@ export async function certificateDeployments(ctx: EngineContext, subscriptionId:
   }));
 }
 
+/** How far back a pass looks when it is not told where the last one ended (a server starting): what it missed longer ago is not raised. */
+const OVERDUE_LOOKBACK_MS = 24 * 3_600_000;
+
 /**
  * Raises deployment.overdue for each target still not on its certificate's
- * current version `overdueMs` after that version was stored, once per target
- * and version. Returns how many it raised.
+ * current version `overdueMs` after that version was stored (or the target
+ * made, if later), once per target and version. `since`: the moment up to
+ * which an earlier pass looked (versions and targets that became due after it
+ * are read). Returns how many it raised and up to when it looked.
  */
-export async function raiseOverdueDeployments(ctx: EngineContext, overdueMs: number): Promise<number> {
+export async function raiseOverdueDeployments(ctx: EngineContext, overdueMs: number, since?: number): Promise<number> {
+  return (await overduePass(ctx, overdueMs, since)).raised;
+}
+
+/** One look for overdue targets; `lookedUpTo` is the next pass's `since`. */
+export async function overduePass(ctx: EngineContext, overdueMs: number, since?: number): Promise<{ raised: number; lookedUpTo: number }> {
   const now = ctx.clock.now();
   const db = ctx.store.db;
-  const late = await db
-    .selectFrom('deploy_targets as t')
-    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
-    .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .leftJoin('deployments as d', (join) => join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'v.id'))
-    .leftJoin('agents as a', 'a.id', 't.agent_id')
-    .select(['t.id', 't.agent_id', 't.host', 't.directory', 'a.host as agent_host', 'c.id as certificate_id', 'c.name', 'c.subscription_id', 'v.id as version_id', 'v.serial', 'v.created_at as stored_at', 'd.status', 'd.error'])
-    .where('c.state', 'not in', ['deleted', 'revoked'])
-    .where('v.created_at', '<=', now - overdueMs)
-    .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]))
-    .where((eb) => eb.or([eb('t.overdue_version_id', 'is', null), eb('t.overdue_version_id', '!=', eb.ref('v.id'))]))
-    .limit(500)
-    .execute();
+  const dueBy = now - overdueMs;
+  const late = await overdueTargets(db, since ?? dueBy - OVERDUE_LOOKBACK_MS, dueBy);
   let raised = 0;
   for (const row of late) {
     await db.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .updateTable('deploy_targets')
-        .set({ overdue_version_id: row.version_id })
-        .where('id', '=', row.id)
-        .where((eb) => eb.or([eb('overdue_version_id', 'is', null), eb('overdue_version_id', '!=', row.version_id)]))
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) !== 1) return;
+      if (!(await markTargetOverdue(trx, row.id, row.version_id))) return;
       raised++;
       await appendEvent(
         trx,
@@ -181,5 +174,5 @@ export async function raiseOverdueDeployments(ctx: EngineContext, overdueMs: num
     });
   }
   if (raised > 0) ctx.notifyChange();
-  return raised;
+  return { raised, lookedUpTo: dueBy };
 }

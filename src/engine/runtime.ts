@@ -22,7 +22,7 @@ import { getCertificate } from '../store/repositories/certificates.ts';
 import { getOrder } from '../store/repositories/orders.ts';
 import type { RunOrderOptions } from './issuance.ts';
 import { LocalDeployer } from './deployer.ts';
-import { raiseOverdueDeployments } from './agent-reports.ts';
+import { overduePass } from './agent-reports.ts';
 import { Ticker } from '../time/ticker.ts';
 import { Retention } from './retention.ts';
 import { RenewalScheduler } from './scheduler.ts';
@@ -31,6 +31,9 @@ import { OrderWorker } from './worker.ts';
 import { storedChallengeAnswers } from './zones.ts';
 import { watchEngine } from './metrics.ts';
 import { startMetricsListener } from '../metrics/listener.ts';
+
+/** How far each overdue pass reads back into the last one's window (idempotent: once per target and version). */
+const OVERDUE_MARGIN_MS = 5 * 60_000;
 
 /** Where the runtime reports what goes wrong in the background (pino's signature, as the API's logger has it). */
 export interface RuntimeLog {
@@ -165,7 +168,12 @@ export async function openServerRuntime(
   let senders: { stop(): Promise<void> }[] = [];
   const overdueMs = options.deployOverdueMs ?? DEFAULT_DEPLOY_OVERDUE_MS;
   // Looks for overdue targets often enough that one is reported within a tenth of the delay (at most a minute) of it.
-  const overdue = new Ticker(() => raiseOverdueDeployments(engine, overdueMs), {
+  // Each pass reads what became due since the last one, less a margin for versions stored (committed) late by other instances.
+  let overdueSince: number | undefined;
+  const overdue = new Ticker(async () => {
+    const { lookedUpTo } = await overduePass(engine, overdueMs, overdueSince);
+    overdueSince = lookedUpTo - OVERDUE_MARGIN_MS;
+  }, {
     clock: engine.clock,
     intervalMs: Math.min(60_000, Math.max(1000, overdueMs / 10)),
     onError: (error) => log.error({ err: error }, 'looking for overdue deployments failed'),

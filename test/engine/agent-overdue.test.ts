@@ -73,3 +73,17 @@ test('a report repeated by a restarted agent raises no second event', async () =
   const local = await addDeployTarget(fixture.ctx, DEFAULT_SUBSCRIPTION_ID, 'twice.example', { directory: join(fixture.root, 'local-twice') });
   await assert.rejects(reportDeployment(fixture.ctx, caller, { ...report, target: local.target.id }), /has no target/);
 });
+
+test('a target made for a version stored long before is overdue 30 minutes after it was made, not at once; an earlier pass\'s end is read from', async () => {
+  await fixture.certificate('old.example');
+  clock.advance(120 * MINUTE);
+  const agent = await createAgent(fixture.ctx, DEFAULT_SUBSCRIPTION_ID, 'web3.example');
+  const target = await addAgentTarget(fixture.ctx, DEFAULT_SUBSCRIPTION_ID, agent.id, { certificate: 'old.example', to: '/srv/tls/old' });
+  const since = clock.now() - 30 * MINUTE;
+  assert.equal(await raiseOverdueDeployments(fixture.ctx, 30 * MINUTE, since), 0, 'the target is new');
+  clock.advance(31 * MINUTE);
+  assert.equal(await raiseOverdueDeployments(fixture.ctx, 30 * MINUTE, since), 1);
+  assert.equal((await overdueEvents()).at(-1).target, target.id);
+  clock.advance(MINUTE);
+  assert.equal(await raiseOverdueDeployments(fixture.ctx, 30 * MINUTE, clock.now() - 30 * MINUTE), 0, 'a pass after it reads only its own window');
+});

@@ -20,7 +20,8 @@ import {
 } from '../../src/store/repositories/certificates.ts';
 import { eventsAfter, ordersChangedSince } from '../../src/store/repositories/changes.ts';
 import type { Db, NewRow } from '../../src/store/repositories/db.ts';
-import { undeployedLocalTargets } from '../../src/store/repositories/deploy-targets.ts';
+import { overdueTargets, undeployedLocalTargets } from '../../src/store/repositories/deploy-targets.ts';
+import { agentsChangedSince } from '../../src/store/repositories/agents.ts';
 import { dueEmailEvents, swapEmailState } from '../../src/store/repositories/email-queue.ts';
 import {
   eventIdsForWebhook,
@@ -119,6 +120,14 @@ const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: stri
   "deployer: this machine's targets not on their current version": {
     run: (db) => undeployedLocalTargets(db, 'web-1.example', 100),
     index: 'deploy_targets_local_directory_key',
+  },
+  'deployments: targets overdue': {
+    run: (db) => overdueTargets(db, NOW - 7 * DAY - 30 * 60_000, NOW - 30 * 60_000, 500),
+    index: 'certificate_versions_created_at_idx',
+  },
+  'live stream: agents that changed': {
+    run: (db) => agentsChangedSince(db, NOW - 5000, 500),
+    index: 'agents_changed_at_idx',
   },
   'mail: due events': { run: (db) => dueEmailEvents(db, NOW, 50) },
   'mail: claim an event': { run: (db) => swapEmailState(db, 1, null, -(NOW + 600_000)) },

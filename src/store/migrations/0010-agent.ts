@@ -30,6 +30,9 @@ export const agentSchema: Migration = {
     await db.schema.createIndex('agents_subscription_id_idx').on('agents').columns(['subscription_id']).execute();
     await db.schema.createIndex('agents_changed_at_idx').on('agents').columns(['changed_at']).execute();
     await db.schema.createIndex('deploy_targets_agent_id_idx').on('deploy_targets').columns(['agent_id']).execute();
+    // The overdue look reads versions stored and targets made in a window of time (deploy-targets.ts, overdueTargets).
+    await db.schema.createIndex('certificate_versions_created_at_idx').on('certificate_versions').columns(['created_at']).execute();
+    await db.schema.createIndex('deploy_targets_created_at_idx').on('deploy_targets').columns(['created_at']).execute();
     // The version for which deployment.overdue was raised at this target, so that it is raised once.
     await db.schema.alterTable('deploy_targets').addColumn('overdue_version_id', 'text').execute();
   },

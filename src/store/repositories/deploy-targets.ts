@@ -279,3 +279,107 @@ export async function findAgentTarget(
     .executeTakeFirst();
   return row && decoded(row);
 }
+
+/** A target not on its certificate's current version, with what is needed to say so (deployment.overdue). */
+export interface OverdueTarget {
+  id: string;
+  agent_id: string | null;
+  host: string | null;
+  directory: string;
+  agent_host: string | null;
+  certificate_id: string;
+  name: string;
+  subscription_id: string;
+  version_id: string;
+  serial: string;
+  stored_at: number;
+  status: string | null;
+  error: string | null;
+}
+
+/**
+ * Targets whose current version became due there in the window (`from`, `to`]
+ * — the version stored then, or the target made then for an older version —
+ * and that are not on it yet, nor already told overdue for it. Read a page at a
+ * time from two index ranges (versions stored, targets made in the window) and
+ * then by key, so a pass costs what changed in the window, never the whole
+ * fleet of targets.
+ */
+export async function overdueTargets(db: Db, from: number, to: number, pageSize = 500): Promise<OverdueTarget[]> {
+  const found = new Map<string, OverdueTarget>();
+  for (const driver of ['certificate_versions', 'deploy_targets'] as const) {
+    // Keyset pages over (created_at, id), the index range of the window.
+    let last: { created_at: number; id: string } | undefined;
+    for (;;) {
+      const after = last;
+      const page = await db
+        .selectFrom(driver)
+        .select(['id', 'created_at'])
+        .where('created_at', '<=', to)
+        .where((eb) =>
+          after
+            ? eb.or([eb('created_at', '>', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '>', after.id)])])
+            : eb('created_at', '>', from),
+        )
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(pageSize)
+        .execute();
+      const ids = page.map((row) => row.id);
+      if (ids.length > 0) {
+        for (const row of await undeployedBy(db, driver === 'certificate_versions' ? { versionIds: ids } : { targetIds: ids }, to)) {
+          found.set(row.id, row);
+        }
+      }
+      if (page.length < pageSize) break;
+      last = page[page.length - 1];
+    }
+  }
+  return [...found.values()];
+}
+
+/** Of the given versions' targets, or the given targets, those not on their current version, due by `to`. */
+function undeployedBy(db: Db, among: { versionIds: string[] } | { targetIds: string[] }, to: number): Promise<OverdueTarget[]> {
+  let query = db
+    .selectFrom('deploy_targets as t')
+    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+    .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .leftJoin('deployments as d', (join) => join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'v.id'))
+    .leftJoin('agents as a', 'a.id', 't.agent_id')
+    .select([
+      't.id',
+      't.agent_id',
+      't.host',
+      't.directory',
+      'a.host as agent_host',
+      'c.id as certificate_id',
+      'c.name',
+      'c.subscription_id',
+      'v.id as version_id',
+      'v.serial',
+      'v.created_at as stored_at',
+      'd.status',
+      'd.error',
+    ])
+    .where('v.created_at', '<=', to)
+    .where('t.created_at', '<=', to)
+    .where('c.state', 'not in', ['deleted', 'revoked'])
+    .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]))
+    .where((eb) => eb.or([eb('t.overdue_version_id', 'is', null), eb('t.overdue_version_id', '!=', eb.ref('v.id'))]));
+  query =
+    'versionIds' in among
+      ? query.where('v.id', 'in', among.versionIds).whereRef('c.id', '=', 'v.certificate_id')
+      : query.where('t.id', 'in', among.targetIds);
+  return query.execute();
+}
+
+/** Marks the target told overdue for `versionId`; false when another pass did it first. */
+export async function markTargetOverdue(db: Db, id: string, versionId: string): Promise<boolean> {
+  const claimed = await db
+    .updateTable('deploy_targets')
+    .set({ overdue_version_id: versionId })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('overdue_version_id', 'is', null), eb('overdue_version_id', '!=', versionId)]))
+    .executeTakeFirst();
+  return Number(claimed.numUpdatedRows) === 1;
+}
