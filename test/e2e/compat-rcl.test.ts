@@ -338,13 +338,14 @@ describe('RCL compatibility API', () => {
       assert.equal(order.status, 200, order.text);
       assert.equal(order.json.status, 'pending');
       assert.equal(order.json.certificateUri, null);
-      assert.equal(order.json.validationTokens.length, 2);
+      // A token for each name the CA has not authorized yet: both, except when Pebble reuses an
+      // authorization it holds valid, which it does one time in a hundred even with PEBBLE_AUTHZREUSE=0.
+      const tokens = order.json.validationTokens.map((t: { domain: string }) => t.domain);
+      assert.ok(tokens.length <= 2 && new Set(tokens).size === tokens.length, JSON.stringify(tokens));
+      for (const name of tokens) assert.ok([domain, `www.${domain}`].includes(name), name);
       assert.deepEqual(
         order.json.challenges.map((c: { challengeType: string; status: string }) => [c.challengeType, c.status]),
-        [
-          ['http-01', 'pending'],
-          ['http-01', 'pending'],
-        ],
+        tokens.map(() => ['http-01', 'pending']),
       );
       await place(order.json.validationTokens, domain);
       const finalized = await send('GET', `${V2(tenant.id, prefix)}/certificate/${domain}/finalize?orderuri=${encodeURIComponent(order.json.orderUri)}`, {
@@ -627,7 +628,14 @@ describe('RCL compatibility API', () => {
       assert.equal(renewed.text, '', 'an empty body at once');
     }
     // The client answers this certificate's challenges: the renewal's tokens and orderUri come with the certificate.
-    const open = await eventually(() => getV3(domain), (answer) => answer.json.tokens.length === 1, 30_000, 'the renewal order placed');
+    // (Its token, unless Pebble reused the name's valid authorization, as it does one time in a hundred.)
+    const open = await eventually(
+      () => getV3(domain),
+      (answer) => Boolean(answer.json.orderUri) && answer.json.orderUri !== issued.json.orderUri,
+      30_000,
+      'the renewal order placed',
+    );
+    assert.ok(open.json.tokens.length <= 1, JSON.stringify(open.json.tokens));
     assert.notEqual(open.json.orderUri, issued.json.orderUri, 'one new order for the two calls');
     assert.equal(open.json.issueDate, issued.json.issueDate, 'the issued certificate stays meanwhile');
     await place(open.json.tokens, domain);
