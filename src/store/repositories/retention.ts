@@ -55,28 +55,25 @@ export async function retireSuperseded(db: Db, certificateId: string, now: numbe
 }
 
 /** Deletes up to `limit` retired versions created before `before`, oldest first; returns how many. */
-export async function deleteRetiredVersions(db: Db, before: number, limit: number): Promise<number> {
-  const batch = db
-    .selectFrom('certificate_versions')
-    .select('id')
-    .where('retired_at', 'is not', null)
-    .where('created_at', '<', before)
-    .orderBy('created_at')
-    .limit(limit);
-  const result = await db.deleteFrom('certificate_versions').where('id', 'in', batch).executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function deleteRetiredVersions(db: Db, before: number, limit: number): Promise<number> {
+  return deleteRetired(db, 'certificate_versions', before, limit);
 }
 
 /** Deletes up to `limit` retired orders created before `before` (their HTTP-01 and TLS-ALPN-01 answers go with them). */
-export async function deleteRetiredOrders(db: Db, before: number, limit: number): Promise<number> {
+export function deleteRetiredOrders(db: Db, before: number, limit: number): Promise<number> {
+  return deleteRetired(db, 'orders', before, limit);
+}
+
+/** One batch of a table's retired rows made before `before`, oldest first, read from its retired index. */
+async function deleteRetired(db: Db, table: 'certificate_versions' | 'orders', before: number, limit: number): Promise<number> {
   const batch = db
-    .selectFrom('orders')
+    .selectFrom(table)
     .select('id')
     .where('retired_at', 'is not', null)
     .where('created_at', '<', before)
     .orderBy('created_at')
     .limit(limit);
-  const result = await db.deleteFrom('orders').where('id', 'in', batch).executeTakeFirst();
+  const result = await db.deleteFrom(table).where('id', 'in', batch).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
