@@ -55,7 +55,11 @@ export class LiveFeed {
   #orderListeners = 0;
   #agentsSent = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  /** Settles once the feed knows where it starts: every change stored after that reaches the listeners. */
+  #cursorTaken: PromiseWithResolvers<void> | undefined;
   #polling: Promise<void> | undefined;
+  /** Counts stops: a look begun before the feed stopped must not set the cursors of the next start. */
+  #stops = 0;
   #again = false;
 
   constructor(ctx: EngineContext) {
@@ -84,6 +88,15 @@ export class LiveFeed {
     };
   }
 
+  /**
+   * Resolves once every change stored from now on will reach the listeners.
+   * A listener that reads the state it follows only after this misses nothing
+   * between its read and its first change.
+   */
+  ready(): Promise<void> {
+    return this.#cursorTaken?.promise ?? Promise.resolve();
+  }
+
   get listening(): number {
     let count = 0;
     for (const set of this.#listeners.values()) count += set.size;
@@ -99,13 +112,18 @@ export class LiveFeed {
 
   #start(): void {
     if (this.#timer) return;
+    this.#cursorTaken = Promise.withResolvers();
     this.#timer = setInterval(() => this.#pollSoon(), POLL_MS);
     this.#timer.unref();
+    // Take the cursor now, not at the first tick: a change stored in between would be skipped.
+    this.#pollSoon();
   }
 
   #stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stops++;
+    this.#cursorTaken?.resolve();
     // The cursors start afresh at the next stream: nothing that happened meanwhile is owed to anyone.
     this.#eventCursor = -1;
   }
@@ -130,18 +148,26 @@ export class LiveFeed {
   async #poll(): Promise<void> {
     const { db } = this.#ctx.store;
     const now = this.#ctx.clock.now();
+    const stops = this.#stops;
+    const stale = () => stops !== this.#stops;
     if (this.#eventCursor < 0) {
-      this.#eventCursor = await newestEventId(db);
+      const newest = await newestEventId(db);
+      if (stale()) return;
+      this.#eventCursor = newest;
       this.#orderCursor = now;
       this.#agentCursor = now;
+      this.#cursorTaken?.resolve();
       return;
     }
-    for (const row of await eventsAfter(db, this.#eventCursor, BATCH)) {
+    const events = await eventsAfter(db, this.#eventCursor, BATCH);
+    if (stale()) return;
+    for (const row of events) {
       this.#eventCursor = row.id;
       this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
     }
     if (this.#orderListeners === 0) this.#orderCursor = now;
     const orders = this.#orderListeners === 0 ? [] : await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH);
+    if (stale()) return;
     for (const row of orders) {
       this.#orderCursor = Math.max(this.#orderCursor, row.updated_at);
       if (this.#sent.get(row.id) === row.updated_at) continue;
@@ -158,7 +184,9 @@ export class LiveFeed {
       this.#send(row.subscription_id, { kind: 'order', order });
     }
     for (const [id, at] of this.#sent) if (at < this.#orderCursor - ORDER_OVERLAP_MS) this.#sent.delete(id);
-    for (const row of await agentsChangedSince(db, this.#agentCursor - ORDER_OVERLAP_MS, BATCH)) {
+    const agents = await agentsChangedSince(db, this.#agentCursor - ORDER_OVERLAP_MS, BATCH);
+    if (stale()) return;
+    for (const row of agents) {
       this.#agentCursor = Math.max(this.#agentCursor, row.changed_at);
       if (this.#agentsSent.get(row.id) === row.changed_at) continue;
       this.#agentsSent.set(row.id, row.changed_at);
