@@ -11,7 +11,7 @@
 // poll at once instead of at its next tick: changes made here appear at once.
 import { type EventView, eventView } from '../notify/events.ts';
 import { agentsChangedSince } from '../store/repositories/agents.ts';
-import { eventsAfter, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
+import { eventsAfter, eventsWithIds, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
 import type { EngineContext } from './context.ts';
 import { isoTime } from '../time/iso.ts';
 import { type OrderStatus, orderStatus } from './views.ts';
@@ -42,11 +42,20 @@ const POLL_MS = 1000;
 const BATCH = 500;
 /** Orders are read back this far, so that one stored a moment late (another instance's clock) is not missed. */
 const ORDER_OVERLAP_MS = 5000;
+/**
+ * PostgreSQL numbers an event when it is inserted, not when it commits, so a
+ * later number can be read first; the numbers skipped over are looked up again
+ * for this long (a rolled-back insert leaves a hole that never fills).
+ */
+const HOLE_WAIT_MS = 10_000;
+const MAX_HOLES = 1000;
 
 export class LiveFeed {
   readonly #ctx: EngineContext;
   readonly #listeners = new Map<string, Set<Listener>>();
   #eventCursor = -1;
+  /** Event ids skipped over, and until when to look for them. */
+  #holes = new Map<number, number>();
   #orderCursor = 0;
   /** What was last sent of each recently changed order, so that the overlap sends nothing twice. */
   #sent = new Map<string, number>();
@@ -126,6 +135,7 @@ export class LiveFeed {
     this.#cursorTaken?.resolve();
     // The cursors start afresh at the next stream: nothing that happened meanwhile is owed to anyone.
     this.#eventCursor = -1;
+    this.#holes.clear();
   }
 
   #pollSoon(): void {
@@ -159,9 +169,16 @@ export class LiveFeed {
       this.#cursorTaken?.resolve();
       return;
     }
+    const filled = await eventsWithIds(db, [...this.#holes.keys()]);
     const events = await eventsAfter(db, this.#eventCursor, BATCH);
     if (stale()) return;
+    for (const row of filled) {
+      this.#holes.delete(row.id);
+      this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
+    }
+    for (const [id, until] of this.#holes) if (until < now) this.#holes.delete(id);
     for (const row of events) {
+      for (let id = this.#eventCursor + 1; id < row.id && this.#holes.size < MAX_HOLES; id++) this.#holes.set(id, now + HOLE_WAIT_MS);
       this.#eventCursor = row.id;
       this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
     }

@@ -82,3 +82,36 @@ test('a feed stopped (no listener) and started again starts afresh, and is ready
     feed.close();
   }
 });
+
+test('an event whose number was handed out before a later one but committed after it (PostgreSQL) still reaches the listener, once', async () => {
+  const feed = new LiveFeed(ctx);
+  const changes: Change[] = [];
+  const unsubscribe = feed.subscribe(DEFAULT_SUBSCRIPTION_ID, (change) => changes.push(change));
+  try {
+    await feed.ready();
+    const newest = (await store.db.selectFrom('events').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    const row = (id: number, type: string) => ({
+      id,
+      subscription_id: DEFAULT_SUBSCRIPTION_ID,
+      certificate_id: null,
+      type,
+      payload: '{}',
+      created_at: Date.now(),
+      acked_at: null,
+      emailed_at: null,
+    });
+    // The later number commits first, as a second worker's transaction can on PostgreSQL.
+    await store.db.insertInto('events').values(row(newest + 2, 'certificate.expiring')).execute();
+    await received(changes, 'certificate.expiring');
+    await store.db.insertInto('events').values(row(newest + 1, 'certificate.expired')).execute();
+    await received(changes, 'certificate.expired');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // another tick: nothing sent twice
+    assert.deepEqual(
+      changes.map((change) => change.kind === 'event' && change.event.id),
+      [newest + 2, newest + 1],
+    );
+  } finally {
+    unsubscribe();
+    feed.close();
+  }
+});
