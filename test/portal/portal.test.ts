@@ -380,6 +380,12 @@ describe('the web portal in Chromium', () => {
         /event: order\ndata: \{[^\n]*"certificate":"stream\.example\.test"[^\n]*"step":"placed"/,
       );
       assert.ok(!theirs().includes('stream.example.test'), 'the other subscription saw nothing of it');
+      // An agent enrolled (its targets or token changing likewise): an `agent` message with its id, to its own subscription only.
+      const enrolled = await server.call('POST', '/api/v1/agents', { key: tenant.apiKey, body: { host: 'stream-web.example.test' } });
+      assert.equal(enrolled.status, 201, await enrolled.clone().text());
+      const agentId = (await enrolled.json()).id;
+      await eventually(async () => mine(), (text) => text.includes(`event: agent\ndata: {"id":"${agentId}"}`), 30_000, 'the agent message');
+      assert.ok(!theirs().includes(agentId), 'the other subscription saw nothing of the agent');
       const noAccept = await server.call('GET', '/api/v1/events/stream', { key: tenant.readKey });
       assert.equal(noAccept.status, 406);
     } finally {
