@@ -45,7 +45,7 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv = process.
   try {
     const converger = new Converger(options, client, log);
     if (options.once) return await runOnce(client, converger);
-    await follow(client, converger, log, stop.signal);
+    await follow(client, converger, log, stop.signal, options.resyncSeconds * 1000);
     return 0;
   } catch (error) {
     if (error instanceof AgentRefused) {
@@ -74,8 +74,12 @@ function failed(result: TargetResult): boolean {
   return result.status === 'failed' || result.status === 'refused';
 }
 
-/** Follows the server until stopped: the stream when it is there, the long poll when not, backoff while unreachable. */
-async function follow(client: ServerClient, converger: Converger, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Follows the server until stopped: the stream when it is there, the long poll
+ * when not, backoff while unreachable — and every `resyncMs` a full read of the
+ * targets, so that a change the stream never carried is picked up all the same.
+ */
+async function follow(client: ServerClient, converger: Converger, log: (line: string) => void, signal: AbortSignal, resyncMs: number): Promise<void> {
   let latest: AssignmentList | undefined;
   let converging: Promise<void> | undefined;
   let again = false;
@@ -119,6 +123,17 @@ async function follow(client: ServerClient, converger: Converger, log: (line: st
     retryTimer = setTimeout(() => latest && converge(latest), Math.max(0, at - Date.now()));
     retryTimer.unref();
   };
+  const resync = resyncMs > 0 ? setInterval(() => {
+    client.targets().then(
+      (list) => {
+        if (list.digest === latest?.digest || stopFollowing.signal.aborted) return;
+        log('the targets changed without word from the stream: converging');
+        converge(list);
+      },
+      () => {}, // unreachable: the stream's own retries say so
+    );
+  }, resyncMs) : undefined;
+  resync?.unref();
   let backoff = FIRST_BACKOFF_MS;
   let pollUntil = 0;
   let reachable = true;
@@ -149,6 +164,7 @@ async function follow(client: ServerClient, converger: Converger, log: (line: st
     }
   }
   clearTimeout(retryTimer);
+  clearInterval(resync);
   // A deployment in flight finishes (its files are switched atomically either way) before the agent exits.
   await converging?.catch(() => {});
   if (refused) throw refused;

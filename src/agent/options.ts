@@ -20,6 +20,8 @@ export interface AgentOptions {
   allowVerify: string[];
   stateDir: string;
   once: boolean;
+  /** Seconds between full reads of the targets while following the stream: what a lost change costs at most. */
+  resyncSeconds: number;
   /** Trust anchors for the server's HTTPS (PEM text, read from --server-ca), beside the system's. */
   serverCa?: string;
   help: boolean;
@@ -40,6 +42,7 @@ are served, and reports back; follows the server's changes until stopped.
   --config FILE             JSON file holding any of these options (server, token, allowReload…)
   --state-dir DIR           what the agent remembers between runs (default /var/lib/certkeep-agent as root)
   --once                    converge once and exit: 0 when every target is on its version, 1 otherwise
+  --resync SECONDS          while following, read every target again this often (default 600; 0: never)
   -h, --help                this help
 `;
 
@@ -54,6 +57,7 @@ const FLAGS = {
   config: { type: 'string' },
   'state-dir': { type: 'string' },
   once: { type: 'boolean' },
+  resync: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,6 +71,7 @@ type FileOptions = Partial<{
   serverCa: string;
   stateDir: string;
   once: boolean;
+  resync: number;
 }>;
 
 export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentOptions {
@@ -80,7 +85,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const help = values.help === true;
   const server = (values.server as string | undefined) ?? file.server;
   const token = (values.token as string | undefined) ?? nonEmpty(env.CERTKEEP_AGENT_TOKEN) ?? file.token;
-  if (help) return { help, server: new URL('http://localhost'), token: '', allowReload: new Map(), allowHook: new Map(), allowDir: [], allowVerify: [], stateDir: '', once: false };
+  if (help) return { help, server: new URL('http://localhost'), token: '', allowReload: new Map(), allowHook: new Map(), allowDir: [], allowVerify: [], stateDir: '', once: false, resyncSeconds: 0 };
   if (!server) throw new UsageError('--server: give the certkeep server, e.g. --server https://certkeep.example.com', 'server');
   if (!token) throw new UsageError("--token: give the agent's token (from certkeep admin agent create), or set CERTKEEP_AGENT_TOKEN", 'token');
   return {
@@ -94,6 +99,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     ...serverCa((values['server-ca'] as string | undefined) ?? file.serverCa),
     stateDir: resolve((values['state-dir'] as string | undefined) ?? file.stateDir ?? defaultStateDir(env)),
     once: values.once === true || file.once === true,
+    resyncSeconds: resyncSeconds((values.resync as string | undefined) ?? file.resync),
   };
 }
 
@@ -110,6 +116,17 @@ function serverCa(path: string | undefined): { serverCa?: string } {
     throw new UsageError(`--server-ca: ${path} holds no PEM certificate; give the CA certificate that signed the server's (-----BEGIN CERTIFICATE-----)`, 'server-ca');
   }
   return { serverCa: pem };
+}
+
+const DEFAULT_RESYNC_S = 600;
+
+function resyncSeconds(given: string | number | undefined): number {
+  if (given === undefined) return DEFAULT_RESYNC_S;
+  const seconds = Number(given);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new UsageError(`--resync: "${given}" must be whole seconds from 0 (never) to 86400, e.g. --resync 600`, 'resync');
+  }
+  return seconds;
 }
 
 function serverUrl(text: string): URL {

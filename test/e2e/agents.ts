@@ -2,6 +2,8 @@
 // the single executable) against a real `certkeep serve`, enrolled and assigned
 // through the server's CLI and API.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { runCli } from './harness.ts';
 import { eventually, type Server } from './server.ts';
 
@@ -91,4 +93,52 @@ export function deploymentOf(server: Server, key: string, name: string, target: 
     60_000,
     what,
   ) as Promise<ShownDeployment>;
+}
+
+/**
+ * A reverse proxy to `target` that spoils the agent's stream, as proxies do:
+ * `refuse` answers it 502 (one that does not pass server-sent events), `mute`
+ * passes it up to its first list of targets and then nothing (one whose buffer
+ * swallows the rest).
+ */
+export async function proxyToServer(
+  target: string,
+  stream: 'refuse' | 'mute',
+): Promise<{ base: string; streamsSpoiled: () => number; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  let spoiled = 0;
+  const server = createServer((incoming, outgoing) => {
+    const isStream = incoming.url?.startsWith('/api/v1/agent/stream') ?? false;
+    if (isStream && stream === 'refuse') {
+      spoiled++;
+      outgoing.writeHead(502, { 'content-type': 'text/plain' }).end('streams are not passed here');
+      return;
+    }
+    const forwarded = request(
+      { host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (!isStream) return answer.pipe(outgoing);
+        spoiled++;
+        let passed = '';
+        answer.setEncoding('utf8').on('data', (chunk: string) => {
+          if (/^event: targets\n.*\n\n/m.test(passed)) return;
+          passed += chunk;
+          outgoing.write(chunk);
+        });
+      },
+    );
+    forwarded.on('error', () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    streamsSpoiled: () => spoiled,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
