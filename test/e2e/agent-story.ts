@@ -12,7 +12,7 @@ import { freePort } from '../../src/rig/ports.ts';
 import { servedSerial } from '../rig/https.ts';
 import { tempDir } from '../rig/tmp.ts';
 import { NGINX } from '../rig/web-server-cases.ts';
-import { type AgentProcess, assign, deploymentOf, enrolAgent, shownDeployments, startAgent } from './agents.ts';
+import { type AgentProcess, assign, currentSerial, deploymentOf, enrolAgent, renewAndWait, shownDeployments, startAgent } from './agents.ts';
 import { startOnPlaceholder } from './delivery.ts';
 import { runCli, startRig, ZONE } from './harness.ts';
 import { eventually, type Server, settledOrder, startServer } from './server.ts';
@@ -39,13 +39,8 @@ export function agentStory(options: AgentStoryOptions = {}): void {
     const created = await server.call('POST', '/api/v1/certificates', { key, body: { names: [name], challengeType: 'http-01' } });
     assert.equal(created.status, 202, await created.clone().text());
     assert.equal((await settledOrder(server, (await created.json()).order.id, key)).status, 'valid');
-    const serialNow = async () => normalSerial((await (await server.call('GET', `/api/v1/certificates/${name}`, { key })).json()).serial ?? '');
-    const renew = async () => {
-      const before = await serialNow();
-      const response = await server.call('POST', `/api/v1/certificates/${name}/renew`, { key });
-      assert.equal(response.status, 202, await response.text());
-      return eventually(serialNow, (serial) => serial !== before && serial !== '', 60_000, 'the renewal');
-    };
+    const serialNow = () => currentSerial(server, key, name);
+    const renew = () => renewAndWait(server, key, name);
 
     const allowed = join(root.path, 'tls');
     const directory = join(allowed, name);

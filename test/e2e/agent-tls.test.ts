@@ -10,41 +10,24 @@ import { test } from 'node:test';
 import { normalSerial, readDeployment } from '../../src/deploy/index.ts';
 import { makeTestCa } from '../deploy/certificates.ts';
 import { startNginx } from '../rig/nginx.ts';
-import { tempDir } from '../rig/tmp.ts';
-import { assign, deploymentOf, enrolAgent, startAgent } from './agents.ts';
-import { runCli, startRig, ZONE } from './harness.ts';
-import { eventually, settledOrder, startServer } from './server.ts';
+import { agentScene, deployedThere, deploymentOf, renewAndWait, startAgent } from './agents.ts';
+import { runCli } from './harness.ts';
 
 test('the agent through an HTTPS reverse proxy with a private CA: --server-ca trusts it, its absence is explained', async (t) => {
-  const rig = await startRig();
-  t.after(() => rig.stop());
-  const root = await tempDir('certkeep-agent-tls-');
-  t.after(() => root.remove());
-  const server = await startServer(rig);
-  t.after(() => server.stop());
-
-  const ca = await makeTestCa(root.path);
+  const { server, root, key, name, agent: web, allowed, directory, target } = await agentScene(t, 'tls');
+  const ca = await makeTestCa(root);
   const leaf = await ca.issue(['127.0.0.1']);
-  const certificateFile = join(root.path, 'proxy.pem');
-  const keyFile = join(root.path, 'proxy.key');
+  const certificateFile = join(root, 'proxy.pem');
+  const keyFile = join(root, 'proxy.key');
   await writeFile(certificateFile, leaf.fullchainPem);
   await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
-  const proxy = await startNginx({ root: root.path, tls: { certificateFile, keyFile }, proxyTo: server.base });
+  const proxy = await startNginx({ root, tls: { certificateFile, keyFile }, proxyTo: server.base });
   t.after(() => proxy.stop());
   const base = `https://127.0.0.1:${proxy.tlsPort}`;
-  const caFile = join(root.path, 'root.pem');
+  const caFile = join(root, 'root.pem');
 
-  const tenant = await server.subscription('behind-a-proxy');
-  const key = tenant.apiKey;
-  const name = `tls-agent.${ZONE}`;
-  const created = await server.call('POST', '/api/v1/certificates', { key, body: { names: [name], challengeType: 'http-01' } });
-  assert.equal((await settledOrder(server, (await created.json()).order.id, key)).status, 'valid');
-  const web = await enrolAgent(server, tenant.id, 'web.example.test');
-  const allowed = join(root.path, 'tls');
-  const directory = join(allowed, name);
-  const target = await assign(server, key, web.id, { certificate: name, to: directory });
   const once = (args: string[]) =>
-    runCli(['agent', '--server', base, '--token', web.token, '--allow-dir', allowed, '--once', '--state-dir', join(root.path, 'once'), ...args], {});
+    runCli(['agent', '--server', base, '--token', web.token, '--allow-dir', allowed, '--once', '--state-dir', join(root, 'once'), ...args], {});
 
   await t.test('without --server-ca: not trusted, said so with the fix, nothing deployed', async () => {
     const refused = await once([]);
@@ -56,7 +39,7 @@ test('the agent through an HTTPS reverse proxy with a private CA: --server-ca tr
   });
 
   await t.test('a --server-ca that is missing, or holds no certificate, is one line naming the flag and exit 2', async () => {
-    const missing = await once(['--server-ca', join(root.path, 'nope.pem')]);
+    const missing = await once(['--server-ca', join(root, 'nope.pem')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^certkeep agent: --server-ca: cannot read .*nope\.pem: ENOENT\n$/);
     const notPem = await once(['--server-ca', keyFile]);
@@ -71,18 +54,11 @@ test('the agent through an HTTPS reverse proxy with a private CA: --server-ca tr
     const first = normalSerial((await readDeployment(directory))?.serial ?? '');
     assert.ok(first, '--once deployed the current version');
 
-    const agent = startAgent({ server: base, token: web.token, args: ['--server-ca', caFile, '--allow-dir', allowed, '--state-dir', join(root.path, 'state')] });
+    const agent = startAgent({ server: base, token: web.token, args: ['--server-ca', caFile, '--allow-dir', allowed, '--state-dir', join(root, 'state')] });
     t.after(() => agent.kill());
     await deploymentOf(server, key, name, target, (d) => d.status === 'deployed', `reported\n${agent.output()}`);
-    const renewing = await server.call('POST', `/api/v1/certificates/${name}/renew`, { key });
-    assert.equal(renewing.status, 202);
-    const renewed = await eventually(
-      async () => normalSerial((await (await server.call('GET', `/api/v1/certificates/${name}`, { key })).json()).serial ?? ''),
-      (serial) => serial !== first && serial !== '',
-      60_000,
-      'the renewal',
-    );
-    await eventually(async () => normalSerial((await readDeployment(directory))?.serial ?? ''), (serial) => serial === renewed, 30_000, `the renewal deployed\n${agent.output()}`);
+    const renewed = await renewAndWait(server, key, name);
+    await deployedThere(directory, renewed, `the renewal deployed\n${agent.output()}`);
     assert.doesNotMatch(agent.output(), /long polling/, 'the stream passed through the proxy');
     assert.equal(await agent.stop(), 0);
   });

@@ -2,10 +2,14 @@
 // the single executable) against a real `certkeep serve`, enrolled and assigned
 // through the server's CLI and API.
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { join } from 'node:path';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runCli } from './harness.ts';
-import { eventually, type Server } from './server.ts';
+import { normalSerial, readDeployment } from '../../src/deploy/index.ts';
+import { tempDir } from '../rig/tmp.ts';
+import { runCli, startRig, ZONE } from './harness.ts';
+import { eventually, type Server, settledOrder, startServer } from './server.ts';
 
 const CLI = new URL('../../src/main.ts', import.meta.url).pathname;
 
@@ -79,6 +83,24 @@ export interface ShownDeployment {
   error: string | null;
 }
 
+/** The certificate's current serial as the server shows it (normalised; '' before the first version). */
+export async function currentSerial(server: Server, key: string, name: string): Promise<string> {
+  return normalSerial((await (await server.call('GET', `/api/v1/certificates/${name}`, { key })).json()).serial ?? '');
+}
+
+/** POST …/renew, then waits for the new version; resolves with its serial. */
+export async function renewAndWait(server: Server, key: string, name: string): Promise<string> {
+  const before = await currentSerial(server, key, name);
+  const response = await server.call('POST', `/api/v1/certificates/${name}/renew`, { key });
+  if (response.status !== 202) throw new Error(`renewing ${name}: ${response.status} ${await response.text()}`);
+  return eventually(() => currentSerial(server, key, name), (serial) => serial !== before && serial !== '', 60_000, `the renewal of ${name}`);
+}
+
+/** Waits until the directory's deployment marker names `serial`. */
+export function deployedThere(directory: string, serial: string, what: string): Promise<string> {
+  return eventually(async () => normalSerial((await readDeployment(directory))?.serial ?? ''), (held) => held === serial, 30_000, what);
+}
+
 /** GET /api/v1/certificates/NAME's deployments. */
 export async function shownDeployments(server: Server, key: string, name: string): Promise<ShownDeployment[]> {
   const response = await server.call('GET', `/api/v1/certificates/${name}`, { key });
@@ -141,4 +163,38 @@ export async function proxyToServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** What most agent tests start from: a server issuing from Pebble, a tenant's certificate, an agent with a target for it. */
+export interface AgentScene {
+  server: Server;
+  /** A temp dir removed after the test; the target lies under `allowed`. */
+  root: string;
+  key: string;
+  name: string;
+  agent: { id: string; token: string };
+  allowed: string;
+  directory: string;
+  target: string;
+}
+
+/** Sets up an AgentScene for the test `t`, stopping everything after it; `label` names the tenant and the certificate. */
+export async function agentScene(t: TestContext, label: string): Promise<AgentScene> {
+  const rig = await startRig();
+  t.after(() => rig.stop());
+  const root = await tempDir(`certkeep-agent-${label}-`);
+  t.after(() => root.remove());
+  const server = await startServer(rig);
+  t.after(() => server.stop());
+  const tenant = await server.subscription(label);
+  const key = tenant.apiKey;
+  const name = `${label}.${ZONE}`;
+  const created = await server.call('POST', '/api/v1/certificates', { key, body: { names: [name], challengeType: 'http-01' } });
+  const order = await settledOrder(server, (await created.json()).order.id, key);
+  if (order.status !== 'valid') throw new Error(`issuing ${name}: ${JSON.stringify(order)}`);
+  const agent = await enrolAgent(server, tenant.id, 'web.example.test');
+  const allowed = join(root.path, 'tls');
+  const directory = join(allowed, name);
+  const target = await assign(server, key, agent.id, { certificate: name, to: directory });
+  return { server, root: root.path, key, name, agent, allowed, directory, target };
 }
