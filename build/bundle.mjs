@@ -3,7 +3,13 @@
 // resolve. Runs on `npm install` / `npm ci` (the prepare script). Development
 // and tests run the TypeScript directly; bin/certkeep.js uses the bundle only
 // while it is newer than every file under src/.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names change with their contents: last build's would pile up. (The agent's executable stays.)
+for (const file of existsSync('dist') ? readdirSync('dist', { withFileTypes: true }).filter((entry) => entry.name.endsWith('.mjs')) : []) {
+  rmSync(`dist/${file.name}`);
+}
 
 await build({
   entryPoints: ['src/certkeep.ts'],

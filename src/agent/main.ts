@@ -37,7 +37,7 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv = process.
     process.stderr.write(`certkeep agent: ${release.message}\n`);
     return 1;
   }
-  const client = new ServerClient(options.server, options.token, options.serverCaFile);
+  const client = new ServerClient(options.server, options.token, options.serverCa);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGTERM', onSignal);

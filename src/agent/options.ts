@@ -20,8 +20,8 @@ export interface AgentOptions {
   allowVerify: string[];
   stateDir: string;
   once: boolean;
-  /** Trust anchors for the server's HTTPS (PEM), beside the system's. */
-  serverCaFile?: string;
+  /** Trust anchors for the server's HTTPS (PEM text, read from --server-ca), beside the system's. */
+  serverCa?: string;
   help: boolean;
 }
 
@@ -91,10 +91,25 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     allowHook: commands('--allow-hook', (values['allow-hook'] as string[] | undefined) ?? file.allowHook),
     allowDir: directories((values['allow-dir'] as string[] | undefined) ?? file.allowDir ?? []),
     allowVerify: (values['allow-verify'] as string[] | undefined) ?? file.allowVerify ?? [],
-    serverCaFile: (values['server-ca'] as string | undefined) ?? file.serverCa,
+    ...serverCa((values['server-ca'] as string | undefined) ?? file.serverCa),
     stateDir: resolve((values['state-dir'] as string | undefined) ?? file.stateDir ?? defaultStateDir(env)),
     once: values.once === true || file.once === true,
   };
+}
+
+/** --server-ca read now, so that a missing or wrong file is one line at start, not a failure at the first request. */
+function serverCa(path: string | undefined): { serverCa?: string } {
+  if (path === undefined) return {};
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--server-ca: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'server-ca');
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--server-ca: ${path} holds no PEM certificate; give the CA certificate that signed the server's (-----BEGIN CERTIFICATE-----)`, 'server-ca');
+  }
+  return { serverCa: pem };
 }
 
 function serverUrl(text: string): URL {

@@ -3,7 +3,6 @@
 // refused token is an AgentRefused (the agent stops), anything else that fails
 // to reach the server is a ServerUnreachable (the agent keeps what it has and
 // tries again).
-import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -79,13 +78,14 @@ export class ServerClient {
   readonly #agent: http.Agent;
   readonly #request: typeof http.request;
 
-  constructor(server: URL, token: string, caFile?: string) {
+  /** `ca`: PEM trust anchors for the server's HTTPS, beside the system's. */
+  constructor(server: URL, token: string, ca?: string) {
     this.#base = new URL(server.href.endsWith('/') ? server.href : `${server.href}/`);
     this.#token = token;
     const secure = this.#base.protocol === 'https:';
     this.#request = secure ? https.request : http.request;
     this.#agent = secure
-      ? new https.Agent({ keepAlive: true, ...(caFile ? { ca: [...rootCertificates, readFileSync(caFile, 'utf8')] } : {}) })
+      ? new https.Agent({ keepAlive: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) })
       : new http.Agent({ keepAlive: true });
   }
 
@@ -211,7 +211,23 @@ function problemDetail(body: string): string | undefined {
   }
 }
 
+/** What Node calls a server certificate the agent cannot trust (node:tls, OpenSSL's verify errors). */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function unreachable(error: Error): ServerUnreachable {
   const code = (error as NodeJS.ErrnoException).code;
+  if (code && UNTRUSTED.has(code)) {
+    return new ServerUnreachable(
+      `the server's certificate is not trusted (${code}: ${error.message}); if the server uses a private CA, give its certificate with --server-ca FILE`,
+    );
+  }
   return new ServerUnreachable(`cannot reach the server (${code ?? error.message})`);
 }

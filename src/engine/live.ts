@@ -11,7 +11,7 @@
 // poll at once instead of at its next tick: changes made here appear at once.
 import { type EventView, eventView } from '../notify/events.ts';
 import { agentsChangedSince } from '../store/repositories/agents.ts';
-import { eventsAfter, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
+import { eventsAfter, eventsWithIds, newestEventId, ordersChangedSince } from '../store/repositories/changes.ts';
 import type { EngineContext } from './context.ts';
 import { isoTime } from '../time/iso.ts';
 import { type OrderStatus, orderStatus } from './views.ts';
@@ -42,11 +42,20 @@ const POLL_MS = 1000;
 const BATCH = 500;
 /** Orders are read back this far, so that one stored a moment late (another instance's clock) is not missed. */
 const ORDER_OVERLAP_MS = 5000;
+/**
+ * PostgreSQL numbers an event when it is inserted, not when it commits, so a
+ * later number can be read first; the numbers skipped over are looked up again
+ * for this long (a rolled-back insert leaves a hole that never fills).
+ */
+const HOLE_WAIT_MS = 10_000;
+const MAX_HOLES = 1000;
 
 export class LiveFeed {
   readonly #ctx: EngineContext;
   readonly #listeners = new Map<string, Set<Listener>>();
   #eventCursor = -1;
+  /** Event ids skipped over, and until when to look for them. */
+  #holes = new Map<number, number>();
   #orderCursor = 0;
   /** What was last sent of each recently changed order, so that the overlap sends nothing twice. */
   #sent = new Map<string, number>();
@@ -55,7 +64,11 @@ export class LiveFeed {
   #orderListeners = 0;
   #agentsSent = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  /** Settles once the feed knows where it starts: every change stored after that reaches the listeners. */
+  #cursorTaken: PromiseWithResolvers<void> | undefined;
   #polling: Promise<void> | undefined;
+  /** Counts stops: a look begun before the feed stopped must not set the cursors of the next start. */
+  #stops = 0;
   #again = false;
 
   constructor(ctx: EngineContext) {
@@ -84,6 +97,15 @@ export class LiveFeed {
     };
   }
 
+  /**
+   * Resolves once every change stored from now on will reach the listeners.
+   * A listener that reads the state it follows only after this misses nothing
+   * between its read and its first change.
+   */
+  ready(): Promise<void> {
+    return this.#cursorTaken?.promise ?? Promise.resolve();
+  }
+
   get listening(): number {
     let count = 0;
     for (const set of this.#listeners.values()) count += set.size;
@@ -99,15 +121,21 @@ export class LiveFeed {
 
   #start(): void {
     if (this.#timer) return;
+    this.#cursorTaken = Promise.withResolvers();
     this.#timer = setInterval(() => this.#pollSoon(), POLL_MS);
     this.#timer.unref();
+    // Take the cursor now, not at the first tick: a change stored in between would be skipped.
+    this.#pollSoon();
   }
 
   #stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stops++;
+    this.#cursorTaken?.resolve();
     // The cursors start afresh at the next stream: nothing that happened meanwhile is owed to anyone.
     this.#eventCursor = -1;
+    this.#holes.clear();
   }
 
   #pollSoon(): void {
@@ -130,18 +158,33 @@ export class LiveFeed {
   async #poll(): Promise<void> {
     const { db } = this.#ctx.store;
     const now = this.#ctx.clock.now();
+    const stops = this.#stops;
+    const stale = () => stops !== this.#stops;
     if (this.#eventCursor < 0) {
-      this.#eventCursor = await newestEventId(db);
+      const newest = await newestEventId(db);
+      if (stale()) return;
+      this.#eventCursor = newest;
       this.#orderCursor = now;
       this.#agentCursor = now;
+      this.#cursorTaken?.resolve();
       return;
     }
-    for (const row of await eventsAfter(db, this.#eventCursor, BATCH)) {
+    const filled = await eventsWithIds(db, [...this.#holes.keys()]);
+    const events = await eventsAfter(db, this.#eventCursor, BATCH);
+    if (stale()) return;
+    for (const row of filled) {
+      this.#holes.delete(row.id);
+      this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
+    }
+    for (const [id, until] of this.#holes) if (until < now) this.#holes.delete(id);
+    for (const row of events) {
+      for (let id = this.#eventCursor + 1; id < row.id && this.#holes.size < MAX_HOLES; id++) this.#holes.set(id, now + HOLE_WAIT_MS);
       this.#eventCursor = row.id;
       this.#send(row.subscription_id, { kind: 'event', event: eventView(row) });
     }
     if (this.#orderListeners === 0) this.#orderCursor = now;
     const orders = this.#orderListeners === 0 ? [] : await ordersChangedSince(db, this.#orderCursor - ORDER_OVERLAP_MS, BATCH);
+    if (stale()) return;
     for (const row of orders) {
       this.#orderCursor = Math.max(this.#orderCursor, row.updated_at);
       if (this.#sent.get(row.id) === row.updated_at) continue;
@@ -158,7 +201,9 @@ export class LiveFeed {
       this.#send(row.subscription_id, { kind: 'order', order });
     }
     for (const [id, at] of this.#sent) if (at < this.#orderCursor - ORDER_OVERLAP_MS) this.#sent.delete(id);
-    for (const row of await agentsChangedSince(db, this.#agentCursor - ORDER_OVERLAP_MS, BATCH)) {
+    const agents = await agentsChangedSince(db, this.#agentCursor - ORDER_OVERLAP_MS, BATCH);
+    if (stale()) return;
+    for (const row of agents) {
       this.#agentCursor = Math.max(this.#agentCursor, row.changed_at);
       if (this.#agentsSent.get(row.id) === row.changed_at) continue;
       this.#agentsSent.set(row.id, row.changed_at);

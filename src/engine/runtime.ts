@@ -195,7 +195,7 @@ export async function openServerRuntime(
       retention.start();
       const { observer } = engine;
       const mailer = options.smtp
-        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message) => log.warn({}, message), onDelivery: (outcome) => observer.mailDelivery(outcome) })
+        ? startEmailDispatcher(engine, { smtp: options.smtp, log: (message, details = {}) => log.warn(details, message), onDelivery: (outcome) => observer.mailDelivery(outcome) })
         : undefined;
       const webhooks = startWebhookDispatcher(engine, {
         onError: (error) => log.error({ error: (error as Error).message }, 'webhook dispatcher'),

@@ -65,7 +65,8 @@ export interface EmailDispatcherOptions {
   /** Default: the context's clock. */
   clock?: Clock;
   /** Failed sends and store errors, one line each (default: stderr). */
-  log?: (message: string) => void;
+  /** Warnings; `details` names the event (id, type, subscription) for a structured log. */
+  log?: (message: string, details?: Record<string, unknown>) => void;
   /** Told of every mail: delivered, or retrying (tried again later). */
   onDelivery?: (outcome: 'delivered' | 'retrying') => void;
 }
@@ -211,7 +212,8 @@ export class EmailDispatcher {
     const rejected = info.rejected;
     if (rejected.length > 0) {
       this.#options.log(
-        `event ${event.id}: ${this.#server} refused ${rejected.join(', ')}; sent to the others`,
+        `${about(event)}: ${this.#server} refused ${rejected.join(', ')}; sent to the others`,
+        details(event),
       );
     }
   }
@@ -227,7 +229,8 @@ export class EmailDispatcher {
       );
       await swapEmailState(db, event.id, claim, -(now + delay));
       this.#options.log(
-        `event ${event.id} not sent, ${this.#server} refused it (${reason}); trying again in ${seconds(delay)}`,
+        `${about(event)} not sent, ${this.#server} refused it (${reason}); trying again in ${seconds(delay)}`,
+        details(event),
       );
       return;
     }
@@ -240,6 +243,16 @@ export class EmailDispatcher {
     await swapEmailState(db, event.id, claim, -this.#pausedUntil);
     this.#options.log(`cannot send through ${this.#server} (${reason}); trying again in ${seconds(delay)}`);
   }
+}
+
+/** The event as a warning names it: what it is, not only its number. */
+function about(event: EventRow): string {
+  const name = typeof event.payload.name === 'string' ? ` for ${event.payload.name}` : '';
+  return `mail of ${event.type}${name} (event ${event.id})`;
+}
+
+function details(event: EventRow): Record<string, unknown> {
+  return { event: event.id, type: event.type, subscription: event.subscription_id };
 }
 
 function smtpTransport(smtp: SmtpSettings, timeoutMs: number) {

@@ -45,6 +45,7 @@ const BODIES: Record<string, (tenant: Tenant) => Record<string, unknown>> = {
   'POST /api/v1/webhooks': () => ({ url: 'https://hooks.example/new' }),
   'PUT /api/v1/notifications': () => ({ emails: ['ops@example.com'] }),
   'POST /api/v1/certificates/:name/revoke': () => ({ reason: 'superseded' }),
+  'PATCH /api/v1/certificates/:name': () => ({ pfxPassword: 'a new one' }),
   'POST /api/v1/session/password': () => ({ currentPassword: 'the old one', newPassword: 'a new one of enough length' }),
   'POST /api/v1/users': () => ({ email: 'new-person@example.com', role: 'viewer' }),
   'POST /api/v1/api-keys': () => ({ scope: 'read', label: 'a script' }),

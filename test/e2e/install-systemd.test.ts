@@ -126,6 +126,34 @@ test('certkeep.service on high ports is granted no capability; its addresses are
   assert.match(oneLine(misplaced.stderr), /--listen .* add --serve/);
 });
 
+test('certkeep.service answering TLS-ALPN-01 on 443 and delegated DNS on 53 is allowed to bind them; the DNS flags go together', async (t) => {
+  const dir = await unitDir(t);
+  const args = [
+    '--listen', '127.0.0.1:8443', '--http-challenge-listen', 'off', '--tls-alpn-listen', '0.0.0.0:443',
+    '--dns-listen', '0.0.0.0:53', '--dns-zone', 'acme.example.com',
+  ];
+  const result = await runCli(['--data-dir', '/var/lib/certkeep', 'install-systemd', '--dir', dir, '--serve', ...args], {});
+  assert.equal(result.code, 0, result.stderr);
+  const serve = await readUnit(join(dir, 'certkeep.service'));
+  assert.equal(setting(serve, 'Service', 'ExecStart'), `${CERTKEEP} --data-dir /var/lib/certkeep serve ${args.join(' ')}`);
+  assert.equal(setting(serve, 'Service', 'AmbientCapabilities'), 'CAP_NET_BIND_SERVICE', 'ports 443 and 53');
+  await verify(t, [join(dir, 'certkeep.service')]);
+
+  const alpnOnly = await runCli(['install-systemd', '--dir', dir, '--force', '--serve', '--listen', '127.0.0.1:8443', '--http-challenge-listen', 'off', '--tls-alpn-listen', '0.0.0.0:443'], {});
+  assert.equal(alpnOnly.code, 0, alpnOnly.stderr);
+  assert.equal(setting(await readUnit(join(dir, 'certkeep.service')), 'Service', 'AmbientCapabilities'), 'CAP_NET_BIND_SERVICE', 'port 443 alone');
+
+  const lonely = await runCli(['install-systemd', '--dir', dir, '--force', '--serve', '--dns-listen', '0.0.0.0:53'], {});
+  assert.equal(lonely.code, 2);
+  assert.match(oneLine(lonely.stderr), /--dns-listen and --dns-zone go together/);
+  const badPort = await runCli(['install-systemd', '--dir', dir, '--force', '--serve', '--tls-alpn-listen', '0.0.0.0:99999'], {});
+  assert.equal(badPort.code, 2);
+  assert.match(oneLine(badPort.stderr), /--tls-alpn-listen/);
+  const noServe = await runCli(['install-systemd', '--dir', dir, '--force', '--tls-alpn-listen', '0.0.0.0:443'], {});
+  assert.equal(noServe.code, 2);
+  assert.match(oneLine(noServe.stderr), /add --serve/);
+});
+
 test('existing files are kept unless --force, and the refusal names the file', async (t) => {
   const dir = await unitDir(t);
   const args = ['--data-dir', '/var/lib/certkeep', 'install-systemd', '--dir', dir];
@@ -219,4 +247,14 @@ test('--agent writes certkeep-agent.service: the allow-lists on its command line
   const missing = await runCli(['install-systemd', '--dir', dir, '--agent', '--force'], {});
   assert.equal(missing.code, 2);
   assert.match(oneLine(missing.stderr), /--server: the certkeep server/);
+
+  // A server behind a private CA: the unit names the CA file, which must be there.
+  const caFile = join(dir, 'server-ca.pem');
+  await writeFile(caFile, '-----BEGIN CERTIFICATE-----\n');
+  const withCa = await runCli(['install-systemd', '--dir', join(dir, 'ca'), '--agent', ...args, '--server-ca', caFile], {});
+  assert.equal(withCa.code, 0, withCa.stderr);
+  assert.match(setting(await readUnit(join(dir, 'ca', 'certkeep-agent.service')), 'Service', 'ExecStart') ?? '', new RegExp(` --server-ca ${caFile} --state-dir `));
+  const noCa = await runCli(['install-systemd', '--dir', join(dir, 'ca2'), '--agent', ...args, '--server-ca', join(dir, 'nope.pem')], {});
+  assert.equal(noCa.code, 2);
+  assert.match(oneLine(noCa.stderr), /--server-ca: .*nope\.pem is not a readable file/);
 });

@@ -34,6 +34,7 @@ describe('email notifications', () => {
   let dispatcher: EmailDispatcher;
   const clock = manualClock();
   const logs: string[] = [];
+  const details: Record<string, unknown>[] = [];
   const tenants = {} as Record<'a' | 'b' | 'quiet', string>;
   const recipients = { a: ['ops@a.example', 'oncall@a.example'], b: ['admin@b.example'] };
   let certificateCount = 0;
@@ -47,7 +48,10 @@ describe('email notifications', () => {
       from: 'certkeep@certkeep.example',
     },
     clock,
-    log: (message) => logs.push(message),
+    log: (message, about) => {
+      logs.push(message);
+      if (about) details.push(about);
+    },
   });
 
   before(async () => {
@@ -378,7 +382,8 @@ describe('email notifications', () => {
       await dispatcher.tick();
       assert.deepEqual(subjects(), [`[certkeep] ${certB.name}: certificate expired`]);
       await assertPending(refused);
-      assert.match(logs.join('\n'), new RegExp(`event ${refused} not sent.*EENVELOPE`));
+      assert.match(logs.join('\n'), new RegExp(`mail of certificate\\.expired for ${certA.name.replaceAll('.', '\\.')} \\(event ${refused}\\) not sent.*EENVELOPE`));
+      assert.deepEqual(details.at(-1), { event: refused, type: 'certificate.expired', subscription: tenants.a }, 'the log line names the event');
 
       await setNotificationRecipients(ctx, tenants.a, ['fixed@a.example']);
       clock.advance(60_000);

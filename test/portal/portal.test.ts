@@ -233,15 +233,12 @@ describe('the web portal in Chromium', () => {
       }
       const agent = startAgent({ server: server.base, token, args: ['--allow-dir', join(root.path, 'tls'), '--allow-reload', 'noop=true', '--state-dir', join(root.path, 'state')] });
       try {
+        // The page follows the live stream: the agent's reports appear without a reload.
         await eventually(
-          async () => {
-            await page.reload();
-            await page.getByRole('heading', { name: 'Host agents' }).waitFor();
-            return [await page.getByText('Deployed', { exact: true }).count(), await page.getByText(/outside the directories this host allows/).count()];
-          },
+          async () => [await page.getByText('Deployed', { exact: true }).count(), await page.getByText(/outside the directories this host allows/).count()],
           ([deployed, refused]) => deployed === 1 && refused === 1,
           60_000,
-          `the deployment shown\n${agent.output()}`,
+          `the deployment shown without a reload\n${agent.output()}`,
         );
         await capture(page, 'settings-agents');
         await page.goto('/certificates/www.example.test');
@@ -383,6 +380,12 @@ describe('the web portal in Chromium', () => {
         /event: order\ndata: \{[^\n]*"certificate":"stream\.example\.test"[^\n]*"step":"placed"/,
       );
       assert.ok(!theirs().includes('stream.example.test'), 'the other subscription saw nothing of it');
+      // An agent enrolled (its targets or token changing likewise): an `agent` message with its id, to its own subscription only.
+      const enrolled = await server.call('POST', '/api/v1/agents', { key: tenant.apiKey, body: { host: 'stream-web.example.test' } });
+      assert.equal(enrolled.status, 201, await enrolled.clone().text());
+      const agentId = (await enrolled.json()).id;
+      await eventually(async () => mine(), (text) => text.includes(`event: agent\ndata: {"id":"${agentId}"}`), 30_000, 'the agent message');
+      assert.ok(!theirs().includes(agentId), 'the other subscription saw nothing of the agent');
       const noAccept = await server.call('GET', '/api/v1/events/stream', { key: tenant.readKey });
       assert.equal(noAccept.status, 406);
     } finally {

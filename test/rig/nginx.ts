@@ -17,6 +17,8 @@ export interface NginxOptions {
   port?: number;
   /** Also serve HTTPS on a port of its own from these files (read again at each reload). */
   tls?: { certificateFile: string; keyFile: string };
+  /** The HTTPS server passes every other request to this URL, as a reverse proxy in front of certkeep serve does. */
+  proxyTo?: string;
 }
 
 export interface Nginx {
@@ -43,7 +45,7 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
     const marker = randomBytes(8).toString('hex');
     await writeFile(
       conf,
-      renderConf(prefix.path, opts.root, port, marker, opts.tls && { ...opts.tls, port: tlsPort! }),
+      renderConf(prefix.path, opts.root, port, marker, opts.tls && { ...opts.tls, port: tlsPort!, proxyTo: opts.proxyTo }),
     );
     const args = ['-p', `${prefix.path}/`, '-c', conf, '-e', join(prefix.path, 'error.log')];
     const child = spawn(BINARY, args, {
@@ -79,8 +81,19 @@ function renderConf(
   root: string,
   port: number,
   marker: string,
-  tls?: { certificateFile: string; keyFile: string; port: number },
+  tls?: { certificateFile: string; keyFile: string; port: number; proxyTo?: string },
 ): string {
+  // Unbuffered, with a long read timeout: the event streams pass as they are written.
+  const proxy = tls?.proxyTo
+    ? `
+    location / {
+      proxy_pass ${tls.proxyTo};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }`
+    : '';
   const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
   const https = tls
     ? `
@@ -89,7 +102,7 @@ function renderConf(
     server_name _;
     ssl_certificate ${JSON.stringify(tls.certificateFile)};
     ssl_certificate_key ${JSON.stringify(tls.keyFile)};
-    location = /.certkeep-rig-ready { return 200 "${marker}"; }
+    location = /.certkeep-rig-ready { return 200 "${marker}"; }${proxy}
   }`
     : '';
   return `daemon off;

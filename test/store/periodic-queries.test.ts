@@ -18,7 +18,7 @@ import {
   nearingExpiry,
   stuckCertificates,
 } from '../../src/store/repositories/certificates.ts';
-import { eventsAfter, ordersChangedSince } from '../../src/store/repositories/changes.ts';
+import { eventsAfter, eventsWithIds, ordersChangedSince } from '../../src/store/repositories/changes.ts';
 import type { Db, NewRow } from '../../src/store/repositories/db.ts';
 import { overdueTargets, undeployedLocalTargets } from '../../src/store/repositories/deploy-targets.ts';
 import { agentsChangedSince } from '../../src/store/repositories/agents.ts';
@@ -113,6 +113,7 @@ const PERIODIC: Record<string, { run: (db: Db) => Promise<unknown>; index?: stri
   'webhooks: due deliveries': { run: (db) => dueDeliveryIds(db, NOW, 20) },
   'webhooks: claim a delivery': { run: (db) => claimDelivery(db, 1, NOW, NOW + 60_000) },
   'live stream: new events': { run: (db) => eventsAfter(db, recentEvent, 500) },
+  'live stream: events skipped over, looked up again': { run: (db) => eventsWithIds(db, [recentEvent - 1, recentEvent]) },
   'live stream: orders that moved': {
     run: (db) => ordersChangedSince(db, NOW - 5000, 500),
     index: 'orders_updated_at_idx',

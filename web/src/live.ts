@@ -17,6 +17,7 @@ export interface OrderChange {
 export type LiveMessage =
   | { kind: 'event'; event: EventView }
   | { kind: 'order'; order: OrderChange }
+  | { kind: 'agent'; agent: { id: string } }
   | { kind: 'reconnected' };
 
 type Listener = (message: LiveMessage) => void;
@@ -33,6 +34,9 @@ function open(): void {
   );
   source.addEventListener('order', (e) =>
     emit({ kind: 'order', order: JSON.parse((e as MessageEvent).data) }),
+  );
+  source.addEventListener('agent', (e) =>
+    emit({ kind: 'agent', agent: JSON.parse((e as MessageEvent).data) }),
   );
   source.addEventListener('open', () => {
     if (wasOpen) emit({ kind: 'reconnected' });

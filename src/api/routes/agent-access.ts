@@ -280,6 +280,7 @@ function watchAgent(ctx: Engine, live: LiveFeed, caller: AgentCaller, token: str
       return;
     }
     reading = (async () => {
+      await live.ready(); // read after the feed has its cursor, so no version stored meanwhile goes unseen
       if (!(await authenticateAgent(ctx, token))) {
         ended = true;
         handlers.onRevoked();
@@ -298,10 +299,13 @@ function watchAgent(ctx: Engine, live: LiveFeed, caller: AgentCaller, token: str
         }
       });
   };
+  // While a read is under way its list may predate the change, whichever certificate it names: read again.
   const concerns = (change: Change) =>
     change.kind === 'agent'
       ? change.agent.id === caller.agentId
-      : change.kind === 'event' && VERSION_EVENTS.has(change.event.type) && certificates.has(change.event.certificate ?? '');
+      : change.kind === 'event' &&
+        VERSION_EVENTS.has(change.event.type) &&
+        (reading !== undefined || certificates.has(change.event.certificate ?? ''));
   const unsubscribe = live.subscribe(
     caller.subscriptionId,
     (change) => {

@@ -2,7 +2,7 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { certificateDeployments, certificateDetails, certificateSummary, checkTenantCa, deleteCertificate, type Engine, findCertificateWithDeployments, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
+import { certificateDeployments, certificateDetails, certificateSummary, changeCertificate, checkTenantCa, deleteCertificate, type Engine, findCertificateWithDeployments, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, Deployment, OrderView } from '../schemas.ts';
@@ -66,6 +66,14 @@ const CreateCertificate = Type.Object(
         { additionalProperties: false },
       ),
     ),
+  },
+  { additionalProperties: false },
+);
+
+const ChangeCertificate = Type.Object(
+  {
+    pfxPassword: Type.Optional(Type.String({ maxLength: 200, description: "the PFX password, stored sealed; '' removes it (then no PFX is offered)" })),
+    csrInfo: Type.Optional({ ...CreateCertificate.properties.csrInfo, description: 'the subject details of the CSRs sent from now on' }),
   },
   { additionalProperties: false },
 );
@@ -256,6 +264,25 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
         .code(202)
         .header('location', `/api/v1/orders/${order.id}`)
         .send({ certificate: await certificateSummary(ctx, certificate), order: orderView(order, certificate) });
+    },
+  );
+
+  app.patch<{ Params: { name: string }; Body: Static<typeof ChangeCertificate> }>(
+    '/certificates/:name',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: "Change a certificate's PFX password or CSR subject; the versions issued stay as they are",
+        params: CertificateNameParams,
+        body: ChangeCertificate,
+        response: { 200: CertificateWithDeployments, ...problemResponses(404) },
+      },
+    },
+    async (request) => {
+      const { subscriptionId } = request.caller;
+      if (Object.keys(request.body).length === 0) throw new UsageError('give what to change: pfxPassword, csrInfo or both', 'pfxPassword');
+      const changed = await changeCertificate(ctx, subscriptionId, request.params.name, request.body);
+      return { ...(await certificateSummary(ctx, changed)), deployments: await certificateDeployments(ctx, subscriptionId, request.params.name) };
     },
   );
 

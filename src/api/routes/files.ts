@@ -50,7 +50,9 @@ export async function fileRoutes(app: FastifyInstance, options: { engine: Engine
       if (body === undefined && spec.secret && files.key === undefined) {
         throw new ConflictError(`certificate "${name}" was issued for the client's own CSR: the client holds its private key, certkeep has none`);
       }
-      if (body === undefined) throw new ConflictError(`certificate "${name}" has no PFX password; set one to download a PFX`);
+      if (body === undefined) {
+        throw new ConflictError(`certificate "${name}" has no PFX password: set one with PATCH /api/v1/certificates/${name} {"pfxPassword": "…"} to download a PFX`);
+      }
       return reply
         .type(spec.type)
         .header('content-disposition', `attachment; filename="${name}-${spec.file}"`)

@@ -16,10 +16,10 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveFe
       config: { scope: 'read', stream: true },
       schema: {
         summary:
-          'Server-sent events: `event` (as in GET /events) and `order` (an order took a step) as they happen',
+          'Server-sent events: `event` (as in GET /events), `order` (an order took a step) and `agent` (an agent\'s targets or token changed) as they happen',
         description:
           'text/event-stream; send "Accept: text/event-stream". Each message has `event: event` with an event ' +
-          'document, or `event: order` with {id, certificate, step, goal, status, error, updatedAt}. A comment ' +
+          'document, or `event: order` with {id, certificate, step, goal, status, error, updatedAt}, or `event: agent` with {id}. A comment ' +
           'line comes every 20 s to keep proxies from closing the connection. Reconnect and re-read on error.',
         produces: ['text/event-stream'],
         response: { 200: Type.String({ description: 'the stream, until the client closes it' }), ...problemResponses(406) },
@@ -31,8 +31,7 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveFe
       let unsubscribe = () => {};
       const stream = startEventStream(request, reply, open, () => unsubscribe());
       unsubscribe = options.live.subscribe(request.caller.subscriptionId, (change: Change) => {
-        if (change.kind === 'agent') return; // for the agents' own streams (agent-access.ts)
-        stream.send(change.kind, change.kind === 'event' ? change.event : change.order);
+        stream.send(change.kind, change.kind === 'event' ? change.event : change.kind === 'order' ? change.order : change.agent);
       });
       if (stream.ended) unsubscribe();
     },

@@ -25,6 +25,9 @@ interface InstallOptions {
   serve?: boolean;
   listen?: string;
   httpChallengeListen?: string;
+  tlsAlpnListen?: string;
+  dnsListen?: string;
+  dnsZone?: string;
   user?: string;
   writable: string[];
   force?: boolean;
@@ -36,7 +39,17 @@ interface InstallOptions {
   allowVerify: string[];
   stateDir?: string;
   tokenFile?: string;
+  serverCa?: string;
 }
+
+/** The options that only certkeep.service takes (serve's listeners). */
+const SERVE_ONLY = {
+  listen: '--listen',
+  httpChallengeListen: '--http-challenge-listen',
+  tlsAlpnListen: '--tls-alpn-listen',
+  dnsListen: '--dns-listen',
+  dnsZone: '--dns-zone',
+} as const;
 
 /** What the units are made from, checked and made absolute. */
 interface UnitSpec {
@@ -79,6 +92,9 @@ export function registerInstallSystemd(program: Command): void {
     .option('--serve', 'write certkeep.service, which runs certkeep serve and renews, instead of the timer')
     .option('--listen <host:port>', "certkeep.service: the API's address (default: serve's)")
     .option('--http-challenge-listen <host:port|off>', "certkeep.service: where HTTP-01 is answered (default: serve's)")
+    .option('--tls-alpn-listen <host:port>', 'certkeep.service: where TLS-ALPN-01 is answered (off unless given)')
+    .option('--dns-listen <host:port>', "certkeep.service: certkeep's challenge DNS server, for delegated zones (with --dns-zone)")
+    .option('--dns-zone <zone>', 'certkeep.service: the delegation zone that DNS server answers for (with --dns-listen)')
     .option('--user <name>', 'run as this user, who must own the data dir (default: root)')
     .option('--writable <path>', 'one more path the units may write to, e.g. a --webroot directory (repeatable)', collect, [])
     .option('--force', 'overwrite unit files that exist')
@@ -89,6 +105,7 @@ export function registerInstallSystemd(program: Command): void {
     .option('--allow-dir <prefix>', 'certkeep-agent.service: where targets may write (repeatable; the only places it may write)', keep, [])
     .option('--allow-verify <host:port>', 'certkeep-agent.service: where the TLS check may connect (repeatable)', keep, [])
     .option('--state-dir <dir>', `certkeep-agent.service: the agent's state (default ${AGENT_STATE_DIR})`)
+    .option('--server-ca <file>', "certkeep-agent.service: the CA certificate (PEM) of the server's HTTPS, when it is a private one")
     .option('--token-file <file>', `certkeep-agent.service: a root-only file holding CERTKEEP_AGENT_TOKEN=… (default ${AGENT_TOKEN_FILE})`)
     .action(async (options: InstallOptions, command: Command) => {
       if (options.agent) return installAgent(options, command);
@@ -133,6 +150,7 @@ async function installAgent(options: InstallOptions, command: Command): Promise<
     ...options.allowHook.flatMap((v) => ['--allow-hook', v]),
     ...options.allowDir.flatMap((v) => ['--allow-dir', resolve(v)]),
     ...options.allowVerify.flatMap((v) => ['--allow-verify', v]),
+    ...(options.serverCa ? ['--server-ca', await readableFile(options.serverCa, '--server-ca')] : []),
     '--state-dir',
     stateDir,
   ];
@@ -168,9 +186,8 @@ function agentService(spec: UnitSpec, argv: string[], tokenFile: string): string
 }
 
 async function unitSpec(options: InstallOptions, flags: ConfigFlags, dataDir: string): Promise<UnitSpec> {
-  if (!options.serve && (options.listen || options.httpChallengeListen)) {
-    throw new UsageError('--listen and --http-challenge-listen are for certkeep.service: add --serve', 'serve');
-  }
+  const serveOnly = Object.entries(SERVE_ONLY).find(([key]) => options[key as keyof InstallOptions] !== undefined)?.[1];
+  if (!options.serve && serveOnly) throw new UsageError(`${serveOnly} is for certkeep.service: add --serve`, 'serve');
   if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(options.user)) throw new UsageError(`--user: "${options.user}" is not a user name`, 'user');
   const globals = ['--data-dir', dataDir];
   for (const carried of CARRIED) {
@@ -178,6 +195,18 @@ async function unitSpec(options: InstallOptions, flags: ConfigFlags, dataDir: st
     if (value !== undefined) globals.push(carried.option, carried.path ? resolve(value) : value);
   }
   return { certkeep: [...(await certkeepCommand(options.bin)), ...globals], dataDir, writable: options.writable.map((p) => resolve(p)), user: options.user };
+}
+
+/** A file the unit will read, made absolute; refused now when it cannot be read. */
+async function readableFile(path: string, option: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    await access(absolute, constants.R_OK);
+    if (!(await stat(absolute)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new UsageError(`${option}: ${absolute} is not a readable file`, option.slice(2));
+  }
+  return absolute;
 }
 
 /** --bin, or exactly what runs now: this node and this entry point (a unit has no PATH to find either by). */
@@ -211,7 +240,19 @@ function unitFiles(options: InstallOptions, spec: UnitSpec, defaults: { listen: 
   const challenge = options.httpChallengeListen ?? defaults.httpChallengeListen;
   const ports = [parseAddress(listen, '--listen').port];
   if (challenge !== 'off') ports.push(parseAddress(challenge, '--http-challenge-listen', 80).port);
-  const args = [...(options.listen ? ['--listen', options.listen] : []), ...(options.httpChallengeListen ? ['--http-challenge-listen', options.httpChallengeListen] : [])];
+  if (options.tlsAlpnListen) ports.push(parseAddress(options.tlsAlpnListen, '--tls-alpn-listen', 443).port);
+  if (options.dnsListen) ports.push(parseAddress(options.dnsListen, '--dns-listen', 53).port);
+  if (Boolean(options.dnsListen) !== Boolean(options.dnsZone)) {
+    throw new UsageError('--dns-listen and --dns-zone go together: the challenge DNS server answers for that zone', options.dnsListen ? 'dns-zone' : 'dns-listen');
+  }
+  const passed: [string, string | undefined][] = [
+    ['--listen', options.listen],
+    ['--http-challenge-listen', options.httpChallengeListen],
+    ['--tls-alpn-listen', options.tlsAlpnListen],
+    ['--dns-listen', options.dnsListen],
+    ['--dns-zone', options.dnsZone],
+  ];
+  const args = passed.flatMap(([flag, value]) => (value ? [flag, value] : []));
   return new Map([[SERVE_SERVICE, serveService(spec, args, Math.min(...ports) < 1024)]]);
 }
 

@@ -13,6 +13,12 @@ export async function eventsAfter(db: Db, afterId: number, limit: number): Promi
   return (await eventsWithNames(db).where('events.id', '>', afterId).orderBy('events.id').limit(limit).execute()).map(decodedEvent);
 }
 
+/** The events among `ids` that exist now (ids skipped over earlier, looked up again). */
+export async function eventsWithIds(db: Db, ids: number[]): Promise<EventWithName[]> {
+  if (ids.length === 0) return [];
+  return (await eventsWithNames(db).where('events.id', 'in', ids).orderBy('events.id').execute()).map(decodedEvent);
+}
+
 export interface OrderChange {
   id: string;
   step: OrderStep;

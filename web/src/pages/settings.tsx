@@ -6,6 +6,7 @@
 // what is set.
 import { useState } from 'preact/hooks';
 import { type Agent, ApiError, api, type Me, messageOf, type Provider, type Zone } from '../api.ts';
+import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
 import {
   ConfirmButton,
@@ -17,6 +18,7 @@ import {
   Loading,
   Notice,
   PageTitle,
+  useDebounced,
   useResource,
 } from '../ui.tsx';
 
@@ -528,6 +530,12 @@ const TARGET_WORDS: Record<string, string> = { deployed: 'Deployed', pending: 'P
 
 function Agents({ admin }: { admin: boolean }) {
   const agents = useResource(() => api<{ agents: Agent[] }>('GET', '/agents'), []);
+  // Deployments reported, targets or tokens changed (here or elsewhere): the list follows without a reload.
+  const refresh = useDebounced(agents.reload, 300);
+  useLive((message) => {
+    if (message.kind === 'agent' || message.kind === 'reconnected') return refresh();
+    if (message.kind === 'event' && message.event.type.startsWith('deployment.')) refresh();
+  });
   const [token, setToken] = useState<{ host: string; token: string }>();
   const enrol = useSubmit(async (data) => {
     const created = await api<{ host: string; token: string }>('POST', '/agents', { host: String(data.get('host') ?? '').trim() });
