@@ -15,20 +15,21 @@
 //   claim2000Seconds from 2,000 certificates falling due, with their CA unreachable and no
 //                   account there yet, until every one is claimed and its failure stored
 // and prints one JSON line.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { Agent, request } from 'undici';
 import { closeEngineContext, createEngineContext } from '../src/engine/context.ts';
 import { RenewalScheduler } from '../src/engine/scheduler.ts';
 import { createSubscription } from '../src/engine/tenancy.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { dueOrders } from '../src/store/repositories/orders.ts';
-import { fleetCertificateId, fleetName, seedFleet } from '../test/rig/fleet.ts';
+import { fleetCertificateId, seedFleet } from '../test/rig/fleet.ts';
 import { loadAverage, parentPid, processCpuMs, residentMb } from './host.ts';
 import { type ServeProcess, startServe, stopServe } from './serve.ts';
 
@@ -49,6 +50,8 @@ const DUE = 2000;
 /** The worker's default concurrency, and how many due ids it reads per poll (worker.ts). */
 const WORKER_READS = 16 * 4;
 const GETS_PER_SECOND = 50;
+/** The GET load runs in a process of its own (scale-gets.ts says why). */
+const GETS = new URL('./scale-gets.ts', import.meta.url).pathname;
 
 const dataDir = await mkdtemp(join(tmpdir(), 'certkeep-bench-scale-'));
 const database = process.env.CERTKEEP_DATABASE_URL
@@ -167,34 +170,18 @@ async function measureGets(
   apiKey: string,
 ): Promise<{ getP99Ms: number; getMaxMs: number; count: number; gc: GcSummary }> {
   return withServer(['--renew-interval', '1'], async (server) => {
-    const agent = new Agent({ connections: 1 });
-    const headers = { authorization: `Bearer ${apiKey}` };
-    const get = async (i: number) => {
-      const response = await request(`${server.url}/api/v1/certificates/${fleetName(i)}`, {
-        dispatcher: agent,
-        headers,
-      });
-      await response.body.dump();
-      if (response.statusCode !== 200) throw new Error(`GET ${fleetName(i)}: HTTP ${response.statusCode}`);
-    };
-    for (let i = 0; i < 200; i++) await get(randomIndex()); // warm-up
-    const gcFrom = (await stat(server.logFile)).size;
-    const latencies: number[] = [];
-    const end = performance.now() + seconds * 1000;
-    for (let next = performance.now(); next < end; next += 1000 / GETS_PER_SECOND) {
-      await sleep(Math.max(0, next - performance.now()));
-      const start = performance.now();
-      await get(randomIndex());
-      latencies.push(performance.now() - start);
+    const args = [server.url, apiKey, String(certificates), String(seconds), String(GETS_PER_SECOND)];
+    const load = spawn(process.execPath, [GETS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => load.once('close', resolve));
+    let gcFrom = 0;
+    let result: { getP99Ms: number; getMaxMs: number; count: number } | undefined;
+    for await (const line of createInterface({ input: load.stdout })) {
+      if (line === 'measuring') gcFrom = (await stat(server.logFile)).size;
+      else result = JSON.parse(line);
     }
-    await agent.close();
-    latencies.sort((a, b) => a - b);
-    return {
-      getP99Ms: round(latencies[Math.floor(latencies.length * 0.99)], 1),
-      getMaxMs: round(latencies.at(-1)!, 1),
-      count: latencies.length,
-      gc: summarizeGc((await readFile(server.logFile, 'utf8')).slice(gcFrom)),
-    };
+    const code = await exited;
+    if (code !== 0 || !result) throw new Error(`the GET load (${GETS}) ended with ${code}`);
+    return { ...result, gc: summarizeGc((await readFile(server.logFile, 'utf8')).slice(gcFrom)) };
   }, ['--trace-gc']);
 }
 
@@ -326,10 +313,6 @@ async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
       await admin.end();
     },
   };
-}
-
-function randomIndex(): number {
-  return Math.floor(Math.random() * certificates);
 }
 
 function median(samples: number[]): number {
