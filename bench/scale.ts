@@ -9,24 +9,27 @@
 //                   PostgreSQL the database's server processes, in % of one core
 //   getP99Ms/Max    GET /api/v1/certificates/{name}, 50 a second over SECONDS, against a
 //                   server ticking every second (--renew-interval 1)
+//   gc              that server's garbage collections meanwhile (--trace-gc): how many of each
+//                   kind, the longest pause, and the heap after the last one
 //   rssMb           the resident memory of that idle server
 //   claim2000Seconds from 2,000 certificates falling due, with their CA unreachable and no
 //                   account there yet, until every one is claimed and its failure stored
 // and prints one JSON line.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { Agent, request } from 'undici';
 import { closeEngineContext, createEngineContext } from '../src/engine/context.ts';
 import { RenewalScheduler } from '../src/engine/scheduler.ts';
 import { createSubscription } from '../src/engine/tenancy.ts';
 import { freePort } from '../src/rig/ports.ts';
 import { openStore, type Store } from '../src/store/database.ts';
 import { dueOrders } from '../src/store/repositories/orders.ts';
-import { fleetCertificateId, fleetName, seedFleet } from '../test/rig/fleet.ts';
+import { fleetCertificateId, seedFleet } from '../test/rig/fleet.ts';
 import { loadAverage, parentPid, processCpuMs, residentMb } from './host.ts';
 import { type ServeProcess, startServe, stopServe } from './serve.ts';
 
@@ -47,6 +50,8 @@ const DUE = 2000;
 /** The worker's default concurrency, and how many due ids it reads per poll (worker.ts). */
 const WORKER_READS = 16 * 4;
 const GETS_PER_SECOND = 50;
+/** The GET load runs in a process of its own (scale-gets.ts says why). */
+const GETS = new URL('./scale-gets.ts', import.meta.url).pathname;
 
 const dataDir = await mkdtemp(join(tmpdir(), 'certkeep-bench-scale-'));
 const database = process.env.CERTKEEP_DATABASE_URL
@@ -62,7 +67,7 @@ try {
   const idle = await measureIdleServer();
   log(`idle server: ${idle.cpuPercent} % CPU, ${idle.rssMb} MiB`);
   const gets = await measureGets(apiKey);
-  log(`GET p99 ${gets.getP99Ms} ms, max ${gets.getMaxMs} ms`);
+  log(`GET p99 ${gets.getP99Ms} ms, max ${gets.getMaxMs} ms; GC meanwhile ${JSON.stringify(gets.gc)}`);
   const claim2000Seconds = await measureClaims();
   console.log(
     JSON.stringify({
@@ -73,6 +78,7 @@ try {
       cpuPercent: idle.cpuPercent,
       getP99Ms: gets.getP99Ms,
       getMaxMs: gets.getMaxMs,
+      gc: gets.gc,
       rssMb: idle.rssMb,
       claim2000Seconds,
       database: database ? 'postgres' : 'sqlite',
@@ -160,35 +166,51 @@ async function measureIdleServer(): Promise<{ cpuPercent: number; rssMb: number 
   });
 }
 
-async function measureGets(apiKey: string): Promise<{ getP99Ms: number; getMaxMs: number; count: number }> {
+async function measureGets(
+  apiKey: string,
+): Promise<{ getP99Ms: number; getMaxMs: number; count: number; gc: GcSummary }> {
   return withServer(['--renew-interval', '1'], async (server) => {
-    const agent = new Agent({ connections: 1 });
-    const headers = { authorization: `Bearer ${apiKey}` };
-    const get = async (i: number) => {
-      const response = await request(`${server.url}/api/v1/certificates/${fleetName(i)}`, {
-        dispatcher: agent,
-        headers,
-      });
-      await response.body.dump();
-      if (response.statusCode !== 200) throw new Error(`GET ${fleetName(i)}: HTTP ${response.statusCode}`);
-    };
-    for (let i = 0; i < 200; i++) await get(randomIndex()); // warm-up
-    const latencies: number[] = [];
-    const end = performance.now() + seconds * 1000;
-    for (let next = performance.now(); next < end; next += 1000 / GETS_PER_SECOND) {
-      await sleep(Math.max(0, next - performance.now()));
-      const start = performance.now();
-      await get(randomIndex());
-      latencies.push(performance.now() - start);
+    const args = [server.url, apiKey, String(certificates), String(seconds), String(GETS_PER_SECOND)];
+    const load = spawn(process.execPath, [GETS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => load.once('close', resolve));
+    let gcFrom = 0;
+    let result: { getP99Ms: number; getMaxMs: number; count: number } | undefined;
+    for await (const line of createInterface({ input: load.stdout })) {
+      if (line === 'measuring') gcFrom = (await stat(server.logFile)).size;
+      else result = JSON.parse(line);
     }
-    await agent.close();
-    latencies.sort((a, b) => a - b);
-    return {
-      getP99Ms: round(latencies[Math.floor(latencies.length * 0.99)], 1),
-      getMaxMs: round(latencies.at(-1)!, 1),
-      count: latencies.length,
-    };
-  });
+    const code = await exited;
+    if (code !== 0 || !result) throw new Error(`the GET load (${GETS}) ended with ${code}`);
+    return { ...result, gc: summarizeGc((await readFile(server.logFile, 'utf8')).slice(gcFrom)) };
+  }, ['--trace-gc']);
+}
+
+interface GcSummary {
+  scavenges: number;
+  markCompacts: number;
+  maxPauseMs: number;
+  /** The heap after the last collection. */
+  heapMb: number | null;
+}
+
+/**
+ * What --trace-gc printed, one line a collection: "[pid:addr] 1234 ms: Mark-Compact 58.1 (123.0) -> 49.8
+ * (121.0) MB, pooled: 2 MB, 6.85 / 0.01 ms (+ 26.1 ms in 185 steps since start of marking, biggest step
+ * 8.1 ms, …". A pause is the collection's own or, for a mark-compact, its longest incremental step.
+ */
+function summarizeGc(log: string): GcSummary {
+  const summary: GcSummary = { scavenges: 0, markCompacts: 0, maxPauseMs: 0, heapMb: null };
+  for (const line of log.split('\n')) {
+    const collection = / ms: (Scavenge|Mark-Compact)\S* .*?-> ([\d.]+) \(.*?, ([\d.]+) \/ [\d.]+ ms/.exec(line);
+    if (!collection) continue;
+    const [, kind, after, pause] = collection;
+    if (kind === 'Scavenge') summary.scavenges++;
+    else summary.markCompacts++;
+    const step = /biggest step ([\d.]+) ms/.exec(line)?.[1] ?? 0;
+    summary.maxPauseMs = Math.max(summary.maxPauseMs, Number(pause), Number(step));
+    summary.heapMb = Number(after);
+  }
+  return summary;
 }
 
 /** 2,000 certificates fall due at once with their CA unreachable and no account there: one scheduler pass deals with them. */
@@ -225,15 +247,21 @@ async function measureClaims(): Promise<number> {
   }
 }
 
-async function withServer<T>(args: string[], measure: (server: ServeProcess) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  args: string[],
+  measure: (server: ServeProcess & { logFile: string }) => Promise<T>,
+  nodeArgs: string[] = [],
+): Promise<T> {
+  const logFile = join(dataDir, 'serve.log');
   const server = await startServe({
     port: await freePort(),
     args: ['--http-challenge-listen', 'off', ...args],
     env: { ...env, CERTKEEP_RATE_LIMIT: 'off' },
-    logFile: join(dataDir, 'serve.log'),
+    logFile,
+    nodeArgs,
   });
   try {
-    return await measure(server);
+    return await measure({ ...server, logFile });
   } finally {
     await stopServe(server.child);
   }
@@ -285,10 +313,6 @@ async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
       await admin.end();
     },
   };
-}
-
-function randomIndex(): number {
-  return Math.floor(Math.random() * certificates);
 }
 
 function median(samples: number[]): number {

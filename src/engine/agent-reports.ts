@@ -7,14 +7,15 @@
 import { NotFoundError, UsageError } from '../errors.ts';
 import type { DeployOutcome, DeployStage } from '../deploy/index.ts';
 import { newId } from '../store/ids.ts';
-import { getCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
-import { findDeployment, getDeployTarget, markTargetOverdue, overdueTargets } from '../store/repositories/deploy-targets.ts';
+import { findCertificateWithDates, getCertificate, getVersion, type VersionRow } from '../store/repositories/certificates.ts';
+import { findDeployment, getDeployTarget, markTargetOverdue, overdueTargets, targetStandings } from '../store/repositories/deploy-targets.ts';
 import { appendEvent } from '../store/repositories/events.ts';
 import { isoTime } from '../time/iso.ts';
 import type { AgentCaller } from './agents.ts';
 import type { EngineContext } from './context.ts';
 import { appendDeploymentEvent, storedOutcome } from './deployments.ts';
 import { mustFindCertificate } from './lookups.ts';
+import { type CertificateSummary, summarize } from './views.ts';
 
 /** One deployment as the agent reports it. */
 export interface DeploymentReport {
@@ -101,18 +102,21 @@ export interface CertificateDeployment {
 
 /** Where each of the certificate's targets stands: the current version's deployment there (pending until it is reported). */
 export async function certificateDeployments(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateDeployment[]> {
-  const certificateId = (await mustFindCertificate(ctx, subscriptionId, name)).id;
-  const rows = await ctx.store.db
-    .selectFrom('deploy_targets as t')
-    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
-    .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .leftJoin('deployments as d', (join) => join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'))
-    .leftJoin('agents as a', 'a.id', 't.agent_id')
-    .select(['t.id', 't.agent_id', 't.host', 't.directory', 'a.host as agent_host', 'v.serial', 'd.status', 'd.verified_at', 'd.error'])
-    .where('t.certificate_id', '=', certificateId)
-    .orderBy('t.created_at')
-    .execute();
-  return rows.map((row) => ({
+  return deploymentsOfCertificate(ctx, (await mustFindCertificate(ctx, subscriptionId, name)).id);
+}
+
+/** A certificate's summary and its deployments, by name, in two queries compiled once (the API's hottest read); undefined when there is none. */
+export async function findCertificateWithDeployments(
+  ctx: EngineContext,
+  subscriptionId: string,
+  name: string,
+): Promise<(CertificateSummary & { deployments: CertificateDeployment[] }) | undefined> {
+  const row = await findCertificateWithDates(ctx.store.db, subscriptionId, name);
+  return row && { ...summarize(row), deployments: await deploymentsOfCertificate(ctx, row.id) };
+}
+
+async function deploymentsOfCertificate(ctx: EngineContext, certificateId: string): Promise<CertificateDeployment[]> {
+  return (await targetStandings(ctx.store.db, certificateId)).map((row) => ({
     agent: row.agent_id,
     host: row.agent_host ?? row.host,
     target: row.id,

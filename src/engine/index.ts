@@ -69,7 +69,7 @@ export {
   listAgentTargetsOf,
   removeAgentTarget,
 } from './agent-targets.ts';
-export { type CertificateDeployment, certificateDeployments, type DeploymentReport, reportDeployment } from './agent-reports.ts';
+export { type CertificateDeployment, certificateDeployments, type DeploymentReport, findCertificateWithDeployments, reportDeployment } from './agent-reports.ts';
 export { REVOCATION_REASONS, revocationReason, revokeCertificate } from './revocation.ts';
 export { mustFindCertificate, orderById, reloadCertificate } from './lookups.ts';
 export { certificateNumber, certificateNumbers, certificateNumbersIn, isSubscription, mustFindCertificateByNameOrNumber, subscriptionNumber } from './numbers.ts';
@@ -83,7 +83,6 @@ export {
   certificateHistory,
   certificateSummary,
   currentVersionIn,
-  findCertificateSummary,
   listCertificates,
   listCertificateSummaries,
   type OrderStatus,

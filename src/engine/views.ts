@@ -7,7 +7,6 @@ import {
   type CertificateFilter,
   type CertificateRow,
   type CertificateWithDates,
-  findCertificateWithDates,
   getVersionDates,
   type ListedCertificate,
   listCertificatesWithDates,
@@ -30,12 +29,6 @@ export interface CertificateSummary {
 export async function certificateSummary(ctx: EngineContext, certificate: CertificateRow): Promise<CertificateSummary> {
   const current = certificate.current_version_id ? await getVersionDates(ctx.store.db, certificate.current_version_id) : undefined;
   return summarize({ ...certificate, serial: current?.serial ?? null, not_before: current?.not_before ?? null, not_after: current?.not_after ?? null });
-}
-
-/** The summary of a subscription's certificate by name, in one query; undefined when there is none. */
-export async function findCertificateSummary(ctx: EngineContext, subscriptionId: string, name: string): Promise<CertificateSummary | undefined> {
-  const row = await findCertificateWithDates(ctx.store.db, subscriptionId, name);
-  return row && summarize(row);
 }
 
 /** A subscription's certificates by name, in one query; `filter` narrows and pages them. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { certificateSummary } from '../../src/engine/views.ts';
+import { newId } from '../../src/store/ids.ts';
 import { findCertificate, insertCertificate, insertVersion } from '../../src/store/repositories/certificates.ts';
 import { certificateRecord, rowsFor } from '../store/rows.ts';
 import { type ApiFixture, apiFixture } from './fixture.ts';
@@ -43,5 +44,30 @@ describe('certificate summaries', () => {
         [api.a.certificateName, null],
       ],
     );
+  });
+
+  test("a certificate shows each target's standing on its current version, oldest target first", async () => {
+    const rows = rowsFor(api.a.subscriptionId);
+    const version = { ...rows.certificate_versions, order_id: null };
+    await insertCertificate(api.store.db, certificateRecord({ ...rows.certificates, name: 'deployed.a.example', current_version_id: version.id }));
+    await insertVersion(api.store.db, version);
+    const local = { ...rows.deploy_targets, created_at: Date.UTC(2030, 0, 1) };
+    const viaAgent = { ...local, id: newId('dpt'), agent_id: api.a.agentId, host: null, directory: '/srv/deployed/tls', created_at: Date.UTC(2030, 0, 2) };
+    const notTried = { ...local, id: newId('dpt'), directory: '/srv/not-tried/tls', created_at: Date.UTC(2030, 0, 3) };
+    await api.store.db.insertInto('deploy_targets').values([viaAgent, notTried, local]).execute();
+    await api.store.db
+      .insertInto('deployments')
+      .values([rows.deployments, { ...rows.deployments, id: newId('dpl'), target_id: viaAgent.id, status: 'deployed', error: null, verified_at: Date.UTC(2030, 0, 4) }])
+      .execute();
+    const one = await api.request({ method: 'GET', url: '/api/v1/certificates/Deployed.A.Example.', key: api.a.readKey });
+    assert.equal(one.statusCode, 200);
+    assert.deepEqual(one.json().deployments, [
+      { agent: null, host: local.host, target: local.id, directory: local.directory, serial: '03a1b2c3d4', status: 'failed', verifiedAt: '2100-01-01T00:00:00Z', error: rows.deployments.error },
+      { agent: api.a.agentId, host: 'web.a.example', target: viaAgent.id, directory: '/srv/deployed/tls', serial: '03a1b2c3d4', status: 'deployed', verifiedAt: '2030-01-04T00:00:00Z', error: null },
+      { agent: null, host: local.host, target: notTried.id, directory: '/srv/not-tried/tls', serial: '03a1b2c3d4', status: 'pending', verifiedAt: null, error: null },
+    ]);
+    const missing = await api.request({ method: 'GET', url: '/api/v1/certificates/missing.a.example', key: api.a.readKey });
+    assert.equal(missing.statusCode, 404);
+    assert.match(missing.json().detail, /no certificate named "missing\.a\.example" in this subscription/);
   });
 });

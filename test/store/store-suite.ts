@@ -327,7 +327,7 @@ export function storeSuite(backend: Backend): void {
     await insertCertificate(store.db, issued);
     await insertCertificate(store.db, certificateRecord({ ...rows.certificates, id: newId('crt'), name: 'new', current_version_id: null }));
     await store.db.insertInto('certificate_versions').values({ ...rows.certificate_versions, order_id: null }).execute();
-    const expected = { name: 'issued', state: 'valid', identifiers: issued.identifiers, next_renewal_at: LATE + 5, serial: '03a1b2c3d4', not_before: LATE + 13, not_after: LATE + 14 };
+    const expected = { id: issued.id, name: 'issued', state: 'valid', identifiers: issued.identifiers, next_renewal_at: LATE + 5, serial: '03a1b2c3d4', not_before: LATE + 13, not_after: LATE + 14 };
     // Twice each, so that the second call runs the query compiled by the first with other arguments.
     for (let round = 0; round < 2; round++) {
       assert.deepEqual(await findCertificateWithDates(store.db, subscriptionId, 'issued'), expected);

@@ -2,7 +2,7 @@
 // for a renewal, opens an order that the workers drive in the background.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { certificateDeployments, certificateDetails, certificateSummary, changeCertificate, checkTenantCa, deleteCertificate, type Engine, findCertificateSummary, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
+import { certificateDeployments, certificateDetails, certificateSummary, changeCertificate, checkTenantCa, deleteCertificate, type Engine, findCertificateWithDeployments, type IssuerSpec, listCertificateSummaries, orderView, REVOCATION_REASONS, revocationReason, revokeCertificate, searchCertificateSummaries, startCertificate, startRenewal, tenantLimitsOf, validateRequest, withEab } from '../../engine/index.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { Event } from './events.ts';
 import { CertificateNameParams, CertificateSummary, Deployment, OrderView } from '../schemas.ts';
@@ -221,9 +221,9 @@ export async function certificateRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request) => {
-      const summary = await findCertificateSummary(ctx, request.caller.subscriptionId, request.params.name);
-      if (!summary) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
-      return { ...summary, deployments: await certificateDeployments(ctx, request.caller.subscriptionId, request.params.name) };
+      const certificate = await findCertificateWithDeployments(ctx, request.caller.subscriptionId, request.params.name);
+      if (!certificate) throw new NotFoundError(`no certificate named "${request.params.name}" in this subscription`);
+      return certificate;
     },
   );
 

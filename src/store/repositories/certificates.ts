@@ -119,8 +119,9 @@ export function getVersionDates(db: Db, id: string): Promise<Pick<VersionRow, 's
   return db.selectFrom('certificate_versions').select(['serial', 'not_before', 'not_after']).where('id', '=', id).executeTakeFirst();
 }
 
-/** What a summary shows: the certificate's own columns and its current version's serial and dates (null before the first). */
+/** What a summary shows: the certificate's id and own columns and its current version's serial and dates (null before the first). */
 export interface CertificateWithDates {
+  id: string;
   name: string;
   state: CertificateState;
   identifiers: Identifier[];
@@ -147,16 +148,15 @@ export interface CertificateFilter {
   limit?: number;
 }
 
-/** As CertificateWithDates, with the certificate's id and own timestamps. */
+/** As CertificateWithDates, with the certificate's own timestamps. */
 export interface ListedCertificate extends CertificateWithDates {
-  id: string;
   created_at: number;
   updated_at: number;
 }
 
 /** A subscription's certificates by name, filtered and a page at a time, in one query. */
 export async function listCertificatesWithDates(db: Db, subscriptionId: string, filter: CertificateFilter = {}): Promise<ListedCertificate[]> {
-  let query = withDates(db, subscriptionId).select(['c.id', 'c.created_at', 'c.updated_at']).orderBy('c.name');
+  let query = withDates(db, subscriptionId).select(['c.created_at', 'c.updated_at']).orderBy('c.name');
   if (filter.state) query = query.where('c.state', '=', filter.state);
   if (filter.expiresBefore !== undefined) query = query.where('v.not_after', '<', filter.expiresBefore);
   if (filter.after !== undefined) query = query.where('c.name', '>', filter.after);
@@ -168,7 +168,7 @@ function withDates(db: Db, subscriptionId: string) {
   return db
     .selectFrom('certificates as c')
     .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .select(['c.name', 'c.state', 'c.identifiers', 'c.next_renewal_at', 'v.serial', 'v.not_before', 'v.not_after'])
+    .select(['c.id', 'c.name', 'c.state', 'c.identifiers', 'c.next_renewal_at', 'v.serial', 'v.not_before', 'v.not_after'])
     .where('c.subscription_id', '=', subscriptionId)
     .where('c.state', '!=', 'deleted');
 }

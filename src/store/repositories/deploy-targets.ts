@@ -3,6 +3,7 @@
 // written pending before the files are touched and then with the outcome.
 import type { DeploymentFields, DeployTargetFields } from '../records.ts';
 import { type Decoded, type DecodedPatch, decodeJson, encodeJson } from './codec.ts';
+import { compiledOnce } from './compiled.ts';
 import type { Db, NewRow, Row, RowPatch } from './db.ts';
 
 /** A target as the store keeps it: its verify addresses decoded, its format narrowed (records.ts). */
@@ -159,6 +160,26 @@ export async function findDeployment(
     .where('version_id', '=', versionId)
     .executeTakeFirst()) as DeploymentRow | undefined;
 }
+
+/**
+ * The certificate's targets, oldest first, each with its agent's host and the
+ * current version's serial and deployment there (status null: not tried yet).
+ * Read on every GET of a certificate, so compiled once.
+ */
+export const targetStandings = compiledOnce((db: Db, certificateId: string) =>
+  db
+    .selectFrom('deploy_targets as t')
+    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+    .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
+    .leftJoin('deployments as d', (join) =>
+      join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'),
+    )
+    .leftJoin('agents as a', 'a.id', 't.agent_id')
+    .select(['t.id', 't.agent_id', 't.host', 't.directory', 'a.host as agent_host'])
+    .select(['v.serial', 'd.status', 'd.verified_at', 'd.error'])
+    .where('t.certificate_id', '=', certificateId)
+    .orderBy('t.created_at'),
+);
 
 /** A deployment with the serial of its version. */
 export type DeploymentWithSerial = DeploymentRow & { serial: string };
