@@ -36,3 +36,20 @@ export function servedSerial(port: number, servername?: string): Promise<string>
     socket.once('error', reject);
   });
 }
+
+/**
+ * Waits until `servername` is served `serial` (normalised as servedSerial gives it). Right after a
+ * graceful reload an old worker may still accept a connection or two — longer on a loaded machine —
+ * so a check after a verified deployment asks until the old workers are gone.
+ */
+export async function servesSerial(port: number, servername: string, serial: string, timeoutMs = 10_000): Promise<void> {
+  const expected = serial.toLowerCase().replace(/^0+(?=.)/, '');
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await servedSerial(port, servername).catch((error: Error) => `(${error.message})`);
+    if (last === expected) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`port ${port} still serves serial ${last} for ${servername}, not ${expected}, after ${timeoutMs / 1000} s`);
+}
