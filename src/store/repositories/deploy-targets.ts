@@ -107,6 +107,21 @@ export async function listTargets(db: Db, filter: TargetFilter): Promise<TargetO
   return (await query.execute()).map((row) => decodeJson<TargetOfCertificate>(row, JSON_COLUMNS));
 }
 
+/** Targets (t) with their certificate (c) and the deployment (d) of its current version there, if any. */
+function withCurrentDeployment(db: Db) {
+  return db
+    .selectFrom('deploy_targets as t')
+    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+    .leftJoin('deployments as d', (join) =>
+      join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'),
+    );
+}
+
+/** As withCurrentDeployment, those whose current version is not deployed there: never tried, pending, or failed. */
+function notOnCurrentVersion(db: Db) {
+  return withCurrentDeployment(db).where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]));
+}
+
 /** A local target of `host` whose certificate's current version is not deployed there yet, with how that went so far. */
 export type UndeployedTarget = Omit<TargetOfCertificate, 'current_serial'> & {
   current_version_id: string;
@@ -122,12 +137,7 @@ export async function undeployedLocalTargets(
   host: string,
   limit: number,
 ): Promise<UndeployedTarget[]> {
-  const rows = await db
-    .selectFrom('deploy_targets as t')
-    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
-    .leftJoin('deployments as d', (join) =>
-      join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'),
-    )
+  const rows = await notOnCurrentVersion(db)
     .selectAll('t')
     .select([
       'c.name as certificate_name',
@@ -141,7 +151,6 @@ export async function undeployedLocalTargets(
     .where('t.host', '=', host)
     .where('c.state', 'not in', ['deleted', 'revoked'])
     .where('c.current_version_id', 'is not', null)
-    .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]))
     .orderBy('t.updated_at')
     .limit(limit)
     .execute();
@@ -167,13 +176,8 @@ export async function findDeployment(
  * Read on every GET of a certificate, so compiled once.
  */
 export const targetStandings = compiledOnce((db: Db, certificateId: string) =>
-  db
-    .selectFrom('deploy_targets as t')
-    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+  withCurrentDeployment(db)
     .leftJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .leftJoin('deployments as d', (join) =>
-      join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'c.current_version_id'),
-    )
     .leftJoin('agents as a', 'a.id', 't.agent_id')
     .select(['t.id', 't.agent_id', 't.host', 't.directory', 'a.host as agent_host'])
     .select(['v.serial', 'd.status', 'd.verified_at', 'd.error'])
@@ -361,11 +365,8 @@ export async function overdueTargets(db: Db, from: number, to: number, pageSize 
 
 /** Of the given versions' targets, or the given targets, those not on their current version, due by `to`. */
 function undeployedBy(db: Db, among: { versionIds: string[] } | { targetIds: string[] }, to: number): Promise<OverdueTarget[]> {
-  let query = db
-    .selectFrom('deploy_targets as t')
-    .innerJoin('certificates as c', 'c.id', 't.certificate_id')
+  let query = notOnCurrentVersion(db)
     .innerJoin('certificate_versions as v', 'v.id', 'c.current_version_id')
-    .leftJoin('deployments as d', (join) => join.onRef('d.target_id', '=', 't.id').onRef('d.version_id', '=', 'v.id'))
     .leftJoin('agents as a', 'a.id', 't.agent_id')
     .select([
       't.id',
@@ -385,7 +386,6 @@ function undeployedBy(db: Db, among: { versionIds: string[] } | { targetIds: str
     .where('v.created_at', '<=', to)
     .where('t.created_at', '<=', to)
     .where('c.state', 'not in', ['deleted', 'revoked'])
-    .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deployed')]))
     .where((eb) => eb.or([eb('t.overdue_version_id', 'is', null), eb('t.overdue_version_id', '!=', eb.ref('v.id'))]));
   query =
     'versionIds' in among
